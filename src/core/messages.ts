@@ -1,0 +1,14 @@
+// Peer protocol messages: the union of what each core module sends. Message `type`
+// strings are append-only; PEER_PROTOCOL_VERSION changes when a shape changes.
+import { isAntiEntropyMessage, type AntiEntropyMessage } from './antientropy.js';
+import { isMembershipMessage, type MembershipMessage } from './membership.js';
+import { isReplicationMessage, type ReplicationMessage } from './replication.js';
+
+export const PEER_PROTOCOL_VERSION = 1;
+
+export type PeerMessage = MembershipMessage | ReplicationMessage | AntiEntropyMessage;
+
+/** Structural check of a decoded message; anything else is dropped and counted. */
+export function isPeerMessage(value: unknown): value is PeerMessage {
+  return isMembershipMessage(value) || isReplicationMessage(value) || isAntiEntropyMessage(value);
+}

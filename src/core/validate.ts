@@ -1,0 +1,47 @@
+// Structural checks for decoded peer data: the wire gives us `unknown`, the core only
+// ever sees values that passed these.
+import type { Hlc, MemberState, NodeId, VersionedRecord } from './types.js';
+
+export const KEY_BYTES_MAX = 64 * 1024;
+export const VALUE_BYTES_MAX = 64 * 1024 * 1024;
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function isUint(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+export function isNodeId(value: unknown): value is NodeId {
+  return typeof value === 'string' && /^[0-9a-f]{32}$/.test(value);
+}
+
+export function isHlc(value: unknown): value is Hlc {
+  return isObject(value) && isUint(value.wallMs) && isUint(value.logical);
+}
+
+export function isMemberState(value: unknown): value is MemberState {
+  return value === 'alive' || value === 'suspect' || value === 'dead';
+}
+
+export function isBytes(value: unknown, maxLength: number): value is Uint8Array {
+  return value instanceof Uint8Array && value.length <= maxLength;
+}
+
+export function isVersionedRecord(value: unknown): value is VersionedRecord {
+  return (
+    isObject(value) &&
+    isBytes(value.key, KEY_BYTES_MAX) &&
+    (value.value === null || isBytes(value.value, VALUE_BYTES_MAX)) &&
+    isHlc(value.hlc) &&
+    isNodeId(value.origin) &&
+    isUint(value.expiresAtMs)
+  );
+}
+
+export function isArrayOf<T>(value: unknown, check: (item: unknown) => item is T, maxLength: number): value is T[] {
+  if (!Array.isArray(value) || value.length > maxLength) return false;
+  for (const item of value) if (!check(item)) return false;
+  return true;
+}

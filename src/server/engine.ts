@@ -1,0 +1,61 @@
+// What the Redis command table needs from a running node. The runtime implements it;
+// server tests may implement it over the in-memory store.
+import type { ClientWrite } from '../core/io.js';
+import type { MemberView, VersionedRecord } from '../core/types.js';
+
+export type KeyspaceEventName = 'set' | 'del' | 'expired' | 'expire' | 'persist';
+
+/** A change of one key, from a write on any node (keyspace notifications). */
+export interface KeyspaceEvent {
+  readonly key: Uint8Array;
+  readonly event: KeyspaceEventName;
+}
+
+export interface SyncStatus {
+  readonly peer: string;
+  readonly inProgress: boolean;
+  readonly keysSent: number;
+  readonly keysReceived: number;
+  readonly rounds: number;
+}
+
+/** Facts for INFO and `peerkv status`. Counters are totals since start. */
+export interface EngineInfo {
+  readonly nodeId: string;
+  readonly nodeName: string;
+  readonly version: string;
+  readonly startedAtMs: number;
+  readonly peerAddr: string;
+  readonly dataDir: string;
+  readonly fsync: string;
+  readonly members: readonly MemberView[];
+  readonly keys: number;
+  readonly keysWithExpiry: number;
+  readonly sync: readonly SyncStatus[];
+  /** Named counters: writes, peer frames, drops (clock_offset, bad_frame ...). */
+  readonly counters: Readonly<Record<string, number>>;
+  readonly lastSaveMs: number;
+}
+
+export interface Engine {
+  /** Current wall-clock time as the node sees it (ms since epoch); expiry is judged by it. */
+  nowMs(): number;
+  /** The newest local version of key (may be a tombstone or expired: check isAbsent). */
+  get(key: Uint8Array): VersionedRecord | undefined;
+  /**
+   * Stamp, commit and replicate writes, atomically visible to later get() calls at once.
+   * Resolves with the write sequence for WAIT after the commit, rejects on storage errors.
+   */
+  write(writes: readonly ClientWrite[]): Promise<number>;
+  /** Live keys from bucket cursor on; cursor 0 starts, a returned 0 means done. */
+  scan(cursor: number, count: number): { keys: Uint8Array[]; cursor: number };
+  /** Number of live keys (approximate while expired keys wait for the sweep). */
+  keyCount(): number;
+  /** Resolves with how many peers stored writes up to writeSeq, once `replicas` did or at timeout (0 = forever). */
+  wait(writeSeq: number, replicas: number, timeoutMs: number): Promise<number>;
+  info(): EngineInfo;
+  /** CONFIG GET view: parameter name -> value, read-only. */
+  configView(): Readonly<Record<string, string>>;
+  /** Keyspace events of changes made on any node; returns the unsubscribe function. */
+  onKeyspaceEvent(listener: (event: KeyspaceEvent) => void): () => void;
+}
