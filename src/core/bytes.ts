@@ -32,20 +32,15 @@ export function murmur3(bytes: Uint8Array, seed: number): number {
     hash = (Math.imul(hash, 5) + 0xe6546b64) | 0;
   }
   const tail = blockCount << 2;
-  let k = 0;
-  switch (bytes.length & 3) {
-    case 3:
-      k ^= bytes[tail + 2]! << 16;
-    // falls through
-    case 2:
-      k ^= bytes[tail + 1]! << 8;
-    // falls through
-    case 1:
-      k ^= bytes[tail]!;
-      k = Math.imul(k, 0xcc9e2d51);
-      k = (k << 15) | (k >>> 17);
-      k = Math.imul(k, 0x1b873593);
-      hash ^= k;
+  const remainder = bytes.length & 3;
+  if (remainder > 0) {
+    let k = bytes[tail]!;
+    if (remainder > 1) k ^= bytes[tail + 1]! << 8;
+    if (remainder > 2) k ^= bytes[tail + 2]! << 16;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    hash ^= k;
   }
   hash ^= bytes.length;
   return mix32(hash);
