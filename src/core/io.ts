@@ -61,8 +61,11 @@ export type Effect =
       readonly records: readonly VersionedRecord[];
       readonly purgeKeys: readonly Uint8Array[];
     }
-  /** Records that changed the visible state (local or remote), for keyspace notifications. */
-  | { readonly kind: 'applied'; readonly records: readonly VersionedRecord[] }
+  /**
+   * Records that changed the stored state (local or remote writes, or expiries turned
+   * into tombstones when `expired`), for keyspace notifications.
+   */
+  | { readonly kind: 'applied'; readonly records: readonly VersionedRecord[]; readonly expired: boolean }
   | { readonly kind: 'waitDone'; readonly requestId: number; readonly replicas: number }
   /** Call tick at or after this time (the earliest pending deadline; later ones replace it). */
   | { readonly kind: 'wakeAt'; readonly deadlineMs: number }

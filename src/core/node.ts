@@ -1,0 +1,412 @@
+// The node core: composes the clock, membership, replication, anti-entropy and the
+// expiry sweep behind one step(input) -> effects. It never performs I/O: the runtime
+// (or the simulator) carries out the effects, persisting before it acknowledges.
+import { AntiEntropy, isAntiEntropyMessage } from './antientropy.js';
+import { bytesToMapKey, KEY_BUCKET_COUNT } from './bytes.js';
+import type { CoreConfig } from './config.js';
+import { createHlcClock, nextHlc, observeHlc, type HlcClock } from './hlc.js';
+import type { ClientWrite, Effect, Input, PeerHello } from './io.js';
+import { isMembershipMessage, Membership } from './membership.js';
+import { MerkleTree } from './merkle.js';
+import type { PeerMessage } from './messages.js';
+import { compareVersions, expiredToTombstone } from './record.js';
+import { REPLICATE_RECORDS_MAX } from './replication.js';
+import { Rng } from './rng.js';
+import type { Hlc, NodeId, VersionedRecord } from './types.js';
+import type { StoreView } from '../storage/store.js';
+
+export interface NodeCoreOptions {
+  readonly self: PeerHello;
+  readonly config: CoreConfig;
+  /** The highest stamp this node ever issued or saw (persisted): restarts never reuse one. */
+  readonly lastHlc: Hlc;
+  readonly seed: number;
+  readonly view: StoreView;
+  readonly nowMs: number;
+}
+
+/** What to do once a persist effect is committed. */
+type AfterPersist =
+  | { readonly kind: 'local'; readonly records: readonly VersionedRecord[]; readonly writeSeq: number }
+  | { readonly kind: 'remote'; readonly from: NodeId; readonly seq: number }
+  | { readonly kind: 'none' };
+
+interface PeerReplication {
+  /** Highest write sequence the peer acknowledged on its current link. */
+  ackedSeq: number;
+  /** Our write sequence when the link came up: earlier writes were not pushed on it. */
+  linkStartSeq: number;
+  outbox: VersionedRecord[];
+  outboxBytes: number;
+  outboxSeq: number;
+}
+
+interface PendingWait {
+  readonly requestId: number;
+  readonly writeSeq: number;
+  readonly replicas: number;
+  readonly deadlineMs: number;
+}
+
+/** Pending waits are answered at their deadline at the latest; bound them anyway. */
+export const PENDING_WAITS_MAX = 100_000;
+/** Bytes per record beyond key and value in a batch size estimate. */
+const RECORD_OVERHEAD_BYTES = 48;
+const HLC_UNSET: Hlc = { wallMs: 0, logical: 0 };
+
+export class NodeCore {
+  readonly self: PeerHello;
+  readonly config: CoreConfig;
+  readonly clock: HlcClock;
+  readonly membership: Membership;
+  readonly tree: MerkleTree;
+  readonly antiEntropy: AntiEntropy;
+  readonly counters: Record<string, number> = {
+    client_writes: 0,
+    records_replicated_out: 0,
+    records_merged_in: 0,
+    records_stale_in: 0,
+    clock_offset_drops: 0,
+    expired_swept: 0,
+    tombstones_purged: 0,
+    old_tombstones_refused: 0,
+  };
+  /** Keys with a value (expired but unswept included), and those of them with an expiry. */
+  liveKeys = 0;
+  keysWithExpiry = 0;
+
+  private readonly view: StoreView;
+  private readonly peers = new Map<NodeId, PeerReplication>();
+  private readonly afterPersist = new Map<number, AfterPersist>();
+  private readonly waits: PendingWait[] = [];
+  private nextToken = 1;
+  private writeSeq = 0;
+  private sweepBucket = 0;
+  private nextSweepMs: number;
+  private lastClockWarningMs = -Infinity;
+
+  constructor(options: NodeCoreOptions) {
+    this.self = options.self;
+    this.config = options.config;
+    this.view = options.view;
+    this.clock = createHlcClock(options.lastHlc, options.config.hlcMaxOffsetMs);
+    const rng = new Rng(options.seed);
+    this.membership = new Membership(options.self, options.config, rng, options.nowMs);
+    this.tree = new MerkleTree();
+    this.loadTree();
+    this.antiEntropy = new AntiEntropy(options.self.id, this.tree, options.view, options.config, options.nowMs);
+    this.nextSweepMs = options.nowMs + options.config.sweepIntervalMs;
+  }
+
+  /** Latest write sequence issued by this node (WAIT counts against it). */
+  lastWriteSeq(): number {
+    return this.writeSeq;
+  }
+
+  linkedPeers(): NodeId[] {
+    return [...this.peers.keys()].sort();
+  }
+
+  step(input: Input): Effect[] {
+    const out: Effect[] = [];
+    switch (input.kind) {
+      case 'tick':
+        this.onTick(input.nowMs, out);
+        break;
+      case 'clientWrite':
+        this.onClientWrite(input.nowMs, input.requestId, input.writes, out);
+        break;
+      case 'persisted':
+        for (const token of input.tokens) this.onPersisted(token, input.nowMs, out);
+        this.flushOutboxes(out);
+        break;
+      case 'discovered':
+        if (input.peer.id !== this.self.id) this.membership.onDiscovered(input.peer, input.nowMs, out);
+        break;
+      case 'linkUp':
+        this.onLinkUp(input.peer, input.nowMs, out);
+        break;
+      case 'linkDown':
+        this.peers.delete(input.peer);
+        this.membership.onLinkDown(input.peer, input.nowMs, out);
+        this.antiEntropy.onLinkDown(input.peer);
+        break;
+      case 'peerMessage':
+        this.onPeerMessage(input.from, input.hlc, input.message, input.nowMs, out);
+        break;
+      case 'wait':
+        this.onWait(input.requestId, input.writeSeq, input.replicas, input.deadlineMs, input.nowMs, out);
+        break;
+    }
+    return this.finish(out);
+  }
+
+  private finish(out: Effect[]): Effect[] {
+    const stamp = this.clock.last;
+    for (let index = 0; index < out.length; index++) {
+      const effect = out[index]!;
+      // Modules leave the frame stamp unset; every frame carries the clock as of this step.
+      if (effect.kind === 'send' && effect.hlc.wallMs === 0) out[index] = { ...effect, hlc: stamp };
+    }
+    out.push({ kind: 'wakeAt', deadlineMs: this.nextDeadlineMs() });
+    return out;
+  }
+
+  nextDeadlineMs(): number {
+    let deadline = Math.min(this.membership.nextDeadlineMs(), this.antiEntropy.nextDeadlineMs(), this.nextSweepMs);
+    for (const wait of this.waits) if (wait.deadlineMs < deadline) deadline = wait.deadlineMs;
+    return deadline;
+  }
+
+  private loadTree(): void {
+    let bucket = 0;
+    while (bucket < KEY_BUCKET_COUNT) {
+      const page = this.view.scanBuckets(bucket, KEY_BUCKET_COUNT, 4096);
+      for (const record of page.records) this.track(undefined, record);
+      bucket = page.nextBucket;
+    }
+  }
+
+  /** Keep the Merkle tree and key counts in step with one stored change. */
+  private track(before: VersionedRecord | undefined, after: VersionedRecord | undefined): void {
+    this.tree.update((after ?? before)!.key, before, after);
+    if (before !== undefined && before.value !== null) {
+      this.liveKeys--;
+      if (before.expiresAtMs !== 0) this.keysWithExpiry--;
+    }
+    if (after !== undefined && after.value !== null) {
+      this.liveKeys++;
+      if (after.expiresAtMs !== 0) this.keysWithExpiry++;
+    }
+  }
+
+  private onClientWrite(nowMs: number, requestId: number, writes: readonly ClientWrite[], out: Effect[]): void {
+    const unique = writes.length > 1 ? lastWritePerKey(writes) : writes;
+    const records: VersionedRecord[] = new Array(unique.length);
+    for (let index = 0; index < unique.length; index++) {
+      const write = unique[index]!;
+      const record: VersionedRecord = {
+        key: write.key,
+        value: write.value,
+        hlc: nextHlc(this.clock, nowMs),
+        origin: this.self.id,
+        expiresAtMs: write.expiresAtMs,
+      };
+      this.track(this.view.get(write.key), record);
+      records[index] = record;
+    }
+    this.counters.client_writes! += records.length;
+    const writeSeq = ++this.writeSeq;
+    const token = this.nextToken++;
+    this.afterPersist.set(token, { kind: 'local', records, writeSeq });
+    out.push({ kind: 'persist', token, requestId, writeSeq, records, purgeKeys: [] });
+    out.push({ kind: 'applied', records, expired: false });
+  }
+
+  private onPersisted(token: number, nowMs: number, out: Effect[]): void {
+    const after = this.afterPersist.get(token);
+    if (after === undefined) return;
+    this.afterPersist.delete(token);
+    if (after.kind === 'local') {
+      for (const peer of this.peers.values()) {
+        for (const record of after.records) {
+          peer.outbox.push(record);
+          peer.outboxBytes += recordBytes(record);
+        }
+        peer.outboxSeq = after.writeSeq;
+      }
+    } else if (after.kind === 'remote') {
+      out.push(sendEffect(after.from, { type: 'replicateAck', seq: after.seq }));
+    }
+    void nowMs;
+  }
+
+  /** One replicate frame per peer per step (split only past the batch bounds). */
+  private flushOutboxes(out: Effect[]): void {
+    for (const [peerId, peer] of this.peers) {
+      if (peer.outbox.length === 0) continue;
+      const records = peer.outbox;
+      let start = 0;
+      let bytes = 0;
+      for (let index = 0; index < records.length; index++) {
+        bytes += recordBytes(records[index]!);
+        const full = bytes >= this.config.batchBytesMax || index - start + 1 >= REPLICATE_RECORDS_MAX;
+        if (full || index === records.length - 1) {
+          const batch = start === 0 && index === records.length - 1 ? records : records.slice(start, index + 1);
+          out.push(sendEffect(peerId, { type: 'replicate', seq: peer.outboxSeq, records: batch }));
+          this.counters.records_replicated_out! += batch.length;
+          start = index + 1;
+          bytes = 0;
+        }
+      }
+      peer.outbox = [];
+      peer.outboxBytes = 0;
+    }
+  }
+
+  private onLinkUp(peer: PeerHello, nowMs: number, out: Effect[]): void {
+    if (peer.id === this.self.id) return;
+    this.peers.set(peer.id, { ackedSeq: 0, linkStartSeq: this.writeSeq, outbox: [], outboxBytes: 0, outboxSeq: 0 });
+    this.membership.onLinkUp(peer, nowMs, out);
+    this.antiEntropy.onLinkUp(peer.id, nowMs, out);
+  }
+
+  private onPeerMessage(from: NodeId, hlc: Hlc, message: PeerMessage, nowMs: number, out: Effect[]): void {
+    const observed = observeHlc(this.clock, hlc, nowMs);
+    if (!observed.ok) {
+      this.counters.clock_offset_drops!++;
+      if (nowMs - this.lastClockWarningMs >= 1_000) {
+        this.lastClockWarningMs = nowMs;
+        out.push({
+          kind: 'log',
+          level: 'error',
+          message: 'peer clock too far ahead: message dropped (check NTP on that host)',
+          fields: { peer: from, aheadMs: observed.aheadMs, maxOffsetMs: this.config.hlcMaxOffsetMs, drops: this.counters.clock_offset_drops },
+        });
+      }
+      return;
+    }
+    if (isMembershipMessage(message)) {
+      this.membership.onMessage(from, message, nowMs, out);
+    } else if (message.type === 'replicate') {
+      if (!this.peers.has(from)) return;
+      const winners = this.mergeIncoming(message.records, nowMs, out);
+      this.persistMerged(winners, { kind: 'remote', from, seq: message.seq }, out);
+    } else if (message.type === 'replicateAck') {
+      const peer = this.peers.get(from);
+      if (peer !== undefined && message.seq > peer.ackedSeq) {
+        peer.ackedSeq = message.seq;
+        this.answerWaits(nowMs, out);
+      }
+    } else if (isAntiEntropyMessage(message)) {
+      const received = this.antiEntropy.onMessage(from, message, nowMs, out);
+      if (received.length > 0) this.persistMerged(this.mergeIncoming(received, nowMs, out), { kind: 'none' }, out);
+    }
+  }
+
+  /** LWW-merge remote records into local state; returns the records that won. */
+  private mergeIncoming(records: readonly VersionedRecord[], nowMs: number, out: Effect[]): VersionedRecord[] {
+    const winners: VersionedRecord[] = [];
+    const batch = records.length > 1 ? new Map<string, VersionedRecord>() : undefined;
+    const graceStartMs = nowMs - this.config.tombstoneGraceMs;
+    for (const incoming of records) {
+      const expired = incoming.value !== null && incoming.expiresAtMs !== 0 && incoming.expiresAtMs <= nowMs;
+      const record = expired ? expiredToTombstone(incoming) : incoming;
+      if (record.value === null && record.hlc.wallMs < graceStartMs) {
+        // Everyone purged this tombstone already; storing it again would only resurrect work.
+        this.counters.old_tombstones_refused!++;
+        continue;
+      }
+      const mapKey = batch === undefined ? '' : bytesToMapKey(record.key);
+      const local = batch?.get(mapKey) ?? this.view.get(record.key);
+      if (local !== undefined && compareVersions(record, local) <= 0) {
+        this.counters.records_stale_in!++;
+        continue;
+      }
+      this.track(local, record);
+      batch?.set(mapKey, record);
+      winners.push(record);
+    }
+    const unique = dedupeLast(winners, batch);
+    this.counters.records_merged_in! += unique.length;
+    if (unique.length > 0) out.push({ kind: 'applied', records: unique, expired: false });
+    return unique;
+  }
+
+  private persistMerged(records: VersionedRecord[], after: AfterPersist, out: Effect[]): void {
+    const token = this.nextToken++;
+    this.afterPersist.set(token, after);
+    out.push({ kind: 'persist', token, requestId: 0, writeSeq: 0, records, purgeKeys: [] });
+  }
+
+  private onWait(requestId: number, writeSeq: number, replicas: number, deadlineMs: number, nowMs: number, out: Effect[]): void {
+    const count = this.replicasHaving(writeSeq);
+    if (count >= replicas || deadlineMs <= nowMs || this.waits.length >= PENDING_WAITS_MAX) {
+      out.push({ kind: 'waitDone', requestId, replicas: count });
+      return;
+    }
+    this.waits.push({ requestId, writeSeq, replicas, deadlineMs });
+  }
+
+  /** Peers that acknowledged every write up to writeSeq on their current link. */
+  replicasHaving(writeSeq: number): number {
+    let count = 0;
+    for (const peer of this.peers.values()) if (peer.ackedSeq >= writeSeq && writeSeq > peer.linkStartSeq) count++;
+    return count;
+  }
+
+  private answerWaits(nowMs: number, out: Effect[]): void {
+    if (this.waits.length === 0) return;
+    let kept = 0;
+    for (const wait of this.waits) {
+      const count = this.replicasHaving(wait.writeSeq);
+      if (count >= wait.replicas || wait.deadlineMs <= nowMs) out.push({ kind: 'waitDone', requestId: wait.requestId, replicas: count });
+      else this.waits[kept++] = wait;
+    }
+    this.waits.length = kept;
+  }
+
+  private onTick(nowMs: number, out: Effect[]): void {
+    this.membership.onTick(nowMs, out);
+    this.antiEntropy.onTick(nowMs, out);
+    this.answerWaits(nowMs, out);
+    if (nowMs >= this.nextSweepMs) {
+      this.sweep(nowMs, out);
+      this.nextSweepMs = nowMs + this.config.sweepIntervalMs;
+    }
+  }
+
+  /**
+   * Turn expired records into tombstones of the same version and purge tombstones past
+   * the grace period, a bounded slice of buckets per call.
+   */
+  private sweep(nowMs: number, out: Effect[]): void {
+    const page = this.view.scanBuckets(this.sweepBucket, KEY_BUCKET_COUNT, this.config.sweepKeysMax);
+    this.sweepBucket = page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket;
+    const expired: VersionedRecord[] = [];
+    const purgeKeys: Uint8Array[] = [];
+    const graceStartMs = nowMs - this.config.tombstoneGraceMs;
+    for (const record of page.records) {
+      if (record.value !== null && record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs) {
+        const tombstone = expiredToTombstone(record);
+        this.track(record, tombstone);
+        expired.push(tombstone);
+      } else if (record.value === null && record.hlc.wallMs < graceStartMs) {
+        this.track(record, undefined);
+        purgeKeys.push(record.key);
+      }
+    }
+    if (expired.length === 0 && purgeKeys.length === 0) return;
+    this.counters.expired_swept! += expired.length;
+    this.counters.tombstones_purged! += purgeKeys.length;
+    const token = this.nextToken++;
+    this.afterPersist.set(token, { kind: 'none' });
+    out.push({ kind: 'persist', token, requestId: 0, writeSeq: 0, records: expired, purgeKeys });
+    if (expired.length > 0) out.push({ kind: 'applied', records: expired, expired: true });
+  }
+}
+
+function sendEffect(to: NodeId, message: PeerMessage): Effect {
+  return { kind: 'send', to, hlc: HLC_UNSET, message };
+}
+
+function recordBytes(record: VersionedRecord): number {
+  return record.key.length + (record.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
+}
+
+/** Writes of one request to the same key: only the last counts (MSET k 1 k 2 sets 2). */
+function lastWritePerKey(writes: readonly ClientWrite[]): ClientWrite[] {
+  const byKey = new Map<string, ClientWrite>();
+  for (const write of writes) {
+    const mapKey = bytesToMapKey(write.key);
+    byKey.delete(mapKey);
+    byKey.set(mapKey, write);
+  }
+  return [...byKey.values()];
+}
+
+/** Several winners for one key in a batch: persist only the final one. */
+function dedupeLast(winners: VersionedRecord[], batch: Map<string, VersionedRecord> | undefined): VersionedRecord[] {
+  if (batch === undefined || batch.size === winners.length) return winners;
+  return winners.filter((record) => batch.get(bytesToMapKey(record.key)) === record);
+}

@@ -1,0 +1,350 @@
+// The driver of one node: feeds socket, timer and storage events into NodeCore.step
+// and carries out the effects it returns, persisting before anything is acknowledged.
+import { hostname } from 'node:os';
+import { KEY_BUCKET_COUNT } from '../core/bytes.js';
+import type { ClientWrite, Effect, Input, PeerHello } from '../core/io.js';
+import { NodeCore } from '../core/node.js';
+import type { Hlc, VersionedRecord } from '../core/types.js';
+import { isAbsent } from '../core/record.js';
+import { Discovery } from '../net/discovery.js';
+import { broadcastAddressFor } from '../net/broadcast-address.js';
+import { PeerLinks } from '../net/peer-links.js';
+import { startRespServer, type RespServer } from '../net/resp-listener.js';
+import type { Engine, EngineInfo, KeyspaceEvent } from '../server/engine.js';
+import { prepareDataDir } from '../storage/data-dir.js';
+import { openLmdbStore } from '../storage/lmdb-store.js';
+import type { Store } from '../storage/store.js';
+import { encodeHlc, loadIdentity, META_HLC } from './identity.js';
+import type { Logger } from './logger.js';
+import type { NodeOptions } from './options.js';
+import { reservePort } from './ports.js';
+
+export const PEERKV_VERSION = '0.1.0';
+
+export class NodeRuntime implements Engine {
+  readonly core: NodeCore;
+  readonly self: PeerHello;
+  private readonly startedAtMs = Date.now();
+  private resp: RespServer | undefined;
+  private discovery: Discovery | undefined;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeDeadlineMs = Infinity;
+  private readonly persistedTokens: number[] = [];
+  private persistFlushScheduled = false;
+  private lastWrite: Promise<void> = Promise.resolve();
+  private savedHlc: Hlc = { wallMs: 0, logical: 0 };
+  private hlcSaveScheduled = false;
+  private requestCounter = 0;
+  private readonly waitResolvers = new Map<number, (replicas: number) => void>();
+  private readonly keyspaceListeners = new Set<(event: KeyspaceEvent) => void>();
+  private lastSaveMs = Date.now();
+  private stopped = false;
+
+  private constructor(
+    readonly options: NodeOptions,
+    private readonly store: Store,
+    private readonly logger: Logger,
+    self: PeerHello,
+    lastHlc: Hlc,
+    private readonly links: PeerLinks,
+  ) {
+    this.self = self;
+    this.savedHlc = lastHlc;
+    this.core = new NodeCore({
+      self,
+      config: options.core,
+      lastHlc,
+      seed: parseInt(self.id.slice(0, 8), 16) ^ self.incarnation,
+      view: store,
+      nowMs: this.nowMs(),
+    });
+  }
+
+  static async start(options: NodeOptions, logger: Logger): Promise<NodeRuntime> {
+    await prepareDataDir(options.dataDir);
+    const store = await openLmdbStore({ dir: options.dataDir, fsync: options.fsync });
+    try {
+      const identity = await loadIdentity(store);
+      const peerPort = options.peerPort === 0 ? await reservePort(options.bind) : options.peerPort;
+      const self: PeerHello = {
+        id: identity.id,
+        name: options.name ?? `${hostname()}:${options.port}`,
+        addr: `${options.bind}:${peerPort}`,
+        incarnation: identity.incarnation,
+      };
+      let runtime: NodeRuntime | undefined;
+      const links = new PeerLinks({
+        self,
+        clusterName: options.clusterName,
+        clusterKeys: options.clusterKeys,
+        bindHost: options.bind,
+        port: peerPort,
+        logger,
+        onLinkUp: (hello) => runtime?.input({ kind: 'linkUp', nowMs: runtime.nowMs(), peer: hello }),
+        onLinkDown: (peer) => runtime?.input({ kind: 'linkDown', nowMs: runtime.nowMs(), peer }),
+        onMessage: (from, hlc, message) => runtime?.input({ kind: 'peerMessage', nowMs: runtime.nowMs(), from, hlc, message }),
+      });
+      runtime = new NodeRuntime(options, store, logger, self, identity.lastHlc, links);
+      await runtime.open();
+      return runtime;
+    } catch (error) {
+      await store.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async open(): Promise<void> {
+    const options = this.options;
+    await this.links.listen();
+    this.resp = await startRespServer({ host: options.bind, port: options.port, engine: this, requirepass: options.requirepass, logger: this.logger });
+    if (options.discovery) {
+      this.discovery = new Discovery({
+        bindHost: options.bind,
+        port: options.discoveryPort,
+        broadcastAddress: options.broadcast ?? broadcastAddressFor(options.bind),
+        clusterName: options.clusterName,
+        clusterKeys: options.clusterKeys,
+        self: this.self,
+        nowMs: () => this.nowMs(),
+        logger: this.logger,
+        onAnnounce: (hello) => this.input({ kind: 'discovered', nowMs: this.nowMs(), peer: hello }),
+      });
+      await this.discovery.start();
+      this.discovery.announce();
+    }
+    for (const seed of options.join) this.links.connectSeed(seed);
+    this.input({ kind: 'tick', nowMs: this.nowMs() });
+  }
+
+  get clientPort(): number {
+    return this.resp?.port ?? this.options.port;
+  }
+
+  get peerPort(): number {
+    return Number(this.self.addr.slice(this.self.addr.lastIndexOf(':') + 1));
+  }
+
+  nowMs(): number {
+    return Date.now() + this.options.clockOffsetMs;
+  }
+
+  /** Feed one input to the core and carry out its effects. */
+  input(input: Input): void {
+    if (this.stopped) return;
+    this.execute(this.core.step(input));
+  }
+
+  private execute(effects: readonly Effect[]): void {
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case 'send':
+          this.links.send(effect.to, effect.hlc, effect.message);
+          break;
+        case 'connect':
+          this.links.connect(effect.peer, effect.addr);
+          break;
+        case 'disconnect':
+          this.links.disconnect(effect.peer);
+          break;
+        case 'announce':
+          this.discovery?.announce();
+          break;
+        case 'persist':
+          void this.persist(effect.token, effect.records, effect.purgeKeys);
+          break;
+        case 'applied':
+          if (this.keyspaceListeners.size > 0) this.publishKeyspace(effect.records, effect.expired);
+          break;
+        case 'waitDone':
+          this.waitResolvers.get(effect.requestId)?.(effect.replicas);
+          this.waitResolvers.delete(effect.requestId);
+          break;
+        case 'wakeAt':
+          this.scheduleWake(effect.deadlineMs);
+          break;
+        case 'log':
+          this.logger[effect.level](effect.fields, effect.message);
+          break;
+      }
+    }
+  }
+
+  /** Commit a persist effect in order after all earlier ones; then report its token. */
+  private persist(token: number, records: readonly VersionedRecord[], purgeKeys: readonly Uint8Array[]): Promise<void> {
+    const committed =
+      records.length === 0 && purgeKeys.length === 0 ? this.lastWrite : this.store.write({ records, purgeKeys });
+    this.lastWrite = committed;
+    this.saveHlcSoon();
+    const done = committed.then(
+      () => this.notePersisted(token),
+      (error: unknown) => {
+        this.logger.error({ err: error }, 'storage write failed');
+        throw error;
+      },
+    );
+    done.catch(() => undefined);
+    return done;
+  }
+
+  private notePersisted(token: number): void {
+    this.lastSaveMs = Date.now();
+    this.persistedTokens.push(token);
+    if (this.persistFlushScheduled) return;
+    this.persistFlushScheduled = true;
+    // Every commit of one LMDB batch resolves in the same turn: report them to the core
+    // together, so replication sends one frame per peer for the whole batch.
+    setImmediate(() => {
+      this.persistFlushScheduled = false;
+      const tokens = this.persistedTokens.splice(0);
+      this.input({ kind: 'persisted', nowMs: this.nowMs(), tokens });
+    });
+  }
+
+  /** The clock's high-water mark goes to disk with the records it stamped (same LMDB batch). */
+  private saveHlcSoon(): void {
+    if (this.hlcSaveScheduled) return;
+    this.hlcSaveScheduled = true;
+    queueMicrotask(() => {
+      this.hlcSaveScheduled = false;
+      const last = this.core.clock.last;
+      if (last === this.savedHlc) return;
+      this.savedHlc = last;
+      this.store.putMeta(META_HLC, encodeHlc(last)).catch((error: unknown) => this.logger.error({ err: error }, 'saving the clock failed'));
+    });
+  }
+
+  private scheduleWake(deadlineMs: number): void {
+    if (deadlineMs === this.wakeDeadlineMs || this.stopped) return;
+    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    this.wakeDeadlineMs = deadlineMs;
+    if (!Number.isFinite(deadlineMs)) return;
+    const delayMs = Math.max(0, Math.min(deadlineMs - this.nowMs(), 60_000));
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeDeadlineMs = Infinity;
+      this.input({ kind: 'tick', nowMs: this.nowMs() });
+    }, delayMs);
+  }
+
+  private publishKeyspace(records: readonly VersionedRecord[], expired: boolean): void {
+    for (const record of records) {
+      const event: KeyspaceEvent = { key: record.key, event: record.value !== null ? 'set' : expired ? 'expired' : 'del' };
+      for (const listener of this.keyspaceListeners) listener(event);
+    }
+  }
+
+  // ---- Engine (what the Redis command table uses) ----
+
+  get(key: Uint8Array): VersionedRecord | undefined {
+    return this.store.get(key);
+  }
+
+  write(writes: readonly ClientWrite[]): Promise<number> {
+    if (this.stopped) return Promise.reject(new Error('node is shutting down'));
+    const requestId = ++this.requestCounter;
+    const effects = this.core.step({ kind: 'clientWrite', nowMs: this.nowMs(), requestId, writes });
+    let result: Promise<number> | undefined;
+    for (const effect of effects) {
+      if (effect.kind === 'persist' && effect.requestId === requestId) {
+        const writeSeq = effect.writeSeq;
+        result = this.persist(effect.token, effect.records, effect.purgeKeys).then(() => writeSeq);
+      }
+    }
+    this.execute(effects.filter((effect) => !(effect.kind === 'persist' && effect.requestId === requestId)));
+    return result ?? Promise.resolve(this.core.lastWriteSeq());
+  }
+
+  scan(cursor: number, count: number): { keys: Uint8Array[]; cursor: number } {
+    const fromBucket = Math.max(0, Math.min(cursor, KEY_BUCKET_COUNT));
+    const page = this.store.scanBuckets(fromBucket, KEY_BUCKET_COUNT, Math.max(1, count));
+    const nowMs = this.nowMs();
+    const keys = page.records.filter((record) => !isAbsent(record, nowMs)).map((record) => record.key);
+    return { keys, cursor: page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket };
+  }
+
+  keyCount(): number {
+    return this.core.liveKeys;
+  }
+
+  wait(writeSeq: number, replicas: number, timeoutMs: number): Promise<number> {
+    const requestId = ++this.requestCounter;
+    const nowMs = this.nowMs();
+    return new Promise((resolve) => {
+      this.waitResolvers.set(requestId, resolve);
+      this.input({ kind: 'wait', nowMs, requestId, writeSeq, replicas, deadlineMs: timeoutMs === 0 ? Infinity : nowMs + timeoutMs });
+    });
+  }
+
+  info(): EngineInfo {
+    const core = this.core;
+    return {
+      nodeId: this.self.id,
+      nodeName: this.self.name,
+      version: PEERKV_VERSION,
+      startedAtMs: this.startedAtMs,
+      peerAddr: this.self.addr,
+      dataDir: this.options.dataDir,
+      fsync: this.options.fsync,
+      members: core.membership.members(),
+      keys: core.liveKeys,
+      keysWithExpiry: core.keysWithExpiry,
+      sync: core.antiEntropy.status(),
+      counters: {
+        ...core.counters,
+        ...prefixed('membership_', core.membership.counters()),
+        ...prefixed('antientropy_', core.antiEntropy.counters()),
+        ...prefixed('peer_', this.links.stats()),
+        ...prefixed('discovery_', this.discovery?.stats() ?? {}),
+      },
+      lastSaveMs: this.lastSaveMs,
+    };
+  }
+
+  configView(): Readonly<Record<string, string>> {
+    const options = this.options;
+    return {
+      port: String(this.clientPort),
+      bind: options.bind,
+      dir: options.dataDir,
+      appendonly: 'yes',
+      appendfsync: options.fsync,
+      save: '',
+      databases: '1',
+      maxmemory: '0',
+      'maxmemory-policy': 'noeviction',
+      'proto-max-bulk-len': String(64 * 1024 * 1024),
+      timeout: '0',
+      requirepass: options.requirepass === undefined ? '' : '********',
+      'notify-keyspace-events': 'KEA',
+      'peer-port': String(this.peerPort),
+      'discovery-port': String(options.discoveryPort),
+    };
+  }
+
+  onKeyspaceEvent(listener: (event: KeyspaceEvent) => void): () => void {
+    this.keyspaceListeners.add(listener);
+    return () => this.keyspaceListeners.delete(listener);
+  }
+
+  /** Stop accepting, close links, let pending writes commit, flush and close LMDB. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    await this.resp?.close();
+    this.stopped = true;
+    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    this.discovery?.close();
+    await this.links.close();
+    for (const resolve of this.waitResolvers.values()) resolve(0);
+    this.waitResolvers.clear();
+    await this.lastWrite.catch(() => undefined);
+    await this.store.putMeta(META_HLC, encodeHlc(this.core.clock.last));
+    await this.store.flush();
+    await this.store.close();
+  }
+}
+
+function prefixed(prefix: string, counters: Readonly<Record<string, number>>): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const [name, value] of Object.entries(counters)) result[prefix + name] = value;
+  return result;
+}
