@@ -6,6 +6,7 @@ import type { ClientWrite, Effect, Input, PeerHello } from '../core/io.js';
 import { NodeCore } from '../core/node.js';
 import type { Hlc, VersionedRecord } from '../core/types.js';
 import { isAbsent } from '../core/record.js';
+import { startAdminHttp, type AdminHttp } from '../net/admin-http.js';
 import { Discovery } from '../net/discovery.js';
 import { broadcastAddressFor } from '../net/broadcast-address.js';
 import { PeerLinks } from '../net/peer-links.js';
@@ -27,6 +28,7 @@ export class NodeRuntime implements Engine {
   private readonly startedAtMs = Date.now();
   private resp: RespServer | undefined;
   private discovery: Discovery | undefined;
+  private admin: AdminHttp | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeDeadlineMs = Infinity;
   private readonly persistedTokens: number[] = [];
@@ -112,12 +114,17 @@ export class NodeRuntime implements Engine {
       await this.discovery.start();
       this.discovery.announce();
     }
+    if (options.httpPort !== undefined) this.admin = await startAdminHttp({ host: options.bind, port: options.httpPort, engine: this });
     for (const seed of options.join) this.links.connectSeed(seed);
     this.input({ kind: 'tick', nowMs: this.nowMs() });
   }
 
   get clientPort(): number {
     return this.resp?.port ?? this.options.port;
+  }
+
+  get httpPort(): number | undefined {
+    return this.admin?.port;
   }
 
   get peerPort(): number {
@@ -288,6 +295,7 @@ export class NodeRuntime implements Engine {
       members: core.membership.members(),
       keys: core.liveKeys,
       keysWithExpiry: core.keysWithExpiry,
+      merkleRoot: core.tree.root().map((word) => word.toString(16).padStart(8, '0')).join(''),
       sync: core.antiEntropy.status(),
       counters: {
         ...core.counters,
@@ -330,6 +338,7 @@ export class NodeRuntime implements Engine {
   async stop(): Promise<void> {
     if (this.stopped) return;
     await this.resp?.close();
+    await this.admin?.close();
     this.stopped = true;
     if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
     this.discovery?.close();

@@ -31,6 +31,8 @@ export interface EngineInfo {
   readonly members: readonly MemberView[];
   readonly keys: number;
   readonly keysWithExpiry: number;
+  /** Root of the anti-entropy Merkle tree as 16 hex digits: equal roots, equal data. */
+  readonly merkleRoot: string;
   readonly sync: readonly SyncStatus[];
   /** Named counters: writes, peer frames, drops (clock_offset, bad_frame ...). */
   readonly counters: Readonly<Record<string, number>>;

@@ -1,0 +1,175 @@
+// Helpers for tests that run real `bin/peerkv start` processes on loopback: free ports,
+// temp data dirs, readiness, INFO parsing, and killing everything they started by PID.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const PEERKV_BIN = join(process.cwd(), 'bin', 'peerkv');
+
+export interface NodeProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly port: number;
+  readonly peerPort: number;
+  readonly dataDir: string;
+  readonly args: readonly string[];
+  output(): string;
+  /** Kill with a signal and wait for exit (SIGKILL after a grace period). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const started = new Set<NodeProcess>();
+const tempDirs = new Set<string>();
+
+export function tempDir(prefix = 'peerkv-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** A free TCP port on 127.0.0.1 (and usually free for UDP too). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A UDP port for a test's private discovery group, random in a high range. */
+export function randomDiscoveryPort(): number {
+  return 30_000 + Math.floor(Math.random() * 20_000);
+}
+
+export interface SpawnOptions {
+  readonly dataDir?: string;
+  readonly port?: number;
+  readonly peerPort?: number;
+  readonly discoveryPort?: number;
+  readonly extraArgs?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  /** Command prefix, e.g. ['ip', 'netns', 'exec', 'ns1'] for namespace tests. */
+  readonly prefix?: readonly string[];
+  readonly readyTimeoutMs?: number;
+}
+
+export async function spawnNode(options: SpawnOptions = {}): Promise<NodeProcess> {
+  const port = options.port ?? (await freePort());
+  const peerPort = options.peerPort ?? (await freePort());
+  const dataDir = options.dataDir ?? tempDir();
+  const args = [
+    PEERKV_BIN,
+    'start',
+    '--port',
+    String(port),
+    '--peer-port',
+    String(peerPort),
+    '--data',
+    dataDir,
+    '--log-level',
+    'info',
+    ...(options.discoveryPort !== undefined ? ['--discovery-port', String(options.discoveryPort)] : ['--no-discovery']),
+    ...(options.extraArgs ?? []),
+  ];
+  const command = options.prefix !== undefined ? [...options.prefix, process.execPath, ...args] : [process.execPath, ...args];
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const node: NodeProcess = {
+    child,
+    pid: child.pid!,
+    port,
+    peerPort,
+    dataDir,
+    args,
+    output: () => output,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      started.delete(node);
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+  started.add(node);
+  const host = options.prefix !== undefined ? undefined : '127.0.0.1';
+  if (host !== undefined) {
+    await waitFor(async () => (child.exitCode === null ? await canConnect(host, port) : Promise.reject(new Error(`node exited early:\n${output}`))), {
+      timeoutMs: options.readyTimeoutMs ?? 15_000,
+      what: `node on port ${port} to accept clients`,
+    });
+  }
+  return node;
+}
+
+export function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function waitFor<T>(
+  probe: () => Promise<T | false | undefined | null> | T | false | undefined | null,
+  options: { timeoutMs: number; intervalMs?: number; what: string },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== false && value !== undefined && value !== null) return value;
+    } catch (error) {
+      lastError = error;
+      if (error instanceof Error && error.message.startsWith('node exited early')) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}${lastError ? `: ${String(lastError)}` : ''}`);
+    await sleep(options.intervalMs ?? 50);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Run redis-cli synchronously; returns trimmed stdout. */
+export function redisCli(port: number, args: readonly string[], host = '127.0.0.1'): string {
+  const result = spawnSync('redis-cli', ['-h', host, '-p', String(port), ...args], { encoding: 'utf8', timeout: 20_000 });
+  if (result.error) throw result.error;
+  return result.stdout.trim();
+}
+
+/** INFO as a name -> value map (all sections). */
+export function parseInfo(text: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const index = line.indexOf(':');
+    if (index > 0 && !line.startsWith('#')) fields.set(line.slice(0, index), line.slice(index + 1).trim());
+  }
+  return fields;
+}
+
+/** Stop every node still running and remove temp dirs: call from `after()`. */
+export async function cleanupAll(): Promise<void> {
+  await Promise.all([...started].map((node) => node.stop('SIGKILL')));
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+process.once('exit', () => {
+  for (const node of started) node.child.kill('SIGKILL');
+});
