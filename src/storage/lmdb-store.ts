@@ -1,0 +1,314 @@
+// The Store on LMDB (lmdb-js). lmdb-js batches every put of one event-loop turn into one
+// transaction on its writer thread, so a write costs one put per record here and the
+// commit cost is shared by everything written in the same turn.
+//
+// Uncommitted puts are invisible to lmdb-js reads, but the Store contract makes writes
+// visible at once; an overlay of pending records (newest per key) covers the gap and each
+// entry leaves it when its transaction commits.
+import { chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { KEY_BUCKET_COUNT } from '../core/bytes.js';
+import type { VersionedRecord } from '../core/types.js';
+import { DATA_FILE_MODE, prepareDataDir } from './data-dir.js';
+import { assertBucketRange } from './memory-store.js';
+import { decodeRecordValue, decodeStoredRecord, encodeBucketStart, encodeRecordValue, encodeStoredKey, isLongKey } from './record-codec.js';
+import type { ScanResult, Store, WriteBatch } from './store.js';
+
+export type FsyncMode = 'always' | 'everysec' | 'no';
+
+export interface LmdbStoreOptions {
+  readonly dir: string;
+  /**
+   * always: a write resolves once flushed to disk (LMDB overlapping sync).
+   * everysec: commits are not synced; a timer syncs once a second if anything changed.
+   * no: never sync explicitly (the OS writes back); flush() and close() still sync.
+   * Every mode survives kill -9 of the process: a commit is in the OS page cache.
+   */
+  readonly fsync: FsyncMode;
+  /** Initial LMDB map size; lmdb-js grows it as needed. Default: lmdb-js's own. */
+  readonly mapSizeBytes?: number;
+  /** Called when a background sync fails (everysec); the next flush() rejects too. */
+  readonly onSyncError?: (error: Error) => void;
+}
+
+/** File name inside the data directory; LMDB adds DATA_FILE_NAME + '-lock'. */
+export const DATA_FILE_NAME = 'peerkv.mdb';
+export const EVERYSEC_SYNC_INTERVAL_MS = 1_000; // Redis appendfsync everysec: lose at most ~1 s on power loss
+const RECORDS_DB_NAME = 'records';
+const META_DB_NAME = 'meta';
+
+/** The newest uncommitted state of one key: a record, or null when purged. */
+interface OverlayEntry {
+  readonly mapKey: string;
+  readonly bucket: number;
+  readonly key: Uint8Array;
+  readonly record: VersionedRecord | null;
+}
+
+interface MetaEntry {
+  readonly name: string;
+  readonly value: Uint8Array;
+}
+
+/** The overlay entries written in one lmdb-js transaction, removed when it commits. */
+interface PendingTransaction {
+  readonly records: OverlayEntry[];
+  readonly meta: MetaEntry[];
+}
+
+/** lmdb-js's root database has sync (mdb_env_sync with force, on a worker) but its types omit it. */
+interface EnvironmentSync {
+  sync(callback: (error: Error | undefined) => void): void;
+}
+
+function plainBytes(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
+}
+
+function compareRecordKeys(a: VersionedRecord, b: VersionedRecord): number {
+  return Buffer.compare(a.key, b.key);
+}
+
+function bucketOfStoredKey(stored: Uint8Array): number {
+  return (stored[0]! << 8) | stored[1]!;
+}
+
+export class LmdbStore implements Store {
+  private readonly overlay = new Map<string, OverlayEntry>();
+  private readonly overlayMeta = new Map<string, MetaEntry>();
+  /** lmdb-js returns one promise per transaction; a new one means a new transaction. */
+  private transactionCommit: Promise<boolean> | undefined;
+  private transaction: PendingTransaction = { records: [], meta: [] };
+  /** Settles once every write so far has committed (and flushed, with fsync always). */
+  private lastAck: Promise<void> = Promise.resolve();
+  private recordCount: number;
+  private corruptRecords = 0;
+  private dirtySinceSync = false;
+  private syncError: Error | undefined;
+  private readonly syncTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly root: RootDatabase,
+    private readonly records: Database<Buffer, Buffer>,
+    private readonly meta: Database<Buffer, string>,
+    private readonly options: LmdbStoreOptions,
+  ) {
+    this.recordCount = (records.getStats() as { entryCount: number }).entryCount;
+    if (options.fsync === 'everysec') {
+      this.syncTimer = setInterval(() => this.backgroundSync(), EVERYSEC_SYNC_INTERVAL_MS);
+      this.syncTimer.unref();
+    }
+  }
+
+  get(key: Uint8Array): VersionedRecord | undefined {
+    const storedKey = encodeStoredKey(key);
+    if (this.overlay.size > 0) {
+      const entry = this.overlay.get(storedKey.toString('latin1'));
+      if (entry !== undefined) return entry.record ?? undefined;
+    }
+    const bytes = this.records.getBinary(storedKey);
+    if (bytes === undefined) return undefined;
+    const record = decodeRecordValue(isLongKey(key) ? undefined : key, bytes);
+    if (record === undefined) this.corruptRecords++;
+    return record;
+  }
+
+  countRecords(): number {
+    return this.recordCount;
+  }
+
+  /** Stored entries that failed to decode since open (read as absent); for metrics. */
+  corruptRecordCount(): number {
+    return this.corruptRecords;
+  }
+
+  write(batch: WriteBatch): Promise<void> {
+    this.assertOpen();
+    let commit: Promise<boolean> | undefined;
+    for (const record of batch.records) {
+      const storedKey = encodeStoredKey(record.key);
+      const entry = this.setOverlay(storedKey, record.key, record);
+      commit = this.records.put(storedKey, encodeRecordValue(record));
+      this.track(commit).records.push(entry);
+    }
+    for (const key of batch.purgeKeys) {
+      const storedKey = encodeStoredKey(key);
+      const entry = this.setOverlay(storedKey, key, null);
+      commit = this.records.remove(storedKey);
+      this.track(commit).records.push(entry);
+    }
+    return this.lastAck;
+  }
+
+  getMeta(name: string): Uint8Array | undefined {
+    const pending = this.overlayMeta.get(name);
+    if (pending !== undefined) return pending.value;
+    const bytes = this.meta.getBinary(name);
+    return bytes === undefined ? undefined : plainBytes(bytes);
+  }
+
+  putMeta(name: string, value: Uint8Array): Promise<void> {
+    this.assertOpen();
+    const entry: MetaEntry = { name, value: new Uint8Array(value) };
+    this.overlayMeta.set(name, entry);
+    this.track(this.meta.put(name, Buffer.from(entry.value))).meta.push(entry);
+    return this.lastAck;
+  }
+
+  async flush(): Promise<void> {
+    await this.lastAck;
+    if (this.options.fsync !== 'always') await this.syncToDisk();
+  }
+
+  close(): Promise<void> {
+    if (this.closing === undefined) this.closing = this.closeOnce();
+    return this.closing;
+  }
+
+  scanBuckets(fromBucket: number, toBucketExclusive: number, limitRecords: number): ScanResult {
+    assertBucketRange(fromBucket, toBucketExclusive, limitRecords);
+    const records: VersionedRecord[] = [];
+    if (fromBucket >= toBucketExclusive) return { records, nextBucket: KEY_BUCKET_COUNT };
+    const overlay = this.overlayInRange(fromBucket, toBucketExclusive);
+    let overlayIndex = 0;
+    const range = this.records.getRange({
+      start: encodeBucketStart(fromBucket),
+      end: toBucketExclusive < KEY_BUCKET_COUNT ? encodeBucketStart(toBucketExclusive) : undefined,
+    });
+    const iterator = range[Symbol.iterator]();
+    try {
+      let next = iterator.next();
+      for (;;) {
+        const storedBucket = next.done === true ? KEY_BUCKET_COUNT : bucketOfStoredKey(next.value.key);
+        const overlayBucket = overlayIndex < overlay.length ? overlay[overlayIndex]!.bucket : KEY_BUCKET_COUNT;
+        const bucket = Math.min(storedBucket, overlayBucket);
+        if (bucket === KEY_BUCKET_COUNT || records.length >= limitRecords) return { records, nextBucket: bucket };
+        const bucketRecords: VersionedRecord[] = [];
+        while (next.done !== true && bucketOfStoredKey(next.value.key) === bucket) {
+          const record = decodeStoredRecord(next.value.key, next.value.value);
+          if (record === undefined) this.corruptRecords++;
+          else bucketRecords.push(record);
+          next = iterator.next();
+        }
+        const overlayStart = overlayIndex;
+        while (overlayIndex < overlay.length && overlay[overlayIndex]!.bucket === bucket) overlayIndex++;
+        this.appendBucket(records, bucketRecords, overlay.slice(overlayStart, overlayIndex));
+      }
+    } finally {
+      iterator.return?.();
+    }
+  }
+
+  /** Merge one bucket's stored records with its pending entries, in key order. */
+  private appendBucket(output: VersionedRecord[], stored: VersionedRecord[], pending: OverlayEntry[]): void {
+    let merged = stored;
+    let needsSort = stored.some((record) => isLongKey(record.key));
+    if (pending.length > 0) {
+      const pendingKeys = new Set(pending.map((entry) => entry.mapKey));
+      merged = stored.filter((record) => !pendingKeys.has(encodeStoredKey(record.key).toString('latin1')));
+      for (const entry of pending) if (entry.record !== null) merged.push(entry.record);
+      needsSort = true;
+    }
+    if (needsSort) merged.sort(compareRecordKeys);
+    for (const record of merged) output.push(record);
+  }
+
+  /** Pending entries whose bucket is in range, by bucket (order within one does not matter). */
+  private overlayInRange(fromBucket: number, toBucketExclusive: number): OverlayEntry[] {
+    const entries: OverlayEntry[] = [];
+    for (const entry of this.overlay.values()) {
+      if (entry.bucket >= fromBucket && entry.bucket < toBucketExclusive) entries.push(entry);
+    }
+    return entries.sort((a, b) => a.bucket - b.bucket);
+  }
+
+  private setOverlay(storedKey: Buffer, key: Uint8Array, record: VersionedRecord | null): OverlayEntry {
+    const mapKey = storedKey.toString('latin1');
+    const before = this.overlay.get(mapKey);
+    const existed = before !== undefined ? before.record !== null : this.records.doesExist(storedKey);
+    if (existed && record === null) this.recordCount--;
+    if (!existed && record !== null) this.recordCount++;
+    const entry: OverlayEntry = { mapKey, bucket: bucketOfStoredKey(storedKey), key, record };
+    this.overlay.set(mapKey, entry);
+    return entry;
+  }
+
+  /** The pending transaction `commit` belongs to, starting a new one when lmdb-js did. */
+  private track(commit: Promise<boolean>): PendingTransaction {
+    if (commit === this.transactionCommit) return this.transaction;
+    const transaction: PendingTransaction = { records: [], meta: [] };
+    this.transactionCommit = commit;
+    this.transaction = transaction;
+    this.dirtySinceSync = true;
+    this.lastAck = commit.then(
+      () => this.settle(transaction),
+      (error: unknown) => {
+        this.settle(transaction);
+        throw error;
+      },
+    );
+    return transaction;
+  }
+
+  /** A transaction committed (or failed): its entries leave the overlay unless overwritten since. */
+  private settle(transaction: PendingTransaction): void {
+    for (const entry of transaction.records) if (this.overlay.get(entry.mapKey) === entry) this.overlay.delete(entry.mapKey);
+    for (const entry of transaction.meta) if (this.overlayMeta.get(entry.name) === entry) this.overlayMeta.delete(entry.name);
+  }
+
+  private syncToDisk(): Promise<void> {
+    if (this.syncError !== undefined) {
+      const error = this.syncError;
+      this.syncError = undefined;
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      (this.root as unknown as EnvironmentSync).sync((error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  private backgroundSync(): void {
+    if (!this.dirtySinceSync) return;
+    this.dirtySinceSync = false;
+    this.lastAck
+      .then(() => this.syncToDisk())
+      .catch((error: unknown) => {
+        this.syncError = error instanceof Error ? error : new Error(String(error));
+        this.options.onSyncError?.(this.syncError);
+      });
+  }
+
+  private async closeOnce(): Promise<void> {
+    if (this.syncTimer !== undefined) clearInterval(this.syncTimer);
+    try {
+      await this.flush();
+    } finally {
+      await this.root.close();
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closing !== undefined) throw new Error('LmdbStore used after close()');
+  }
+}
+
+export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStore> {
+  await prepareDataDir(options.dir);
+  const path = join(options.dir, DATA_FILE_NAME);
+  const root = open({
+    path,
+    maxDbs: 4,
+    // always: commit, then flush off the writer lock while the next transaction builds;
+    // the put promise resolves after the flush. Otherwise commits skip fsync entirely.
+    noSync: options.fsync !== 'always',
+    overlappingSync: options.fsync === 'always',
+    ...(options.mapSizeBytes !== undefined ? { mapSize: options.mapSizeBytes } : {}),
+  });
+  const records = root.openDB<Buffer, Buffer>({ name: RECORDS_DB_NAME, keyEncoding: 'binary', encoding: 'binary' });
+  const meta = root.openDB<Buffer, string>({ name: META_DB_NAME, encoding: 'binary' });
+  await chmod(path, DATA_FILE_MODE);
+  await chmod(`${path}-lock`, DATA_FILE_MODE);
+  return new LmdbStore(root, records, meta, options);
+}

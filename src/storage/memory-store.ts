@@ -1,0 +1,257 @@
+// An in-memory Store with the semantics of the LMDB one, for unit tests and the
+// deterministic simulator. Pure TypeScript (no node:*), deterministic iteration, and a
+// crash model: writes can be held uncommitted and then lost, like a process killed
+// before its LMDB commit.
+import { bytesToMapKey, compareBytes, keyBucket, KEY_BUCKET_COUNT } from '../core/bytes.js';
+import type { VersionedRecord } from '../core/types.js';
+import type { ScanResult, Store, WriteBatch } from './store.js';
+
+export interface MemoryStoreOptions {
+  /**
+   * true (default): every write commits at once (its promise resolves in a microtask).
+   * false: writes are visible at once but commit only when commitPending() is called,
+   * so crash() can lose them.
+   */
+  readonly autoCommit?: boolean;
+}
+
+type PendingOperation =
+  | { readonly kind: 'batch'; readonly records: readonly VersionedRecord[]; readonly purgeKeys: readonly Uint8Array[] }
+  | { readonly kind: 'meta'; readonly name: string; readonly value: Uint8Array };
+
+interface PendingWrite {
+  readonly operation: PendingOperation;
+  /** Called in order once the operation commits: its writer, then any flush() after it. */
+  readonly waiters: (() => void)[];
+}
+
+/** The newest uncommitted state of one key: a record, or null when purged. */
+interface OverlaySlot {
+  readonly key: Uint8Array;
+  readonly record: VersionedRecord | null;
+}
+
+function copyBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
+
+function copyRecord(record: VersionedRecord): VersionedRecord {
+  return {
+    key: copyBytes(record.key),
+    value: record.value === null ? null : copyBytes(record.value),
+    hlc: { wallMs: record.hlc.wallMs, logical: record.hlc.logical },
+    origin: record.origin,
+    expiresAtMs: record.expiresAtMs,
+  };
+}
+
+function compareRecordKeys(a: VersionedRecord, b: VersionedRecord): number {
+  return compareBytes(a.key, b.key);
+}
+
+export class MemoryStore implements Store {
+  private readonly autoCommit: boolean;
+  /** Committed records per bucket, keyed by bytesToMapKey(key): the "disk". */
+  private readonly committed: (Map<string, VersionedRecord> | undefined)[] = new Array(KEY_BUCKET_COUNT);
+  private committedCount = 0;
+  private readonly committedMeta = new Map<string, Uint8Array>();
+  /** Uncommitted state per bucket, newest write per key; empty when nothing is pending. */
+  private overlay = new Map<number, Map<string, OverlaySlot>>();
+  private overlayMeta = new Map<string, Uint8Array>();
+  private pending: PendingWrite[] = [];
+  /** Records visible to get/scan: committed ones adjusted by the overlay. */
+  private visibleCount = 0;
+  private closed = false;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.autoCommit = options.autoCommit ?? true;
+  }
+
+  get(key: Uint8Array): VersionedRecord | undefined {
+    const bucket = keyBucket(key);
+    const mapKey = bytesToMapKey(key);
+    const slot = this.overlay.get(bucket)?.get(mapKey);
+    if (slot !== undefined) return slot.record ?? undefined;
+    return this.committed[bucket]?.get(mapKey);
+  }
+
+  scanBuckets(fromBucket: number, toBucketExclusive: number, limitRecords: number): ScanResult {
+    assertBucketRange(fromBucket, toBucketExclusive, limitRecords);
+    const records: VersionedRecord[] = [];
+    for (let bucket = fromBucket; bucket < toBucketExclusive; bucket++) {
+      if (records.length >= limitRecords) return { records, nextBucket: this.nextNonEmptyBucket(bucket, toBucketExclusive) };
+      const bucketRecords = this.visibleBucket(bucket);
+      for (const record of bucketRecords) records.push(record);
+    }
+    return { records, nextBucket: KEY_BUCKET_COUNT };
+  }
+
+  countRecords(): number {
+    return this.visibleCount;
+  }
+
+  write(batch: WriteBatch): Promise<void> {
+    this.assertOpen();
+    const records = batch.records.map(copyRecord);
+    const purgeKeys = batch.purgeKeys.map(copyBytes);
+    for (const record of records) this.setOverlay(record.key, record);
+    for (const key of purgeKeys) this.setOverlay(key, null);
+    return this.enqueue({ kind: 'batch', records, purgeKeys });
+  }
+
+  getMeta(name: string): Uint8Array | undefined {
+    return this.overlayMeta.get(name) ?? this.committedMeta.get(name);
+  }
+
+  putMeta(name: string, value: Uint8Array): Promise<void> {
+    this.assertOpen();
+    const copy = copyBytes(value);
+    this.overlayMeta.set(name, copy);
+    return this.enqueue({ kind: 'meta', name, value: copy });
+  }
+
+  flush(): Promise<void> {
+    return this.enqueueBarrier();
+  }
+
+  /** Commits everything pending (a clean shutdown loses nothing), then refuses writes. */
+  async close(): Promise<void> {
+    this.commitPending();
+    this.closed = true;
+  }
+
+  /** Writes waiting for commitPending (always 0 with autoCommit). */
+  pendingWriteCount(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Commit the oldest `count` pending writes (default all) in order and resolve their
+   * promises. Used by the simulator to decide how much survives a crash.
+   */
+  commitPending(count: number = this.pending.length): void {
+    if (!(Number.isInteger(count) && count >= 0)) throw new Error(`commitPending count must be a non-negative integer, got ${count}`);
+    const committing = this.pending.splice(0, Math.min(count, this.pending.length));
+    for (const write of committing) this.apply(write.operation);
+    this.rebuildOverlay();
+    for (const write of committing) for (const waiter of write.waiters) waiter();
+  }
+
+  /**
+   * The process died: uncommitted writes are gone (their promises never settle, as in a
+   * killed process) and the store reads as what was committed. It stays usable, as the
+   * data directory would be for the restarted node.
+   */
+  crash(): void {
+    this.pending = [];
+    this.rebuildOverlay();
+    this.closed = false;
+  }
+
+  /** Open again after close(), as a restarted node opens its data directory. */
+  reopen(): void {
+    this.closed = false;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('MemoryStore used after close()');
+  }
+
+  private enqueue(operation: PendingOperation): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.pending.push({ operation, waiters: [resolve] });
+      if (this.autoCommit) this.commitPending();
+    });
+  }
+
+  /** A promise that settles once every write enqueued so far has committed. */
+  private enqueueBarrier(): Promise<void> {
+    const last = this.pending[this.pending.length - 1];
+    if (last === undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => last.waiters.push(resolve));
+  }
+
+  private setOverlay(key: Uint8Array, record: VersionedRecord | null): void {
+    const bucket = keyBucket(key);
+    const mapKey = bytesToMapKey(key);
+    let slots = this.overlay.get(bucket);
+    if (slots === undefined) {
+      slots = new Map();
+      this.overlay.set(bucket, slots);
+    }
+    const before = slots.get(mapKey);
+    const existed = before !== undefined ? before.record !== null : this.committed[bucket]?.has(mapKey) === true;
+    if (existed && record === null) this.visibleCount--;
+    if (!existed && record !== null) this.visibleCount++;
+    slots.set(mapKey, { key, record });
+  }
+
+  private apply(operation: PendingOperation): void {
+    if (operation.kind === 'meta') {
+      this.committedMeta.set(operation.name, operation.value);
+      return;
+    }
+    for (const record of operation.records) {
+      const bucket = keyBucket(record.key);
+      let records = this.committed[bucket];
+      if (records === undefined) records = this.committed[bucket] = new Map();
+      const mapKey = bytesToMapKey(record.key);
+      if (!records.has(mapKey)) this.committedCount++;
+      records.set(mapKey, record);
+    }
+    for (const key of operation.purgeKeys) {
+      const records = this.committed[keyBucket(key)];
+      if (records?.delete(bytesToMapKey(key)) === true) this.committedCount--;
+    }
+  }
+
+  /** Recompute the overlay from the writes still pending (after a commit or a crash). */
+  private rebuildOverlay(): void {
+    this.overlay = new Map();
+    this.overlayMeta = new Map();
+    this.visibleCount = this.committedCount;
+    for (const write of this.pending) {
+      const operation = write.operation;
+      if (operation.kind === 'meta') {
+        this.overlayMeta.set(operation.name, operation.value);
+        continue;
+      }
+      for (const record of operation.records) this.setOverlay(record.key, record);
+      for (const key of operation.purgeKeys) this.setOverlay(key, null);
+    }
+  }
+
+  private visibleBucket(bucket: number): VersionedRecord[] {
+    const committed = this.committed[bucket];
+    const slots = this.overlay.get(bucket);
+    const records: VersionedRecord[] = [];
+    if (committed !== undefined) {
+      for (const [mapKey, record] of committed) if (slots?.has(mapKey) !== true) records.push(record);
+    }
+    if (slots !== undefined) for (const slot of slots.values()) if (slot.record !== null) records.push(slot.record);
+    return records.sort(compareRecordKeys);
+  }
+
+  private bucketHasRecords(bucket: number): boolean {
+    const committed = this.committed[bucket];
+    const slots = this.overlay.get(bucket);
+    if (slots !== undefined) {
+      for (const slot of slots.values()) if (slot.record !== null) return true;
+      if (committed !== undefined) for (const mapKey of committed.keys()) if (!slots.has(mapKey)) return true;
+      return false;
+    }
+    return committed !== undefined && committed.size > 0;
+  }
+
+  private nextNonEmptyBucket(fromBucket: number, toBucketExclusive: number): number {
+    for (let bucket = fromBucket; bucket < toBucketExclusive; bucket++) if (this.bucketHasRecords(bucket)) return bucket;
+    return KEY_BUCKET_COUNT;
+  }
+}
+
+/** Programmer errors in scan arguments; shared by both stores so they fail alike. */
+export function assertBucketRange(fromBucket: number, toBucketExclusive: number, limitRecords: number): void {
+  const isBucket = (value: number) => Number.isInteger(value) && value >= 0 && value <= KEY_BUCKET_COUNT;
+  if (!isBucket(fromBucket) || !isBucket(toBucketExclusive)) throw new Error(`bucket range out of bounds: [${fromBucket}, ${toBucketExclusive})`);
+  if (!(Number.isInteger(limitRecords) && limitRecords >= 1)) throw new Error(`limitRecords must be a positive integer, got ${limitRecords}`);
+}

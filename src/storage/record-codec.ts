@@ -1,0 +1,163 @@
+// Binary layout of records in LMDB. This is the hot path of every write and read, so it
+// is hand-written over Buffer (no JSON, no msgpack) and allocates exactly one buffer.
+//
+// Stored key:   [bucket u16 BE][key bytes]               when key.length <= INLINE_KEY_BYTES_MAX
+//               [bucket u16 BE][key prefix][digest 16]   for longer keys (LMDB keys max ~2 KB)
+// LMDB sorts keys bytewise, so records lie in (bucket, key) order and a bucket range is
+// one cursor range. A long key's stored form is longer than any inline one, so the two
+// never collide; its full bytes live in the value. Long keys sharing their whole prefix
+// sort among themselves by digest, not by key: readers that need exact key order re-sort
+// the records of a bucket that holds a long key (see isLongKey).
+//
+// Stored value: [format u8][flags u8][wallMs f64 LE][logical u32 LE][origin 16 bytes]
+//               [expiresAtMs f64 LE]([key length u32 LE][key bytes] if FLAG_LONG_KEY)[value]
+import { createHash } from 'node:crypto';
+import { keyBucket, KEY_BUCKET_COUNT } from '../core/bytes.js';
+import type { VersionedRecord } from '../core/types.js';
+
+export const RECORD_FORMAT_VERSION = 1;
+
+/** Keys up to this length are stored verbatim; longer ones as prefix + digest. */
+export const INLINE_KEY_BYTES_MAX = 1024;
+const BUCKET_BYTES = 2;
+const KEY_DIGEST_BYTES = 16;
+const LONG_STORED_KEY_BYTES = BUCKET_BYTES + INLINE_KEY_BYTES_MAX + KEY_DIGEST_BYTES;
+
+const FLAG_TOMBSTONE = 1;
+const FLAG_LONG_KEY = 2;
+const FLAGS_KNOWN = FLAG_TOMBSTONE | FLAG_LONG_KEY;
+
+const ORIGIN_BYTES = 16;
+const ORIGIN_HEX_CHARS = ORIGIN_BYTES * 2;
+const OFFSET_FLAGS = 1;
+const OFFSET_WALL_MS = 2;
+const OFFSET_LOGICAL = 10;
+const OFFSET_ORIGIN = 14;
+const OFFSET_EXPIRES_AT_MS = OFFSET_ORIGIN + ORIGIN_BYTES;
+/** Bytes before the (long key and) value bytes. */
+export const RECORD_HEADER_BYTES = OFFSET_EXPIRES_AT_MS + 8;
+const KEY_LENGTH_BYTES = 4;
+
+/** A decoded stored key. `key` is undefined for a long key: its bytes are in the value. */
+export interface StoredKey {
+  readonly bucket: number;
+  readonly key: Uint8Array | undefined;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A plain Uint8Array view (not a Buffer), so records compare equal whatever store made them. */
+function view(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start);
+}
+
+export function isLongKey(key: Uint8Array): boolean {
+  return key.length > INLINE_KEY_BYTES_MAX;
+}
+
+/** The LMDB key of a record key: its bucket first, so buckets are contiguous ranges. */
+export function encodeStoredKey(key: Uint8Array): Buffer {
+  const bucket = keyBucket(key);
+  if (!isLongKey(key)) {
+    const stored = Buffer.allocUnsafe(BUCKET_BYTES + key.length);
+    stored[0] = bucket >>> 8;
+    stored[1] = bucket & 0xff;
+    stored.set(key, BUCKET_BYTES);
+    return stored;
+  }
+  const stored = Buffer.allocUnsafe(LONG_STORED_KEY_BYTES);
+  stored[0] = bucket >>> 8;
+  stored[1] = bucket & 0xff;
+  stored.set(key.subarray(0, INLINE_KEY_BYTES_MAX), BUCKET_BYTES);
+  createHash('sha256').update(key).digest().copy(stored, BUCKET_BYTES + INLINE_KEY_BYTES_MAX, 0, KEY_DIGEST_BYTES);
+  return stored;
+}
+
+/** The smallest stored key of a bucket (the empty key of that bucket): an inclusive range bound. */
+export function encodeBucketStart(bucket: number): Buffer {
+  if (!(Number.isInteger(bucket) && bucket >= 0 && bucket < KEY_BUCKET_COUNT)) throw new Error(`bucket out of range: ${bucket}`);
+  const start = Buffer.allocUnsafe(BUCKET_BYTES);
+  start[0] = bucket >>> 8;
+  start[1] = bucket & 0xff;
+  return start;
+}
+
+export function decodeStoredKey(stored: Uint8Array): StoredKey | undefined {
+  if (stored.length < BUCKET_BYTES) return undefined;
+  const bucket = (stored[0]! << 8) | stored[1]!;
+  if (stored.length === LONG_STORED_KEY_BYTES) return { bucket, key: undefined };
+  if (stored.length > BUCKET_BYTES + INLINE_KEY_BYTES_MAX) return undefined;
+  return { bucket, key: view(stored, BUCKET_BYTES, stored.length) };
+}
+
+/** The stored value of a record: everything but its key (unless the key is long). */
+export function encodeRecordValue(record: VersionedRecord): Buffer {
+  const longKey = isLongKey(record.key);
+  const keyBytes = longKey ? KEY_LENGTH_BYTES + record.key.length : 0;
+  const value = record.value;
+  const bytes = Buffer.allocUnsafe(RECORD_HEADER_BYTES + keyBytes + (value === null ? 0 : value.length));
+  bytes[0] = RECORD_FORMAT_VERSION;
+  bytes[OFFSET_FLAGS] = (value === null ? FLAG_TOMBSTONE : 0) | (longKey ? FLAG_LONG_KEY : 0);
+  bytes.writeDoubleLE(record.hlc.wallMs, OFFSET_WALL_MS);
+  bytes.writeUInt32LE(record.hlc.logical, OFFSET_LOGICAL);
+  const written = bytes.write(record.origin, OFFSET_ORIGIN, ORIGIN_BYTES, 'hex');
+  if (written !== ORIGIN_BYTES || record.origin.length !== ORIGIN_HEX_CHARS) throw new Error(`origin is not a 32-hex node id: ${record.origin}`);
+  bytes.writeDoubleLE(record.expiresAtMs, OFFSET_EXPIRES_AT_MS);
+  let offset = RECORD_HEADER_BYTES;
+  if (longKey) {
+    bytes.writeUInt32LE(record.key.length, offset);
+    bytes.set(record.key, offset + KEY_LENGTH_BYTES);
+    offset += keyBytes;
+  }
+  if (value !== null) bytes.set(value, offset);
+  return bytes;
+}
+
+function isStamp(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0;
+}
+
+/**
+ * The record stored under `key` (the inline key from decodeStoredKey, or undefined for a
+ * long key). Views into `bytes` are returned, not copies: pass a buffer nobody reuses.
+ * Undefined when the bytes are not a record of a known format (never throws).
+ */
+export function decodeRecordValue(key: Uint8Array | undefined, bytes: Uint8Array): VersionedRecord | undefined {
+  if (bytes.length < RECORD_HEADER_BYTES || bytes[0] !== RECORD_FORMAT_VERSION) return undefined;
+  const flags = bytes[OFFSET_FLAGS]!;
+  if ((flags & ~FLAGS_KNOWN) !== 0) return undefined;
+  const buffer = asBuffer(bytes);
+  const wallMs = buffer.readDoubleLE(OFFSET_WALL_MS);
+  const logical = buffer.readUInt32LE(OFFSET_LOGICAL);
+  const expiresAtMs = buffer.readDoubleLE(OFFSET_EXPIRES_AT_MS);
+  if (!isStamp(wallMs) || !isStamp(expiresAtMs)) return undefined;
+  let offset = RECORD_HEADER_BYTES;
+  let recordKey = key;
+  if ((flags & FLAG_LONG_KEY) !== 0) {
+    if (bytes.length < offset + KEY_LENGTH_BYTES) return undefined;
+    const keyLength = buffer.readUInt32LE(offset);
+    offset += KEY_LENGTH_BYTES;
+    if (keyLength <= INLINE_KEY_BYTES_MAX || bytes.length < offset + keyLength) return undefined;
+    recordKey = view(bytes, offset, offset + keyLength);
+    offset += keyLength;
+  }
+  if (recordKey === undefined) return undefined;
+  const tombstone = (flags & FLAG_TOMBSTONE) !== 0;
+  if (tombstone && bytes.length !== offset) return undefined;
+  return {
+    key: recordKey,
+    value: tombstone ? null : view(bytes, offset, bytes.length),
+    hlc: { wallMs, logical },
+    origin: buffer.toString('hex', OFFSET_ORIGIN, OFFSET_ORIGIN + ORIGIN_BYTES),
+    expiresAtMs,
+  };
+}
+
+/** Both halves of an LMDB entry back into a record; undefined if either is malformed. */
+export function decodeStoredRecord(storedKey: Uint8Array, storedValue: Uint8Array): VersionedRecord | undefined {
+  const decodedKey = decodeStoredKey(storedKey);
+  if (decodedKey === undefined) return undefined;
+  return decodeRecordValue(decodedKey.key, storedValue);
+}
