@@ -1,0 +1,512 @@
+// Anti-entropy: peers compare Merkle trees over the key-hash buckets and exchange the
+// records of the buckets that differ (DESIGN.md section 3).
+//
+// A round between A (initiator) and B:
+//   A -> B aeRoot          equal roots: B -> A aeInSync, done (one small round trip)
+//   B -> A aeNodes L1      children of the root
+//   A -> B aeNodes L2      children of the level-1 nodes that differ, and so on, each side
+//   B -> A aeNodes L3      descending only into differing subtrees, in chunks of at most
+//   A -> B aeNodes L4      AE_NODES_PARENTS_PER_MESSAGE_MAX parents
+//   B -> A aeDiff          the differing buckets (B compared the leaves)
+//   both   aeRecords/aeAck each side streams its records of those buckets (push-pull) in
+//                          bounded batches, with at most AE_BATCHES_IN_FLIGHT_MAX unacked
+// A round ends on each side once its own stream is acknowledged and the peer's is done.
+// At most one round per peer pair: when both sides start one at once (both see the link
+// come up), the lower node id's round wins and the other side gives its own up.
+import { KEY_BUCKET_COUNT } from './bytes.js';
+import type { CoreConfig } from './config.js';
+import { HLC_ZERO } from './hlc.js';
+import type { Effect } from './io.js';
+import {
+  MERKLE_FANOUT,
+  MERKLE_HASH_BYTES,
+  MERKLE_LEAF_LEVEL,
+  MerkleTree,
+  bitmapHasAny,
+  bitmapToRanges,
+  createNodeBitmap,
+  findClearBit,
+  findSetBit,
+  merkleNodeCount,
+  rangesToBitmap,
+  setBitmapBit,
+} from './merkle.js';
+import type { NodeId, VersionedRecord } from './types.js';
+import { isArrayOf, isObject, isUint, isVersionedRecord } from './validate.js';
+import type { StoreView } from '../storage/store.js';
+
+/** Parents per aeNodes message: 256 x 16 children = 4,096 hashes, 32 KiB. */
+export const AE_NODES_PARENTS_PER_MESSAGE_MAX = 256;
+/** Hard bound on records per aeRecords message, whatever the config says. */
+export const AE_RECORDS_PER_MESSAGE_MAX = 10_000;
+/** Unacknowledged record batches per stream: 2 overlaps the peer's merge with our scan. */
+export const AE_BATCHES_IN_FLIGHT_MAX = 2;
+/** A session with no message from the peer for this long is given up (the next round repairs). */
+export const AE_SESSION_IDLE_TIMEOUT_MS = 30_000;
+/** A long sync logs its progress every this many records moved. */
+export const AE_PROGRESS_LOG_RECORDS = 100_000;
+/** Estimated wire bytes of a record beyond its key and value (hlc, origin, field names). */
+const RECORD_OVERHEAD_BYTES = 80;
+/** Estimated wire bytes of a message beyond its payload arrays. */
+const MESSAGE_OVERHEAD_BYTES = 40;
+const CHILD_HASHES_BYTES = MERKLE_FANOUT * MERKLE_HASH_BYTES;
+/** [from, toExclusive) pairs: alternating buckets give the most runs. */
+const DIFF_RANGE_NUMBERS_MAX = KEY_BUCKET_COUNT;
+
+export type AntiEntropyMessage =
+  /** Initiator's Merkle root (8 bytes, big-endian high then low). `session` is chosen by the initiator. */
+  | { readonly type: 'aeRoot'; readonly session: number; readonly hash: Uint8Array }
+  /** Roots are equal: the round is over. */
+  | { readonly type: 'aeInSync'; readonly session: number }
+  /**
+   * The sender's hashes at `level` of the 16 children of each node in `parents` (indexes at
+   * level - 1, ascending): hashes holds 128 bytes per parent. `done` marks the level's last chunk.
+   */
+  | { readonly type: 'aeNodes'; readonly session: number; readonly level: number; readonly parents: readonly number[]; readonly hashes: Uint8Array; readonly done: boolean }
+  /** The differing buckets as ascending [from, toExclusive) pairs; both sides now stream. */
+  | { readonly type: 'aeDiff'; readonly session: number; readonly ranges: readonly number[] }
+  /** Batch `seq` (0, 1, ...) of the sender's records of the differing buckets; `done` on the last. */
+  | { readonly type: 'aeRecords'; readonly session: number; readonly seq: number; readonly records: readonly VersionedRecord[]; readonly done: boolean }
+  /** Batches up to and including seq were received. */
+  | { readonly type: 'aeAck'; readonly session: number; readonly seq: number }
+  /** The sender gave the session up (timeout or protocol error). */
+  | { readonly type: 'aeAbort'; readonly session: number };
+
+function isAscending(numbers: readonly number[], limitExclusive: number, allowEqualNeighbours: boolean): boolean {
+  let previous = -1;
+  for (const value of numbers) {
+    if (!isUint(value) || value >= limitExclusive) return false;
+    if (value < previous || (value === previous && !allowEqualNeighbours)) return false;
+    previous = value;
+  }
+  return true;
+}
+
+function isNodesMessage(value: Record<string, unknown>): boolean {
+  const level = value.level;
+  if (!isUint(level) || level < 1 || level > MERKLE_LEAF_LEVEL || typeof value.done !== 'boolean') return false;
+  if (!isArrayOf(value.parents, isUint, AE_NODES_PARENTS_PER_MESSAGE_MAX)) return false;
+  if (!isAscending(value.parents, merkleNodeCount(level - 1), false)) return false;
+  return value.hashes instanceof Uint8Array && value.hashes.length === value.parents.length * CHILD_HASHES_BYTES;
+}
+
+function isDiffRanges(ranges: unknown): boolean {
+  if (!isArrayOf(ranges, isUint, DIFF_RANGE_NUMBERS_MAX) || ranges.length % 2 !== 0) return false;
+  // from < to within a pair; a pair may touch the previous one but not overlap it.
+  if (!isAscending(ranges, KEY_BUCKET_COUNT + 1, true)) return false;
+  for (let index = 0; index < ranges.length; index += 2) if (ranges[index]! >= ranges[index + 1]!) return false;
+  return true;
+}
+
+/** Structural check with bounds of a decoded anti-entropy message. Never throws. */
+export function isAntiEntropyMessage(value: unknown): value is AntiEntropyMessage {
+  if (!isObject(value) || !isUint(value.session)) return false;
+  switch (value.type) {
+    case 'aeRoot':
+      return value.hash instanceof Uint8Array && value.hash.length === MERKLE_HASH_BYTES;
+    case 'aeInSync':
+    case 'aeAbort':
+      return true;
+    case 'aeNodes':
+      return isNodesMessage(value);
+    case 'aeDiff':
+      return isDiffRanges(value.ranges);
+    case 'aeRecords':
+      return isUint(value.seq) && typeof value.done === 'boolean' && isArrayOf(value.records, isVersionedRecord, AE_RECORDS_PER_MESSAGE_MAX);
+    case 'aeAck':
+      return isUint(value.seq);
+    default:
+      return false;
+  }
+}
+
+/** One round with one peer, from this side's point of view. */
+interface Session {
+  readonly id: number;
+  readonly initiator: boolean;
+  /** root: initiator awaits the answer to aeRoot; descend: comparing levels; stream: exchanging records. */
+  phase: 'root' | 'descend' | 'stream';
+  readonly startedMs: number;
+  lastActivityMs: number;
+  /** Level of the next aeNodes we accept; MERKLE_LEAF_LEVEL + 1 means we await aeDiff. */
+  expectedLevel: number;
+  /** Differing nodes of the level being compared; in the stream phase, the differing buckets. */
+  readonly differing: Uint8Array;
+  /** Next bucket to scan for our outgoing stream. */
+  cursor: number;
+  /** Scanned records not yet sent (at most one scan result, so memory stays bounded). */
+  pending: VersionedRecord[];
+  pendingIndex: number;
+  batchesSent: number;
+  batchesAcked: number;
+  sentDone: boolean;
+  batchesReceived: number;
+  receivedDone: boolean;
+  recordsSent: number;
+  recordsReceived: number;
+  nextProgressLogRecords: number;
+}
+
+/** What we keep per peer; survives link flaps so status totals keep counting. */
+interface PeerState {
+  readonly peer: NodeId;
+  linked: boolean;
+  session: Session | undefined;
+  /** When the next periodic round is due (after the last one ended, on either side). */
+  nextRoundMs: number;
+  /** Highest session id the peer initiated on the current link: older aeRoots are stale copies. */
+  peerSessionIdMax: number;
+  rounds: number;
+  keysSent: number;
+  keysReceived: number;
+}
+
+export interface AntiEntropyStatus {
+  readonly peer: NodeId;
+  readonly inProgress: boolean;
+  readonly keysSent: number;
+  readonly keysReceived: number;
+  readonly rounds: number;
+}
+
+function recordBytesEstimate(record: VersionedRecord): number {
+  return record.key.length + (record.value === null ? 0 : record.value.length) + RECORD_OVERHEAD_BYTES;
+}
+
+function messageBytesEstimate(message: AntiEntropyMessage): number {
+  switch (message.type) {
+    case 'aeNodes':
+      return MESSAGE_OVERHEAD_BYTES + message.hashes.length + message.parents.length * 3;
+    case 'aeDiff':
+      return MESSAGE_OVERHEAD_BYTES + message.ranges.length * 3;
+    case 'aeRecords': {
+      let bytes = MESSAGE_OVERHEAD_BYTES;
+      for (const record of message.records) bytes += recordBytesEstimate(record);
+      return bytes;
+    }
+    default:
+      return MESSAGE_OVERHEAD_BYTES;
+  }
+}
+
+/**
+ * The anti-entropy state machine of one node. It reads the tree and the store, never
+ * writes them: records it receives are returned from onMessage for the node core to merge
+ * (and to feed into tree.update).
+ */
+export class AntiEntropy {
+  private readonly peers = new Map<NodeId, PeerState>();
+  private readonly batchRecordsMax: number;
+  /** Our sessions are numbered sessionCounter * 2 + parity, so the two initiators of a pair never collide. */
+  private sessionCounter = 0;
+  private readonly counterValues = {
+    rounds: 0,
+    rounds_in_sync: 0,
+    messages_sent: 0,
+    bytes_estimate: 0,
+    records_sent: 0,
+    records_received: 0,
+    messages_ignored: 0,
+    sessions_timed_out: 0,
+    sessions_aborted: 0,
+  };
+
+  constructor(
+    private readonly self: NodeId,
+    private readonly tree: MerkleTree,
+    private readonly view: StoreView,
+    private readonly config: CoreConfig,
+    nowMs: number,
+  ) {
+    if (config.antiEntropyBatchRecordsMax < 1) throw new Error('antiEntropyBatchRecordsMax must be at least 1');
+    this.batchRecordsMax = Math.min(config.antiEntropyBatchRecordsMax, AE_RECORDS_PER_MESSAGE_MAX);
+    void nowMs; // nothing is due before the first link comes up
+  }
+
+  onLinkUp(peer: NodeId, nowMs: number, out: Effect[]): void {
+    let state = this.peers.get(peer);
+    if (state === undefined) {
+      state = { peer, linked: true, session: undefined, nextRoundMs: nowMs, peerSessionIdMax: -1, rounds: 0, keysSent: 0, keysReceived: 0 };
+      this.peers.set(peer, state);
+    }
+    state.linked = true;
+    state.session = undefined; // a new link: whatever ran on the old one is gone on both sides
+    state.peerSessionIdMax = -1; // the peer may have restarted and counts its sessions anew
+    this.startRound(state, nowMs, out);
+  }
+
+  onLinkDown(peer: NodeId): void {
+    const state = this.peers.get(peer);
+    if (state === undefined) return;
+    state.linked = false;
+    state.session = undefined;
+  }
+
+  onTick(nowMs: number, out: Effect[]): void {
+    for (const state of this.peers.values()) {
+      if (!state.linked) continue;
+      const session = state.session;
+      if (session !== undefined && nowMs - session.lastActivityMs >= AE_SESSION_IDLE_TIMEOUT_MS) {
+        this.counterValues.sessions_timed_out++;
+        this.send(state.peer, { type: 'aeAbort', session: session.id }, out);
+        out.push({ kind: 'log', level: 'warn', message: 'anti-entropy round timed out; the next round repairs', fields: { peer: state.peer, session: session.id, phase: session.phase, idleMs: nowMs - session.lastActivityMs } });
+        state.session = undefined;
+        state.nextRoundMs = nowMs + this.config.antiEntropyIntervalMs;
+      }
+      if (state.session === undefined && nowMs >= state.nextRoundMs) this.startRound(state, nowMs, out);
+    }
+  }
+
+  /** Handle one message from a linked peer; returns the records it carried, for the node core to merge. */
+  onMessage(from: NodeId, message: AntiEntropyMessage, nowMs: number, out: Effect[]): VersionedRecord[] {
+    const state = this.peers.get(from);
+    if (state === undefined || !state.linked) return this.ignore();
+    if (message.type === 'aeRoot') {
+      this.onRoot(state, message, nowMs, out);
+      return [];
+    }
+    const session = state.session;
+    if (session === undefined || session.id !== message.session) return this.ignore();
+    session.lastActivityMs = nowMs;
+    switch (message.type) {
+      case 'aeInSync':
+        if (!session.initiator || session.phase !== 'root') return this.ignore();
+        this.finish(state, session, nowMs, out);
+        return [];
+      case 'aeNodes':
+        if (session.phase === 'stream' || message.level !== session.expectedLevel) return this.ignore();
+        this.onNodes(state, session, message, out);
+        return [];
+      case 'aeDiff':
+        if (session.phase === 'stream') return this.ignore();
+        rangesToBitmap(message.ranges, session.differing);
+        this.startStream(state, session, nowMs, out);
+        return [];
+      case 'aeRecords':
+        return this.onRecords(state, session, message, nowMs, out);
+      case 'aeAck':
+        if (message.seq < session.batchesAcked || message.seq >= session.batchesSent) return this.ignore();
+        session.batchesAcked = message.seq + 1;
+        this.pump(state, session, nowMs, out);
+        return [];
+      case 'aeAbort':
+        this.counterValues.sessions_aborted++;
+        state.session = undefined;
+        state.nextRoundMs = nowMs + this.config.antiEntropyIntervalMs;
+        return [];
+    }
+  }
+
+  /** The earliest time onTick has work: a round due or a session to time out. */
+  nextDeadlineMs(): number {
+    let deadlineMs = Number.POSITIVE_INFINITY;
+    for (const state of this.peers.values()) {
+      if (!state.linked) continue;
+      const dueMs = state.session === undefined ? state.nextRoundMs : state.session.lastActivityMs + AE_SESSION_IDLE_TIMEOUT_MS;
+      if (dueMs < deadlineMs) deadlineMs = dueMs;
+    }
+    return deadlineMs;
+  }
+
+  /** Linked peers, sorted by id; keys counts are totals since start. */
+  status(): AntiEntropyStatus[] {
+    const result: AntiEntropyStatus[] = [];
+    for (const state of this.peers.values()) {
+      if (!state.linked) continue;
+      result.push({ peer: state.peer, inProgress: state.session !== undefined, keysSent: state.keysSent, keysReceived: state.keysReceived, rounds: state.rounds });
+    }
+    return result.sort((a, b) => (a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0));
+  }
+
+  counters(): Record<string, number> {
+    return { ...this.counterValues };
+  }
+
+  private ignore(): VersionedRecord[] {
+    this.counterValues.messages_ignored++;
+    return [];
+  }
+
+  private send(to: NodeId, message: AntiEntropyMessage, out: Effect[]): void {
+    this.counterValues.messages_sent++;
+    this.counterValues.bytes_estimate += messageBytesEstimate(message);
+    out.push({ kind: 'send', to, hlc: HLC_ZERO, message });
+  }
+
+  private newSession(id: number, initiator: boolean, nowMs: number): Session {
+    return {
+      id, initiator, phase: initiator ? 'root' : 'descend', startedMs: nowMs, lastActivityMs: nowMs,
+      expectedLevel: 1, differing: createNodeBitmap(), cursor: 0, pending: [], pendingIndex: 0,
+      batchesSent: 0, batchesAcked: 0, sentDone: false, batchesReceived: 0, receivedDone: false,
+      recordsSent: 0, recordsReceived: 0, nextProgressLogRecords: AE_PROGRESS_LOG_RECORDS,
+    };
+  }
+
+  private startRound(state: PeerState, nowMs: number, out: Effect[]): void {
+    this.sessionCounter++;
+    const id = this.sessionCounter * 2 + (this.self < state.peer ? 0 : 1);
+    state.session = this.newSession(id, true, nowMs);
+    const hash = new Uint8Array(MERKLE_HASH_BYTES);
+    this.tree.writeNodeHash(0, 0, hash, 0);
+    this.send(state.peer, { type: 'aeRoot', session: id, hash }, out);
+  }
+
+  private onRoot(state: PeerState, message: { readonly session: number; readonly hash: Uint8Array }, nowMs: number, out: Effect[]): void {
+    if (message.session <= state.peerSessionIdMax) return void this.ignore(); // duplicate or stale copy
+    const existing = state.session;
+    // Both sides started a round at once: the lower id's round wins, the other yields.
+    if (existing !== undefined && existing.initiator && existing.phase === 'root' && this.self < state.peer) return void this.ignore();
+    state.peerSessionIdMax = message.session;
+    if (this.tree.equalsNodeHash(0, 0, message.hash, 0)) {
+      this.send(state.peer, { type: 'aeInSync', session: message.session }, out);
+      this.countRound(state, nowMs, true);
+      state.session = undefined;
+      return;
+    }
+    const session = this.newSession(message.session, false, nowMs);
+    state.session = session;
+    setBitmapBit(session.differing, 0); // the root differs: send its children
+    this.sendChildLevel(state, session, 0, out);
+  }
+
+  private onNodes(state: PeerState, session: Session, message: Extract<AntiEntropyMessage, { type: 'aeNodes' }>, out: Effect[]): void {
+    session.phase = 'descend';
+    const parentLevel = message.level - 1;
+    for (let position = 0; position < message.parents.length; position++) {
+      const parent = message.parents[position]!;
+      const mask = this.tree.differingChildren(parentLevel, parent, message.hashes, position * CHILD_HASHES_BYTES);
+      for (let child = 0; child < MERKLE_FANOUT; child++) if ((mask >>> child) & 1) setBitmapBit(session.differing, parent * MERKLE_FANOUT + child);
+    }
+    if (!message.done) return;
+    if (message.level === MERKLE_LEAF_LEVEL || !bitmapHasAny(session.differing, merkleNodeCount(message.level))) {
+      // The differing buckets are known (or nothing differs any more): tell the peer and stream.
+      const ranges = message.level === MERKLE_LEAF_LEVEL ? bitmapToRanges(session.differing) : [];
+      if (message.level !== MERKLE_LEAF_LEVEL) session.differing.fill(0);
+      this.send(state.peer, { type: 'aeDiff', session: session.id, ranges }, out);
+      this.startStream(state, session, session.lastActivityMs, out);
+      return;
+    }
+    this.sendChildLevel(state, session, message.level, out);
+  }
+
+  /** Send our hashes of the children of every differing node at `level`, then await the level below those. */
+  private sendChildLevel(state: PeerState, session: Session, level: number, out: Effect[]): void {
+    const parents: number[] = [];
+    const nodeCount = merkleNodeCount(level);
+    for (let index = findSetBit(session.differing, 0, nodeCount); index < nodeCount; index = findSetBit(session.differing, index + 1, nodeCount)) parents.push(index);
+    session.differing.fill(0);
+    for (let start = 0; start < parents.length; start += AE_NODES_PARENTS_PER_MESSAGE_MAX) {
+      const chunk = parents.slice(start, start + AE_NODES_PARENTS_PER_MESSAGE_MAX);
+      const hashes = new Uint8Array(chunk.length * CHILD_HASHES_BYTES);
+      for (let position = 0; position < chunk.length; position++) this.tree.writeChildHashes(level, chunk[position]!, hashes, position * CHILD_HASHES_BYTES);
+      const done = start + AE_NODES_PARENTS_PER_MESSAGE_MAX >= parents.length;
+      this.send(state.peer, { type: 'aeNodes', session: session.id, level: level + 1, parents: chunk, hashes, done }, out);
+    }
+    session.expectedLevel = level + 2;
+  }
+
+  private startStream(state: PeerState, session: Session, nowMs: number, out: Effect[]): void {
+    session.phase = 'stream';
+    session.cursor = 0;
+    this.pump(state, session, nowMs, out);
+  }
+
+  private onRecords(state: PeerState, session: Session, message: Extract<AntiEntropyMessage, { type: 'aeRecords' }>, nowMs: number, out: Effect[]): VersionedRecord[] {
+    if (session.receivedDone || message.seq !== session.batchesReceived) {
+      // A duplicate: acknowledge again so a lost ack cannot stall the sender. A gap: wait for the timeout.
+      if (message.seq < session.batchesReceived) this.send(state.peer, { type: 'aeAck', session: session.id, seq: session.batchesReceived - 1 }, out);
+      return this.ignore();
+    }
+    session.batchesReceived++;
+    session.receivedDone = message.done;
+    const count = message.records.length;
+    session.recordsReceived += count;
+    state.keysReceived += count;
+    this.counterValues.records_received += count;
+    // The node core persists what we return in order with later writes, so acking now is safe.
+    this.send(state.peer, { type: 'aeAck', session: session.id, seq: message.seq }, out);
+    this.logProgress(state, session, out);
+    this.finishIfComplete(state, session, nowMs, out);
+    return message.records.slice();
+  }
+
+  /** Send record batches while the window allows. */
+  private pump(state: PeerState, session: Session, nowMs: number, out: Effect[]): void {
+    if (session.phase !== 'stream') return;
+    while (!session.sentDone && session.batchesSent - session.batchesAcked < AE_BATCHES_IN_FLIGHT_MAX) {
+      const records = this.fillBatch(session);
+      const done = session.pendingIndex >= session.pending.length && findSetBit(session.differing, session.cursor, KEY_BUCKET_COUNT) >= KEY_BUCKET_COUNT;
+      this.send(state.peer, { type: 'aeRecords', session: session.id, seq: session.batchesSent, records, done }, out);
+      session.batchesSent++;
+      session.sentDone = done;
+      session.recordsSent += records.length;
+      state.keysSent += records.length;
+      this.counterValues.records_sent += records.length;
+      this.logProgress(state, session, out);
+    }
+    this.finishIfComplete(state, session, nowMs, out);
+  }
+
+  /** Up to batchRecordsMax records and about batchBytesMax bytes (one larger record goes alone). */
+  private fillBatch(session: Session): VersionedRecord[] {
+    const batch: VersionedRecord[] = [];
+    let bytes = 0;
+    while (batch.length < this.batchRecordsMax) {
+      if (session.pendingIndex >= session.pending.length) {
+        if (!this.scanMore(session, this.batchRecordsMax - batch.length)) break;
+        continue;
+      }
+      const record = session.pending[session.pendingIndex]!;
+      const size = recordBytesEstimate(record);
+      if (batch.length > 0 && bytes + size > this.config.batchBytesMax) break;
+      session.pendingIndex++;
+      batch.push(record);
+      bytes += size;
+    }
+    return batch;
+  }
+
+  /** Scan the next run of differing buckets into `pending`; false once every run is scanned. */
+  private scanMore(session: Session, limitRecords: number): boolean {
+    const from = findSetBit(session.differing, session.cursor, KEY_BUCKET_COUNT);
+    if (from >= KEY_BUCKET_COUNT) {
+      session.cursor = KEY_BUCKET_COUNT;
+      return false;
+    }
+    const toExclusive = findClearBit(session.differing, from, KEY_BUCKET_COUNT);
+    const result = this.view.scanBuckets(from, toExclusive, limitRecords);
+    if (!(result.nextBucket > from && result.nextBucket <= KEY_BUCKET_COUNT)) throw new Error(`scanBuckets made no progress from bucket ${from}`);
+    // An exhausted range reports KEY_BUCKET_COUNT: later runs still need scanning.
+    session.cursor = Math.min(result.nextBucket, toExclusive);
+    session.pending = result.records;
+    session.pendingIndex = 0;
+    return true;
+  }
+
+  private logProgress(state: PeerState, session: Session, out: Effect[]): void {
+    const moved = session.recordsSent + session.recordsReceived;
+    if (moved < session.nextProgressLogRecords) return;
+    session.nextProgressLogRecords = (Math.floor(moved / AE_PROGRESS_LOG_RECORDS) + 1) * AE_PROGRESS_LOG_RECORDS;
+    out.push({ kind: 'log', level: 'info', message: 'anti-entropy sync in progress', fields: { peer: state.peer, session: session.id, recordsSent: session.recordsSent, recordsReceived: session.recordsReceived } });
+  }
+
+  private finishIfComplete(state: PeerState, session: Session, nowMs: number, out: Effect[]): void {
+    if (session.sentDone && session.batchesAcked === session.batchesSent && session.receivedDone) this.finish(state, session, nowMs, out);
+  }
+
+  private finish(state: PeerState, session: Session, nowMs: number, out: Effect[]): void {
+    const inSync = session.phase === 'root';
+    this.countRound(state, nowMs, inSync);
+    state.session = undefined;
+    if (session.recordsSent + session.recordsReceived > 0) {
+      out.push({ kind: 'log', level: 'info', message: 'anti-entropy round complete', fields: { peer: state.peer, session: session.id, recordsSent: session.recordsSent, recordsReceived: session.recordsReceived, durationMs: nowMs - session.startedMs } });
+    }
+  }
+
+  private countRound(state: PeerState, nowMs: number, inSync: boolean): void {
+    state.rounds++;
+    this.counterValues.rounds++;
+    if (inSync) this.counterValues.rounds_in_sync++;
+    state.nextRoundMs = nowMs + this.config.antiEntropyIntervalMs;
+  }
+}
