@@ -34,7 +34,9 @@ export type Input =
   /** A decoded, validated message from a peer. `hlc` is the sender's clock at send time. */
   | { readonly kind: 'peerMessage'; readonly nowMs: number; readonly from: NodeId; readonly hlc: Hlc; readonly message: PeerMessage }
   /** WAIT: report how many peers stored writes up to writeSeq, once `replicas` did or at deadline. */
-  | { readonly kind: 'wait'; readonly nowMs: number; readonly requestId: number; readonly writeSeq: number; readonly replicas: number; readonly deadlineMs: number };
+  | { readonly kind: 'wait'; readonly nowMs: number; readonly requestId: number; readonly writeSeq: number; readonly replicas: number; readonly deadlineMs: number }
+  /** Quorum read: ask every linked peer for key, answer once a majority of members replied. */
+  | { readonly kind: 'quorumRead'; readonly nowMs: number; readonly requestId: number; readonly key: Uint8Array; readonly deadlineMs: number };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -67,6 +69,18 @@ export type Effect =
    */
   | { readonly kind: 'applied'; readonly records: readonly VersionedRecord[]; readonly expired: boolean }
   | { readonly kind: 'waitDone'; readonly requestId: number; readonly replicas: number }
+  /**
+   * Quorum read finished: the newest version among `replies` answers (this node included),
+   * or ok false when fewer than `needed` answered before the deadline.
+   */
+  | {
+      readonly kind: 'quorumReadDone';
+      readonly requestId: number;
+      readonly ok: boolean;
+      readonly record: VersionedRecord | undefined;
+      readonly replies: number;
+      readonly needed: number;
+    }
   /** Call tick at or after this time (the earliest pending deadline; later ones replace it). */
   | { readonly kind: 'wakeAt'; readonly deadlineMs: number }
   | { readonly kind: 'log'; readonly level: LogLevel; readonly message: string; readonly fields: Readonly<Record<string, unknown>> };

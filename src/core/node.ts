@@ -10,6 +10,7 @@ import { isMembershipMessage, Membership } from './membership.js';
 import { MerkleTree } from './merkle.js';
 import type { PeerMessage } from './messages.js';
 import { compareVersions, expiredToTombstone } from './record.js';
+import { QuorumReads } from './quorum-read.js';
 import { REPLICATE_RECORDS_MAX } from './replication.js';
 import { Rng } from './rng.js';
 import type { Hlc, NodeId, VersionedRecord } from './types.js';
@@ -61,6 +62,7 @@ export class NodeCore {
   readonly membership: Membership;
   readonly tree: MerkleTree;
   readonly antiEntropy: AntiEntropy;
+  readonly quorumReads: QuorumReads;
   readonly counters: Record<string, number> = {
     client_writes: 0,
     records_replicated_out: 0,
@@ -95,6 +97,7 @@ export class NodeCore {
     this.tree = new MerkleTree();
     this.loadTree();
     this.antiEntropy = new AntiEntropy(options.self.id, this.tree, options.view, options.config, options.nowMs);
+    this.quorumReads = new QuorumReads(options.self.id);
     this.nextSweepMs = options.nowMs + options.config.sweepIntervalMs;
   }
 
@@ -137,6 +140,11 @@ export class NodeCore {
       case 'wait':
         this.onWait(input.requestId, input.writeSeq, input.replicas, input.deadlineMs, input.nowMs, out);
         break;
+      case 'quorumRead': {
+        const members = this.membership.members().length;
+        this.quorumReads.start(input.requestId, input.key, this.view.get(input.key), this.linkedPeers(), members, input.deadlineMs, out);
+        break;
+      }
     }
     return this.finish(out);
   }
@@ -153,7 +161,7 @@ export class NodeCore {
   }
 
   nextDeadlineMs(): number {
-    let deadline = Math.min(this.membership.nextDeadlineMs(), this.antiEntropy.nextDeadlineMs(), this.nextSweepMs);
+    let deadline = Math.min(this.membership.nextDeadlineMs(), this.antiEntropy.nextDeadlineMs(), this.quorumReads.nextDeadlineMs(), this.nextSweepMs);
     for (const wait of this.waits) if (wait.deadlineMs < deadline) deadline = wait.deadlineMs;
     return deadline;
   }
@@ -278,6 +286,13 @@ export class NodeCore {
         peer.ackedSeq = message.seq;
         this.answerWaits(nowMs, out);
       }
+    } else if (message.type === 'readRequest') {
+      out.push(sendEffect(from, { type: 'readReply', id: message.id, record: this.view.get(message.key) ?? null }));
+    } else if (message.type === 'readReply') {
+      const newer = this.quorumReads.onReply(from, message.id, message.record, nowMs, out);
+      if (newer !== undefined) this.persistMerged(this.mergeIncoming([newer], nowMs, out), { kind: 'none' }, out);
+    } else if (message.type === 'repair') {
+      this.persistMerged(this.mergeIncoming(message.records, nowMs, out), { kind: 'none' }, out);
     } else if (isAntiEntropyMessage(message)) {
       const received = this.antiEntropy.onMessage(from, message, nowMs, out);
       if (received.length > 0) this.persistMerged(this.mergeIncoming(received, nowMs, out), { kind: 'none' }, out);
@@ -349,6 +364,7 @@ export class NodeCore {
   private onTick(nowMs: number, out: Effect[]): void {
     this.membership.onTick(nowMs, out);
     this.antiEntropy.onTick(nowMs, out);
+    this.quorumReads.onTick(nowMs, out);
     this.answerWaits(nowMs, out);
     if (nowMs >= this.nextSweepMs) {
       this.sweep(nowMs, out);

@@ -1,7 +1,7 @@
 // Replication messages: a node pushes its committed local writes to every linked peer;
 // the peer merges, commits, then acknowledges the sequence number.
 import type { VersionedRecord } from './types.js';
-import { isArrayOf, isObject, isUint, isVersionedRecord } from './validate.js';
+import { isArrayOf, isBytes, isObject, isUint, isVersionedRecord, KEY_BYTES_MAX } from './validate.js';
 
 /** Records per replicate frame, bounded so one frame never nears PEER_FRAME_BYTES_MAX. */
 export const REPLICATE_RECORDS_MAX = 10_000;
@@ -10,7 +10,12 @@ export type ReplicationMessage =
   /** seq: the sender's write sequence of the last record in this batch (cumulative). */
   | { readonly type: 'replicate'; readonly seq: number; readonly records: readonly VersionedRecord[] }
   /** Everything up to seq from the receiver of this ack is committed here. */
-  | { readonly type: 'replicateAck'; readonly seq: number };
+  | { readonly type: 'replicateAck'; readonly seq: number }
+  /** Quorum read: send me your version of key (answered with readReply of the same id). */
+  | { readonly type: 'readRequest'; readonly id: number; readonly key: Uint8Array }
+  | { readonly type: 'readReply'; readonly id: number; readonly record: VersionedRecord | null }
+  /** Read repair: newer versions for the receiver to merge (no acknowledgement). */
+  | { readonly type: 'repair'; readonly records: readonly VersionedRecord[] };
 
 export function isReplicationMessage(value: unknown): value is ReplicationMessage {
   if (!isObject(value)) return false;
@@ -19,6 +24,12 @@ export function isReplicationMessage(value: unknown): value is ReplicationMessag
       return isUint(value.seq) && isArrayOf(value.records, isVersionedRecord, REPLICATE_RECORDS_MAX);
     case 'replicateAck':
       return isUint(value.seq);
+    case 'readRequest':
+      return isUint(value.id) && isBytes(value.key, KEY_BYTES_MAX);
+    case 'readReply':
+      return isUint(value.id) && (value.record === null || isVersionedRecord(value.record));
+    case 'repair':
+      return isArrayOf(value.records, isVersionedRecord, REPLICATE_RECORDS_MAX);
     default:
       return false;
   }

@@ -38,6 +38,7 @@ export class NodeRuntime implements Engine {
   private hlcSaveScheduled = false;
   private requestCounter = 0;
   private readonly waitResolvers = new Map<number, (replicas: number) => void>();
+  private readonly quorumResolvers = new Map<number, { resolve: (record: VersionedRecord | undefined) => void; reject: (error: Error) => void }>();
   private readonly keyspaceListeners = new Set<(event: KeyspaceEvent) => void>();
   private lastSaveMs = Date.now();
   private stopped = false;
@@ -166,6 +167,13 @@ export class NodeRuntime implements Engine {
           this.waitResolvers.get(effect.requestId)?.(effect.replicas);
           this.waitResolvers.delete(effect.requestId);
           break;
+        case 'quorumReadDone': {
+          const pending = this.quorumResolvers.get(effect.requestId);
+          this.quorumResolvers.delete(effect.requestId);
+          if (effect.ok) pending?.resolve(effect.record);
+          else pending?.reject(new Error(`no quorum: ${effect.replies} of ${effect.needed} needed members answered`));
+          break;
+        }
         case 'wakeAt':
           this.scheduleWake(effect.deadlineMs);
           break;
@@ -282,6 +290,15 @@ export class NodeRuntime implements Engine {
     });
   }
 
+  quorumGet(key: Uint8Array, timeoutMs: number): Promise<VersionedRecord | undefined> {
+    const requestId = ++this.requestCounter;
+    const nowMs = this.nowMs();
+    return new Promise((resolve, reject) => {
+      this.quorumResolvers.set(requestId, { resolve, reject });
+      this.input({ kind: 'quorumRead', nowMs, requestId, key, deadlineMs: nowMs + timeoutMs });
+    });
+  }
+
   info(): EngineInfo {
     const core = this.core;
     return {
@@ -345,6 +362,8 @@ export class NodeRuntime implements Engine {
     await this.links.close();
     for (const resolve of this.waitResolvers.values()) resolve(0);
     this.waitResolvers.clear();
+    for (const pending of this.quorumResolvers.values()) pending.reject(new Error('node is shutting down'));
+    this.quorumResolvers.clear();
     await this.lastWrite.catch(() => undefined);
     await this.store.putMeta(META_HLC, encodeHlc(this.core.clock.last));
     await this.store.flush();

@@ -55,6 +55,11 @@ export interface Engine {
   keyCount(): number;
   /** Resolves with how many peers stored writes up to writeSeq, once `replicas` did or at timeout (0 = forever). */
   wait(writeSeq: number, replicas: number, timeoutMs: number): Promise<number>;
+  /**
+   * Quorum read (PEERKV.QGET): the newest version among a majority of members, repairing
+   * stale replicas. Rejects with a message when no majority answers within timeoutMs.
+   */
+  quorumGet?(key: Uint8Array, timeoutMs: number): Promise<VersionedRecord | undefined>;
   info(): EngineInfo;
   /** CONFIG GET view: parameter name -> value, read-only. */
   configView(): Readonly<Record<string, string>>;
