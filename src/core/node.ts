@@ -13,6 +13,7 @@ import { compareVersions, expiredToTombstone } from './record.js';
 import { QuorumReads } from './quorum-read.js';
 import { REPLICATE_RECORDS_MAX } from './replication.js';
 import { Rng } from './rng.js';
+import { TombstoneTracker } from './tombstones.js';
 import type { Hlc, NodeId, VersionedRecord } from './types.js';
 import type { StoreView } from '../storage/store.js';
 
@@ -24,7 +25,14 @@ export interface NodeCoreOptions {
   readonly seed: number;
   readonly view: StoreView;
   readonly nowMs: number;
+  /** The tombstone watcher set saved by an earlier run (saveMeta WATCHERS_META_NAME). */
+  readonly savedWatchers?: Uint8Array | undefined;
 }
+
+/** Name of the metadata entry holding the members that must acknowledge early purges. */
+export const WATCHERS_META_NAME = 'tombstone_watchers';
+/** The watcher set is saved when it grows and at this period (keeps last-seen times fresh). */
+export const WATCHERS_SAVE_INTERVAL_MS = 60_000;
 
 /** What to do once a persist effect is committed. */
 type AfterPersist =
@@ -63,6 +71,7 @@ export class NodeCore {
   readonly tree: MerkleTree;
   readonly antiEntropy: AntiEntropy;
   readonly quorumReads: QuorumReads;
+  readonly tombstones: TombstoneTracker;
   readonly counters: Record<string, number> = {
     client_writes: 0,
     records_replicated_out: 0,
@@ -71,7 +80,9 @@ export class NodeCore {
     clock_offset_drops: 0,
     expired_swept: 0,
     tombstones_purged: 0,
+    tombstones_purged_early: 0,
     old_tombstones_refused: 0,
+    purged_tombstones_refused: 0,
   };
   /** Keys with a value (expired but unswept included), and those of them with an expiry. */
   liveKeys = 0;
@@ -86,6 +97,7 @@ export class NodeCore {
   private sweepBucket = 0;
   private nextSweepMs: number;
   private lastClockWarningMs = -Infinity;
+  private nextWatchersSaveMs: number;
 
   constructor(options: NodeCoreOptions) {
     this.self = options.self;
@@ -98,6 +110,9 @@ export class NodeCore {
     this.loadTree();
     this.antiEntropy = new AntiEntropy(options.self.id, this.tree, options.view, options.config, options.nowMs);
     this.quorumReads = new QuorumReads(options.self.id);
+    this.tombstones = new TombstoneTracker(options.self.id, options.config.tombstoneGraceMs);
+    this.tombstones.loadWatchers(options.savedWatchers, options.nowMs);
+    this.nextWatchersSaveMs = options.nowMs + WATCHERS_SAVE_INTERVAL_MS;
     this.nextSweepMs = options.nowMs + options.config.sweepIntervalMs;
   }
 
@@ -205,6 +220,7 @@ export class NodeCore {
     }
     this.counters.client_writes! += records.length;
     const writeSeq = ++this.writeSeq;
+    this.tombstones.noteLocalWrite(writeSeq, records);
     const token = this.nextToken++;
     this.afterPersist.set(token, { kind: 'local', records, writeSeq });
     out.push({ kind: 'persist', token, requestId, writeSeq, records, purgeKeys: [] });
@@ -285,12 +301,15 @@ export class NodeCore {
       if (peer !== undefined && message.seq > peer.ackedSeq) {
         peer.ackedSeq = message.seq;
         this.answerWaits(nowMs, out);
+        this.purgeAcknowledged(nowMs, out);
       }
     } else if (message.type === 'readRequest') {
       out.push(sendEffect(from, { type: 'readReply', id: message.id, record: this.view.get(message.key) ?? null }));
     } else if (message.type === 'readReply') {
       const newer = this.quorumReads.onReply(from, message.id, message.record, nowMs, out);
       if (newer !== undefined) this.persistMerged(this.mergeIncoming([newer], nowMs, out), { kind: 'none' }, out);
+    } else if (message.type === 'purge') {
+      this.purgeExact(message.records, nowMs, out);
     } else if (message.type === 'repair') {
       this.persistMerged(this.mergeIncoming(message.records, nowMs, out), { kind: 'none' }, out);
     } else if (isAntiEntropyMessage(message)) {
@@ -310,6 +329,10 @@ export class NodeCore {
       if (record.value === null && record.hlc.wallMs < graceStartMs) {
         // Everyone purged this tombstone already; storing it again would only resurrect work.
         this.counters.old_tombstones_refused!++;
+        continue;
+      }
+      if (this.tombstones.wasPurged(record, nowMs)) {
+        this.counters.purged_tombstones_refused!++;
         continue;
       }
       const mapKey = batch === undefined ? '' : bytesToMapKey(record.key);
@@ -366,10 +389,52 @@ export class NodeCore {
     this.antiEntropy.onTick(nowMs, out);
     this.quorumReads.onTick(nowMs, out);
     this.answerWaits(nowMs, out);
+    this.noteWatchers(nowMs, out);
     if (nowMs >= this.nextSweepMs) {
       this.sweep(nowMs, out);
       this.nextSweepMs = nowMs + this.config.sweepIntervalMs;
     }
+  }
+
+  /** Every listed member must acknowledge early purges; save the set when it grows. */
+  private noteWatchers(nowMs: number, out: Effect[]): void {
+    let grew = false;
+    for (const member of this.membership.members()) if (this.tombstones.noteMember(member.id, nowMs)) grew = true;
+    if (grew || nowMs >= this.nextWatchersSaveMs) {
+      this.nextWatchersSaveMs = nowMs + WATCHERS_SAVE_INTERVAL_MS;
+      out.push({ kind: 'saveMeta', name: WATCHERS_META_NAME, value: this.tombstones.encodeWatchers() });
+    }
+  }
+
+  /** Purge local tombstones every watcher stored, here and (by message) on every peer. */
+  private purgeAcknowledged(nowMs: number, out: Effect[]): void {
+    const ready = this.tombstones.takeAcknowledged(nowMs, (peer, writeSeq) => {
+      const state = this.peers.get(peer);
+      return state !== undefined && state.ackedSeq >= writeSeq && writeSeq > state.linkStartSeq;
+    });
+    if (ready.length === 0) return;
+    const purged = this.purgeExact(ready, nowMs, out);
+    this.counters.tombstones_purged_early! += purged.length;
+    if (purged.length === 0) return;
+    for (const peer of this.peers.keys()) out.push(sendEffect(peer, { type: 'purge', records: purged }));
+  }
+
+  /** Remove exactly these tombstone versions where they are still the stored version. */
+  private purgeExact(records: readonly VersionedRecord[], nowMs: number, out: Effect[]): VersionedRecord[] {
+    const purged: VersionedRecord[] = [];
+    for (const record of records) {
+      const local = this.view.get(record.key);
+      if (record.value !== null || local === undefined || local.value !== null || compareVersions(local, record) !== 0) continue;
+      this.track(local, undefined);
+      purged.push(local);
+    }
+    this.tombstones.rememberPurged(records, nowMs);
+    if (purged.length > 0) {
+      const token = this.nextToken++;
+      this.afterPersist.set(token, { kind: 'none' });
+      out.push({ kind: 'persist', token, requestId: 0, writeSeq: 0, records: [], purgeKeys: purged.map((record) => record.key) });
+    }
+    return purged;
   }
 
   /**

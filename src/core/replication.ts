@@ -15,7 +15,9 @@ export type ReplicationMessage =
   | { readonly type: 'readRequest'; readonly id: number; readonly key: Uint8Array }
   | { readonly type: 'readReply'; readonly id: number; readonly record: VersionedRecord | null }
   /** Read repair: newer versions for the receiver to merge (no acknowledgement). */
-  | { readonly type: 'repair'; readonly records: readonly VersionedRecord[] };
+  | { readonly type: 'repair'; readonly records: readonly VersionedRecord[] }
+  /** Every member acknowledged these tombstones: remove exactly these versions. */
+  | { readonly type: 'purge'; readonly records: readonly VersionedRecord[] };
 
 export function isReplicationMessage(value: unknown): value is ReplicationMessage {
   if (!isObject(value)) return false;
@@ -29,6 +31,7 @@ export function isReplicationMessage(value: unknown): value is ReplicationMessag
     case 'readReply':
       return isUint(value.id) && (value.record === null || isVersionedRecord(value.record));
     case 'repair':
+    case 'purge':
       return isArrayOf(value.records, isVersionedRecord, REPLICATE_RECORDS_MAX);
     default:
       return false;

@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { KEY_BUCKET_COUNT } from '../core/bytes.js';
 import type { ClientWrite, Effect, Input, PeerHello } from '../core/io.js';
-import { NodeCore } from '../core/node.js';
+import { NodeCore, WATCHERS_META_NAME } from '../core/node.js';
 import type { Hlc, VersionedRecord } from '../core/types.js';
 import { isAbsent } from '../core/record.js';
 import { startAdminHttp, type AdminHttp } from '../net/admin-http.js';
@@ -60,6 +60,7 @@ export class NodeRuntime implements Engine {
       seed: parseInt(self.id.slice(0, 8), 16) ^ self.incarnation,
       view: store,
       nowMs: this.nowMs(),
+      savedWatchers: store.getMeta(WATCHERS_META_NAME),
     });
   }
 
@@ -166,6 +167,9 @@ export class NodeRuntime implements Engine {
         case 'waitDone':
           this.waitResolvers.get(effect.requestId)?.(effect.replicas);
           this.waitResolvers.delete(effect.requestId);
+          break;
+        case 'saveMeta':
+          this.store.putMeta(effect.name, effect.value).catch((error: unknown) => this.logger.error({ err: error, name: effect.name }, 'saving metadata failed'));
           break;
         case 'quorumReadDone': {
           const pending = this.quorumResolvers.get(effect.requestId);

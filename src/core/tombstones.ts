@@ -1,0 +1,114 @@
+// Safe early purge of tombstones. A tombstone this node wrote may be removed before the
+// grace period once every member seen within the grace period acknowledged it; the
+// purge then spreads to peers, and recently purged versions are refused, so a deleted
+// key never comes back through anti-entropy. Everything else waits for the grace period.
+import { bytesToMapKey, fromUtf8, utf8 } from './bytes.js';
+import type { NodeId, VersionedRecord } from './types.js';
+import { isNodeId, isUint } from './validate.js';
+
+/** Local tombstones awaiting acknowledgement; beyond this they simply wait for the grace. */
+export const PENDING_TOMBSTONES_MAX = 100_000;
+/** How long a purged version is remembered and refused if a lagging peer sends it back. */
+export const PURGED_MEMORY_MS = 10 * 60 * 1000;
+export const PURGED_MEMORY_ENTRIES_MAX = 1_000_000;
+
+interface PendingTombstones {
+  readonly writeSeq: number;
+  readonly records: readonly VersionedRecord[];
+}
+
+/** Whether `peer` stored every local write up to writeSeq (answered by the node core). */
+export type AckCheck = (peer: NodeId, writeSeq: number) => boolean;
+
+export class TombstoneTracker {
+  /** Members that must acknowledge before an early purge: everyone seen within the grace. */
+  private readonly watchers = new Map<NodeId, number>();
+  private readonly pending: PendingTombstones[] = [];
+  private readonly purged = new Map<string, number>();
+
+  constructor(
+    private readonly self: NodeId,
+    private readonly graceMs: number,
+  ) {}
+
+  /** Restore the watcher set saved by encodeWatchers (tolerates garbage: starts empty). */
+  loadWatchers(saved: Uint8Array | undefined, nowMs: number): void {
+    if (saved === undefined) return;
+    try {
+      const parsed: unknown = JSON.parse(fromUtf8(saved));
+      if (typeof parsed !== 'object' || parsed === null) return;
+      for (const [id, seenMs] of Object.entries(parsed)) {
+        if (isNodeId(id) && isUint(seenMs) && seenMs > nowMs - this.graceMs) this.watchers.set(id, seenMs);
+      }
+    } catch {
+      // A damaged entry only delays early purges until the grace period; nothing to repair.
+    }
+  }
+
+  encodeWatchers(): Uint8Array {
+    const entries = [...this.watchers.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    return utf8(JSON.stringify(Object.fromEntries(entries)));
+  }
+
+  /** Note that a member exists; true when it is new (the caller then saves the set). */
+  noteMember(id: NodeId, nowMs: number): boolean {
+    if (id === this.self) return false;
+    const known = this.watchers.has(id);
+    this.watchers.set(id, nowMs);
+    return !known;
+  }
+
+  watcherIds(): NodeId[] {
+    return [...this.watchers.keys()].sort();
+  }
+
+  noteLocalWrite(writeSeq: number, records: readonly VersionedRecord[]): void {
+    const tombstones = records.filter((record) => record.value === null);
+    if (tombstones.length === 0 || this.pending.length >= PENDING_TOMBSTONES_MAX) return;
+    this.pending.push({ writeSeq, records: tombstones });
+  }
+
+  /** Tombstones every watcher has acknowledged, removed from tracking, oldest first. */
+  takeAcknowledged(nowMs: number, acked: AckCheck): VersionedRecord[] {
+    const ready: VersionedRecord[] = [];
+    this.forgetStaleWatchers(nowMs);
+    while (this.pending.length > 0) {
+      const head = this.pending[0]!;
+      for (const watcher of this.watchers.keys()) if (!acked(watcher, head.writeSeq)) return ready;
+      this.pending.shift();
+      ready.push(...head.records);
+    }
+    return ready;
+  }
+
+  rememberPurged(records: readonly VersionedRecord[], nowMs: number): void {
+    for (const record of records) {
+      if (this.purged.size >= PURGED_MEMORY_ENTRIES_MAX) this.expirePurged(nowMs, true);
+      this.purged.set(versionKey(record), nowMs);
+    }
+  }
+
+  /** True if this exact tombstone version was purged recently: do not store it again. */
+  wasPurged(record: VersionedRecord, nowMs: number): boolean {
+    if (record.value !== null || this.purged.size === 0) return false;
+    const purgedAtMs = this.purged.get(versionKey(record));
+    return purgedAtMs !== undefined && nowMs - purgedAtMs < PURGED_MEMORY_MS;
+  }
+
+  /** Drop remembered purges past their memory window (all the oldest when forced). */
+  expirePurged(nowMs: number, force = false): void {
+    for (const [key, purgedAtMs] of this.purged) {
+      if (nowMs - purgedAtMs < PURGED_MEMORY_MS && !force) break;
+      this.purged.delete(key);
+      if (force && this.purged.size < PURGED_MEMORY_ENTRIES_MAX / 2) break;
+    }
+  }
+
+  private forgetStaleWatchers(nowMs: number): void {
+    for (const [id, seenMs] of this.watchers) if (seenMs <= nowMs - this.graceMs) this.watchers.delete(id);
+  }
+}
+
+function versionKey(record: VersionedRecord): string {
+  return `${record.hlc.wallMs}.${record.hlc.logical}.${record.origin}.${bytesToMapKey(record.key)}`;
+}
