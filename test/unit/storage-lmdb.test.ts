@@ -1,0 +1,82 @@
+// Proves the LMDB store persists across close and reopen in every fsync mode, keeps the data dir private, and reads damaged entries as absent.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open } from 'lmdb';
+import { KEY_BUCKET_COUNT, utf8 } from '../../src/core/bytes.js';
+import type { VersionedRecord } from '../../src/core/types.js';
+import { DATA_FILE_NAME, openLmdbStore, type FsyncMode } from '../../src/storage/lmdb-store.js';
+import { encodeStoredKey } from '../../src/storage/record-codec.js';
+
+const ORIGIN = 'ffeeddccbbaa99887766554433221100';
+
+function makeRecord(key: string, value: string | null, wallMs: number): VersionedRecord {
+  return { key: utf8(key), value: value === null ? null : utf8(value), hlc: { wallMs, logical: 3 }, origin: ORIGIN, expiresAtMs: wallMs + 60_000 };
+}
+
+async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const parent = await mkdtemp(join(tmpdir(), 'peerkv-lmdb-test-'));
+  try {
+    await body(join(parent, 'nested', 'data'));
+  } finally {
+    await rm(parent, { recursive: true, force: true });
+  }
+}
+
+for (const fsync of ['always', 'everysec', 'no'] as const satisfies readonly FsyncMode[]) {
+  test(`fsync ${fsync}: records, purges and meta survive close and reopen`, () =>
+    withTempDir(async (dir) => {
+      const store = await openLmdbStore({ dir, fsync });
+      const records = Array.from({ length: 500 }, (_, index) => makeRecord(`key:${index}`, index % 10 === 0 ? null : `value:${index}`, 1_000 + index));
+      void store.write({ records: records.slice(0, 250), purgeKeys: [] });
+      void store.putMeta('incarnation', utf8('7'));
+      await store.write({ records: records.slice(250), purgeKeys: [utf8('key:1')] });
+      await store.flush();
+      await store.close();
+      await store.close(); // idempotent
+      assert.throws(() => store.write({ records: [], purgeKeys: [] }), /after close/);
+
+      const reopened = await openLmdbStore({ dir, fsync });
+      try {
+        assert.equal(reopened.countRecords(), 499);
+        assert.equal(reopened.get(utf8('key:1')), undefined);
+        for (const record of records.slice(2)) assert.deepEqual(reopened.get(record.key), record);
+        assert.deepEqual(reopened.getMeta('incarnation'), utf8('7'));
+        assert.equal(reopened.scanBuckets(0, KEY_BUCKET_COUNT, 10_000).records.length, 499);
+      } finally {
+        await reopened.close();
+      }
+    }));
+}
+
+test('data dir is 0700 and the LMDB files 0600', () =>
+  withTempDir(async (dir) => {
+    const store = await openLmdbStore({ dir, fsync: 'no' });
+    await store.close();
+    assert.equal((await stat(dir)).mode & 0o777, 0o700);
+    assert.equal((await stat(join(dir, DATA_FILE_NAME))).mode & 0o777, 0o600);
+    assert.equal((await stat(join(dir, `${DATA_FILE_NAME}-lock`))).mode & 0o777, 0o600);
+  }));
+
+test('a damaged stored value reads as absent and is counted, never thrown', () =>
+  withTempDir(async (dir) => {
+    const store = await openLmdbStore({ dir, fsync: 'no' });
+    await store.write({ records: [makeRecord('good', 'v', 5)], purgeKeys: [] });
+    await store.close();
+    const raw = open({ path: join(dir, DATA_FILE_NAME) });
+    const records = raw.openDB<Buffer, Buffer>({ name: 'records', keyEncoding: 'binary', encoding: 'binary' });
+    await records.put(encodeStoredKey(utf8('bad')), Buffer.from([99, 1, 2, 3]));
+    await raw.close();
+
+    const reopened = await openLmdbStore({ dir, fsync: 'no' });
+    try {
+      assert.equal(reopened.get(utf8('bad')), undefined);
+      assert.equal(reopened.scanBuckets(0, KEY_BUCKET_COUNT, 100).records.length, 1);
+      assert.equal(reopened.corruptRecordCount(), 2);
+      assert.deepEqual(reopened.get(utf8('good'))?.value, utf8('v'));
+    } finally {
+      await reopened.close();
+    }
+  }));

@@ -1,0 +1,199 @@
+// Proves the Store contract on both implementations (LMDB and memory): immediate visibility, ordered batches, bucket scans, counts and meta.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { bytesToMapKey, compareBytes, keyBucket, KEY_BUCKET_COUNT, utf8 } from '../../src/core/bytes.js';
+import type { VersionedRecord } from '../../src/core/types.js';
+import { openLmdbStore } from '../../src/storage/lmdb-store.js';
+import { MemoryStore } from '../../src/storage/memory-store.js';
+import type { Store } from '../../src/storage/store.js';
+
+const ORIGIN = '00112233445566778899aabbccddeeff';
+
+interface OpenedStore {
+  readonly store: Store;
+  readonly dispose: () => Promise<void>;
+}
+
+const implementations: { readonly name: string; readonly open: () => Promise<OpenedStore> }[] = [
+  {
+    name: 'memory',
+    open: async () => {
+      const store = new MemoryStore();
+      return { store, dispose: () => store.close() };
+    },
+  },
+  {
+    name: 'lmdb',
+    open: async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'peerkv-store-test-'));
+      const store = await openLmdbStore({ dir, fsync: 'no' });
+      return {
+        store,
+        dispose: async () => {
+          await store.close();
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+];
+
+function makeRecord(key: string | Uint8Array, value: string | null, wallMs = 1_000, expiresAtMs = 0): VersionedRecord {
+  return {
+    key: typeof key === 'string' ? utf8(key) : key,
+    value: value === null ? null : utf8(value),
+    hlc: { wallMs, logical: 0 },
+    origin: ORIGIN,
+    expiresAtMs,
+  };
+}
+
+function byBucketThenKey(a: Uint8Array, b: Uint8Array): number {
+  return keyBucket(a) - keyBucket(b) || compareBytes(a, b);
+}
+
+function scanAll(store: Store, limit: number): VersionedRecord[] {
+  const records: VersionedRecord[] = [];
+  let bucket = 0;
+  let rounds = 0;
+  while (bucket < KEY_BUCKET_COUNT) {
+    const result = store.scanBuckets(bucket, KEY_BUCKET_COUNT, limit);
+    assert.ok(result.nextBucket > bucket, 'scan makes progress');
+    const buckets = result.records.map((record) => keyBucket(record.key));
+    if (result.records.length > 0) {
+      const lastBucket = buckets[buckets.length - 1]!;
+      assert.ok(buckets.filter((b) => b !== lastBucket).length < limit, 'stops after the bucket that reached the limit');
+      assert.ok(result.nextBucket > lastBucket);
+    }
+    for (const record of result.records) records.push(record);
+    bucket = result.nextBucket;
+    assert.ok(++rounds <= KEY_BUCKET_COUNT);
+  }
+  return records;
+}
+
+async function withStore(open: () => Promise<OpenedStore>, body: (store: Store) => Promise<void>): Promise<void> {
+  const { store, dispose } = await open();
+  try {
+    await body(store);
+  } finally {
+    await dispose();
+  }
+}
+
+for (const implementation of implementations) {
+  const withOpen = (body: (store: Store) => Promise<void>) => withStore(implementation.open, body);
+
+  test(`${implementation.name}: a write is visible before and after its commit`, () =>
+    withOpen(async (store) => {
+      const written = makeRecord('alpha', 'one');
+      const ack = store.write({ records: [written], purgeKeys: [] });
+      assert.deepEqual(store.get(utf8('alpha')), written);
+      assert.equal(store.countRecords(), 1);
+      await ack;
+      assert.deepEqual(store.get(utf8('alpha')), written);
+      assert.equal(store.get(utf8('beta')), undefined);
+    }));
+
+  test(`${implementation.name}: overwrites, tombstones and purges keep the count exact`, () =>
+    withOpen(async (store) => {
+      store.write({ records: [makeRecord('a', '1'), makeRecord('b', '1')], purgeKeys: [] });
+      store.write({ records: [makeRecord('a', '2', 2_000)], purgeKeys: [] });
+      assert.equal(store.countRecords(), 2);
+      assert.deepEqual(store.get(utf8('a'))?.value, utf8('2'));
+      const tombstone = makeRecord('b', null, 3_000);
+      await store.write({ records: [tombstone], purgeKeys: [utf8('never-written')] });
+      assert.deepEqual(store.get(utf8('b')), tombstone);
+      assert.equal(store.countRecords(), 2, 'a tombstone is a record; purging a missing key changes nothing');
+      const purge = store.write({ records: [], purgeKeys: [utf8('b')] });
+      assert.equal(store.get(utf8('b')), undefined);
+      assert.equal(store.countRecords(), 1);
+      await purge;
+      assert.equal(store.get(utf8('b')), undefined);
+      assert.equal(store.countRecords(), 1);
+    }));
+
+  test(`${implementation.name}: purges apply after the records of the same batch, batches in order`, () =>
+    withOpen(async (store) => {
+      const first = store.write({ records: [makeRecord('k', 'v')], purgeKeys: [utf8('k')] });
+      const second = store.write({ records: [makeRecord('j', 'v')], purgeKeys: [] });
+      const third = store.write({ records: [], purgeKeys: [utf8('j')] });
+      const order: number[] = [];
+      await Promise.all([first.then(() => order.push(1)), second.then(() => order.push(2)), third.then(() => order.push(3))]);
+      assert.deepEqual(order, [1, 2, 3]);
+      assert.equal(store.get(utf8('k')), undefined);
+      assert.equal(store.get(utf8('j')), undefined);
+      assert.equal(store.countRecords(), 0);
+      await store.write({ records: [], purgeKeys: [] }); // an empty batch resolves too
+    }));
+
+  test(`${implementation.name}: scans return every record once, in (bucket, key) order, whole buckets`, () =>
+    withOpen(async (store) => {
+      const keys: Uint8Array[] = [];
+      for (let index = 0; index < 3_000; index++) keys.push(utf8(`key:${index}`));
+      keys.push(new Uint8Array(0), new Uint8Array(1_500).fill(7), new Uint8Array(1_600).fill(7), new Uint8Array([255, 0]));
+      await store.write({ records: keys.slice(0, 2_000).map((key) => makeRecord(key, 'x')), purgeKeys: [] });
+      // The rest is still pending in the LMDB store while we scan.
+      void store.write({ records: keys.slice(2_000).map((key) => makeRecord(key, 'y')), purgeKeys: [utf8('key:5')] });
+      const expected = keys.filter((key) => bytesToMapKey(key) !== 'key:5').sort(byBucketThenKey);
+      for (const limit of [1, 7, 100, 10_000]) {
+        assert.deepEqual(scanAll(store, limit).map((record) => record.key), expected, `limit ${limit}`);
+      }
+      const from = 10_000;
+      const to = 20_000;
+      const ranged = store.scanBuckets(from, to, 100_000);
+      assert.equal(ranged.nextBucket, KEY_BUCKET_COUNT);
+      assert.deepEqual(
+        ranged.records.map((record) => record.key),
+        expected.filter((key) => keyBucket(key) >= from && keyBucket(key) < to),
+      );
+      assert.deepEqual(store.scanBuckets(5, 5, 10), { records: [], nextBucket: KEY_BUCKET_COUNT });
+      await store.flush();
+      assert.equal(store.countRecords(), expected.length);
+    }));
+
+  test(`${implementation.name}: meta values read back at once and after commit`, () =>
+    withOpen(async (store) => {
+      assert.equal(store.getMeta('node-id'), undefined);
+      const put = store.putMeta('node-id', utf8('abc'));
+      assert.deepEqual(store.getMeta('node-id'), utf8('abc'));
+      await put;
+      await store.putMeta('node-id', utf8('def'));
+      assert.deepEqual(store.getMeta('node-id'), utf8('def'));
+      assert.equal(store.countRecords(), 0, 'meta values are not records');
+    }));
+
+  test(`${implementation.name}: random operations match a simple model`, async () => {
+    const keyArbitrary = fc.constantFrom(...['a', 'b', 'c', 'd', 'e', 'long'].map((name) => (name === 'long' ? 'L'.repeat(1_100) : name)));
+    const operation = fc.record({
+      records: fc.array(fc.record({ key: keyArbitrary, value: fc.option(fc.string({ maxLength: 4 }), { nil: null }) }), { maxLength: 3 }),
+      purgeKeys: fc.array(keyArbitrary, { maxLength: 2 }),
+      awaitIt: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(operation, { maxLength: 12 }), async (operations) => {
+        await withOpen(async (store) => {
+          const model = new Map<string, VersionedRecord>();
+          let wallMs = 1;
+          for (const step of operations) {
+            const records = step.records.map((entry) => makeRecord(entry.key, entry.value, wallMs++));
+            for (const record of records) model.set(bytesToMapKey(record.key), record);
+            for (const key of step.purgeKeys) model.delete(key);
+            const ack = store.write({ records, purgeKeys: step.purgeKeys.map(utf8) });
+            if (step.awaitIt) await ack;
+            assert.equal(store.countRecords(), model.size);
+            for (const [key, record] of model) assert.deepEqual(store.get(utf8(key)), record);
+            const expected = [...model.values()].sort((a, b) => byBucketThenKey(a.key, b.key));
+            assert.deepEqual(store.scanBuckets(0, KEY_BUCKET_COUNT, 1_000).records, expected);
+          }
+          await store.flush();
+        });
+      }),
+      { numRuns: 40, seed: 20_240_601 },
+    );
+  });
+}
