@@ -11,8 +11,9 @@
 //   both   aeRecords/aeAck each side streams its records of those buckets (push-pull) in
 //                          bounded batches, with at most AE_BATCHES_IN_FLIGHT_MAX unacked
 // A round ends on each side once its own stream is acknowledged and the peer's is done.
-// At most one round per peer pair: when both sides start one at once (both see the link
-// come up), the lower node id's round wins and the other side gives its own up.
+// At most one round per peer pair: on link-up only the lower node id starts one, and when
+// both sides start one at once anyway (periodic rounds), the lower id's round wins and the
+// other side gives its own up.
 import { KEY_BUCKET_COUNT } from './bytes.js';
 import type { CoreConfig } from './config.js';
 import { HLC_ZERO } from './hlc.js';
@@ -43,6 +44,8 @@ export const AE_RECORDS_PER_MESSAGE_MAX = 10_000;
 export const AE_BATCHES_IN_FLIGHT_MAX = 2;
 /** A session with no message from the peer for this long is given up (the next round repairs). */
 export const AE_SESSION_IDLE_TIMEOUT_MS = 30_000;
+/** After link-up the higher id waits this long for the lower id's round before starting one. */
+export const AE_LINK_UP_ANSWER_GRACE_MS = 2_000;
 /** A long sync logs its progress every this many records moved. */
 export const AE_PROGRESS_LOG_RECORDS = 100_000;
 /** Estimated wire bytes of a record beyond its key and value (hlc, origin, field names). */
@@ -232,7 +235,10 @@ export class AntiEntropy {
     state.linked = true;
     state.session = undefined; // a new link: whatever ran on the old one is gone on both sides
     state.peerSessionIdMax = -1; // the peer may have restarted and counts its sessions anew
-    this.startRound(state, nowMs, out);
+    // Both ends see the link come up; only the lower id starts, so an in-sync pair costs
+    // one round trip. The other starts its own only if none arrived within the grace.
+    if (this.self < peer) this.startRound(state, nowMs, out);
+    else state.nextRoundMs = nowMs + AE_LINK_UP_ANSWER_GRACE_MS;
   }
 
   onLinkDown(peer: NodeId): void {

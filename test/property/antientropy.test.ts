@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { KEY_BUCKET_COUNT, keyBucket, bytesToMapKey } from '../../src/core/bytes.js';
+import { AE_LINK_UP_ANSWER_GRACE_MS } from '../../src/core/antientropy.js';
 import { DEFAULT_CORE_CONFIG } from '../../src/core/config.js';
+import type { Effect } from '../../src/core/io.js';
 import { compareHlc } from '../../src/core/hlc.js';
 import { mergeRecords } from '../../src/core/record.js';
 import type { VersionedRecord } from '../../src/core/types.js';
@@ -82,7 +84,7 @@ function rangesToList(ranges: readonly number[]): number[] {
 
 test('a round converges both sides to the LWW union and equal roots, diffing exactly the differing buckets', () => {
   fc.assert(
-    fc.property(versionPool, fc.integer({ min: 1, max: 7 }), fc.boolean(), (pool, batchRecordsMax, bothStart) => {
+    fc.property(versionPool, fc.integer({ min: 1, max: 7 }), fc.boolean(), (pool, batchRecordsMax, crossing) => {
       const recordsA = pool.filter((item) => item.onA).map(toRecord);
       const recordsB = pool.filter((item) => item.onB).map(toRecord);
       const config = { ...DEFAULT_CORE_CONFIG, antiEntropyBatchRecordsMax: batchRecordsMax };
@@ -90,14 +92,14 @@ test('a round converges both sides to the LWW union and equal roots, diffing exa
       const b = new Replica(ID_B, recordsB, config);
       const expectedDiff = naiveDifferingBuckets(newestPerKey(recordsA), newestPerKey(recordsB));
       const pump = new Pump([a, b]);
-      if (bothStart) pump.linkUp(a, b, 0);
-      else {
-        const out: Parameters<typeof pump.take>[1] = [];
-        a.antiEntropy.onLinkUp(ID_B, 0, out);
-        b.antiEntropy.onLinkUp(ID_A, 0, []); // b's own start is lost: only a's round runs
-        pump.take(ID_A, out);
+      pump.linkUp(a, b, 0); // only a, the lower id, starts
+      if (crossing) {
+        // b's grace runs out before a's aeRoot arrives: both rounds cross on the wire.
+        const out: Effect[] = [];
+        b.antiEntropy.onTick(AE_LINK_UP_ANSWER_GRACE_MS, out);
+        pump.take(ID_B, out);
       }
-      pump.run(1);
+      pump.run(AE_LINK_UP_ANSWER_GRACE_MS);
 
       const diffs = pump.delivered.filter((delivery) => delivery.message.type === 'aeDiff');
       if (expectedDiff.length === 0) assert.equal(diffs.length, 0, 'equal trees need no diff');
@@ -136,7 +138,7 @@ test('records written on either side while a round runs are repaired by the next
       // Writes keep flowing during the round.
       for (const item of laterPool) (item.onA ? a : b).merge(toRecord({ ...item, wallMs: item.wallMs + 10 }));
       pump.run(1);
-      const out: Parameters<typeof pump.take>[1] = [];
+      const out: Effect[] = [];
       a.antiEntropy.onTick(1 + DEFAULT_CORE_CONFIG.antiEntropyIntervalMs, out);
       pump.take(ID_A, out);
       pump.run(2 + DEFAULT_CORE_CONFIG.antiEntropyIntervalMs);

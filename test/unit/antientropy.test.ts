@@ -1,0 +1,256 @@
+// Proves anti-entropy costs one small round trip when in sync, moves 100k keys to an empty node in bounded batches, survives link loss, timeouts and crossing starts, and rejects malformed messages.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  AE_LINK_UP_ANSWER_GRACE_MS,
+  AE_NODES_PARENTS_PER_MESSAGE_MAX,
+  AE_SESSION_IDLE_TIMEOUT_MS,
+  isAntiEntropyMessage,
+} from '../../src/core/antientropy.js';
+import { utf8 } from '../../src/core/bytes.js';
+import { DEFAULT_CORE_CONFIG } from '../../src/core/config.js';
+import type { Effect } from '../../src/core/io.js';
+import type { VersionedRecord } from '../../src/core/types.js';
+import { describeRecords, Pump, Replica } from '../support/antientropy-pump.js';
+
+const ID_A = '0a'.repeat(16);
+const ID_B = 'b0'.repeat(16);
+const INTERVAL_MS = DEFAULT_CORE_CONFIG.antiEntropyIntervalMs;
+
+function makeRecords(count: number, prefix = 'key', wallMs = 1_000): VersionedRecord[] {
+  const records: VersionedRecord[] = [];
+  for (let index = 0; index < count; index++) {
+    records.push({ key: utf8(`${prefix}:${index}`), value: utf8(`value-${index}`), hlc: { wallMs, logical: 0 }, origin: ID_A, expiresAtMs: 0 });
+  }
+  return records;
+}
+
+function sends(effects: Effect[]): Extract<Effect, { kind: 'send' }>[] {
+  return effects.filter((effect): effect is Extract<Effect, { kind: 'send' }> => effect.kind === 'send');
+}
+
+test('in sync: one round trip of two messages under 256 bytes', () => {
+  const records = makeRecords(1_000);
+  const a = new Replica(ID_A, records);
+  const b = new Replica(ID_B, records);
+  const pump = new Pump([a, b]);
+  pump.linkUp(a, b, 0);
+  pump.run(1);
+  assert.deepEqual(pump.delivered.map((delivery) => [delivery.from, delivery.message.type]), [[ID_A, 'aeRoot'], [ID_B, 'aeInSync']]);
+  const bytes = pump.delivered.reduce((sum, delivery) => sum + delivery.packedBytes, 0);
+  assert.ok(bytes < 256, `in-sync round took ${bytes} bytes`);
+  for (const replica of [a, b]) assert.equal(replica.antiEntropy.counters().rounds_in_sync, 1);
+});
+
+test('the higher id starts its own round if none arrives after link-up', () => {
+  const b = new Replica(ID_B, makeRecords(3));
+  const out: Effect[] = [];
+  b.antiEntropy.onLinkUp(ID_A, 0, out);
+  assert.deepEqual(out, []);
+  assert.equal(b.antiEntropy.nextDeadlineMs(), AE_LINK_UP_ANSWER_GRACE_MS);
+  b.antiEntropy.onTick(AE_LINK_UP_ANSWER_GRACE_MS, out);
+  assert.deepEqual(sends(out).map((effect) => effect.message.type), ['aeRoot']);
+});
+
+test('crossing starts run a single round: the lower id wins', () => {
+  const records = makeRecords(50);
+  const a = new Replica(ID_A, records);
+  const b = new Replica(ID_B, records.slice(10));
+  const pump = new Pump([a, b]);
+  pump.linkUp(a, b, 0);
+  pump.run(0);
+  const outA: Effect[] = [];
+  const outB: Effect[] = [];
+  a.antiEntropy.onTick(INTERVAL_MS, outA);
+  b.antiEntropy.onTick(INTERVAL_MS, outB);
+  pump.take(ID_A, outA);
+  pump.take(ID_B, outB);
+  pump.run(INTERVAL_MS);
+  assert.deepEqual(pump.delivered.filter((delivery) => delivery.message.type === 'aeRoot').map((delivery) => delivery.from), [ID_A, ID_A, ID_B]);
+  assert.equal(pump.delivered.filter((delivery) => delivery.message.type === 'aeInSync').length, 1);
+  for (const replica of [a, b]) assert.deepEqual(replica.antiEntropy.status().map((status) => [status.rounds, status.inProgress]), [[2, false]]);
+});
+
+test('a link-up round repairs a difference both ways counted in status', () => {
+  const records = makeRecords(50);
+  const a = new Replica(ID_A, records);
+  const b = new Replica(ID_B, [...records.slice(10), ...makeRecords(5, 'b-only')]);
+  const pump = new Pump([a, b]);
+  pump.linkUp(a, b, 0);
+  pump.run(1);
+  assert.equal(pump.delivered.filter((delivery) => delivery.message.type === 'aeDiff').length, 1);
+  assert.deepEqual(describeRecords(b.view.all()), describeRecords(a.view.all()));
+  assert.equal(a.view.countRecords(), 55);
+  for (const replica of [a, b]) assert.deepEqual(replica.antiEntropy.status().map((status) => [status.rounds, status.inProgress]), [[1, false]]);
+  assert.equal(b.antiEntropy.status()[0]!.keysReceived, 10);
+  assert.equal(a.antiEntropy.status()[0]!.keysSent, 10);
+  assert.equal(a.antiEntropy.status()[0]!.keysReceived, 5);
+});
+
+test('an empty node receives 100k keys in bounded batches with progress logs', () => {
+  const records = makeRecords(100_000);
+  const a = new Replica(ID_A, records);
+  const b = new Replica(ID_B, []);
+  const pump = new Pump([a, b], false);
+  pump.linkUp(a, b, 0);
+  pump.run(1);
+  assert.equal(b.view.countRecords(), 100_000);
+  assert.deepEqual(b.tree.root(), a.tree.root());
+  let recordsPerMessageMax = 0;
+  let parentsPerMessageMax = 0;
+  for (const { message } of pump.delivered) {
+    if (message.type === 'aeRecords') recordsPerMessageMax = Math.max(recordsPerMessageMax, message.records.length);
+    if (message.type === 'aeNodes') parentsPerMessageMax = Math.max(parentsPerMessageMax, message.parents.length);
+  }
+  assert.equal(recordsPerMessageMax, DEFAULT_CORE_CONFIG.antiEntropyBatchRecordsMax);
+  assert.ok(parentsPerMessageMax <= AE_NODES_PARENTS_PER_MESSAGE_MAX);
+  assert.ok(pump.inFlightMax <= 2, 'backpressure keeps at most two batches unacknowledged');
+  const messages = a.logs.map((log) => log.message);
+  assert.ok(messages.includes('anti-entropy sync in progress'));
+  assert.ok(messages.includes('anti-entropy round complete'));
+  assert.equal(a.antiEntropy.counters().records_sent, 100_000);
+  assert.equal(b.antiEntropy.counters().records_received, 100_000);
+});
+
+test('large values are batched by bytes', () => {
+  const value = new Uint8Array(300_000);
+  const records = makeRecords(20).map((record) => ({ ...record, value }));
+  const a = new Replica(ID_A, records);
+  const b = new Replica(ID_B, []);
+  const pump = new Pump([a, b], false);
+  pump.linkUp(a, b, 0);
+  pump.run(1);
+  assert.equal(b.view.countRecords(), 20);
+  for (const { message } of pump.delivered) if (message.type === 'aeRecords') assert.ok(message.records.length <= 3);
+});
+
+test('link down mid-round abandons the round; the next link-up completes it', () => {
+  const a = new Replica(ID_A, makeRecords(5_000));
+  const b = new Replica(ID_B, makeRecords(100, 'other'));
+  const pump = new Pump([a, b], false);
+  pump.linkUp(a, b, 0);
+  while (!pump.delivered.some((delivery) => delivery.message.type === 'aeRecords')) pump.step(1);
+  a.antiEntropy.onLinkDown(ID_B);
+  b.antiEntropy.onLinkDown(ID_A);
+  for (const replica of [a, b]) {
+    assert.deepEqual(replica.antiEntropy.status(), []);
+    assert.equal(replica.antiEntropy.nextDeadlineMs(), Number.POSITIVE_INFINITY);
+  }
+  const countBefore = b.view.countRecords();
+  const queued = pump.queue.length;
+  pump.run(2); // late messages of the dead link
+  assert.equal(pump.delivered.length > 0 && pump.queue.length, 0);
+  assert.equal(b.view.countRecords(), countBefore, 'nothing from a dead session is merged');
+  assert.ok(a.antiEntropy.counters().messages_ignored + b.antiEntropy.counters().messages_ignored >= queued);
+  pump.linkUp(a, b, 3);
+  pump.run(4);
+  assert.equal(b.view.countRecords(), 5_100);
+  assert.deepEqual(a.tree.root(), b.tree.root());
+});
+
+test('a stuck round times out, tells the peer, and a new round starts one interval later', () => {
+  const a = new Replica(ID_A, makeRecords(10));
+  const out: Effect[] = [];
+  a.antiEntropy.onLinkUp(ID_B, 0, out);
+  assert.equal(sends(out)[0]!.message.type, 'aeRoot');
+  assert.equal(a.antiEntropy.nextDeadlineMs(), AE_SESSION_IDLE_TIMEOUT_MS);
+  const early: Effect[] = [];
+  a.antiEntropy.onTick(AE_SESSION_IDLE_TIMEOUT_MS - 1, early);
+  assert.deepEqual(early, []);
+  const late: Effect[] = [];
+  a.antiEntropy.onTick(AE_SESSION_IDLE_TIMEOUT_MS, late);
+  assert.deepEqual(sends(late).map((effect) => effect.message.type), ['aeAbort']);
+  assert.ok(late.some((effect) => effect.kind === 'log' && effect.level === 'warn'));
+  assert.equal(a.antiEntropy.counters().sessions_timed_out, 1);
+  assert.equal(a.antiEntropy.nextDeadlineMs(), AE_SESSION_IDLE_TIMEOUT_MS + INTERVAL_MS);
+  const next: Effect[] = [];
+  a.antiEntropy.onTick(AE_SESSION_IDLE_TIMEOUT_MS + INTERVAL_MS, next);
+  assert.deepEqual(sends(next).map((effect) => effect.message.type), ['aeRoot']);
+});
+
+test('periodic rounds: one per interval per pair, whichever side is due first', () => {
+  const records = makeRecords(20);
+  const a = new Replica(ID_A, records);
+  const b = new Replica(ID_B, records);
+  const pump = new Pump([a, b]);
+  pump.linkUp(a, b, 0);
+  pump.run(0);
+  assert.equal(a.antiEntropy.nextDeadlineMs(), INTERVAL_MS);
+  assert.equal(b.antiEntropy.nextDeadlineMs(), INTERVAL_MS);
+  for (let round = 1; round <= 3; round++) {
+    const nowMs = round * INTERVAL_MS;
+    const outA: Effect[] = [];
+    a.antiEntropy.onTick(nowMs, outA);
+    pump.take(ID_A, outA);
+    pump.run(nowMs);
+    const outB: Effect[] = [];
+    b.antiEntropy.onTick(nowMs, outB);
+    assert.deepEqual(outB, [], 'b took part in a\'s round, so it is not due');
+  }
+  assert.equal(a.antiEntropy.status()[0]!.rounds, 4);
+  assert.equal(b.antiEntropy.status()[0]!.rounds, 4);
+});
+
+test('an abort from the peer ends the session', () => {
+  const a = new Replica(ID_A, makeRecords(10));
+  const out: Effect[] = [];
+  a.antiEntropy.onLinkUp(ID_B, 0, out);
+  const root = sends(out)[0]!.message;
+  assert.ok(root.type === 'aeRoot');
+  a.antiEntropy.onMessage(ID_B, { type: 'aeAbort', session: root.session }, 5, []);
+  assert.equal(a.antiEntropy.status()[0]!.inProgress, false);
+  assert.equal(a.antiEntropy.nextDeadlineMs(), 5 + INTERVAL_MS);
+});
+
+test('malformed messages are rejected', () => {
+  const record = { key: utf8('k'), value: null, hlc: { wallMs: 1, logical: 0 }, origin: ID_A, expiresAtMs: 0 };
+  const valid = [
+    { type: 'aeRoot', session: 1, hash: new Uint8Array(8) },
+    { type: 'aeInSync', session: 1 },
+    { type: 'aeNodes', session: 1, level: 2, parents: [0, 15], hashes: new Uint8Array(256), done: true },
+    { type: 'aeDiff', session: 1, ranges: [0, 3, 3, 65_536] },
+    { type: 'aeDiff', session: 1, ranges: [] },
+    { type: 'aeRecords', session: 1, seq: 0, records: [record], done: false },
+    { type: 'aeAck', session: 1, seq: 0 },
+    { type: 'aeAbort', session: 1 },
+  ];
+  for (const message of valid) assert.ok(isAntiEntropyMessage(message), JSON.stringify(message));
+  const invalid: unknown[] = [
+    null, 7, 'aeRoot', [], {}, { type: 'aeRoot' },
+    { type: 'aeWhat', session: 1 },
+    { type: 'aeRoot', session: -1, hash: new Uint8Array(8) },
+    { type: 'aeRoot', session: 1.5, hash: new Uint8Array(8) },
+    { type: 'aeRoot', session: 1, hash: new Uint8Array(7) },
+    { type: 'aeRoot', session: 1, hash: [0, 0, 0, 0, 0, 0, 0, 0] },
+    { type: 'aeNodes', session: 1, level: 0, parents: [], hashes: new Uint8Array(0), done: true },
+    { type: 'aeNodes', session: 1, level: 5, parents: [], hashes: new Uint8Array(0), done: true },
+    { type: 'aeNodes', session: 1, level: 2, parents: [16], hashes: new Uint8Array(128), done: true },
+    { type: 'aeNodes', session: 1, level: 2, parents: [3, 3], hashes: new Uint8Array(256), done: true },
+    { type: 'aeNodes', session: 1, level: 2, parents: [4, 3], hashes: new Uint8Array(256), done: true },
+    { type: 'aeNodes', session: 1, level: 2, parents: [3], hashes: new Uint8Array(127), done: true },
+    { type: 'aeNodes', session: 1, level: 2, parents: [3], hashes: new Uint8Array(128), done: 'yes' },
+    { type: 'aeNodes', session: 1, level: 4, parents: Array.from({ length: 257 }, (_, index) => index), hashes: new Uint8Array(257 * 128), done: true },
+    { type: 'aeDiff', session: 1, ranges: [0] },
+    { type: 'aeDiff', session: 1, ranges: [3, 3] },
+    { type: 'aeDiff', session: 1, ranges: [5, 9, 2, 4] },
+    { type: 'aeDiff', session: 1, ranges: [0, 65_537] },
+    { type: 'aeDiff', session: 1, ranges: new Array(65_538).fill(0) },
+    { type: 'aeRecords', session: 1, seq: 0, records: [{ ...record, origin: 'x' }], done: false },
+    { type: 'aeRecords', session: 1, seq: 0, records: [record], done: 1 },
+    { type: 'aeRecords', session: 1, seq: 0, records: new Array(10_001).fill(record), done: false },
+    { type: 'aeAck', session: 1 },
+  ];
+  for (const message of invalid) assert.equal(isAntiEntropyMessage(message), false, String(JSON.stringify(message)).slice(0, 120));
+});
+
+test('messages from unlinked peers and for unknown sessions are ignored', () => {
+  const a = new Replica(ID_A, makeRecords(10));
+  const out: Effect[] = [];
+  assert.deepEqual(a.antiEntropy.onMessage(ID_B, { type: 'aeRoot', session: 3, hash: new Uint8Array(8) }, 0, out), []);
+  a.antiEntropy.onLinkUp(ID_B, 0, out);
+  out.length = 0;
+  const stray = a.antiEntropy.onMessage(ID_B, { type: 'aeRecords', session: 999, seq: 0, records: makeRecords(1), done: true }, 0, out);
+  assert.deepEqual(stray, []);
+  assert.deepEqual(out, []);
+  assert.equal(a.antiEntropy.counters().messages_ignored, 2);
+});
