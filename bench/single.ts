@@ -1,0 +1,168 @@
+// Single-node benchmark (issue 2): redis-benchmark against redis-server and peerkv,
+// interleaved, best round per target; then memory after loading 1,000,000 keys.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { errorMessage, formatCount, formatMiB, formatRatio, markdownTable } from './format.js';
+import { loadKeys } from './loader.js';
+import { readProcessRss } from './processes.js';
+import { findCpuProfiles, topSelfTime } from './profile.js';
+import { runRedisBenchmark, type BenchmarkRow } from './redis-benchmark.js';
+import { readDbSize, readInfo } from './resp-client.js';
+import { REPOSITORY_ROOT, startPeerkv, startRedis, stopServer, type Server } from './servers.js';
+import { skippedRow, type PartResult } from './summary.js';
+
+export interface SingleOptions {
+  /** redis-benchmark -n */
+  readonly requests: number;
+  /** Interleaved rounds per target and pipeline depth. */
+  readonly rounds: number;
+  /** Keys loaded for the memory comparison. */
+  readonly memoryKeys: number;
+  readonly stub: boolean;
+  /** Run the throughput peerkv node under node --cpu-prof and print its top functions. */
+  readonly profile: boolean;
+}
+
+const PIPELINE_DEPTHS = [1, 16] as const;
+const VALUE_BYTES = 100;
+/** Goals of issue 2: peerkv/redis throughput per pipeline depth. */
+const RATIO_GOAL_BY_PIPELINE: Readonly<Record<number, number>> = { 1: 1.0, 16: 0.75 };
+const PROFILE_TOP_COUNT = 10;
+
+export function benchmarkArgs(requests: number, pipeline: number): string[] {
+  const args = ['-t', 'set,get', '-c', '50', '-d', String(VALUE_BYTES), '-r', '100000', '-n', String(requests)];
+  return pipeline > 1 ? [...args, '-P', String(pipeline)] : args;
+}
+
+export async function runSingle(options: SingleOptions): Promise<PartResult> {
+  const result: PartResult = { rows: [], notes: [] };
+  console.log('\n## Single node: peerkv vs redis-server\n');
+  await runThroughput(options, result);
+  await runMemory(options, result);
+  return result;
+}
+
+async function runThroughput(options: SingleOptions, result: PartResult): Promise<void> {
+  const profileDir = options.profile ? mkdtempSync(join(tmpdir(), 'peerkv-bench-profile-')) : undefined;
+  let redis: Server | undefined;
+  let peerkv: Server | undefined;
+  try {
+    redis = await startRedis('redis');
+    peerkv = await startPeerkv({
+      name: 'peerkv', stub: options.stub, nodeFlags: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+    });
+  } catch (error) {
+    const reason = `a server did not start: ${errorMessage(error)}`;
+    console.log(`skipped: ${reason}`);
+    result.rows.push(skippedRow('SET/GET throughput vs redis', '>= 1.0x, >= 0.75x with -P 16', reason));
+    if (redis !== undefined) await stopServer(redis);
+    return;
+  }
+  try {
+    const table: string[][] = [];
+    for (const pipeline of PIPELINE_DEPTHS) {
+      const best = await interleavedRounds(redis, peerkv, benchmarkArgs(options.requests, pipeline), options.rounds);
+      for (const [test, pair] of best) {
+        const ratio = pair.peerkv / pair.redis;
+        const goal = RATIO_GOAL_BY_PIPELINE[pipeline]!;
+        const label = `${test}${pipeline > 1 ? ` -P ${pipeline}` : ''}`;
+        table.push([label, formatCount(pair.redis), formatCount(pair.peerkv), formatRatio(ratio), `>= ${goal.toFixed(2)}x`]);
+        result.rows.push({
+          benchmark: `${label} (rps peerkv / redis)`,
+          result: `${formatCount(pair.peerkv)} / ${formatCount(pair.redis)} = ${formatRatio(ratio)}`,
+          goal: `>= ${goal.toFixed(2)}x`,
+          met: ratio >= goal,
+        });
+      }
+    }
+    console.log(`\nbest of ${options.rounds} interleaved rounds per target (requests/s):\n`);
+    console.log(markdownTable(['test', 'redis rps', 'peerkv rps', 'peerkv/redis', 'goal'], table));
+    result.notes.push(
+      `throughput: redis-benchmark ${benchmarkArgs(options.requests, 1).join(' ')} [-P 16], best of ${options.rounds} rounds, redis and peerkv interleaved`,
+    );
+  } catch (error) {
+    const reason = errorMessage(error);
+    console.log(`skipped: throughput run failed: ${reason}`);
+    result.rows.push(skippedRow('SET/GET throughput vs redis', '>= 1.0x, >= 0.75x with -P 16', reason));
+  } finally {
+    await stopServer(redis);
+    await stopServer(peerkv);
+  }
+  if (profileDir !== undefined) printProfile(profileDir);
+}
+
+/** Runs the same redis-benchmark on both, alternating, and keeps each target's best rps per test. */
+async function interleavedRounds(redis: Server, peerkv: Server, args: string[], rounds: number): Promise<Map<string, { redis: number; peerkv: number }>> {
+  const best = new Map<string, { redis: number; peerkv: number }>();
+  const keep = (rows: BenchmarkRow[], target: 'redis' | 'peerkv') => {
+    for (const row of rows) {
+      const entry = best.get(row.test) ?? { redis: 0, peerkv: 0 };
+      entry[target] = Math.max(entry[target], row.requestsPerSecond);
+      best.set(row.test, entry);
+    }
+  };
+  for (let round = 1; round <= rounds; round++) {
+    for (const [target, server] of [['redis', redis], ['peerkv', peerkv]] as const) {
+      const rows = await runRedisBenchmark(server.port, args);
+      const shown = rows.map((row) => `${row.test} ${formatCount(row.requestsPerSecond)}/s (p50 ${row.p50LatencyMs} ms)`).join(', ');
+      console.log(`round ${round} ${target.padEnd(6)} ${args.includes('-P') ? '-P 16' : '     '}: ${shown}`);
+      keep(rows, target);
+    }
+  }
+  return best;
+}
+
+async function runMemory(options: SingleOptions, result: PartResult): Promise<void> {
+  const benchmark = `RSS after ${formatCount(options.memoryKeys)} keys of ${VALUE_BYTES} B`;
+  let redis: Server | undefined;
+  let peerkv: Server | undefined;
+  try {
+    redis = await startRedis('redis-memory');
+    peerkv = await startPeerkv({ name: 'peerkv-memory', stub: options.stub });
+    const emptyRss = readProcessRss(peerkv.child.pid);
+    console.log(`\nmemory: loading ${formatCount(options.memoryKeys)} distinct keys (${VALUE_BYTES}-byte values) into each, pipelined...`);
+    for (const server of [redis, peerkv]) {
+      const load = await loadKeys(server.port, options.memoryKeys, VALUE_BYTES);
+      const rate = (load.keys / load.elapsedMs) * 1000;
+      console.log(`  ${server.name}: ${formatCount(load.keys)} keys in ${(load.elapsedMs / 1000).toFixed(1)} s (${formatCount(rate)} keys/s), errors ${load.errors}${load.firstError === undefined ? '' : ` (${load.firstError})`}`);
+      if (load.errors > 0) throw new Error(`${server.name} refused ${load.errors} writes: ${load.firstError}`);
+    }
+    const redisInfo = await readInfo(redis.port);
+    const redisUsedRss = Number(redisInfo.get('used_memory_rss'));
+    const redisProcess = readProcessRss(redis.child.pid);
+    const peerkvProcess = readProcessRss(peerkv.child.pid);
+    const sizes = [await readDbSize(redis.port), await readDbSize(peerkv.port)];
+    const ratio = peerkvProcess.rssBytes / redisUsedRss;
+    console.log(`\n${markdownTable(['target', 'DBSIZE', 'RSS', 'of which anon', 'of which file-backed'], [
+      ['redis (used_memory_rss)', formatCount(sizes[0]!), formatMiB(redisUsedRss), formatMiB(redisProcess.anonBytes), formatMiB(redisProcess.fileBytes)],
+      ['peerkv (VmRSS)', formatCount(sizes[1]!), formatMiB(peerkvProcess.rssBytes), formatMiB(peerkvProcess.anonBytes), formatMiB(peerkvProcess.fileBytes)],
+    ])}`);
+    console.log(`peerkv RSS when empty: ${formatMiB(emptyRss.rssBytes)}; ratio peerkv/redis: ${formatRatio(ratio)}`);
+    result.rows.push({
+      benchmark,
+      result: `peerkv ${formatMiB(peerkvProcess.rssBytes)} (file-backed ${formatMiB(peerkvProcess.fileBytes)}) / redis ${formatMiB(redisUsedRss)} = ${formatRatio(ratio)}`,
+      goal: 'report',
+      met: undefined,
+    });
+    result.notes.push('memory: peerkv VmRSS from /proc (includes LMDB pages mapped from the page cache, shown as file-backed) vs redis INFO used_memory_rss');
+  } catch (error) {
+    const reason = errorMessage(error);
+    console.log(`skipped: memory: ${reason}`);
+    result.rows.push(skippedRow(benchmark, 'report', reason));
+  } finally {
+    if (redis !== undefined) await stopServer(redis);
+    if (peerkv !== undefined) await stopServer(peerkv);
+  }
+}
+
+function printProfile(profileDir: string): void {
+  const profiles = findCpuProfiles(profileDir);
+  if (profiles.length === 0) {
+    console.log(`\nprofile: no .cpuprofile in ${profileDir} (the node must exit cleanly on SIGTERM to write one)`);
+    return;
+  }
+  console.log(`\nprofile of the peerkv node during the throughput runs (${profiles[0]}), top ${PROFILE_TOP_COUNT} by self time:\n`);
+  const rows = topSelfTime(profiles[0]!, REPOSITORY_ROOT, PROFILE_TOP_COUNT);
+  console.log(markdownTable(['self ms', '%', 'function'], rows.map((row) => [row.selfMs.toFixed(0), row.percent.toFixed(1), row.location])));
+}
