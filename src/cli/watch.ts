@@ -39,15 +39,19 @@ export function runWatch(context: ClientContext, prefix: string, withValues: boo
     });
     checkReply(await client.command(['PSUBSCRIBE', keyspacePattern(prefix)]), 'PSUBSCRIBE');
     if (!context.json) context.stderr.write(`watching ${prefix === '' ? 'all keys' : `keys starting with '${prefix}'`} on ${client.address}; Ctrl-C to stop\n`);
+    let onSignal = () => {};
     const code = await new Promise<number>((resolve) => {
-      const onSignal = () => resolve(EXIT_OK);
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      onSignal = () => resolve(EXIT_OK);
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       client.onClose((error) => {
         context.stderr.write(`peerkv: ${error.message}\n`);
         resolve(EXIT_FAILED);
       });
     });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    client.onClose(() => {}); // our own close below is not news
     reader?.close();
     await printing;
     return code;

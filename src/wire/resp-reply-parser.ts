@@ -52,6 +52,10 @@ export const REPLY_BULK_BYTES_MAX = 512 * 1024 * 1024;
 /** Nesting depth of aggregates; bounds recursion so garbage cannot overflow the stack. */
 export const REPLY_DEPTH_MAX = 64;
 
+/** A signed 64-bit integer has at most 19 digits; a little slack for leading zeros. */
+const INTEGER_DIGITS_MAX = 24;
+/** RESP3 big numbers are unbounded in the spec; this bounds the work of BigInt(). */
+const BIG_NUMBER_DIGITS_MAX = 4096;
 const CR = 13;
 const LF = 10;
 const textDecoder = new TextDecoder();
@@ -137,7 +141,7 @@ export class RespReplyParser {
       case 0x2c: // ','
         return { type: 'double', value: parseDouble(textDecoder.decode(this.readLine())) };
       case 0x28: // '('
-        return { type: 'bignumber', value: parseBigInteger(textDecoder.decode(this.readLine())) };
+        return { type: 'bignumber', value: parseBigInteger(textDecoder.decode(this.readLine()), BIG_NUMBER_DIGITS_MAX) };
       case 0x2a: { // '*'
         const count = this.readCount();
         return count === null ? { type: 'null' } : { type: 'array', value: this.readElements(count, depth) };
@@ -199,8 +203,8 @@ export class RespReplyParser {
     const end = this.offset + length;
     if (end + 2 > this.buffer.length) throw new Incomplete(end + 2);
     if (this.buffer[end] !== CR || this.buffer[end + 1] !== LF) fail('RESP_BAD_TERMINATOR', 'bulk string not followed by CRLF');
-    // Copy: the caller keeps values while the parser drops its buffer.
-    const bytes = this.buffer.slice(this.offset, end);
+    // Copy into a plain Uint8Array (Buffer#slice would be a view): values outlive the buffer.
+    const bytes = new Uint8Array(this.buffer.subarray(this.offset, end));
     this.offset = end + 2;
     return bytes;
   }
@@ -243,8 +247,8 @@ function fail(code: RespReplyErrorCode, message: string): never {
   throw new Malformed({ code, message });
 }
 
-function parseBigInteger(text: string): bigint {
-  if (!/^[+-]?\d{1,40}$/.test(text)) fail('RESP_BAD_NUMBER', `bad integer '${text.slice(0, 32)}'`);
+function parseBigInteger(text: string, digitsMax = INTEGER_DIGITS_MAX): bigint {
+  if (text.length > digitsMax + 1 || !/^[+-]?\d+$/.test(text)) fail('RESP_BAD_NUMBER', `bad integer '${text.slice(0, 32)}'`);
   return BigInt(text);
 }
 
