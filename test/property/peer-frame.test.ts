@@ -1,0 +1,91 @@
+// Proves the peer frame codec round-trips any envelope across any chunk split, and that its decoder never throws on arbitrary bytes.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { PEER_PROTOCOL_VERSION, type PeerMessage } from '../../src/core/messages.js';
+import { encodeFrame, FrameDecoder, isFrameError, type PeerEnvelope } from '../../src/wire/peer-frame.js';
+
+const hlcArbitrary = fc.record({ wallMs: fc.nat({ max: Number.MAX_SAFE_INTEGER }), logical: fc.nat({ max: 2 ** 32 }) });
+const recordArbitrary = fc.record({
+  key: fc.uint8Array({ maxLength: 64 }),
+  value: fc.option(fc.uint8Array({ maxLength: 300 }), { nil: null }),
+  hlc: hlcArbitrary,
+  origin: fc.stringMatching(/^[0-9a-f]{32}$/),
+  expiresAtMs: fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+});
+const messageArbitrary: fc.Arbitrary<PeerMessage> = fc.oneof(
+  fc.record({ type: fc.constant('replicate' as const), seq: fc.nat({ max: Number.MAX_SAFE_INTEGER }), records: fc.array(recordArbitrary, { maxLength: 8 }) }),
+  fc.record({ type: fc.constant('replicateAck' as const), seq: fc.nat({ max: Number.MAX_SAFE_INTEGER }) }),
+);
+const envelopeArbitrary: fc.Arbitrary<PeerEnvelope> = fc.record({ v: fc.constant(PEER_PROTOCOL_VERSION), hlc: hlcArbitrary, message: messageArbitrary });
+
+/** Byte strings as hex so Buffer and Uint8Array compare equal. */
+function normalize(value: unknown): unknown {
+  if (value instanceof Uint8Array) return `bytes:${Buffer.from(value).toString('hex')}`;
+  if (Array.isArray(value)) return value.map(normalize);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, normalize(item)]));
+  }
+  return value;
+}
+
+function splitAt(bytes: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))].sort((a, b) => a - b);
+  const chunks: Buffer[] = [];
+  let start = 0;
+  for (const point of points) {
+    chunks.push(bytes.subarray(start, point));
+    start = point;
+  }
+  chunks.push(bytes.subarray(start));
+  return chunks;
+}
+
+test('any envelopes survive encode, any chunking, decode', () => {
+  fc.assert(
+    fc.property(fc.array(envelopeArbitrary, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 20 }), (envelopes, cuts) => {
+      const stream = Buffer.concat(envelopes.map(encodeFrame));
+      const decoder = new FrameDecoder();
+      const decoded = splitAt(stream, cuts).flatMap((chunk) => decoder.feed(chunk));
+      assert.deepEqual(normalize(decoded), normalize(envelopes));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('the decoder never throws on random bytes, however they are chunked', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 2048 }), fc.array(fc.nat(), { maxLength: 10 }), (bytes, cuts) => {
+      const decoder = new FrameDecoder();
+      for (const chunk of splitAt(Buffer.from(bytes), cuts)) {
+        for (const result of decoder.feed(chunk)) if (!isFrameError(result)) assert.equal(result.v, PEER_PROTOCOL_VERSION);
+      }
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+test('the decoder never throws on random payloads behind a plausible length', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 1, maxLength: 512 }), (payload) => {
+      const frame = Buffer.alloc(4 + payload.length);
+      frame.writeUInt32BE(payload.length, 0);
+      frame.set(payload, 4);
+      const results = new FrameDecoder().feed(frame);
+      assert.equal(results.length, 1);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('a valid frame prefix followed by flipped bytes yields values, not exceptions', () => {
+  fc.assert(
+    fc.property(envelopeArbitrary, fc.nat(), fc.integer({ min: 1, max: 255 }), (envelope, position, flip) => {
+      const frame = Buffer.from(encodeFrame(envelope));
+      const index = 4 + (position % (frame.length - 4));
+      frame[index] = frame[index]! ^ flip;
+      new FrameDecoder().feed(frame);
+    }),
+    { numRuns: 1000 },
+  );
+});
