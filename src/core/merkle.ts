@@ -36,8 +36,8 @@ const TWO_POW_32 = 0x1_0000_0000;
 const ORIGIN_CHARS_PER_WORD = 4;
 
 // Scratch output of hashVersion: the hot write path must not allocate a tuple per call.
-let scratchHigh = 0;
-let scratchLow = 0;
+// A typed array, not two `let`s: storing a uint32 above 2^30 in a variable boxes it.
+const scratch = new Uint32Array(2);
 
 /** One murmur3 block step over a 32-bit word. */
 function mixWord(hash: number, word: number): number {
@@ -49,40 +49,56 @@ function mixWord(hash: number, word: number): number {
   return (Math.imul(hash, 5) + 0xe6546b64) | 0;
 }
 
-/**
- * murmur3-style hash of a version's identity under one seed. Only key, hlc and origin
- * take part, never value, tombstone flag or expiry: (hlc, origin) identifies a version,
- * and an expired record and the tombstone it was swept into must hash alike.
- */
-function versionHashHalf(record: VersionedRecord, seed: number): number {
-  let hash = mixWord(seed, murmur3(record.key, seed));
-  const wallMs = record.hlc.wallMs;
-  const logical = record.hlc.logical;
-  hash = mixWord(hash, wallMs >>> 0);
-  hash = mixWord(hash, Math.floor(wallMs / TWO_POW_32));
-  hash = mixWord(hash, logical >>> 0);
-  hash = mixWord(hash, Math.floor(logical / TWO_POW_32));
+/** The hash state after the origin, per seed: a cluster has few origins, so they are cached. */
+const originStates = new Map<string, Uint32Array>();
+const ORIGIN_CACHE_ENTRIES_MAX = 4_096;
+
+function originState(origin: string): Uint32Array {
+  let state = originStates.get(origin);
+  if (state !== undefined) return state;
+  let high = VERSION_SEED_HIGH;
+  let low = VERSION_SEED_LOW;
   // Node ids are ASCII hex, so the low byte of each char code carries all of it.
-  const origin = record.origin;
   for (let start = 0; start < origin.length; start += ORIGIN_CHARS_PER_WORD) {
     let word = 0;
     for (let offset = 0; offset < ORIGIN_CHARS_PER_WORD && start + offset < origin.length; offset++) {
       word |= (origin.charCodeAt(start + offset) & 0xff) << (offset * 8);
     }
-    hash = mixWord(hash, word);
+    high = mixWord(high, word);
+    low = mixWord(low, word);
   }
-  return mix32(hash ^ origin.length);
+  state = Uint32Array.of(high ^ origin.length, low ^ origin.length);
+  if (originStates.size >= ORIGIN_CACHE_ENTRIES_MAX) originStates.clear(); // bounded; refills cheaply
+  originStates.set(origin, state);
+  return state;
 }
 
-function hashVersion(record: VersionedRecord): void {
-  scratchHigh = versionHashHalf(record, VERSION_SEED_HIGH);
-  scratchLow = versionHashHalf(record, VERSION_SEED_LOW);
+/** Finish one half of a version hash from the origin state and the key's murmur3. */
+function finishHalf(state: number, keyHash: number, wallMs: number, logical: number): number {
+  let hash = mixWord(state, keyHash);
+  hash = mixWord(hash, wallMs >>> 0);
+  hash = mixWord(hash, Math.floor(wallMs / TWO_POW_32));
+  hash = mixWord(hash, logical >>> 0);
+  hash = mixWord(hash, Math.floor(logical / TWO_POW_32));
+  return mix32(hash);
+}
+
+/**
+ * murmur3-style 64-bit hash of a version's identity, left in scratch. Only
+ * key (given as its two murmur3 hashes), hlc and origin take part, never value, tombstone
+ * flag or expiry: (hlc, origin) identifies a version, and an expired record and the
+ * tombstone it was swept into must hash alike.
+ */
+function hashVersion(record: VersionedRecord, keyHashHigh: number, keyHashLow: number): void {
+  const state = originState(record.origin);
+  scratch[0] = finishHalf(state[0]!, keyHashHigh, record.hlc.wallMs, record.hlc.logical);
+  scratch[1] = finishHalf(state[1]!, keyHashLow, record.hlc.wallMs, record.hlc.logical);
 }
 
 /** The 64-bit hash of one record version as [high, low] uint32 (for tests and tools). */
 export function recordVersionHash(record: VersionedRecord): [number, number] {
-  hashVersion(record);
-  return [scratchHigh, scratchLow];
+  hashVersion(record, murmur3(record.key, VERSION_SEED_HIGH), murmur3(record.key, VERSION_SEED_LOW));
+  return [scratch[0]!, scratch[1]!];
 }
 
 function assertLevel(level: number): void {
@@ -132,17 +148,21 @@ export class MerkleTree {
    * Called on every write, so it is O(depth) and allocation-free.
    */
   update(key: Uint8Array, before: VersionedRecord | undefined, after: VersionedRecord | undefined): void {
+    if (before === undefined && after === undefined) return;
+    // before and after are versions of `key`: its hashes are computed once for both.
+    const keyHashHigh = murmur3(key, VERSION_SEED_HIGH);
+    const keyHashLow = murmur3(key, VERSION_SEED_LOW);
     let deltaHigh = 0;
     let deltaLow = 0;
     if (before !== undefined) {
-      hashVersion(before);
-      deltaHigh = scratchHigh;
-      deltaLow = scratchLow;
+      hashVersion(before, keyHashHigh, keyHashLow);
+      deltaHigh = scratch[0]!;
+      deltaLow = scratch[1]!;
     }
     if (after !== undefined) {
-      hashVersion(after);
-      deltaHigh ^= scratchHigh;
-      deltaLow ^= scratchLow;
+      hashVersion(after, keyHashHigh, keyHashLow);
+      deltaHigh ^= scratch[0]!;
+      deltaLow ^= scratch[1]!;
     }
     if (deltaHigh === 0 && deltaLow === 0) return; // same version: nothing to do
     let index = keyBucket(key);
