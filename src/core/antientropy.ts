@@ -48,6 +48,8 @@ export const AE_SESSION_IDLE_TIMEOUT_MS = 30_000;
 export const AE_LINK_UP_ANSWER_GRACE_MS = 2_000;
 /** A long sync logs its progress every this many records moved. */
 export const AE_PROGRESS_LOG_RECORDS = 100_000;
+/** A finished round that moved at least this many records logs at info, smaller ones at debug. */
+export const AE_ROUND_LOG_INFO_RECORDS_MIN = 1_000;
 /** Estimated wire bytes of a record beyond its key and value (hlc, origin, field names). */
 const RECORD_OVERHEAD_BYTES = 80;
 /** Estimated wire bytes of a message beyond its payload arrays. */
@@ -504,8 +506,11 @@ export class AntiEntropy {
     const inSync = session.phase === 'root';
     this.countRound(state, nowMs, inSync);
     state.session = undefined;
-    if (session.recordsSent + session.recordsReceived > 0) {
-      out.push({ kind: 'log', level: 'info', message: 'anti-entropy round complete', fields: { peer: state.peer, session: session.id, recordsSent: session.recordsSent, recordsReceived: session.recordsReceived, durationMs: nowMs - session.startedMs } });
+    const moved = session.recordsSent + session.recordsReceived;
+    if (moved > 0) {
+      // Writes racing a round make small repairs routine: only a real catch-up is news.
+      const level = moved >= AE_ROUND_LOG_INFO_RECORDS_MIN ? 'info' : 'debug';
+      out.push({ kind: 'log', level, message: 'anti-entropy round complete', fields: { peer: state.peer, session: session.id, recordsSent: session.recordsSent, recordsReceived: session.recordsReceived, durationMs: nowMs - session.startedMs } });
     }
   }
 
