@@ -39,5 +39,5 @@ export function percentile(sortedValues: readonly number[], fraction: number): n
 
 export function errorMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n').slice(0, 6).join(' / ');
+  return text.split('\n').map((line) => line.trim()).filter((line) => line !== '').slice(0, 6).join(' / ');
 }

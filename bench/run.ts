@@ -1,6 +1,6 @@
 // `npm run bench [-- --only single|cluster] [--quick] [--profile] [--stub]`: peerkv side by
 // side with redis-server (issue 2) and the cluster figures (issue 4), then a Markdown summary.
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runCluster } from './cluster.js';
 import { formatCount, markdownTable, verdict } from './format.js';
@@ -40,6 +40,10 @@ async function main(): Promise<number> {
   installExitHandlers();
   const sizes = values.quick ? QUICK : FULL;
   const startedMs = performance.now();
+  const loadAtStart = loadavg()[0]!;
+  if (loadAtStart > availableParallelism() / 2) {
+    console.log(`warning: load average ${loadAtStart.toFixed(1)} on ${availableParallelism()} CPUs: other work competes with the servers, figures will be noisy`);
+  }
   const parts: PartResult[] = [];
   try {
     if (values.only !== 'cluster') {
@@ -52,11 +56,11 @@ async function main(): Promise<number> {
     await stopEverything();
   }
   const command = ['npm run bench', ...process.argv.slice(2).length > 0 ? ['--', ...process.argv.slice(2)] : []].join(' ');
-  printSummary(parts, command, values.stub, (performance.now() - startedMs) / 1000);
+  printSummary(parts, command, values.stub, (performance.now() - startedMs) / 1000, loadAtStart);
   return 0;
 }
 
-function printSummary(parts: readonly PartResult[], command: string, stub: boolean, elapsedSeconds: number): void {
+function printSummary(parts: readonly PartResult[], command: string, stub: boolean, elapsedSeconds: number, loadAtStart: number): void {
   const rows = parts.flatMap((part) => part.rows);
   const notes = parts.flatMap((part) => part.notes);
   const cpuModel = cpus()[0]?.model.trim() ?? 'unknown CPU';
@@ -64,7 +68,7 @@ function printSummary(parts: readonly PartResult[], command: string, stub: boole
     '',
     '## Benchmarks',
     '',
-    `${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} CPUs (${cpuModel}), Node ${process.version}, redis-server ${redisServerVersion()}, all processes on one machine over loopback.`,
+    `${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} CPUs (${cpuModel}), Node ${process.version}, redis-server ${redisServerVersion()}, all processes on one machine over loopback (load average at start ${loadAtStart.toFixed(1)}).`,
     `Command: \`${command}\` (took ${elapsedSeconds.toFixed(0)} s).`,
     ...(stub ? ['', '**STUB RUN: redis-server stood in for peerkv; these figures say nothing about peerkv.**'] : []),
     '',
