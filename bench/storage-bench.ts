@@ -14,14 +14,18 @@ function makeRecord(index: number, value: Uint8Array): VersionedRecord {
   return { key: Buffer.from(`key:${index % 100_000}`), value, hlc: { wallMs: 1_700_000_000_000 + index, logical: 0 }, origin: ORIGIN, expiresAtMs: 0 };
 }
 
-async function benchMode(fsync: FsyncMode, writeCount: number, inFlight: number): Promise<void> {
+async function benchMode(fsync: FsyncMode, writeCount: number, inFlight: number, readBeforeWrite: boolean): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'peerkv-bench-'));
   const store = await openLmdbStore({ dir, fsync });
   const value = new Uint8Array(VALUE_BYTES).fill(120);
   let issued = 0;
   const started = performance.now();
   const client = async () => {
-    while (issued < writeCount) await store.write({ records: [makeRecord(issued++, value)], purgeKeys: [] });
+    while (issued < writeCount) {
+      const record = makeRecord(issued++, value);
+      if (readBeforeWrite) store.get(record.key); // as the node does for the LWW merge
+      await store.write({ records: [record], purgeKeys: [] });
+    }
   };
   await Promise.all(Array.from({ length: inFlight }, client));
   const writeSeconds = (performance.now() - started) / 1000;
@@ -40,11 +44,13 @@ async function benchMode(fsync: FsyncMode, writeCount: number, inFlight: number)
   await store.close();
   await rm(dir, { recursive: true, force: true });
   console.log(
-    `fsync=${fsync.padEnd(8)} writes/s=${Math.round(writeCount / writeSeconds)} gets/s=${Math.round(writeCount / getSeconds)} (found ${found})` +
+    `fsync=${fsync.padEnd(8)} ${readBeforeWrite ? 'get+write' : 'write    '} writes/s=${Math.round(writeCount / writeSeconds)} gets/s=${Math.round(writeCount / getSeconds)} (found ${found})` +
       ` scan records/s=${Math.round(scanned / scanSeconds)} (${scanned})`,
   );
 }
 
 const writeCount = Number(process.argv[2] ?? 200_000);
 const inFlight = Number(process.argv[3] ?? 50);
-for (const fsync of ['no', 'everysec', 'always'] as const) await benchMode(fsync, writeCount, inFlight);
+for (const fsync of ['no', 'everysec', 'always'] as const) {
+  for (const readBeforeWrite of [false, true]) await benchMode(fsync, writeCount, inFlight, readBeforeWrite);
+}

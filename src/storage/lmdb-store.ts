@@ -83,6 +83,14 @@ export class LmdbStore implements Store {
   /** Settles once every write so far has committed (and flushed, with fsync always). */
   private lastAck: Promise<void> = Promise.resolve();
   private recordCount: number;
+  /**
+   * The stored key of the last get() that LMDB answered (the key was not pending) and
+   * whether it was found. Writers usually read a key just before writing it (LWW merge),
+   * so the count update of that write reuses this answer instead of a second B-tree
+   * lookup. Any write clears it, so it can only describe the state LMDB still has.
+   */
+  private lastLookupKey: Buffer | undefined;
+  private lastLookupFound = false;
   private corruptRecords = 0;
   private dirtySinceSync = false;
   private syncError: Error | undefined;
@@ -109,6 +117,8 @@ export class LmdbStore implements Store {
       if (entry !== undefined) return entry.record ?? undefined;
     }
     const bytes = this.records.getBinary(storedKey);
+    this.lastLookupKey = storedKey;
+    this.lastLookupFound = bytes !== undefined;
     if (bytes === undefined) return undefined;
     const record = decodeRecordValue(isLongKey(key) ? undefined : key, bytes);
     if (record === undefined) this.corruptRecords++;
@@ -227,7 +237,11 @@ export class LmdbStore implements Store {
   private setOverlay(storedKey: Buffer, key: Uint8Array, record: VersionedRecord | null): OverlayEntry {
     const mapKey = storedKey.toString('latin1');
     const before = this.overlay.get(mapKey);
-    const existed = before !== undefined ? before.record !== null : this.records.doesExist(storedKey);
+    let existed: boolean;
+    if (before !== undefined) existed = before.record !== null;
+    else if (this.lastLookupKey !== undefined && this.lastLookupKey.equals(storedKey)) existed = this.lastLookupFound;
+    else existed = this.records.doesExist(storedKey);
+    this.lastLookupKey = undefined;
     if (existed && record === null) this.recordCount--;
     if (!existed && record !== null) this.recordCount++;
     const entry: OverlayEntry = { mapKey, bucket: bucketOfStoredKey(storedKey), key, record };

@@ -117,6 +117,27 @@ for (const implementation of implementations) {
       assert.equal(store.countRecords(), 1);
     }));
 
+  test(`${implementation.name}: the count stays exact when each write follows a read of its key`, () =>
+    withOpen(async (store) => {
+      const key = utf8('read-then-write');
+      assert.equal(store.get(key), undefined);
+      await store.write({ records: [makeRecord(key, '1')], purgeKeys: [] });
+      assert.equal(store.countRecords(), 1);
+      assert.ok(store.get(key) !== undefined);
+      await store.write({ records: [makeRecord(key, '2', 2_000)], purgeKeys: [] });
+      assert.equal(store.countRecords(), 1);
+      assert.ok(store.get(key) !== undefined);
+      await store.write({ records: [], purgeKeys: [key] });
+      assert.equal(store.countRecords(), 0);
+      assert.equal(store.get(key), undefined);
+      void store.write({ records: [makeRecord(key, '3', 3_000)], purgeKeys: [] });
+      void store.write({ records: [makeRecord(key, '4', 4_000)], purgeKeys: [] }); // the read above is stale now
+      assert.equal(store.countRecords(), 1);
+      assert.equal(store.get(utf8('other')), undefined);
+      await store.write({ records: [makeRecord('other', 'x'), makeRecord('other', 'y', 2_000)], purgeKeys: [] });
+      assert.equal(store.countRecords(), 2);
+    }));
+
   test(`${implementation.name}: purges apply after the records of the same batch, batches in order`, () =>
     withOpen(async (store) => {
       const first = store.write({ records: [makeRecord('k', 'v')], purgeKeys: [utf8('k')] });
