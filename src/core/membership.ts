@@ -176,17 +176,9 @@ export class Membership {
       if (member !== undefined) {
         member.linked = true;
         member.lastSeenMs = nowMs;
-        const seq = this.probeSeqByTarget.get(member.id);
-        const probe = seq === undefined ? undefined : this.probes.get(seq);
-        if (probe === undefined) {
-          // Probe now: greets it with our member list, and a member we hold suspect or
-          // dead hears so and can refute (two nodes that each think the other dead).
-          this.startProbe(member.id, nowMs, out);
-        } else if (probe.phase === 'direct') {
-          // A probe was waiting for this link: ping now and time it from now.
-          this.sendPing(member, probe.seq, out);
-          probe.deadlineMs = nowMs + this.config.probeTimeoutMs;
-        }
+        // Probe now: greets it with our member list, and a member we hold suspect or dead
+        // hears so and can refute (two nodes that each think the other dead).
+        this.pingNow(member, nowMs, out);
       }
     }
     this.leave();
@@ -227,7 +219,7 @@ export class Membership {
         case 'ack': {
           const refuted = this.mergeGossip(sender, message.members, nowMs, out);
           this.onAck(sender, message.seq, out);
-          if (refuted) this.startProbe(sender.id, nowMs, out); // carry the refutation back to the accuser
+          if (refuted) this.pingNow(sender, nowMs, out); // carry the refutation back to the accuser
           break;
         }
         case 'pingReq':
@@ -304,6 +296,19 @@ export class Membership {
     // either, wait out the direct timeout (the link may be coming up).
     if (member.linked) this.sendPing(member, probe.seq, out);
     else this.escalate(probe, nowMs, out);
+  }
+
+  /**
+   * Ping at once with our current gossip: a new probe, or a fresh ping for the pending
+   * one (same seq, so either ack settles it; a direct wait restarts from now).
+   */
+  private pingNow(member: MemberRecord, nowMs: number, out: Effect[]): void {
+    const seq = this.probeSeqByTarget.get(member.id);
+    const probe = seq === undefined ? undefined : this.probes.get(seq);
+    if (probe === undefined) return this.startProbe(member.id, nowMs, out);
+    if (!member.linked) return;
+    this.sendPing(member, probe.seq, out);
+    if (probe.phase === 'direct') probe.deadlineMs = nowMs + this.config.probeTimeoutMs;
   }
 
   private sendPing(member: MemberRecord, seq: number, out: Effect[]): void {
@@ -414,7 +419,7 @@ export class Membership {
         this.log(out, 'warn', 'member suspect', memberFields(member, { previous }));
       }
       // Ping it now: the ping carries the suspicion, so a live member refutes in its ack.
-      this.startProbe(member.id, nowMs, out);
+      this.pingNow(member, nowMs, out);
     } else {
       member.suspicionDeadlineMs = Infinity;
       if (previous !== 'dead') {
