@@ -1,0 +1,152 @@
+// Introspection commands: COMMAND (COUNT DOCS INFO LIST), CONFIG GET (read-only), INFO.
+import { Buffer } from 'node:buffer';
+import {
+  PROTO_MAX_BULK_BYTES,
+  appendArrayHeader,
+  appendBulkText,
+  appendError,
+  appendInteger,
+  appendMapHeader,
+  appendNull,
+  appendSimple,
+} from '../wire/resp.js';
+import { CLIENTS_MAX } from './limits.js';
+import { CommandFlag, NO_KEYS, argLower, command } from './common.js';
+import { globMatch } from './glob.js';
+import { buildInfo } from './info.js';
+import type { Session } from './session.js';
+import type { CommandSpec } from './table.js';
+
+const FLAG_NAMES: readonly [number, string][] = [
+  [CommandFlag.Write, 'write'],
+  [CommandFlag.ReadOnly, 'readonly'],
+  [CommandFlag.Admin, 'admin'],
+  [CommandFlag.PubSub, 'pubsub'],
+  [CommandFlag.NoAuth, 'no_auth'],
+  [CommandFlag.Fast, 'fast'],
+];
+
+/** One COMMAND / COMMAND INFO entry in Redis 7's 10-element layout. */
+function appendCommandEntry(session: Session, spec: CommandSpec): void {
+  const out = session.out;
+  const flags = FLAG_NAMES.filter(([bit]) => (spec.flags & bit) !== 0).map(([, name]) => name);
+  appendArrayHeader(out, 10);
+  appendBulkText(out, spec.name);
+  appendInteger(out, spec.arity);
+  appendArrayHeader(out, flags.length);
+  for (const flag of flags) appendSimple(out, flag);
+  appendInteger(out, spec.firstKey);
+  appendInteger(out, spec.lastKey);
+  appendInteger(out, spec.keyStep);
+  appendArrayHeader(out, 1);
+  appendSimple(out, `@${spec.group}`);
+  appendArrayHeader(out, 0); // tips
+  appendArrayHeader(out, 0); // key specs
+  appendArrayHeader(out, 0); // subcommands
+}
+
+function appendCommandDocs(session: Session, spec: CommandSpec): void {
+  const out = session.out;
+  appendBulkText(out, spec.name);
+  appendMapHeader(out, 3, session.protocol);
+  appendBulkText(out, 'summary');
+  appendBulkText(out, spec.summary);
+  appendBulkText(out, 'since');
+  appendBulkText(out, '1.0.0');
+  appendBulkText(out, 'group');
+  appendBulkText(out, spec.group);
+}
+
+function commandCommand(session: Session, args: Buffer[]): void {
+  const table = session.server.table;
+  const out = session.out;
+  if (args.length === 1) {
+    const all = table.all();
+    appendArrayHeader(out, all.length);
+    for (const spec of all) appendCommandEntry(session, spec);
+    return;
+  }
+  const sub = argLower(args[1]!);
+  const named = args.slice(2).map((arg) => table.get(argLower(arg)));
+  switch (sub) {
+    case 'count':
+      return void appendInteger(out, table.size);
+    case 'list': {
+      const all = table.all();
+      appendArrayHeader(out, all.length);
+      for (const spec of all) appendBulkText(out, spec.name);
+      return;
+    }
+    case 'info': {
+      const specs = args.length === 2 ? table.all() : named;
+      appendArrayHeader(out, specs.length);
+      for (const spec of specs) {
+        if (spec === undefined) appendNull(out, session.protocol);
+        else appendCommandEntry(session, spec);
+      }
+      return;
+    }
+    case 'docs': {
+      const specs = (args.length === 2 ? table.all() : named).filter((spec): spec is CommandSpec => spec !== undefined);
+      appendMapHeader(out, specs.length, session.protocol);
+      for (const spec of specs) appendCommandDocs(session, spec);
+      return;
+    }
+    default:
+      return void appendError(out, `ERR unknown subcommand '${args[1]!.toString('utf8', 0, 64)}'. Try COMMAND HELP.`);
+  }
+}
+
+/** CONFIG GET answers for what tools ask (redis-benchmark asks save/appendonly), under the engine's own view. */
+function configDefaults(session: Session): Record<string, string> {
+  return {
+    save: '',
+    appendonly: 'no',
+    databases: '1',
+    maxclients: String(CLIENTS_MAX),
+    'proto-max-bulk-len': String(PROTO_MAX_BULK_BYTES),
+    timeout: '0',
+    port: String(session.server.tcpPort),
+    'notify-keyspace-events': 'AKE',
+    maxmemory: '0',
+    'maxmemory-policy': 'noeviction',
+    'cluster-enabled': 'no',
+  };
+}
+
+function configCommand(session: Session, args: Buffer[]): void {
+  const sub = argLower(args[1]!);
+  const out = session.out;
+  if (sub === 'get') {
+    if (args.length < 3) return void appendError(out, "ERR wrong number of arguments for 'config|get' command");
+    const view: Record<string, string> = { ...configDefaults(session), ...session.engine.configView() };
+    const names = Object.keys(view).sort();
+    const matched = new Set<string>();
+    for (const pattern of args.slice(2)) {
+      for (const name of names) if (globMatch(pattern, Buffer.from(name), true)) matched.add(name);
+    }
+    appendMapHeader(out, matched.size, session.protocol);
+    for (const name of matched) {
+      appendBulkText(out, name);
+      appendBulkText(out, view[name]!);
+    }
+    return;
+  }
+  if (sub === 'set' || sub === 'rewrite' || sub === 'resetstat') {
+    return void appendError(out, `ERR CONFIG ${sub.toUpperCase()} is not supported: peerkv settings are fixed at start, restart the node with new options (peerkv start --help)`);
+  }
+  appendError(out, `ERR unknown subcommand '${args[1]!.toString('utf8', 0, 64)}'. Try CONFIG HELP.`);
+}
+
+function infoCommand(session: Session, args: Buffer[]): void {
+  const sections = args.slice(1).map(argLower);
+  appendBulkText(session.out, buildInfo(session.server, sections));
+}
+
+const { Admin } = CommandFlag;
+
+export const ADMIN_COMMANDS: readonly CommandSpec[] = [
+  command('command', -1, 0, NO_KEYS, 'server', 'Details about commands (COUNT DOCS INFO LIST)', commandCommand),
+  command('config', -2, Admin, NO_KEYS, 'server', 'Read the configuration (CONFIG GET; settings are fixed at start)', configCommand),
+  command('info', -1, 0, NO_KEYS, 'server', 'Server, memory, stats, keyspace and cluster information', infoCommand),
+];

@@ -1,0 +1,178 @@
+// The INFO reply: Redis's usual sections (what monitoring tools and client libraries
+// read) and a `# Cluster` section with peerkv's membership and sync state (DESIGN.md 1).
+import { arch, release } from 'node:os';
+import type { EngineInfo } from './engine.js';
+import { REDIS_COMPATIBLE_VERSION } from './connection.js';
+import { CLIENTS_MAX } from './limits.js';
+import type { ServerState } from './state.js';
+
+/** Sections in INFO order; `default`/`all`/`everything` select all of them. */
+export const INFO_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'keyspace', 'cluster'] as const;
+type SectionName = (typeof INFO_SECTIONS)[number];
+
+let peakMemoryBytes = 0;
+
+function humanBytes(bytes: number): string {
+  const units = ['B', 'K', 'M', 'G', 'T'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes}B` : `${value.toFixed(2)}${units[unit]}`;
+}
+
+function serverSection(server: ServerState, info: EngineInfo, nowMs: number): string[] {
+  const uptimeSeconds = Math.floor((nowMs - server.startedAtMs) / 1000);
+  return [
+    `redis_version:${REDIS_COMPATIBLE_VERSION}`,
+    `peerkv_version:${info.version}`,
+    'redis_mode:standalone',
+    `os:${process.platform} ${release()} ${arch()}`,
+    'arch_bits:64',
+    `process_id:${process.pid}`,
+    `run_id:${info.nodeId}`,
+    `tcp_port:${server.tcpPort}`,
+    `server_time_usec:${nowMs * 1000}`,
+    `uptime_in_seconds:${uptimeSeconds}`,
+    `uptime_in_days:${Math.floor(uptimeSeconds / 86_400)}`,
+    `executable:${process.argv[1] ?? ''}`,
+  ];
+}
+
+function clientsSection(server: ServerState): string[] {
+  let subscribed = 0;
+  for (const session of server.sessions.values()) if (session.subscriptionCount() > 0) subscribed++;
+  return [`connected_clients:${server.sessions.size}`, `maxclients:${CLIENTS_MAX}`, 'blocked_clients:0', `pubsub_clients:${subscribed}`];
+}
+
+function memorySection(): string[] {
+  const usage = process.memoryUsage();
+  const used = usage.heapUsed + usage.external;
+  if (used > peakMemoryBytes) peakMemoryBytes = used;
+  return [
+    `used_memory:${used}`,
+    `used_memory_human:${humanBytes(used)}`,
+    `used_memory_rss:${usage.rss}`,
+    `used_memory_rss_human:${humanBytes(usage.rss)}`,
+    `used_memory_peak:${peakMemoryBytes}`,
+    `used_memory_peak_human:${humanBytes(peakMemoryBytes)}`,
+    `mem_fragmentation_ratio:${used > 0 ? (usage.rss / used).toFixed(2) : '0.00'}`,
+    'maxmemory:0',
+    'maxmemory_policy:noeviction',
+  ];
+}
+
+function persistenceSection(info: EngineInfo): string[] {
+  return [
+    'loading:0',
+    'async_loading:0',
+    'rdb_changes_since_last_save:0',
+    'rdb_bgsave_in_progress:0',
+    `rdb_last_save_time:${Math.floor(info.lastSaveMs / 1000)}`,
+    'rdb_last_bgsave_status:ok',
+    'aof_enabled:0',
+    'aof_rewrite_in_progress:0',
+    'storage_engine:lmdb',
+    `data_dir:${info.dataDir}`,
+    `fsync:${info.fsync}`,
+  ];
+}
+
+function statsSection(server: ServerState, info: EngineInfo): string[] {
+  const stats = server.stats;
+  return [
+    `total_connections_received:${stats.connectionsReceived}`,
+    `total_commands_processed:${stats.commandsProcessed}`,
+    `instantaneous_ops_per_sec:${server.instantaneousOps}`,
+    `total_net_input_bytes:${stats.netInputBytes}`,
+    `total_net_output_bytes:${stats.netOutputBytes}`,
+    `rejected_connections:${stats.rejectedConnections}`,
+    `expired_keys:${info.counters.expired ?? info.counters.expired_keys ?? 0}`,
+    'evicted_keys:0',
+    `keyspace_hits:${stats.keyspaceHits}`,
+    `keyspace_misses:${stats.keyspaceMisses}`,
+    `pubsub_channels:${server.pubsub.channelCount()}`,
+    `pubsub_patterns:${server.pubsub.patternCount()}`,
+    `total_protocol_errors:${stats.protocolErrors}`,
+    `total_internal_errors:${stats.internalErrors}`,
+    `client_output_overflows:${stats.outputOverflows}`,
+  ];
+}
+
+function cpuSection(): string[] {
+  const usage = process.cpuUsage();
+  return [`used_cpu_sys:${(usage.system / 1e6).toFixed(6)}`, `used_cpu_user:${(usage.user / 1e6).toFixed(6)}`];
+}
+
+function counterName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+/** `# Cluster`: members (this node included, counted alive), sync sessions and engine counters. */
+export function clusterSection(info: EngineInfo, nowMs: number): string[] {
+  const members = [...info.members];
+  if (!members.some((member) => member.id === info.nodeId)) {
+    members.unshift({ id: info.nodeId, name: info.nodeName, addr: info.peerAddr, incarnation: 0, state: 'alive', lastSeenMs: nowMs });
+  }
+  const count = (state: string) => members.filter((member) => (member.id === info.nodeId ? 'alive' : member.state) === state).length;
+  const lines = [
+    `node_id:${info.nodeId}`,
+    `node_name:${info.nodeName}`,
+    `members_alive:${count('alive')}`,
+    `members_suspect:${count('suspect')}`,
+    `members_dead:${count('dead')}`,
+  ];
+  members.forEach((member, index) => {
+    const state = member.id === info.nodeId ? 'alive' : member.state;
+    // last_seen_ms is an age (how long ago), which reads well and needs no clock to interpret.
+    const agoMs = member.id === info.nodeId ? 0 : Math.max(0, nowMs - member.lastSeenMs);
+    lines.push(`member${index}:id=${member.id},name=${member.name},addr=${member.addr},state=${state},last_seen_ms=${agoMs}`);
+  });
+  lines.push(`merkle_root:${info.merkleRoot}`);
+  lines.push(`sync_state:${info.sync.some((sync) => sync.inProgress) ? 'syncing' : 'idle'}`);
+  info.sync.forEach((sync, index) => {
+    lines.push(
+      `sync${index}:peer=${sync.peer},in_progress=${sync.inProgress ? 1 : 0},keys_sent=${sync.keysSent},keys_received=${sync.keysReceived},rounds=${sync.rounds}`,
+    );
+  });
+  for (const name of Object.keys(info.counters).sort()) lines.push(`${counterName(name)}:${info.counters[name]}`);
+  return lines;
+}
+
+const TITLES: Record<SectionName, string> = {
+  server: 'Server',
+  clients: 'Clients',
+  memory: 'Memory',
+  persistence: 'Persistence',
+  stats: 'Stats',
+  replication: 'Replication',
+  cpu: 'CPU',
+  keyspace: 'Keyspace',
+  cluster: 'Cluster',
+};
+
+/** INFO text for the requested section names (lowercase; empty = all), CRLF line endings. */
+export function buildInfo(server: ServerState, requested: readonly string[]): string {
+  const nowMs = Date.now();
+  const engineNowMs = server.engine.nowMs();
+  const info = server.engine.info();
+  const everything = requested.length === 0 || requested.some((name) => name === 'all' || name === 'everything' || name === 'default');
+  const blocks: string[] = [];
+  for (const name of INFO_SECTIONS) {
+    if (!everything && !requested.includes(name)) continue;
+    let lines: string[];
+    if (name === 'server') lines = serverSection(server, info, nowMs);
+    else if (name === 'clients') lines = clientsSection(server);
+    else if (name === 'memory') lines = memorySection();
+    else if (name === 'persistence') lines = persistenceSection(info);
+    else if (name === 'stats') lines = statsSection(server, info);
+    else if (name === 'replication') lines = ['role:master', 'connected_slaves:0', `master_replid:${info.nodeId.padEnd(40, '0')}`, 'master_repl_offset:0'];
+    else if (name === 'cpu') lines = cpuSection();
+    else if (name === 'keyspace') lines = [`db0:keys=${info.keys},expires=${info.keysWithExpiry},avg_ttl=0`];
+    else lines = clusterSection(info, engineNowMs);
+    blocks.push(`# ${TITLES[name]}\r\n${lines.join('\r\n')}\r\n`);
+  }
+  return blocks.join('\r\n');
+}

@@ -1,0 +1,143 @@
+// Generic key commands: DEL UNLINK EXISTS KEYS SCAN TYPE DBSIZE, and WAIT.
+import { Buffer } from 'node:buffer';
+import type { ClientWrite } from '../core/io.js';
+import {
+  RespOutput,
+  appendArrayHeader,
+  appendBulk,
+  appendBulkText,
+  appendError,
+  appendInteger,
+  appendSimple,
+} from '../wire/resp.js';
+import { ALL_KEYS, CommandFlag, NOT_INTEGER_ERROR, NO_KEYS, ONE_KEY, SYNTAX_ERROR, argIs, command, liveValue, parseIntegerArg } from './common.js';
+import { globMatch, isMatchAll } from './glob.js';
+import type { Session } from './session.js';
+import type { CommandSpec } from './table.js';
+
+/** Keys the engine is asked for per scan step while KEYS walks the whole keyspace. */
+const KEYS_SCAN_STEP_COUNT = 4096;
+/** SCAN COUNT is capped so one call cannot stall the node. */
+const SCAN_COUNT_MAX = 100_000;
+
+function deleteCommand(session: Session, args: Buffer[]): void {
+  const engine = session.engine;
+  const writes: ClientWrite[] = [];
+  // DEL k k counts k once: remember which keys were already taken.
+  const seen = args.length > 2 ? new Set<string>() : undefined;
+  for (let index = 1; index < args.length; index++) {
+    const key = args[index]!;
+    if (liveValue(engine, engine.get(key)) === null) continue;
+    if (seen !== undefined) {
+      const mapKey = key.toString('latin1');
+      if (seen.has(mapKey)) continue;
+      seen.add(mapKey);
+    }
+    writes.push({ key, value: null, expiresAtMs: 0 });
+  }
+  const start = session.out.length;
+  appendInteger(session.out, writes.length);
+  if (writes.length > 0) session.deferWrite(engine.write(writes), start);
+}
+
+function existsCommand(session: Session, args: Buffer[]): void {
+  const engine = session.engine;
+  let count = 0;
+  for (let index = 1; index < args.length; index++) if (liveValue(engine, engine.get(args[index]!)) !== null) count++;
+  appendInteger(session.out, count);
+}
+
+function typeCommand(session: Session, args: Buffer[]): void {
+  appendSimple(session.out, liveValue(session.engine, session.engine.get(args[1]!)) === null ? 'none' : 'string');
+}
+
+function dbsizeCommand(session: Session): void {
+  appendInteger(session.out, session.engine.keyCount());
+}
+
+function keysCommand(session: Session, args: Buffer[]): void {
+  const pattern = args[1]!;
+  const matchAll = isMatchAll(pattern);
+  const found: Uint8Array[] = [];
+  let cursor = 0;
+  do {
+    const page = session.engine.scan(cursor, KEYS_SCAN_STEP_COUNT);
+    for (const key of page.keys) if (matchAll || globMatch(pattern, key)) found.push(key);
+    cursor = page.cursor;
+  } while (cursor !== 0);
+  appendArrayHeader(session.out, found.length);
+  for (const key of found) appendBulk(session.out, key);
+}
+
+function scanCommand(session: Session, args: Buffer[]): void {
+  const cursor = parseIntegerArg(args[1]!);
+  if (cursor === undefined || cursor < 0) return void appendError(session.out, 'ERR invalid cursor');
+  let pattern: Buffer | undefined;
+  let count = 10;
+  let onlyStrings = true;
+  for (let index = 2; index < args.length; index += 2) {
+    const option = args[index]!;
+    const value = args[index + 1];
+    if (value === undefined) return void appendError(session.out, SYNTAX_ERROR);
+    if (argIs(option, 'match')) {
+      pattern = isMatchAll(value) ? undefined : value;
+    } else if (argIs(option, 'count')) {
+      const parsed = parseIntegerArg(value);
+      if (parsed === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
+      if (parsed < 1) return void appendError(session.out, SYNTAX_ERROR);
+      count = Math.min(parsed, SCAN_COUNT_MAX);
+    } else if (argIs(option, 'type')) {
+      onlyStrings = argIs(value, 'string');
+    } else {
+      return void appendError(session.out, SYNTAX_ERROR);
+    }
+  }
+  const page = session.engine.scan(cursor, count);
+  const keys = onlyStrings ? (pattern === undefined ? page.keys : page.keys.filter((key) => globMatch(pattern, key))) : [];
+  appendArrayHeader(session.out, 2);
+  appendBulkText(session.out, String(page.cursor));
+  appendArrayHeader(session.out, keys.length);
+  for (const key of keys) appendBulk(session.out, key);
+}
+
+function encodeInteger(value: number): Buffer {
+  const out = new RespOutput(32);
+  appendInteger(out, value);
+  return out.take();
+}
+
+/**
+ * WAIT numreplicas timeout: once this connection's writes (those earlier in this batch
+ * included) are committed, ask the engine how many peers stored them.
+ */
+function waitCommand(session: Session, args: Buffer[]): void {
+  const replicas = parseIntegerArg(args[1]!);
+  const timeoutMs = parseIntegerArg(args[2]!);
+  if (replicas === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
+  if (timeoutMs === undefined) return void appendError(session.out, 'ERR timeout is not an integer or out of range');
+  if (timeoutMs < 0) return void appendError(session.out, 'ERR timeout is negative');
+  const engine = session.engine;
+  const earlier = session.pendingWrites();
+  const sequence =
+    earlier.length === 0
+      ? Promise.resolve(session.lastWriteSeq)
+      : Promise.allSettled(earlier).then((outcomes) => {
+          let newest = session.lastWriteSeq;
+          for (const outcome of outcomes) if (outcome.status === 'fulfilled' && outcome.value > newest) newest = outcome.value;
+          return newest;
+        });
+  session.deferReply(sequence.then((writeSeq) => engine.wait(writeSeq, Math.max(replicas, 0), timeoutMs)).then(encodeInteger));
+}
+
+const { Write, ReadOnly, Fast } = CommandFlag;
+
+export const KEY_COMMANDS: readonly CommandSpec[] = [
+  command('del', -2, Write, ALL_KEYS, 'generic', 'Delete keys', deleteCommand),
+  command('unlink', -2, Write | Fast, ALL_KEYS, 'generic', 'Delete keys', deleteCommand),
+  command('exists', -2, ReadOnly | Fast, ALL_KEYS, 'generic', 'Count how many of the keys exist', existsCommand),
+  command('type', 2, ReadOnly | Fast, ONE_KEY, 'generic', 'Type of the value at a key (always string)', typeCommand),
+  command('dbsize', 1, ReadOnly | Fast, NO_KEYS, 'server', 'Number of keys', dbsizeCommand),
+  command('keys', 2, ReadOnly, NO_KEYS, 'generic', 'Keys matching a glob pattern', keysCommand),
+  command('scan', -2, ReadOnly, NO_KEYS, 'generic', 'Iterate keys by cursor', scanCommand),
+  command('wait', 3, 0, NO_KEYS, 'generic', "Wait until this connection's writes are stored by N peers", waitCommand),
+];

@@ -1,0 +1,143 @@
+// One client connection as the command table sees it: protocol version, auth, name,
+// subscriptions, and the replies of the current batch, some of which may still wait
+// for a commit (deferred) before the batch is written in order.
+import { Buffer } from 'node:buffer';
+import { RespOutput, appendError, type RespVersion } from '../wire/resp.js';
+import type { Engine } from './engine.js';
+import type { ServerState } from './state.js';
+
+/** What the network side gives a session: out-of-band delivery for pub/sub pushes. */
+export interface SessionTransport {
+  /** Write bytes to the client now, outside the request/reply batch. */
+  push(data: Buffer): void;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+}
+
+interface PendingReply {
+  /** Byte range of `out` holding the reply given on success (empty for deferred replies). */
+  readonly start: number;
+  readonly end: number;
+  /** A write: resolves with its write sequence. A deferred reply: resolves with the encoded reply. */
+  readonly promise: Promise<number> | Promise<Buffer>;
+  readonly isWrite: boolean;
+}
+
+export class Session {
+  readonly engine: Engine;
+  /** Replies of the current batch. */
+  readonly out = new RespOutput();
+  protocol: RespVersion = 2;
+  authenticated: boolean;
+  name = '';
+  libraryName = '';
+  libraryVersion = '';
+  readonly createdAtMs = Date.now();
+  lastActiveMs = this.createdAtMs;
+  lastCommand = '';
+  /** Write sequence of this connection's newest committed write (for WAIT). */
+  lastWriteSeq = 0;
+  /** Set by QUIT or a protocol error: the listener sends what is in `out`, then closes. */
+  closing = false;
+  /** Subscribed channels and patterns, keyed by their latin1 form. */
+  readonly channels = new Map<string, Buffer>();
+  readonly patterns = new Map<string, Buffer>();
+  private pending: PendingReply[] = [];
+
+  constructor(
+    readonly server: ServerState,
+    readonly id: number,
+    readonly transport: SessionTransport,
+  ) {
+    this.engine = server.engine;
+    this.authenticated = server.requirepass === undefined;
+  }
+
+  subscriptionCount(): number {
+    return this.channels.size + this.patterns.size;
+  }
+
+  /**
+   * The reply in out[start, out.length) stands only if `write` commits; on failure it is
+   * replaced by an error. The write's sequence becomes lastWriteSeq once settled.
+   */
+  deferWrite(write: Promise<number>, start: number): void {
+    this.pending.push({ start, end: this.out.length, promise: write, isWrite: true });
+  }
+
+  /** A reply known only later (WAIT): its bytes go here, between the replies around it. */
+  deferReply(reply: Promise<Buffer>): void {
+    const at = this.out.length;
+    this.pending.push({ start: at, end: at, promise: reply, isWrite: false });
+  }
+
+  hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  pendingCount(): number {
+    return this.pending.length;
+  }
+
+  /** Writes of the current batch that have not settled yet (WAIT waits for them first). */
+  pendingWrites(): Promise<number>[] {
+    const writes: Promise<number>[] = [];
+    for (const entry of this.pending) if (entry.isWrite) writes.push(entry.promise as Promise<number>);
+    return writes;
+  }
+
+  /** Wait for every deferred reply of the batch; the batch's bytes in order, `out` emptied. */
+  async settle(): Promise<Buffer> {
+    const pending = this.pending;
+    this.pending = [];
+    const outcomes = pending.length === 1 ? [await settleOne(pending[0]!.promise as Promise<number | Buffer>)] : await Promise.allSettled(pending.map((entry) => entry.promise));
+    let clean = true;
+    for (let index = 0; index < pending.length; index++) {
+      const outcome = outcomes[index]!;
+      if (!pending[index]!.isWrite || outcome.status === 'rejected') clean = false;
+      else if ((outcome.value as number) > this.lastWriteSeq) this.lastWriteSeq = outcome.value as number;
+    }
+    if (clean) return this.out.take();
+    return this.splice(pending, outcomes);
+  }
+
+  private splice(pending: PendingReply[], outcomes: PromiseSettledResult<number | Buffer>[]): Buffer {
+    const parts: Buffer[] = [];
+    let cursor = 0;
+    for (let index = 0; index < pending.length; index++) {
+      const entry = pending[index]!;
+      const outcome = outcomes[index]!;
+      parts.push(this.out.slice(cursor, entry.start));
+      if (outcome.status === 'rejected') {
+        this.server.logger.warn({ err: outcome.reason, client: this.id }, 'deferred reply failed');
+        parts.push(encodeError(entry.isWrite ? `ERR write not committed: ${describe(outcome.reason)}` : `ERR ${describe(outcome.reason)}`));
+      } else if (entry.isWrite) {
+        parts.push(this.out.slice(entry.start, entry.end));
+      } else {
+        parts.push(outcome.value as Buffer);
+      }
+      cursor = entry.end;
+    }
+    parts.push(this.out.slice(cursor, this.out.length));
+    this.out.truncate(0);
+    return Buffer.concat(parts);
+  }
+}
+
+async function settleOne<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {
+  try {
+    return { status: 'fulfilled', value: await promise };
+  } catch (reason) {
+    return { status: 'rejected', reason };
+  }
+}
+
+function describe(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
+export function encodeError(message: string): Buffer {
+  const out = new RespOutput(64);
+  appendError(out, message);
+  return out.take();
+}

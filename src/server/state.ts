@@ -1,0 +1,89 @@
+// Server-wide state of the RESP front end: the engine, the command table, connected
+// sessions, pub/sub and counters. One per listener; sessions point back to it.
+import type { Engine } from './engine.js';
+import { PubSubHub } from './pubsub.js';
+import type { Session } from './session.js';
+import { buildCommandTable } from './commands.js';
+import type { CommandTable } from './table.js';
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+/** Totals since start (INFO # Stats and RespServer.stats()). */
+export interface ServerStats {
+  connectionsReceived: number;
+  rejectedConnections: number;
+  commandsProcessed: number;
+  protocolErrors: number;
+  internalErrors: number;
+  netInputBytes: number;
+  netOutputBytes: number;
+  keyspaceHits: number;
+  keyspaceMisses: number;
+  /** Connections closed because their output piled up (slow subscribers). */
+  outputOverflows: number;
+}
+
+export interface ServerStateOptions {
+  readonly engine: Engine;
+  readonly requirepass: string | undefined;
+  readonly logger: Logger;
+}
+
+export class ServerState {
+  readonly engine: Engine;
+  readonly requirepass: string | undefined;
+  readonly logger: Logger;
+  readonly table: CommandTable;
+  readonly pubsub: PubSubHub;
+  readonly sessions = new Map<number, Session>();
+  readonly startedAtMs = Date.now();
+  readonly stats: ServerStats = {
+    connectionsReceived: 0,
+    rejectedConnections: 0,
+    commandsProcessed: 0,
+    protocolErrors: 0,
+    internalErrors: 0,
+    netInputBytes: 0,
+    netOutputBytes: 0,
+    keyspaceHits: 0,
+    keyspaceMisses: 0,
+    outputOverflows: 0,
+  };
+  /** Client port, set once listening (INFO tcp_port). */
+  tcpPort = 0;
+  /** Commands per second over the last sample period. */
+  instantaneousOps = 0;
+  private nextClientId = 1;
+  private lastSampleMs = this.startedAtMs;
+  private lastSampleCommands = 0;
+
+  constructor(options: ServerStateOptions) {
+    this.engine = options.engine;
+    this.requirepass = options.requirepass;
+    this.logger = options.logger;
+    this.table = buildCommandTable();
+    this.pubsub = new PubSubHub(options.engine, options.logger);
+  }
+
+  allocateClientId(): number {
+    return this.nextClientId++;
+  }
+
+  /** Called periodically by the listener to update instantaneous ops/sec. */
+  sample(nowMs: number): void {
+    const elapsedMs = nowMs - this.lastSampleMs;
+    if (elapsedMs <= 0) return;
+    this.instantaneousOps = Math.round(((this.stats.commandsProcessed - this.lastSampleCommands) * 1000) / elapsedMs);
+    this.lastSampleMs = nowMs;
+    this.lastSampleCommands = this.stats.commandsProcessed;
+  }
+
+  close(): void {
+    this.pubsub.close();
+  }
+}

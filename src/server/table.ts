@@ -1,0 +1,129 @@
+// The command table and dispatch: name lookup (case-insensitive, cached), arity,
+// authentication and subscribed-mode checks, then the handler.
+import type { Buffer } from 'node:buffer';
+import { appendError } from '../wire/resp.js';
+import type { Session } from './session.js';
+
+/** Writes its reply to session.out (or defers it); never throws on bad input. */
+export type CommandHandler = (session: Session, args: Buffer[]) => void;
+
+export const CommandFlag = {
+  /** Allowed before AUTH. */
+  NoAuth: 1,
+  /** Allowed in RESP2 subscribed mode. */
+  PubSub: 2,
+  Write: 4,
+  ReadOnly: 8,
+  Admin: 16,
+  Fast: 32,
+} as const;
+
+export interface CommandSpec {
+  /** Lowercase name. */
+  readonly name: string;
+  /** Redis convention: N means exactly N args (name included), -N at least N. */
+  readonly arity: number;
+  /** Bit set of CommandFlag. */
+  readonly flags: number;
+  /** Key positions for COMMAND INFO (0 = no keys; lastKey -1 = to the end). */
+  readonly firstKey: number;
+  readonly lastKey: number;
+  readonly keyStep: number;
+  readonly group: string;
+  readonly summary: string;
+  readonly handler: CommandHandler;
+}
+
+/** Longest command name we look up; longer names are unknown without a string conversion. */
+const COMMAND_NAME_BYTES_MAX = 32;
+/** Spellings remembered by the lookup cache; bounded so random-case names cannot grow it. */
+const LOOKUP_CACHE_ENTRIES_MAX = 1024;
+
+export class CommandTable {
+  private readonly byName = new Map<string, CommandSpec>();
+  private readonly cache = new Map<string, CommandSpec | null>();
+
+  add(spec: CommandSpec): void {
+    if (this.byName.has(spec.name)) throw new Error(`duplicate command ${spec.name}`);
+    this.byName.set(spec.name, spec);
+  }
+
+  get(lowercaseName: string): CommandSpec | undefined {
+    return this.byName.get(lowercaseName);
+  }
+
+  all(): CommandSpec[] {
+    return [...this.byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  get size(): number {
+    return this.byName.size;
+  }
+
+  lookup(name: Buffer): CommandSpec | undefined {
+    if (name.length > COMMAND_NAME_BYTES_MAX) return undefined;
+    const spelling = name.toString('latin1');
+    const cached = this.cache.get(spelling);
+    if (cached !== undefined) return cached ?? undefined;
+    const spec = this.byName.get(spelling.toLowerCase());
+    if (this.cache.size < LOOKUP_CACHE_ENTRIES_MAX) this.cache.set(spelling, spec ?? null);
+    return spec;
+  }
+}
+
+/** Redis quotes at most this much of the unknown command's arguments. */
+const UNKNOWN_ARGS_QUOTE_CHARS_MAX = 128;
+
+function unknownCommandMessage(args: Buffer[]): string {
+  let quoted = '';
+  for (let index = 1; index < args.length && quoted.length < UNKNOWN_ARGS_QUOTE_CHARS_MAX; index++) {
+    quoted += `'${args[index]!.toString('utf8', 0, UNKNOWN_ARGS_QUOTE_CHARS_MAX - quoted.length)}' `;
+  }
+  const name = args[0]!.toString('utf8', 0, UNKNOWN_ARGS_QUOTE_CHARS_MAX);
+  return `ERR unknown command '${name}', with args beginning with: ${quoted}`;
+}
+
+export function arityMatches(arity: number, count: number): boolean {
+  return arity >= 0 ? count === arity : count >= -arity;
+}
+
+export function wrongArityMessage(name: string): string {
+  return `ERR wrong number of arguments for '${name}' command`;
+}
+
+/** Run one command against the session; its reply (or a deferred one) lands in session.out. */
+export function executeCommand(session: Session, args: Buffer[]): void {
+  const server = session.server;
+  server.stats.commandsProcessed++;
+  const spec = server.table.lookup(args[0]!);
+  if (spec === undefined) {
+    appendError(session.out, unknownCommandMessage(args));
+    return;
+  }
+  if (!arityMatches(spec.arity, args.length)) {
+    appendError(session.out, wrongArityMessage(spec.name));
+    return;
+  }
+  if (!session.authenticated && (spec.flags & CommandFlag.NoAuth) === 0) {
+    appendError(session.out, 'NOAUTH Authentication required.');
+    return;
+  }
+  if (session.protocol === 2 && (spec.flags & CommandFlag.PubSub) === 0 && session.subscriptionCount() > 0) {
+    appendError(
+      session.out,
+      `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
+    );
+    return;
+  }
+  session.lastCommand = spec.name;
+  const start = session.out.length;
+  try {
+    spec.handler(session, args);
+  } catch (error) {
+    // A handler bug must not take the connection or the node down: answer and log.
+    server.stats.internalErrors++;
+    server.logger.error({ err: error, command: spec.name, client: session.id }, 'command handler failed');
+    session.out.truncate(start);
+    appendError(session.out, 'ERR internal error');
+  }
+}

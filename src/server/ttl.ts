@@ -1,0 +1,107 @@
+// Expiry commands: TTL PTTL EXPIRETIME PEXPIRETIME EXPIRE PEXPIRE EXPIREAT PEXPIREAT PERSIST.
+// An expiry change rewrites the current value with the new expiresAtMs (the record is
+// replicated whole); an expiry in the past deletes the key.
+import type { Buffer } from 'node:buffer';
+import { appendError, appendInteger } from '../wire/resp.js';
+import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, argIs, checkKeyLength, command, parseIntegerArg } from './common.js';
+import { isAbsent } from '../core/record.js';
+import type { Session } from './session.js';
+import type { CommandSpec } from './table.js';
+
+const KEY_MISSING = -2;
+const NO_EXPIRY = -1;
+
+/** TTL-like replies: remaining (or absolute) time in `unitMs`, -1 without expiry, -2 if absent. */
+function ttlVariant(unitMs: number, absolute: boolean) {
+  return (session: Session, args: Buffer[]): void => {
+    const engine = session.engine;
+    const record = engine.get(args[1]!);
+    const nowMs = engine.nowMs();
+    if (isAbsent(record, nowMs)) return void appendInteger(session.out, KEY_MISSING);
+    const expiresAtMs = record!.expiresAtMs;
+    if (expiresAtMs === 0) return void appendInteger(session.out, NO_EXPIRY);
+    const ms = absolute ? expiresAtMs : expiresAtMs - nowMs;
+    // Redis rounds TTL to the nearest second, EXPIRETIME down.
+    appendInteger(session.out, unitMs === 1 ? ms : absolute ? Math.floor(ms / unitMs) : Math.round(ms / unitMs));
+  };
+}
+
+/** EXPIRE condition bits (Redis 7 NX XX GT LT); several may be combined. */
+const IF_NO_EXPIRY = 1;
+const IF_HAS_EXPIRY = 2;
+const IF_GREATER = 4;
+const IF_LESS = 8;
+
+/** The condition bits of args[3..], or undefined after replying with the error. */
+function parseConditions(session: Session, args: Buffer[]): number | undefined {
+  let conditions = 0;
+  for (let index = 3; index < args.length; index++) {
+    const arg = args[index]!;
+    if (argIs(arg, 'nx')) conditions |= IF_NO_EXPIRY;
+    else if (argIs(arg, 'xx')) conditions |= IF_HAS_EXPIRY;
+    else if (argIs(arg, 'gt')) conditions |= IF_GREATER;
+    else if (argIs(arg, 'lt')) conditions |= IF_LESS;
+    else return void appendError(session.out, `ERR Unsupported option ${arg.toString('utf8', 0, 64)}`);
+  }
+  if ((conditions & IF_NO_EXPIRY) !== 0 && conditions !== IF_NO_EXPIRY) {
+    return void appendError(session.out, 'ERR NX and XX, GT or LT options at the same time are not compatible');
+  }
+  if ((conditions & IF_GREATER) !== 0 && (conditions & IF_LESS) !== 0) {
+    return void appendError(session.out, 'ERR GT and LT options at the same time are not compatible');
+  }
+  return conditions;
+}
+
+/** Whether the conditions let the expiry change from currentMs (0 = none, i.e. infinite) to newMs. */
+function allowed(conditions: number, currentMs: number, newMs: number): boolean {
+  if ((conditions & IF_NO_EXPIRY) !== 0 && currentMs !== 0) return false;
+  if ((conditions & IF_HAS_EXPIRY) !== 0 && currentMs === 0) return false;
+  if ((conditions & IF_GREATER) !== 0 && (currentMs === 0 || newMs <= currentMs)) return false;
+  if ((conditions & IF_LESS) !== 0 && currentMs !== 0 && newMs >= currentMs) return false;
+  return true;
+}
+
+function expireVariant(unitMs: number, absolute: boolean, name: string) {
+  return (session: Session, args: Buffer[]): void => {
+    const key = args[1]!;
+    if (!checkKeyLength(session, key)) return;
+    const amount = parseIntegerArg(args[2]!);
+    if (amount === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
+    const conditions = parseConditions(session, args);
+    if (conditions === undefined) return;
+    const engine = session.engine;
+    const nowMs = engine.nowMs();
+    const atMs = absolute ? amount * unitMs : nowMs + amount * unitMs;
+    if (!Number.isSafeInteger(atMs)) return void appendError(session.out, `ERR invalid expire time in '${name}' command`);
+    const record = engine.get(key);
+    if (isAbsent(record, nowMs) || !allowed(conditions, record!.expiresAtMs, atMs)) return void appendInteger(session.out, 0);
+    const start = session.out.length;
+    appendInteger(session.out, 1);
+    const write = atMs <= nowMs ? { key, value: null, expiresAtMs: 0 } : { key, value: record!.value, expiresAtMs: atMs };
+    session.deferWrite(engine.write([write]), start);
+  };
+}
+
+function persistCommand(session: Session, args: Buffer[]): void {
+  const key = args[1]!;
+  const engine = session.engine;
+  const record = engine.get(key);
+  if (isAbsent(record, engine.nowMs()) || record!.expiresAtMs === 0) return void appendInteger(session.out, 0);
+  const start = session.out.length;
+  appendInteger(session.out, 1);
+  session.deferWrite(engine.write([{ key, value: record!.value, expiresAtMs: 0 }]), start);
+}
+
+const { Write, ReadOnly, Fast } = CommandFlag;
+
+export const TTL_COMMANDS: readonly CommandSpec[] = [
+  command('ttl', 2, ReadOnly | Fast, ONE_KEY, 'generic', 'Remaining time to live in seconds', ttlVariant(1000, false)),
+  command('pttl', 2, ReadOnly | Fast, ONE_KEY, 'generic', 'Remaining time to live in milliseconds', ttlVariant(1, false)),
+  command('expiretime', 2, ReadOnly | Fast, ONE_KEY, 'generic', 'Expiry as a Unix time in seconds', ttlVariant(1000, true)),
+  command('pexpiretime', 2, ReadOnly | Fast, ONE_KEY, 'generic', 'Expiry as a Unix time in milliseconds', ttlVariant(1, true)),
+  command('expire', -3, Write | Fast, ONE_KEY, 'generic', 'Set a time to live in seconds', expireVariant(1000, false, 'expire')),
+  command('pexpire', -3, Write | Fast, ONE_KEY, 'generic', 'Set a time to live in milliseconds', expireVariant(1, false, 'pexpire')),
+  command('expireat', -3, Write | Fast, ONE_KEY, 'generic', 'Set the expiry as a Unix time in seconds', expireVariant(1000, true, 'expireat')),
+  command('pexpireat', -3, Write | Fast, ONE_KEY, 'generic', 'Set the expiry as a Unix time in milliseconds', expireVariant(1, true, 'pexpireat')),
+  command('persist', 2, Write | Fast, ONE_KEY, 'generic', 'Remove the expiry of a key', persistCommand),
+];

@@ -1,0 +1,164 @@
+// An Engine over a Map for server tests: writes are stamped with a counter and commit at
+// once, SCAN walks key buckets like the real store, WAIT answers a set number of peers,
+// and every write emits its keyspace event.
+import { Buffer } from 'node:buffer';
+import { bytesToMapKey, keyBucket, KEY_BUCKET_COUNT, compareBytes } from '../../src/core/bytes.js';
+import type { ClientWrite } from '../../src/core/io.js';
+import { isAbsent } from '../../src/core/record.js';
+import type { MemberView, VersionedRecord } from '../../src/core/types.js';
+import type { Engine, EngineInfo, KeyspaceEvent, KeyspaceEventName } from '../../src/server/engine.js';
+
+export const MEMORY_ENGINE_NODE_ID = '0123456789abcdef0123456789abcdef';
+
+export interface MemoryEngineOptions {
+  /** Clock; default Date.now. Tests that test expiry pass a controllable one. */
+  readonly nowMs?: () => number;
+  /** Extra CONFIG GET entries. */
+  readonly config?: Readonly<Record<string, string>>;
+  /** Other members shown by INFO. */
+  readonly members?: readonly MemberView[];
+}
+
+export class MemoryEngine implements Engine {
+  readonly records = new Map<string, VersionedRecord>();
+  /** What WAIT resolves with. */
+  waitReplicas = 0;
+  /** When set, the next write rejects with it (storage failure). */
+  failNextWrite: Error | undefined;
+  /** Number of write() calls, and the writes of the last one. */
+  writeCalls = 0;
+  lastWrites: readonly ClientWrite[] = [];
+  private sequence = 0;
+  private logical = 0;
+  private readonly listeners = new Set<(event: KeyspaceEvent) => void>();
+  private readonly clock: () => number;
+
+  constructor(private readonly options: MemoryEngineOptions = {}) {
+    this.clock = options.nowMs ?? Date.now;
+  }
+
+  nowMs(): number {
+    return this.clock();
+  }
+
+  get(key: Uint8Array): VersionedRecord | undefined {
+    return this.records.get(bytesToMapKey(key));
+  }
+
+  write(writes: readonly ClientWrite[]): Promise<number> {
+    this.writeCalls++;
+    this.lastWrites = writes;
+    if (this.failNextWrite !== undefined) {
+      const error = this.failNextWrite;
+      this.failNextWrite = undefined;
+      return Promise.reject(error);
+    }
+    const nowMs = this.nowMs();
+    const events: KeyspaceEvent[] = [];
+    for (const write of writes) {
+      const mapKey = bytesToMapKey(write.key);
+      const previous = this.records.get(mapKey);
+      // Copy: the server hands us views into socket read buffers.
+      const key = Buffer.from(write.key);
+      const record: VersionedRecord = {
+        key,
+        value: write.value === null ? null : write.value === previous?.value ? write.value : Buffer.from(write.value),
+        hlc: { wallMs: nowMs, logical: ++this.logical },
+        origin: MEMORY_ENGINE_NODE_ID,
+        expiresAtMs: write.expiresAtMs,
+      };
+      this.records.set(mapKey, record);
+      events.push({ key, event: eventOf(previous, write, nowMs) });
+    }
+    const sequence = ++this.sequence;
+    for (const event of events) for (const listener of this.listeners) listener(event);
+    return Promise.resolve(sequence);
+  }
+
+  scan(cursor: number, count: number): { keys: Uint8Array[]; cursor: number } {
+    const nowMs = this.nowMs();
+    const live = [...this.records.values()]
+      .filter((record) => !isAbsent(record, nowMs))
+      .map((record) => ({ key: record.key, bucket: keyBucket(record.key) }))
+      .filter((entry) => entry.bucket >= cursor)
+      .sort((a, b) => a.bucket - b.bucket || compareBytes(a.key, b.key));
+    const keys: Uint8Array[] = [];
+    let index = 0;
+    while (index < live.length && keys.length < count) {
+      const bucket = live[index]!.bucket;
+      while (index < live.length && live[index]!.bucket === bucket) keys.push(live[index++]!.key);
+    }
+    const next = index < live.length ? live[index]!.bucket : 0;
+    return { keys, cursor: next === KEY_BUCKET_COUNT ? 0 : next };
+  }
+
+  keyCount(): number {
+    const nowMs = this.nowMs();
+    let count = 0;
+    for (const record of this.records.values()) if (!isAbsent(record, nowMs)) count++;
+    return count;
+  }
+
+  wait(_writeSeq: number, _replicas: number, _timeoutMs: number): Promise<number> {
+    return Promise.resolve(this.waitReplicas);
+  }
+
+  info(): EngineInfo {
+    const nowMs = this.nowMs();
+    const self: MemberView = { id: MEMORY_ENGINE_NODE_ID, name: 'memory', addr: '127.0.0.1:0', incarnation: 1, state: 'alive', lastSeenMs: nowMs };
+    let keysWithExpiry = 0;
+    for (const record of this.records.values()) if (!isAbsent(record, nowMs) && record.expiresAtMs !== 0) keysWithExpiry++;
+    return {
+      nodeId: MEMORY_ENGINE_NODE_ID,
+      nodeName: 'memory',
+      version: '0.0.0-test',
+      startedAtMs: nowMs,
+      peerAddr: '127.0.0.1:0',
+      dataDir: '(memory)',
+      fsync: 'no',
+      members: [self, ...(this.options.members ?? [])],
+      keys: this.keyCount(),
+      keysWithExpiry,
+      merkleRoot: '0000000000000000',
+      sync: [{ peer: 'ffffffffffffffffffffffffffffffff', inProgress: false, keysSent: 3, keysReceived: 4, rounds: 5 }],
+      counters: { writes: this.sequence, clock_offset_drops: 0 },
+      lastSaveMs: nowMs,
+    };
+  }
+
+  configView(): Readonly<Record<string, string>> {
+    return { appendfsync: 'no', ...this.options.config };
+  }
+
+  onKeyspaceEvent(listener: (event: KeyspaceEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Turn expired records into tombstones and emit `expired`, as the real sweep does. */
+  sweepExpired(): number {
+    const nowMs = this.nowMs();
+    let count = 0;
+    for (const [mapKey, record] of this.records) {
+      if (record.value === null || record.expiresAtMs === 0 || record.expiresAtMs > nowMs) continue;
+      this.records.set(mapKey, { ...record, value: null, expiresAtMs: 0 });
+      count++;
+      for (const listener of this.listeners) listener({ key: record.key, event: 'expired' });
+    }
+    return count;
+  }
+}
+
+/**
+ * The event a write causes. The server rewrites an existing value object for EXPIRE and
+ * PERSIST, so an identical value object means only the expiry changed.
+ */
+function eventOf(previous: VersionedRecord | undefined, write: ClientWrite, nowMs: number): KeyspaceEventName {
+  if (write.value === null) return 'del';
+  if (previous !== undefined && !isAbsent(previous, nowMs) && previous.value === write.value) return write.expiresAtMs === 0 ? 'persist' : 'expire';
+  return 'set';
+}
