@@ -72,6 +72,7 @@ export class PeerConnection {
   congested = false;
   private readonly splitter = new FrameSplitter(PEER_HANDSHAKE_FRAME_BYTES_MAX);
   private readonly nonce = randomNonce();
+  private remoteNonce: Uint8Array | null = null;
   private dialerHelloPayload: Buffer | null = null;
   private acceptorHelloPayload: Buffer | null = null;
   private sealer: FrameSealer | null = null;
@@ -193,6 +194,7 @@ export class PeerConnection {
     if (value.auth !== this.context.keys.length > 0) return this.fail('auth_failed', 'one side has a cluster key, the other not');
     const remote: PeerHello = { id: value.hello.id, name: value.hello.name, addr: value.hello.addr, incarnation: value.hello.incarnation };
     this.remote = remote;
+    this.remoteNonce = value.nonce;
     if (this.role === 'acceptor') {
       this.dialerHelloPayload = payload;
       this.sendHello();
@@ -216,7 +218,8 @@ export class PeerConnection {
     const key = verifyHandshakeMac(this.context.keys, this.dialerHelloPayload!, this.acceptorHelloPayload!, otherRole, mac);
     if (key === null) return this.fail('auth_failed', 'handshake proof does not match any cluster key');
     // Both ends seal with the key the dialer proved (its first), so rotation works both ways.
-    const sealKey = linkSealKey(key, this.remoteNonce('dialer'), this.remoteNonce('acceptor'));
+    const [dialerNonce, acceptorNonce] = this.role === 'dialer' ? [this.nonce, this.remoteNonce!] : [this.remoteNonce!, this.nonce];
+    const sealKey = linkSealKey(key, dialerNonce, acceptorNonce);
     const ownDirection = this.role === 'dialer' ? DIRECTION_FROM_DIALER : DIRECTION_FROM_ACCEPTOR;
     const otherDirection = this.role === 'dialer' ? DIRECTION_FROM_ACCEPTOR : DIRECTION_FROM_DIALER;
     this.sealer = new FrameSealer(sealKey, ownDirection);
@@ -227,13 +230,6 @@ export class PeerConnection {
     } else {
       this.state = 'verdict';
     }
-  }
-
-  /** The nonce inside the hello that `role` sent. */
-  private remoteNonce(role: LinkRole): Uint8Array {
-    if (role === this.role) return this.nonce;
-    const decoded = decodePayload(role === 'dialer' ? this.dialerHelloPayload! : this.acceptorHelloPayload!);
-    return ((decoded as { value: { nonce: Uint8Array } }).value).nonce;
   }
 
   private sendVerdict(): void {

@@ -228,3 +228,13 @@ test('seeds: a seed address becomes a peer link; dialling ourselves is closed an
   await until(() => a.downs.length === 2 && a.links.linkedPeers().length === 0);
   await Promise.all([a.links.close(), restarted.links.close()]);
 });
+
+test('a connection that never says hello is dropped after the handshake timeout', async () => {
+  const a = await startNode(90);
+  const socket = net.connect({ host: '127.0.0.1', port: a.port });
+  socket.on('error', () => {});
+  const closedAt = await new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+  assert.ok(closedAt > 0);
+  assert.equal(a.links.stats().handshake_failed, 1);
+  await a.links.close();
+});
