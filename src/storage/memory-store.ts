@@ -79,6 +79,7 @@ export class MemoryStore implements Store {
     assertBucketRange(fromBucket, toBucketExclusive, limitRecords);
     const records: VersionedRecord[] = [];
     for (let bucket = fromBucket; bucket < toBucketExclusive; bucket++) {
+      if (this.committed[bucket] === undefined && !this.overlay.has(bucket)) continue; // most buckets of a small store
       if (records.length >= limitRecords) return { records, nextBucket: this.nextNonEmptyBucket(bucket, toBucketExclusive) };
       const bucketRecords = this.visibleBucket(bucket);
       for (const record of bucketRecords) records.push(record);
