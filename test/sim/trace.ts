@@ -1,0 +1,115 @@
+// The run's trace: one readable line per input, effect and fault, folded into a hash so
+// that two runs of a seed can be compared cheaply (equal hash = identical runs).
+import { fromUtf8 } from '../../src/core/bytes.js';
+import type { Effect, Input } from '../../src/core/io.js';
+import type { PeerMessage } from '../../src/core/messages.js';
+import type { VersionedRecord } from '../../src/core/types.js';
+
+/** Trace lines kept in memory when tracing; beyond this only the hash continues. */
+export const TRACE_LINES_MAX = 2_000_000;
+
+export class Trace {
+  readonly lines: string[] = [];
+  private hashHigh = 0x811c9dc5;
+  private hashLow = 0x01000193;
+  count = 0;
+
+  constructor(private readonly keep: boolean) {}
+
+  add(virtualMs: number, line: string): void {
+    const text = `${virtualMs} ${line}`;
+    this.count++;
+    // Two FNV-1a streams with different offsets give a 64-bit fingerprint.
+    let high = this.hashHigh;
+    let low = this.hashLow;
+    for (let index = 0; index < text.length; index++) {
+      const code = text.charCodeAt(index);
+      high = Math.imul(high ^ code, 0x01000193);
+      low = Math.imul(low ^ code, 0x01000193) ^ (low >>> 15);
+    }
+    high = Math.imul(high ^ 10, 0x01000193);
+    this.hashHigh = high;
+    this.hashLow = low;
+    if (this.keep && this.lines.length < TRACE_LINES_MAX) this.lines.push(`${(virtualMs / 1000).toFixed(3).padStart(8)} ${line}`);
+  }
+
+  hash(): string {
+    return (this.hashHigh >>> 0).toString(16).padStart(8, '0') + (this.hashLow >>> 0).toString(16).padStart(8, '0');
+  }
+}
+
+export function shortId(id: string): string {
+  return id.slice(0, 6);
+}
+
+export function describeRecord(record: VersionedRecord): string {
+  const value = record.value === null ? 'DEL' : JSON.stringify(fromUtf8(record.value));
+  const expiry = record.expiresAtMs !== 0 ? ` exp=${record.expiresAtMs}` : '';
+  return `${fromUtf8(record.key)}=${value}@${record.hlc.wallMs}.${record.hlc.logical}/${shortId(record.origin)}${expiry}`;
+}
+
+function describeRecords(records: readonly VersionedRecord[]): string {
+  return records.length <= 4 ? `[${records.map(describeRecord).join(' ')}]` : `[${records.length} records: ${records.slice(0, 3).map(describeRecord).join(' ')} ...]`;
+}
+
+export function describeMessage(message: PeerMessage): string {
+  const fields: string[] = [message.type];
+  for (const [name, value] of Object.entries(message)) {
+    if (name === 'type') continue;
+    if (name === 'records') fields.push(describeRecords(value as VersionedRecord[]));
+    else if (value instanceof Uint8Array) fields.push(`${name}=${value.length}B`);
+    else if (Array.isArray(value)) fields.push(`${name}=${value.length > 8 ? `${value.length} items` : JSON.stringify(value)}`);
+    else if (typeof value === 'object' && value !== null) fields.push(`${name}=${JSON.stringify(value).slice(0, 200)}`);
+    else fields.push(`${name}=${String(value)}`);
+  }
+  return fields.join(' ');
+}
+
+export function describeInput(input: Input): string {
+  switch (input.kind) {
+    case 'tick':
+      return `tick now=${input.nowMs}`;
+    case 'clientWrite':
+      return `clientWrite req=${input.requestId} ${input.writes.map((write) => `${fromUtf8(write.key)}=${write.value === null ? 'DEL' : fromUtf8(write.value)}${write.expiresAtMs ? ` exp=${write.expiresAtMs}` : ''}`).join(' ')}`;
+    case 'persisted':
+      return `persisted ${input.tokens.join(',')}`;
+    case 'discovered':
+      return `discovered ${shortId(input.peer.id)}#${input.peer.incarnation}`;
+    case 'linkUp':
+      return `linkUp ${shortId(input.peer.id)}#${input.peer.incarnation}`;
+    case 'linkDown':
+      return `linkDown ${shortId(input.peer)}`;
+    case 'peerMessage':
+      return `from ${shortId(input.from)} hlc=${input.hlc.wallMs}.${input.hlc.logical} ${describeMessage(input.message)}`;
+    case 'wait':
+      return `wait req=${input.requestId} seq=${input.writeSeq} replicas=${input.replicas} deadline=${input.deadlineMs}`;
+    default:
+      // Kinds added to the core later still show up, if tersely.
+      return JSON.stringify(input, (_name, value: unknown) => (value instanceof Uint8Array ? fromUtf8(value) : value));
+  }
+}
+
+export function describeEffect(effect: Effect): string {
+  switch (effect.kind) {
+    case 'send':
+      return `  -> send ${shortId(effect.to)} ${describeMessage(effect.message)}`;
+    case 'connect':
+      return `  -> connect ${shortId(effect.peer)}`;
+    case 'disconnect':
+      return `  -> disconnect ${shortId(effect.peer)}`;
+    case 'announce':
+      return '  -> announce';
+    case 'persist':
+      return `  -> persist token=${effect.token} req=${effect.requestId} seq=${effect.writeSeq} ${describeRecords(effect.records)}${effect.purgeKeys.length ? ` purge=${effect.purgeKeys.map(fromUtf8).join(',')}` : ''}`;
+    case 'applied':
+      return `  -> applied${effect.expired ? ' expired' : ''} ${effect.records.length}`;
+    case 'waitDone':
+      return `  -> waitDone req=${effect.requestId} replicas=${effect.replicas}`;
+    case 'wakeAt':
+      return `  -> wakeAt ${effect.deadlineMs}`;
+    case 'log':
+      return `  -> log ${effect.level} ${effect.message} ${JSON.stringify(effect.fields)}`;
+    default:
+      return `  -> ${JSON.stringify(effect, (_name, value: unknown) => (value instanceof Uint8Array ? fromUtf8(value) : value))}`;
+  }
+}
