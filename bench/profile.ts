@@ -16,6 +16,7 @@ interface CpuProfile {
 export interface SelfTimeRow {
   readonly location: string;
   readonly selfMs: number;
+  /** Share of the busy (non-idle) time of the main thread. */
   readonly percent: number;
 }
 
@@ -37,13 +38,16 @@ export function topSelfTime(profilePath: string, rootDir: string, count: number)
     locationById.set(node.id, file === '' ? name : `${name} ${file}:${frame.lineNumber + 1}`);
   }
   const microsByLocation = new Map<string, number>();
-  let totalMicros = 0;
+  let busyMicros = 0;
   profile.samples.forEach((nodeId, index) => {
     const delta = profile.timeDeltas[index] ?? 0;
     const location = locationById.get(nodeId) ?? '(unknown)';
+    // Idle is the event loop waiting (for clients, or for LMDB's writer thread): not CPU spent.
+    if (location === '(idle)') return;
     microsByLocation.set(location, (microsByLocation.get(location) ?? 0) + delta);
-    totalMicros += delta;
+    busyMicros += delta;
   });
+  const totalMicros = busyMicros;
   return [...microsByLocation.entries()]
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .slice(0, count)

@@ -162,7 +162,7 @@ function printProfile(profileDir: string): void {
     console.log(`\nprofile: no .cpuprofile in ${profileDir} (the node must exit cleanly on SIGTERM to write one)`);
     return;
   }
-  console.log(`\nprofile of the peerkv node during the throughput runs (${profiles[0]}), top ${PROFILE_TOP_COUNT} by self time:\n`);
+  console.log(`\nprofile of the peerkv node during the throughput runs (${profiles[0]}), top ${PROFILE_TOP_COUNT} by self time (% of busy main-thread time; idle left out):\n`);
   const rows = topSelfTime(profiles[0]!, REPOSITORY_ROOT, PROFILE_TOP_COUNT);
-  console.log(markdownTable(['self ms', '%', 'function'], rows.map((row) => [row.selfMs.toFixed(0), row.percent.toFixed(1), row.location])));
+  console.log(markdownTable(['self ms', '% busy', 'function'], rows.map((row) => [row.selfMs.toFixed(0), row.percent.toFixed(1), row.location])));
 }
