@@ -197,14 +197,13 @@ export type PayloadOpener = (payload: Uint8Array) => Uint8Array | null;
  */
 export class FrameDecoder {
   private readonly splitter: FrameSplitter;
+  private readonly open: PayloadOpener | null;
   private failed = false;
 
   constructor(options: { readonly frameBytesMax?: number; readonly open?: PayloadOpener } = {}) {
     this.splitter = new FrameSplitter(options.frameBytesMax ?? PEER_FRAME_BYTES_MAX);
     this.open = options.open ?? null;
   }
-
-  private readonly open: PayloadOpener | null;
 
   feed(chunk: Uint8Array): Array<PeerEnvelope | FrameError> {
     if (this.failed) return [];

@@ -89,7 +89,7 @@ test('a 20 MiB frame fed in 64 KiB chunks decodes once, with its bytes intact', 
   assert.equal(results.length, 1);
   const decoded = results[0] as PeerEnvelope;
   assert.equal(decoded.message.type, 'replicate');
-  const record = (decoded.message as { records: Array<{ value: Uint8Array }> }).records[0]!;
+  const record = (decoded.message as unknown as { records: Array<{ value: Uint8Array }> }).records[0]!;
   assert.ok(Buffer.from(record.value).equals(value));
 });
 
