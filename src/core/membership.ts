@@ -10,7 +10,7 @@
 import type { CoreConfig } from './config.js';
 import { HLC_ZERO } from './hlc.js';
 import type { Effect, LogLevel, PeerHello } from './io.js';
-import { overrides, selectGossip, toGossip, toView, type MemberRecord } from './membership-gossip.js';
+import { overrides, selectGossip, toView, type MemberRecord } from './membership-gossip.js';
 import {
   GOSSIP_MEMBERS_MAX,
   INCARNATION_MAX,
@@ -19,6 +19,7 @@ import {
   type MemberGossip,
   type MembershipMessage,
 } from './membership-messages.js';
+import { Prober, type ProbeHost } from './membership-probe.js';
 import { ProbeRotation } from './membership-rotation.js';
 import type { Rng } from './rng.js';
 import type { MemberState, MemberView, NodeId } from './types.js';
@@ -44,9 +45,6 @@ export const MEMBERSHIP_SEND_HLC = HLC_ZERO;
 /** Members held at most; gossip beyond it is ignored so a flood cannot exhaust memory. */
 export const MEMBERS_MAX = 4096;
 
-/** pingReq relays in flight at most; beyond it the requester relies on its other helpers. */
-export const RELAYS_MAX = 256;
-
 /**
  * Called this much later than our own earliest deadline, we were not running (SIGSTOP,
  * a long GC, a blocked event loop): the silence we timed was ours, so pending probe
@@ -57,28 +55,7 @@ export const STALL_TOLERANCE_MS = 100;
 /** Distinct (id, addr) duplicate-id conflicts logged; later repeats are only counted. */
 export const DUPLICATE_REPORTS_MAX = 64;
 
-interface Probe {
-  readonly seq: number;
-  readonly target: NodeId;
-  phase: 'direct' | 'indirect';
-  deadlineMs: number;
-}
-
-/** A ping we make for another member's pingReq. */
-interface Relay {
-  readonly requester: NodeId;
-  readonly requesterSeq: number;
-  readonly target: NodeId;
-  readonly deadlineMs: number;
-}
-
 const COUNTER_NAMES = [
-  'probes_sent', // direct pings of our own probes
-  'acks', // direct acks that answered one of our probes
-  'indirect_probes', // pingReqs we sent
-  'indirect_acks', // probes answered through a helper
-  'ping_reqs_relayed', // pings we made for others
-  'relays_dropped', // pingReqs refused: too many in flight
   'suspicions', // members we came to suspect (own probe or gossip)
   'suspicions_refuted', // suspects that proved alive: false alarms
   'deaths', // members we came to hold dead
@@ -86,7 +63,6 @@ const COUNTER_NAMES = [
   'refutations', // times we raised our own incarnation to refute
   'joins', // members added
   'reaped', // dead members forgotten
-  'stale_acks', // acks and indirect acks matching no pending probe or relay
   'unknown_sender_messages', // messages from members we do not know
   'invalid_inputs', // inputs that failed validation
   'duplicate_ids', // hellos or gossip where two nodes claim one id
@@ -99,13 +75,10 @@ export class Membership {
   private readonly self: { readonly id: NodeId; readonly name: string; readonly addr: string };
   private ownIncarnation: number;
   private readonly table = new Map<NodeId, MemberRecord>();
-  private readonly probes = new Map<number, Probe>();
-  private readonly probeSeqByTarget = new Map<NodeId, number>();
-  private readonly relays = new Map<number, Relay>();
+  private readonly prober: Prober;
   private readonly rotation = new ProbeRotation();
   private readonly duplicateReports = new Set<string>();
   private readonly stats = new Map<CounterName, number>(COUNTER_NAMES.map((name) => [name, 0]));
-  private nextSeq = 1;
   private nextProbeMs: number;
   private nextAnnounceMs: number;
   private gossipCursor = 0;
@@ -126,6 +99,7 @@ export class Membership {
     this.nextProbeMs = nowMs + config.probeIntervalMs;
     this.expectedWakeMs = nowMs;
     this.lastNowMs = nowMs;
+    this.prober = new Prober(this.probeHost(), config, rng);
   }
 
   // ---- inputs ----
@@ -136,17 +110,16 @@ export class Membership {
       out.push({ kind: 'announce' });
       this.nextAnnounceMs = nowMs + this.config.announceIntervalMs;
     }
-    this.runProbeDeadlines(nowMs, out);
-    for (const [seq, relay] of this.relays) if (relay.deadlineMs <= nowMs) this.relays.delete(seq);
+    this.prober.runDeadlines(nowMs, out);
     this.runMemberDeadlines(nowMs, out);
     if (nowMs >= this.nextProbeMs) {
       this.nextProbeMs = nowMs + this.config.probeIntervalMs;
       const target = this.rotation.next(
-        (id) => this.isProbeable(this.table.get(id)) && !this.probeSeqByTarget.has(id),
+        (id) => this.isProbeable(this.table.get(id)) && !this.prober.isProbing(id),
         () => [...this.table.keys()].sort(),
         this.rng,
       );
-      if (target !== undefined) this.startProbe(target, nowMs, out);
+      if (target !== undefined) this.prober.start(target, nowMs, out);
     }
     this.leave();
   }
@@ -178,7 +151,7 @@ export class Membership {
         member.lastSeenMs = nowMs;
         // Probe now: greets it with our member list, and a member we hold suspect or dead
         // hears so and can refute (two nodes that each think the other dead).
-        this.pingNow(member, nowMs, out);
+        this.prober.pingNow(member, nowMs, out);
       }
     }
     this.leave();
@@ -191,13 +164,7 @@ export class Membership {
     if (member !== undefined) {
       member.linked = false;
       member.lastSeenMs = nowMs;
-      const seq = this.probeSeqByTarget.get(peer);
-      const probe = seq === undefined ? undefined : this.probes.get(seq);
-      if (probe === undefined) {
-        if (member.state !== 'dead') this.startProbe(peer, nowMs, out);
-      } else if (probe.phase === 'direct') {
-        this.escalate(probe, nowMs, out); // the direct ping can no longer be answered
-      }
+      this.prober.onLinkDown(member, nowMs, out);
     }
     this.leave();
   }
@@ -218,21 +185,16 @@ export class Membership {
         }
         case 'ack': {
           const refuted = this.mergeGossip(sender, message.members, nowMs, out);
-          this.onAck(sender, message.seq, out);
-          if (refuted) this.pingNow(sender, nowMs, out); // carry the refutation back to the accuser
+          this.prober.onAck(sender.id, message.seq, out);
+          if (refuted) this.prober.pingNow(sender, nowMs, out); // carry the refutation back to the accuser
           break;
         }
         case 'pingReq':
-          this.onPingReq(sender, message.seq, message.target, nowMs, out);
+          this.prober.onPingReq(sender.id, message.seq, message.target, nowMs, out);
           break;
-        case 'indirectAck': {
-          const probe = this.probes.get(message.seq);
-          if (probe !== undefined && probe.target === message.target && probe.phase === 'indirect') {
-            this.finishProbe(probe);
-            this.count('indirect_acks');
-          } else this.count('stale_acks');
+        case 'indirectAck':
+          this.prober.onIndirectAck(message.seq, message.target);
           break;
-        }
       }
     }
     this.leave();
@@ -242,9 +204,7 @@ export class Membership {
 
   /** Earliest pending deadline (local ms), Infinity if none. */
   nextDeadlineMs(): number {
-    let deadline = Math.min(this.nextAnnounceMs, this.nextProbeMs);
-    for (const probe of this.probes.values()) deadline = Math.min(deadline, probe.deadlineMs);
-    for (const relay of this.relays.values()) deadline = Math.min(deadline, relay.deadlineMs);
+    let deadline = Math.min(this.nextAnnounceMs, this.nextProbeMs, this.prober.nextDeadlineMs());
     for (const member of this.table.values()) deadline = Math.min(deadline, member.suspicionDeadlineMs, member.reapDeadlineMs);
     return deadline;
   }
@@ -274,7 +234,7 @@ export class Membership {
   }
 
   counters(): Record<string, number> {
-    return Object.fromEntries(this.stats);
+    return Object.fromEntries([...this.stats, ...this.prober.counters()].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
 
   // ---- probing ----
@@ -286,98 +246,22 @@ export class Membership {
     return member !== undefined && (member.state !== 'dead' || member.linked);
   }
 
-  private startProbe(target: NodeId, nowMs: number, out: Effect[]): void {
-    const member = this.table.get(target);
-    if (member === undefined || this.probeSeqByTarget.has(target)) return;
-    const probe: Probe = { seq: this.nextSeq++, target, phase: 'direct', deadlineMs: nowMs + this.config.probeTimeoutMs };
-    this.probes.set(probe.seq, probe);
-    this.probeSeqByTarget.set(target, probe.seq);
-    // Without a link a ping would be dropped: go straight to helpers. With no helpers
-    // either, wait out the direct timeout (the link may be coming up).
-    if (member.linked) this.sendPing(member, probe.seq, out);
-    else this.escalate(probe, nowMs, out);
-  }
-
-  /**
-   * Ping at once with our current gossip: a new probe, or a fresh ping for the pending
-   * one (same seq, so either ack settles it; a direct wait restarts from now).
-   */
-  private pingNow(member: MemberRecord, nowMs: number, out: Effect[]): void {
-    const seq = this.probeSeqByTarget.get(member.id);
-    const probe = seq === undefined ? undefined : this.probes.get(seq);
-    if (probe === undefined) return this.startProbe(member.id, nowMs, out);
-    if (!member.linked) return;
-    this.sendPing(member, probe.seq, out);
-    if (probe.phase === 'direct') probe.deadlineMs = nowMs + this.config.probeTimeoutMs;
-  }
-
-  private sendPing(member: MemberRecord, seq: number, out: Effect[]): void {
-    this.send(member.id, { type: 'ping', seq, members: this.gossipFor(member) }, out);
-    this.count('probes_sent');
-  }
-
-  /** Ask helpers to probe; false if there is nobody to ask. */
-  private escalate(probe: Probe, nowMs: number, out: Effect[]): boolean {
-    const helpers: NodeId[] = [];
-    for (const member of this.table.values()) {
-      if (member.id !== probe.target && member.state === 'alive' && member.linked) helpers.push(member.id);
-    }
-    if (helpers.length === 0) return false;
-    const chosen = this.rng.shuffle(helpers.sort()).slice(0, this.config.indirectProbeCount);
-    for (const helper of chosen) this.send(helper, { type: 'pingReq', seq: probe.seq, target: probe.target }, out);
-    this.stats.set('indirect_probes', this.stats.get('indirect_probes')! + chosen.length);
-    probe.phase = 'indirect';
-    probe.deadlineMs = nowMs + this.config.indirectProbeTimeoutMs;
-    return true;
-  }
-
-  private finishProbe(probe: Probe): void {
-    this.probes.delete(probe.seq);
-    this.probeSeqByTarget.delete(probe.target);
-  }
-
-  private runProbeDeadlines(nowMs: number, out: Effect[]): void {
-    const due = [...this.probes.values()].filter((probe) => probe.deadlineMs <= nowMs);
-    for (const probe of due) {
-      if (probe.phase === 'direct' && this.escalate(probe, nowMs, out)) continue;
-      this.finishProbe(probe);
-      const member = this.table.get(probe.target);
-      if (member !== undefined && member.state === 'alive') this.changeState(member, 'suspect', member.incarnation, nowMs, out);
-    }
-  }
-
-  private onAck(sender: MemberRecord, seq: number, out: Effect[]): void {
-    const probe = this.probes.get(seq);
-    if (probe !== undefined && probe.target === sender.id) {
-      this.finishProbe(probe);
-      this.count('acks');
-      return;
-    }
-    const relay = this.relays.get(seq);
-    if (relay !== undefined && relay.target === sender.id) {
-      this.relays.delete(seq);
-      this.send(relay.requester, { type: 'indirectAck', seq: relay.requesterSeq, target: relay.target }, out);
-      return;
-    }
-    this.count('stale_acks'); // a late answer to a probe we already settled
-  }
-
-  private onPingReq(requester: MemberRecord, seq: number, targetId: NodeId, nowMs: number, out: Effect[]): void {
-    if (targetId === this.self.id) {
-      // We are the one in doubt: this message is the proof.
-      this.send(requester.id, { type: 'indirectAck', seq, target: targetId }, out);
-      return;
-    }
-    const target = this.table.get(targetId);
-    if (target === undefined || targetId === requester.id || !target.linked) return;
-    if (this.relays.size >= RELAYS_MAX) {
-      this.count('relays_dropped');
-      return;
-    }
-    const ownSeq = this.nextSeq++;
-    this.relays.set(ownSeq, { requester: requester.id, requesterSeq: seq, target: targetId, deadlineMs: nowMs + this.config.indirectProbeTimeoutMs });
-    this.send(targetId, { type: 'ping', seq: ownSeq, members: this.gossipFor(target) }, out);
-    this.count('ping_reqs_relayed');
+  private probeHost(): ProbeHost {
+    return {
+      selfId: this.self.id,
+      member: (id) => this.table.get(id),
+      helpers: (excluding) => {
+        const helpers: NodeId[] = [];
+        for (const member of this.table.values()) if (member.id !== excluding && member.state === 'alive' && member.linked) helpers.push(member.id);
+        return helpers.sort();
+      },
+      gossipFor: (recipient) => this.gossipFor(recipient),
+      send: (to, message, out) => this.send(to, message, out),
+      probeFailed: (target, nowMs, out) => {
+        const member = this.table.get(target);
+        if (member !== undefined && member.state === 'alive') this.changeState(member, 'suspect', member.incarnation, nowMs, out);
+      },
+    };
   }
 
   // ---- member states ----
@@ -388,8 +272,7 @@ export class Membership {
       if (member.suspicionDeadlineMs <= nowMs) this.changeState(member, 'dead', member.incarnation, nowMs, out);
       else if (member.reapDeadlineMs <= nowMs) {
         this.table.delete(id);
-        const seq = this.probeSeqByTarget.get(id);
-        if (seq !== undefined) this.finishProbe(this.probes.get(seq)!);
+        this.prober.forget(id);
         out.push({ kind: 'disconnect', peer: id });
         this.count('reaped');
         this.log(out, 'info', 'member forgotten', memberFields(member));
@@ -419,7 +302,7 @@ export class Membership {
         this.log(out, 'warn', 'member suspect', memberFields(member, { previous }));
       }
       // Ping it now: the ping carries the suspicion, so a live member refutes in its ack.
-      this.pingNow(member, nowMs, out);
+      this.prober.pingNow(member, nowMs, out);
     } else {
       member.suspicionDeadlineMs = Infinity;
       if (previous !== 'dead') {
@@ -541,14 +424,19 @@ export class Membership {
   // ---- plumbing ----
 
   private enter(nowMs: number, out: Effect[]): void {
+    this.lastNowMs = nowMs;
     const lateMs = nowMs - this.expectedWakeMs;
-    if (lateMs > STALL_TOLERANCE_MS) {
-      for (const probe of this.probes.values()) probe.deadlineMs += lateMs;
-      for (const member of this.table.values()) member.suspicionDeadlineMs += lateMs;
+    if (lateMs <= STALL_TOLERANCE_MS) return;
+    const suspects = [...this.table.values()].filter((member) => member.state === 'suspect');
+    if (this.prober.hasPending() || suspects.length > 0) {
+      // Answers that arrived while we stood still are queued behind this call: give
+      // them STALL_TOLERANCE_MS to be read before any timeout can fire.
+      const notBeforeMs = nowMs + STALL_TOLERANCE_MS;
+      this.prober.extendDeadlines(lateMs, notBeforeMs);
+      for (const member of suspects) member.suspicionDeadlineMs = Math.max(member.suspicionDeadlineMs + lateMs, notBeforeMs);
       this.count('stalls');
       this.log(out, 'warn', 'node was not running on time: failure timeouts extended', { lateMs });
     }
-    this.lastNowMs = nowMs;
   }
 
   private leave(): void {

@@ -128,12 +128,31 @@ test('a two-node cluster detects a kill with nobody to ask', () => {
   assert.ok(deadAtMs !== undefined && deadAtMs - killedAtMs <= KILL_DEADLINE_MS);
 });
 
-test('a partition that heals: members held dead on both sides refute and come back', () => {
+test('a member paused long enough to be declared dead refutes when it wakes and comes back', () => {
   const world = converged(2);
-  world.pause(1, 10_000); // long enough for both sides to give up on each other
+  world.pause(1, 10_000);
   world.runFor(12_000);
   assert.equal(world.view(0, 1), 'alive');
   assert.equal(world.view(1, 0), 'alive');
-  assert.ok(world.node(0).membership.counters().revivals! >= 1);
+  assert.equal(world.node(0).membership.counters().revivals, 1);
+  assert.equal(world.node(1).membership.counters().suspicions, 0, 'the sleeper blames nobody');
   assert.ok(world.node(1).membership.incarnation() > 1, 'node1 refuted its death');
+});
+
+test('a healed partition: members that hold each other dead on both sides refute and come back', () => {
+  for (const [nodes, groups] of [
+    [2, [[0], [1]]],
+    [4, [[0, 1], [2, 3]]],
+  ] as const) {
+    const world = converged(nodes);
+    world.partition(...groups.map((group) => [...group]));
+    world.runFor(5_000);
+    assert.equal(world.view(0, nodes - 1), 'dead');
+    assert.equal(world.view(nodes - 1, 0), 'dead');
+    world.heal();
+    world.runFor(3_000);
+    for (let observer = 0; observer < nodes; observer++) {
+      for (let target = 0; target < nodes; target++) assert.equal(world.view(observer, target), 'alive', `${nodes} nodes: node${observer} on node${target}`);
+    }
+  }
 });

@@ -71,6 +71,8 @@ export class World {
   /** FIFO per direction, as TCP: "a>b" -> when the last message arrives. */
   private readonly lastArrivalMs = new Map<string, number>();
   private readonly lastSeen = new Map<string, string>();
+  /** Node id -> partition group; nodes in different groups cannot link or talk. */
+  private groups = new Map<NodeId, number>();
 
   constructor(options: WorldOptions = {}) {
     this.seed = options.seed ?? 1;
@@ -124,6 +126,19 @@ export class World {
     for (const key of [...this.wanted.keys()]) if (key.startsWith(`${hello.id}>`)) this.wanted.delete(key);
   }
 
+  /** Split the network: links across groups break and cannot form; announcements do not cross. */
+  partition(...groups: number[][]): void {
+    this.groups = new Map(groups.flatMap((group, at) => group.map((index) => [nodeId(index), at] as const)));
+    for (const key of [...this.links.keys()].sort()) {
+      const [a, b] = key.split('|') as [NodeId, NodeId];
+      if (!this.reachable(a, b)) this.breakLink(a, b);
+    }
+  }
+
+  heal(): void {
+    this.groups = new Map();
+  }
+
   /** Run until virtual time untilMs, jumping from deadline to delivery. */
   run(untilMs: number): void {
     for (;;) {
@@ -160,6 +175,10 @@ export class World {
   private create(hello: PeerHello): Membership {
     const index = parseInt(hello.id, 16);
     return new Membership(hello, this.config, new Rng(this.seed * 7919 + index * 104729 + hello.incarnation), this.nowMs);
+  }
+
+  private reachable(a: NodeId, b: NodeId): boolean {
+    return (this.groups.get(a) ?? -1) === (this.groups.get(b) ?? -1);
   }
 
   private helloOf(node: SimNode): PeerHello {
@@ -232,7 +251,7 @@ export class World {
       case 'announce':
         if (!this.broadcast) return;
         for (const other of [...this.nodes.keys()].sort()) {
-          if (other === from) continue;
+          if (other === from || !this.reachable(from, other)) continue;
           const hello = this.helloOf(node);
           this.schedule(this.nowMs + 1, other, (m, now, out) => m.onDiscovered(hello, now, out));
         }
@@ -251,6 +270,7 @@ export class World {
       const from = this.nodes.get(fromId)!;
       const to = [...this.nodes.values()].find((node) => node.hello.addr === addr && node.hello.id === toId);
       if (to === undefined || from.status !== 'running' || to.status !== 'running' || this.links.has(pairKey(fromId, toId))) continue;
+      if (!this.reachable(fromId, toId)) continue;
       this.links.set(pairKey(fromId, toId), ++this.linkEpoch);
       this.apply(from, (m, now, out) => m.onLinkUp(this.helloOf(to), now, out));
       this.apply(to, (m, now, out) => m.onLinkUp(this.helloOf(from), now, out));
