@@ -288,10 +288,11 @@ export class LmdbStore implements Store {
   }
 
   private backgroundSync(): void {
-    if (!this.dirtySinceSync) return;
+    if (!this.dirtySinceSync || this.closing !== undefined) return;
     this.dirtySinceSync = false;
     this.lastAck
-      .then(() => this.syncToDisk())
+      // close() syncs by itself; the environment may be gone by the time this runs
+      .then(() => (this.closing === undefined ? this.syncToDisk() : undefined))
       .catch((error: unknown) => {
         this.syncError = error instanceof Error ? error : new Error(String(error));
         this.options.onSyncError?.(this.syncError);
