@@ -175,7 +175,9 @@ class Connection implements SessionTransport {
 
   private write(bytes: Buffer): void {
     if (bytes.length === 0 || !this.socket.writable) return;
-    this.listener.state.stats.netOutputBytes += bytes.length;
+    const stats = this.listener.state.stats;
+    stats.netOutputBytes += bytes.length;
+    stats.replyWrites++;
     this.socket.write(bytes);
     if (!this.outputPaused && this.socket.writableLength > OUTPUT_PENDING_BYTES_MAX) {
       this.outputPaused = true;

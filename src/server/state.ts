@@ -22,6 +22,8 @@ export interface ServerStats {
   internalErrors: number;
   netInputBytes: number;
   netOutputBytes: number;
+  /** Socket writes of replies: with pipelining, far fewer than commands. */
+  replyWrites: number;
   keyspaceHits: number;
   keyspaceMisses: number;
   /** Connections closed because their output piled up (slow subscribers). */
@@ -50,6 +52,7 @@ export class ServerState {
     internalErrors: 0,
     netInputBytes: 0,
     netOutputBytes: 0,
+    replyWrites: 0,
     keyspaceHits: 0,
     keyspaceMisses: 0,
     outputOverflows: 0,

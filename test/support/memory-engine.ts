@@ -1,7 +1,10 @@
 // An Engine over a Map for server tests: writes are stamped with a counter and commit at
 // once, SCAN walks key buckets like the real store, WAIT answers a set number of peers,
-// and every write emits its keyspace event.
+// and every write emits its keyspace event. Also a RESP server over it and a raw client.
 import { Buffer } from 'node:buffer';
+import { connect, type Socket } from 'node:net';
+import { startRespServer, type RespServer } from '../../src/net/resp-listener.js';
+import type { Logger } from '../../src/server/state.js';
 import { bytesToMapKey, keyBucket, KEY_BUCKET_COUNT, compareBytes } from '../../src/core/bytes.js';
 import type { ClientWrite } from '../../src/core/io.js';
 import { isAbsent } from '../../src/core/record.js';
@@ -161,4 +164,91 @@ function eventOf(previous: VersionedRecord | undefined, write: ClientWrite, nowM
   if (write.value === null) return 'del';
   if (previous !== undefined && !isAbsent(previous, nowMs) && previous.value === write.value) return write.expiresAtMs === 0 ? 'persist' : 'expire';
   return 'set';
+}
+
+/** Logger that keeps what was logged, for tests that check errors are reported. */
+export function recordingLogger(): { logger: Logger; lines: { level: string; msg: string | undefined; obj: object }[] } {
+  const lines: { level: string; msg: string | undefined; obj: object }[] = [];
+  const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, msg, obj });
+  return { logger: { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') }, lines };
+}
+
+/** A RESP server on 127.0.0.1 (free port) over a fresh MemoryEngine. */
+export async function startMemoryServer(
+  options: { requirepass?: string; engine?: MemoryEngine } = {},
+): Promise<{ server: RespServer; engine: MemoryEngine; log: ReturnType<typeof recordingLogger>['lines'] }> {
+  const engine = options.engine ?? new MemoryEngine();
+  const { logger, lines } = recordingLogger();
+  const server = await startRespServer({ host: '127.0.0.1', port: 0, engine, logger, ...(options.requirepass === undefined ? {} : { requirepass: options.requirepass }) });
+  return { server, engine, log: lines };
+}
+
+/** A raw TCP client for bytes that no well-behaved library would send. */
+export class RawClient {
+  private readonly socket: Socket;
+  private received = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+  readonly closed: Promise<void>;
+  readonly connected: Promise<void>;
+  /** Number of 'data' events (reads) seen. */
+  reads = 0;
+
+  constructor(port: number) {
+    this.socket = connect({ host: '127.0.0.1', port });
+    this.socket.on('error', () => {});
+    this.connected = new Promise((resolve) => this.socket.once('connect', () => resolve()));
+    this.socket.on('data', (chunk: Buffer) => {
+      this.reads++;
+      this.received = Buffer.concat([this.received, chunk]);
+      for (const waiter of this.waiters.splice(0)) waiter();
+    });
+    this.closed = new Promise((resolve) =>
+      this.socket.once('close', () => {
+        resolve();
+        for (const waiter of this.waiters.splice(0)) waiter();
+      }),
+    );
+  }
+
+  send(bytes: string | Uint8Array): boolean {
+    return this.socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+  }
+
+  /** Everything received so far, as latin1 text. */
+  text(): string {
+    return this.received.toString('latin1');
+  }
+
+  isClosed(): boolean {
+    return this.socket.destroyed || this.socket.readableEnded;
+  }
+
+  /** Wait until the received text satisfies the predicate (or the socket closes, or timeout). */
+  async waitFor(predicate: (text: string) => boolean, timeoutMs = 3_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this.text())) {
+      if (this.isClosed() || Date.now() > deadline) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.text();
+  }
+
+  /** Wait for the server to close the connection; false on timeout. */
+  async waitClosed(timeoutMs = 3_000): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const result = await Promise.race([this.closed.then(() => true), timeout]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
 }
