@@ -8,14 +8,18 @@ import type { Server } from './servers.js';
 
 export interface AntiEntropyCost {
   readonly windowSeconds: number;
+  /** Rounds of the pair: the larger per-node delta (each node counts every round it takes part in). */
   readonly rounds: number;
   readonly roundCounter: string;
-  readonly bytesPerRound: number;
-  readonly bytesCounter: string;
+  /** Anti-entropy messages of both nodes per round (a round trip is 2). */
   readonly messagesPerRound: number;
   readonly messagesCounter: string;
-  /** True when the byte figure came from peer_* link counters (heartbeats included: an upper bound). */
-  readonly bytesIncludeOtherTraffic: boolean;
+  /** Anti-entropy bytes of both nodes per round, from the node's own (estimated) counter; NaN if none. */
+  readonly bytesPerRound: number;
+  readonly bytesCounter: string;
+  /** All peer-link bytes of both nodes per round: an upper bound (heartbeats and membership included). */
+  readonly linkBytesPerRound: number;
+  readonly linkBytesCounter: string;
 }
 
 type Counters = Map<string, number>;
@@ -28,13 +32,8 @@ function numericCounters(info: Map<string, string>): Counters {
   return counters;
 }
 
-/** Sums after-before over both nodes for every counter. */
-function deltas(before: Counters[], after: Counters[]): Counters {
-  const total: Counters = new Map();
-  after.forEach((counters, node) => {
-    for (const [name, value] of counters) total.set(name, (total.get(name) ?? 0) + value - (before[node]!.get(name) ?? 0));
-  });
-  return total;
+function delta(before: Counters, after: Counters, name: string): number {
+  return (after.get(name) ?? 0) - (before.get(name) ?? 0);
 }
 
 function pick(names: readonly string[], include: RegExp, prefer: readonly RegExp[]): string | undefined {
@@ -51,29 +50,30 @@ export async function measureAntiEntropyCost(nodes: readonly [Server, Server], w
   const before = [numericCounters(await readInfo(nodes[0].port)), numericCounters(await readInfo(nodes[1].port))];
   await sleep(windowSeconds * 1000);
   const after = [numericCounters(await readInfo(nodes[0].port)), numericCounters(await readInfo(nodes[1].port))];
-  const delta = deltas(before, after);
-  const names = [...delta.keys()].sort();
-  console.log(`\ncounter deltas over ${windowSeconds} s, both nodes summed:\n`);
-  console.log(markdownTable(['counter', 'delta'], names.filter((name) => delta.get(name) !== 0).map((name) => [name, formatCount(delta.get(name)!)])));
+  const names = [...new Set([...after[0]!.keys(), ...after[1]!.keys()])].sort();
+  const perNode = (name: string) => [delta(before[0]!, after[0]!, name), delta(before[1]!, after[1]!, name)] as const;
+  const sum = (name: string) => (name === '' ? Number.NaN : perNode(name)[0] + perNode(name)[1]);
+  console.log(`\ncounter deltas over ${windowSeconds} s (node 1, node 2):\n`);
+  console.log(markdownTable(['counter', 'node 1', 'node 2'], names.filter((name) => sum(name) !== 0).map((name) => [name, ...perNode(name).map(formatCount)])));
   const sent = /sent|out|tx/;
   const roundCounter = pick(names, /^antientropy_.*round/, [/^antientropy_rounds$/, /start/, /initiat/, /complete|done|finish/]);
-  if (roundCounter === undefined || delta.get(roundCounter)! <= 0) {
+  const rounds = roundCounter === undefined ? 0 : Math.max(...perNode(roundCounter));
+  if (roundCounter === undefined || rounds <= 0) {
     const available = names.filter((name) => name.startsWith('antientropy_')).join(', ') || 'none';
     throw new Error(`no anti-entropy round counted in ${windowSeconds} s (antientropy_* counters in INFO: ${available})`);
   }
-  const rounds = delta.get(roundCounter)!;
-  const ownBytes = pick(names, /^antientropy_.*bytes/, [sent]);
-  const bytesCounter = ownBytes ?? pick(names, /^peer_.*bytes/, [sent]) ?? '';
-  const messagesCounter = pick(names, /^antientropy_.*(messages|frames)/, [sent]) ?? pick(names, /^peer_.*(messages|frames)/, [sent]) ?? '';
-  const perRound = (name: string) => (name === '' ? Number.NaN : delta.get(name)! / rounds);
+  const bytesCounter = pick(names, /^antientropy_.*bytes/, [sent]) ?? '';
+  const messagesCounter = pick(names, /^antientropy_.*(messages|frames)/, [sent]) ?? '';
+  const linkBytesCounter = pick(names, /^peer_.*bytes/, [sent]) ?? '';
   return {
     windowSeconds,
     rounds,
     roundCounter,
-    bytesPerRound: perRound(bytesCounter),
-    bytesCounter,
-    messagesPerRound: perRound(messagesCounter),
+    messagesPerRound: sum(messagesCounter) / rounds,
     messagesCounter,
-    bytesIncludeOtherTraffic: ownBytes === undefined,
+    bytesPerRound: sum(bytesCounter) / rounds,
+    bytesCounter,
+    linkBytesPerRound: sum(linkBytesCounter) / rounds,
+    linkBytesCounter,
   };
 }

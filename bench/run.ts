@@ -11,7 +11,7 @@ import type { PartResult } from './summary.js';
 
 /** Full-run sizes from the issues; --quick shrinks them for development. */
 const FULL = { requests: 200_000, rounds: 3, memoryKeys: 1_000_000, catchUpKeys: 1_000_000, delaySeconds: 5, antiEntropySeconds: 30 };
-const QUICK = { requests: 20_000, rounds: 2, memoryKeys: 100_000, catchUpKeys: 100_000, delaySeconds: 2, antiEntropySeconds: 6 };
+const QUICK = { requests: 20_000, rounds: 2, memoryKeys: 100_000, catchUpKeys: 100_000, delaySeconds: 2, antiEntropySeconds: 12 };
 
 const USAGE = `usage: npm run bench -- [--only single|cluster] [--quick] [--profile] [--stub]
   --only     run one part (default both)
