@@ -139,7 +139,8 @@ export class NodeCore {
         this.flushOutboxes(out);
         break;
       case 'discovered':
-        if (input.peer.id !== this.self.id) this.membership.onDiscovered(input.peer, input.nowMs, out);
+        // Our own id too: membership tells our echo from a second node claiming the id.
+        this.membership.onDiscovered(input.peer, input.nowMs, out);
         break;
       case 'linkUp':
         this.onLinkUp(input.peer, input.nowMs, out);
@@ -269,7 +270,10 @@ export class NodeCore {
   }
 
   private onLinkUp(peer: PeerHello, nowMs: number, out: Effect[]): void {
-    if (peer.id === this.self.id) return;
+    if (peer.id === this.self.id) {
+      this.membership.onLinkUp(peer, nowMs, out);
+      return;
+    }
     this.peers.set(peer.id, { ackedSeq: 0, linkStartSeq: this.writeSeq, outbox: [], outboxBytes: 0, outboxSeq: 0 });
     this.membership.onLinkUp(peer, nowMs, out);
     this.antiEntropy.onLinkUp(peer.id, nowMs, out);

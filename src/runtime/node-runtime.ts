@@ -15,7 +15,7 @@ import type { Engine, EngineInfo, KeyspaceEvent } from '../server/engine.js';
 import { prepareDataDir } from '../storage/data-dir.js';
 import { openLmdbStore } from '../storage/lmdb-store.js';
 import type { Store } from '../storage/store.js';
-import { encodeHlc, loadIdentity, META_HLC } from './identity.js';
+import { encodeHlc, loadIdentity, META_HLC, META_INCARNATION } from './identity.js';
 import type { Logger } from './logger.js';
 import type { NodeOptions } from './options.js';
 import { reservePort } from './ports.js';
@@ -370,6 +370,8 @@ export class NodeRuntime implements Engine {
     this.quorumResolvers.clear();
     await this.lastWrite.catch(() => undefined);
     await this.store.putMeta(META_HLC, encodeHlc(this.core.clock.last));
+    // Refutations raise the incarnation during a run; the next start must exceed it.
+    await this.store.putMeta(META_INCARNATION, new TextEncoder().encode(String(this.core.membership.incarnation())));
     await this.store.flush();
     await this.store.close();
   }
