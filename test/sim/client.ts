@@ -3,7 +3,7 @@
 // WAIT answers) at the moment they see it.
 import { bytesToMapKey } from '../../src/core/bytes.js';
 import { compareHlc } from '../../src/core/hlc.js';
-import { compareVersions } from '../../src/core/record.js';
+import { compareVersions, isAbsent } from '../../src/core/record.js';
 import type { VersionedRecord } from '../../src/core/types.js';
 import type { Simulator, SimNode } from './harness.js';
 import { hlcText } from './invariants.js';
@@ -58,7 +58,9 @@ export class ClientDriver {
     const acked = this.acked[node.index]!.get(bytesToMapKey(key));
     if (acked === undefined) return;
     const nowMs = this.sim.nodeNowMs(node);
-    const fine = stored === undefined ? this.sim.history.absenceExplained(key, acked, nowMs) : compareVersions(stored, acked) >= 0;
+    // Reading absent is right when a delete at least as new as the acknowledged write exists.
+    const absent = stored === undefined || isAbsent(stored, nowMs);
+    const fine = compareVersionsOrUndefined(stored, acked) >= 0 || (absent && this.sim.history.absenceExplained(key, acked, nowMs));
     if (!fine) {
       this.sim.history.fail('read-your-writes', this.sim.nowMs, `${node.name} read ${stored ? describeRecord(stored) : 'nothing'} after acknowledging ${describeRecord(acked)}`);
     }
@@ -116,4 +118,8 @@ export class ClientDriver {
   onCrash(node: SimNode): void {
     this.waits[node.index]!.clear();
   }
+}
+
+function compareVersionsOrUndefined(stored: VersionedRecord | undefined, acked: VersionedRecord): number {
+  return stored === undefined ? -1 : compareVersions(stored, acked);
 }

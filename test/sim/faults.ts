@@ -48,6 +48,8 @@ export interface FaultPlan {
   readonly tcpTimeoutMs: number;
   /** Simulated storage commit latency bound (each persist takes 0..this). */
   readonly commitDelayMaxMs: number;
+  /** Per-node probability that a commit stalls (slow disk); 0 for most nodes. */
+  readonly diskStallRate: readonly number[];
   /** Per-node extra processing delay for every input (slow nodes); 0 for most. */
   readonly slowMs: readonly number[];
   readonly partitions: readonly PartitionFault[];
@@ -70,6 +72,7 @@ export function drawFaultPlan(rng: Rng, chaosMs: number, maxOffsetMs: number): F
   const nodeCount = between(rng, 3, 5);
   const slowMs = Array.from({ length: nodeCount }, () => (!calm && chance(rng, 0.2) ? between(rng, 1, 40) : 0));
   const clocks = drawClocks(rng, nodeCount, chaosMs, maxOffsetMs, calm);
+  const diskStallRate = Array.from({ length: nodeCount }, () => (!calm && chance(rng, 0.15) ? rng.nextFloat() * 0.2 : 0));
   if (calm) {
     return {
       calm,
@@ -82,6 +85,7 @@ export function drawFaultPlan(rng: Rng, chaosMs: number, maxOffsetMs: number): F
       tcpTimeoutMs: 5_000,
       commitDelayMaxMs: 5,
       slowMs,
+      diskStallRate,
       partitions: [],
       crashes: [],
       pauses: [],
@@ -99,6 +103,7 @@ export function drawFaultPlan(rng: Rng, chaosMs: number, maxOffsetMs: number): F
     tcpTimeoutMs: between(rng, 500, 10_000),
     commitDelayMaxMs: between(rng, 0, 30),
     slowMs,
+    diskStallRate,
     partitions: drawPartitions(rng, nodeCount, chaosMs),
     crashes: drawCrashes(rng, nodeCount, chaosMs),
     pauses: drawPauses(rng, nodeCount, chaosMs),
@@ -183,6 +188,7 @@ export function describeFaultPlan(plan: FaultPlan): string {
     `tcp timeout ${plan.tcpTimeoutMs}ms`,
     `commit <=${plan.commitDelayMaxMs}ms`,
     `slow [${plan.slowMs.join(',')}]`,
+    `disk stalls [${plan.diskStallRate.map((rate) => rate.toFixed(2)).join(',')}]`,
     `partitions ${plan.partitions.map((p) => `${p.kind}(${p.nodes.join(',')})@${p.startMs}-${p.endMs}`).join(' ') || 'none'}`,
     `crashes ${plan.crashes.map((c) => `n${c.node}@${c.atMs}+${c.downMs}`).join(' ') || 'none'}`,
     `pauses ${plan.pauses.map((p) => `n${p.node}@${p.atMs}+${p.durationMs}`).join(' ') || 'none'}`,

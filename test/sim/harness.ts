@@ -62,6 +62,8 @@ const CONVERGENCE_CHECK_MS = 250;
 /** A run with more events than this is stuck in a loop: fail it rather than hang. */
 const EVENTS_MAX = 3_000_000;
 const NODE_START_SPREAD_MS = 500;
+/** A stalled commit (fsync behind a busy disk) takes up to this long. */
+const DISK_STALL_MS_MAX = 1_500;
 
 export interface SimNode {
   readonly index: number;
@@ -75,6 +77,8 @@ export interface SimNode {
   wakeDeadlineMs: number;
   wakeToken: number;
   readonly wants: Set<number>;
+  /** Link session per peer as this node last heard of it (linkUp); sends go on that one only. */
+  readonly linkSessions: Map<number, number>;
   lastCommitAtMs: number;
   lastHlc: Hlc;
   readonly memberStates: Map<NodeId, MemberState>;
@@ -126,6 +130,7 @@ export class Simulator {
         wakeDeadlineMs: Infinity,
         wakeToken: 0,
         wants: new Set(),
+        linkSessions: new Map(),
         lastCommitAtMs: 0,
         lastHlc: { wallMs: 0, logical: 0 },
         memberStates: new Map(),
@@ -138,9 +143,22 @@ export class Simulator {
         rng: this.rng,
         nowMs: () => this.nowMs,
         isRunning: (index) => this.nodes[index]!.core !== undefined,
+        isResponsive: (index) => this.nodes[index]!.core !== undefined && this.nodes[index]!.frozenUntilMs <= this.nowMs,
         wants: (index, peer) => this.nodes[index]!.wants.has(peer),
-        linkUp: (index, peer) => this.deliver(this.nodes[index]!, this.nowMs, () => ({ kind: 'linkUp', nowMs: 0, peer: this.hello(this.nodes[peer]!) })),
-        linkDown: (index, peer) => this.deliver(this.nodes[index]!, this.nowMs, () => ({ kind: 'linkDown', nowMs: 0, peer: this.nodes[peer]!.id })),
+        linkUp: (index, peer, session) => {
+          const node = this.nodes[index]!;
+          this.deliver(node, this.nowMs, () => {
+            node.linkSessions.set(peer, session);
+            return { kind: 'linkUp', nowMs: 0, peer: this.hello(this.nodes[peer]!) };
+          });
+        },
+        linkDown: (index, peer, session) => {
+          const node = this.nodes[index]!;
+          this.deliver(node, this.nowMs, () => {
+            if (node.linkSessions.get(peer) === session) node.linkSessions.delete(peer);
+            return { kind: 'linkDown', nowMs: 0, peer: this.nodes[peer]!.id };
+          });
+        },
         frame: (from, to, hlc, message) =>
           this.deliver(this.nodes[to]!, this.nowMs, () => ({ kind: 'peerMessage', nowMs: 0, from: this.nodes[from]!.id, hlc, message })),
         reachabilityChanged: () => this.fd.refresh(),
@@ -241,6 +259,7 @@ export class Simulator {
     node.epoch++;
     node.store.crash();
     node.wants.clear();
+    node.linkSessions.clear();
     node.lastCommitAtMs = 0;
     node.frozenUntilMs = 0;
     this.client.onCrash(node);
@@ -295,7 +314,8 @@ export class Simulator {
     switch (effect.kind) {
       case 'send': {
         const to = this.indexOf(effect.to);
-        if (to === undefined || !this.network.send(node.index, to, effect.hlc, effect.message)) this.note(`${node.name}    (no link to ${shortId(effect.to)}: dropped)`);
+        const session = to === undefined ? undefined : node.linkSessions.get(to);
+        if (to === undefined || session === undefined || !this.network.send(node.index, to, session, effect.hlc, effect.message)) this.note(`${node.name}    (no link to ${shortId(effect.to)}: dropped)`);
         break;
       }
       case 'connect': {
@@ -365,7 +385,8 @@ export class Simulator {
 
   /** Commits happen in write order, each after a random storage delay. */
   private scheduleCommit(node: SimNode, token: number, committed: () => void): void {
-    const delayMs = this.rng.nextInt(this.plan.commitDelayMaxMs + 1);
+    const stalled = this.phase === 'chaos' && this.rng.nextFloat() < this.plan.diskStallRate[node.index]!;
+    const delayMs = this.rng.nextInt(this.plan.commitDelayMaxMs + 1) + (stalled ? this.rng.nextInt(DISK_STALL_MS_MAX) : 0);
     const commitAtMs = Math.max(node.lastCommitAtMs, this.nowMs + delayMs);
     node.lastCommitAtMs = commitAtMs;
     const epoch = node.epoch;

@@ -14,10 +14,13 @@ export interface NetworkHost {
   nowMs(): number;
   /** Node is running (not crashed). */
   isRunning(index: number): boolean;
+  /** Node can answer a handshake now (running and not paused). */
+  isResponsive(index: number): boolean;
   /** Node wants a link to peerIndex (it emitted connect and no disconnect since). */
   wants(index: number, peerIndex: number): boolean;
-  linkUp(index: number, peerIndex: number): void;
-  linkDown(index: number, peerIndex: number): void;
+  /** Tell the node its link (this session) is up / down. */
+  linkUp(index: number, peerIndex: number, session: number): void;
+  linkDown(index: number, peerIndex: number, session: number): void;
   frame(from: number, to: number, hlc: Hlc, message: PeerMessage): void;
   /** Reachability changed (failure-detector bookkeeping). */
   reachabilityChanged(): void;
@@ -131,7 +134,7 @@ export class Network {
   private dial(link: Link): void {
     link.dialScheduled = false;
     if (link.up || !this.wanted(link)) return;
-    const reachable = this.host.isRunning(link.low) && this.host.isRunning(link.high) && !this.blocked[link.low]![link.high] && !this.blocked[link.high]![link.low];
+    const reachable = this.reachable(link);
     if (!reachable) {
       link.backoffMs = Math.min(link.backoffMs * 2, DIAL_BACKOFF_MAX_MS);
       link.dialScheduled = true;
@@ -143,7 +146,7 @@ export class Network {
     link.dialScheduled = true;
     this.host.queue.push(this.host.nowMs() + handshakeMs, () => {
       link.dialScheduled = false;
-      const stillReachable = this.host.isRunning(link.low) && this.host.isRunning(link.high) && !this.blocked[link.low]![link.high] && !this.blocked[link.high]![link.low];
+      const stillReachable = this.reachable(link);
       if (link.up || !this.wanted(link)) return;
       if (!stillReachable) {
         this.ensureDialLater(link);
@@ -160,9 +163,15 @@ export class Network {
       }
       this.host.trace(`link n${link.low}-n${link.high} up (session ${link.session})`);
       this.host.reachabilityChanged();
-      this.host.linkUp(link.low, link.high);
-      this.host.linkUp(link.high, link.low);
+      this.host.linkUp(link.low, link.high, link.session);
+      this.host.linkUp(link.high, link.low, link.session);
     });
+  }
+
+  /** A handshake needs both processes answering and both directions open. */
+  private reachable(link: Link): boolean {
+    const host = this.host;
+    return host.isResponsive(link.low) && host.isResponsive(link.high) && !this.blocked[link.low]![link.high] && !this.blocked[link.high]![link.low];
   }
 
   private ensureDialLater(link: Link): void {
@@ -179,6 +188,7 @@ export class Network {
     const link = this.link(a, b);
     if (!link.up) return;
     link.up = false;
+    const closedSession = link.session;
     link.session++;
     for (const direction of link.directions) {
       direction.frames = [];
@@ -188,14 +198,18 @@ export class Network {
     this.host.reachabilityChanged();
     for (const end of notify) {
       const peer = end === link.low ? link.high : link.low;
-      this.host.queue.push(this.host.nowMs() + RESET_NOTICE_MS, () => this.host.linkDown(end, peer));
+      this.host.queue.push(this.host.nowMs() + RESET_NOTICE_MS, () => this.host.linkDown(end, peer, closedSession));
     }
     this.ensureDial(a, b);
   }
 
-  send(from: number, to: number, hlc: Hlc, message: PeerMessage): boolean {
+  /**
+   * Send on the link session the sender knows of: a frame sent after the link broke but
+   * before the sender heard so goes into a closed socket, never onto a newer link.
+   */
+  send(from: number, to: number, session: number, hlc: Hlc, message: PeerMessage): boolean {
     const link = this.link(from, to);
-    if (!link.up) return false;
+    if (!link.up || link.session !== session) return false;
     const direction = link.directions[from === link.low ? 0 : 1];
     const readyAtMs = Math.max(this.host.nowMs() + this.latencyMs(), direction.lastReadyAtMs);
     direction.lastReadyAtMs = readyAtMs;
