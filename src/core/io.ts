@@ -63,6 +63,8 @@ export type Effect =
       readonly records: readonly VersionedRecord[];
       readonly purgeKeys: readonly Uint8Array[];
     }
+  /** Store a small named value with the node's metadata (ordered with persists). */
+  | { readonly kind: 'saveMeta'; readonly name: string; readonly value: Uint8Array }
   /**
    * Records that changed the stored state (local or remote writes, or expiries turned
    * into tombstones when `expired`), for keyspace notifications.
