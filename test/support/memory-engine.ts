@@ -20,6 +20,8 @@ export interface MemoryEngineOptions {
   readonly config?: Readonly<Record<string, string>>;
   /** Other members shown by INFO. */
   readonly members?: readonly MemberView[];
+  /** Writes resolve this long after they are applied (a slow disk); 0 = at once. */
+  readonly commitDelayMs?: number;
 }
 
 export class MemoryEngine implements Engine {
@@ -75,7 +77,9 @@ export class MemoryEngine implements Engine {
     }
     const sequence = ++this.sequence;
     for (const event of events) for (const listener of this.listeners) listener(event);
-    return Promise.resolve(sequence);
+    const delayMs = this.options.commitDelayMs ?? 0;
+    if (delayMs === 0) return Promise.resolve(sequence);
+    return new Promise((resolve) => setTimeout(() => resolve(sequence), delayMs));
   }
 
   scan(cursor: number, count: number): { keys: Uint8Array[]; cursor: number } {

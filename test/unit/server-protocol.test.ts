@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { RawClient, startMemoryServer } from '../support/memory-engine.js';
+import { MemoryEngine, RawClient, startMemoryServer } from '../support/memory-engine.js';
 import type { RespServer } from '../../src/net/resp-listener.js';
 
 let open: RespServer;
@@ -177,4 +177,19 @@ test('close ends every connection and stops accepting', async () => {
   assert.ok(await raw.waitClosed());
   const late = new RawClient(server.port);
   assert.ok(await late.waitClosed());
+});
+
+test('slow commits: replies keep request order across chunks, later chunks wait their turn', async () => {
+  const { server } = await startMemoryServer({ engine: new MemoryEngine({ commitDelayMs: 40 }) });
+  const raw = new RawClient(server.port);
+  await raw.connected;
+  raw.send('SET a 1\r\nGET a\r\n');
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  raw.send('SET a 2\r\n');
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  raw.send('GET a\r\nPING\r\n');
+  const expected = '+OK\r\n$1\r\n1\r\n+OK\r\n$1\r\n2\r\n+PONG\r\n';
+  assert.equal(await raw.waitFor((text) => text.length >= expected.length), expected);
+  raw.destroy();
+  await server.close();
 });
