@@ -8,7 +8,7 @@ import { freeUdpPort, sleep } from './processes.js';
 import { runRedisBenchmark } from './redis-benchmark.js';
 import { measureReplicationDelay, summarizeDelays } from './replication-delay.js';
 import { readDbSize, readInfo } from './resp-client.js';
-import { startPeerkv, stopServer, type Server } from './servers.js';
+import { diagnose, startPeerkv, stopServer, type Server } from './servers.js';
 import { skippedRow, type PartResult } from './summary.js';
 
 export interface ClusterOptions {
@@ -114,7 +114,7 @@ async function replicationDelay(cluster: Cluster, options: ClusterOptions, resul
     });
     result.notes.push(`replication delay: ${formatCount(measured.writes)} unique-key SETs paced at ${formatCount(DELAY_RATE_PER_SECOND)}/s to node A; PSUBSCRIBE __keyspace@0__:* on node B; delay = notification read on B - reply read on A, one process and clock (negative counted as 0)`);
   } catch (error) {
-    const reason = errorMessage(error);
+    const reason = errorMessage(error) + (await diagnose(cluster));
     console.log(`skipped: replication delay: ${reason}`);
     result.rows.push(skippedRow(benchmark, goal, reason));
   }
@@ -141,7 +141,7 @@ async function clusterThroughput(cluster: Cluster, options: ClusterOptions, resu
     result.rows.push({ benchmark, result: `${formatCount(bestCluster)} / ${formatCount(bestSingle)} rps = ${formatRatio(ratio)}`, goal, met: ratio >= THROUGHPUT_GOAL_RATIO });
     result.notes.push(`cluster throughput: redis-benchmark ${args.join(' ')} against node 1 of 3 vs a lone node, interleaved, best of ${options.rounds}`);
   } catch (error) {
-    const reason = errorMessage(error);
+    const reason = errorMessage(error) + (await diagnose([...cluster, single]));
     console.log(`skipped: cluster throughput: ${reason}`);
     result.rows.push(skippedRow(benchmark, goal, reason));
   } finally {
@@ -176,7 +176,7 @@ async function catchUp(cluster: Cluster, options: ClusterOptions, result: PartRe
     });
     result.notes.push('catch-up: an empty node joins (--join) a 2-node cluster holding the keys; time from its first PONG until its DBSIZE equals node 1');
   } catch (error) {
-    const reason = errorMessage(error);
+    const reason = errorMessage(error) + (await diagnose([...cluster, joiner]));
     console.log(`skipped: catch-up: ${reason}`);
     result.rows.push(skippedRow(benchmark, goal, reason));
   } finally {
@@ -216,7 +216,7 @@ async function antiEntropy(cluster: Cluster, options: ClusterOptions, result: Pa
     });
     result.notes.push(`anti-entropy: deltas of INFO ${cost.messagesCounter}, ${cost.bytesCounter} (the node's own estimate), ${cost.linkBytesCounter} summed over both nodes in ${cost.windowSeconds} s, divided by the pair's rounds (max of ${cost.roundCounter} per node)`);
   } catch (error) {
-    const reason = errorMessage(error);
+    const reason = errorMessage(error) + (await diagnose(cluster));
     console.log(`skipped: anti-entropy: ${reason}`);
     result.rows.push(skippedRow(benchmark, goal, reason));
   }

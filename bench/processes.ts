@@ -22,6 +22,8 @@ export interface Child {
   /** Last bytes of stdout+stderr. */
   output(): string;
   exited(): boolean;
+  /** "exit code 1" / "signal SIGKILL" once exited, else undefined. */
+  exitStatus(): string | undefined;
 }
 
 const children = new Set<Child>();
@@ -42,15 +44,19 @@ export function startChild(name: string, command: string, args: readonly string[
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   let hasExited = false;
+  let status: string | undefined;
   const keep = (chunk: Buffer) => {
     tail = (tail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS_MAX);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  child.on('exit', () => { hasExited = true; });
-  child.on('error', (error) => { hasExited = true; keep(Buffer.from(String(error))); });
+  child.on('exit', (code, signal) => {
+    hasExited = true;
+    status = signal === null ? `exit code ${code}` : `signal ${signal}`;
+  });
+  child.on('error', (error) => { hasExited = true; status = 'spawn error'; keep(Buffer.from(String(error))); });
   if (child.pid === undefined) throw new Error(`${name}: could not spawn ${command}`);
-  const handle: Child = { name, process: child, pid: child.pid, output: () => tail, exited: () => hasExited };
+  const handle: Child = { name, process: child, pid: child.pid, output: () => tail, exited: () => hasExited, exitStatus: () => status };
   children.add(handle);
   return handle;
 }

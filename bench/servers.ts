@@ -82,6 +82,13 @@ export async function stopServer(server: Server): Promise<void> {
   removeTempDir(server.dataDir);
 }
 
+/** Why a failure happened, when one of the servers died: its exit status and last output. */
+export async function diagnose(servers: readonly (Server | undefined)[]): Promise<string> {
+  await new Promise((resolve) => setTimeout(resolve, 200)); // let a dying child's exit event arrive
+  const dead = servers.filter((server): server is Server => server !== undefined && server.child.exited());
+  return dead.map((server) => ` [${server.name} died (${server.child.exitStatus()}): ${server.child.output().trim().slice(-800) || 'no output'}]`).join('');
+}
+
 export function redisServerVersion(): string {
   try {
     const text = execFileSync('redis-server', ['--version'], { encoding: 'utf8' });

@@ -9,7 +9,7 @@ import { readProcessRss } from './processes.js';
 import { findCpuProfiles, topSelfTime } from './profile.js';
 import { runRedisBenchmark, type BenchmarkRow } from './redis-benchmark.js';
 import { readDbSize, readInfo } from './resp-client.js';
-import { REPOSITORY_ROOT, startPeerkv, startRedis, stopServer, type Server } from './servers.js';
+import { REPOSITORY_ROOT, diagnose, startPeerkv, startRedis, stopServer, type Server } from './servers.js';
 import { skippedRow, type PartResult } from './summary.js';
 
 export interface SingleOptions {
@@ -82,7 +82,7 @@ async function runThroughput(options: SingleOptions, result: PartResult): Promis
       `throughput: redis-benchmark ${benchmarkArgs(options.requests, 1).join(' ')} [-P 16], best of ${options.rounds} rounds, redis and peerkv interleaved`,
     );
   } catch (error) {
-    const reason = errorMessage(error);
+    const reason = errorMessage(error) + (await diagnose([redis, peerkv]));
     console.log(`skipped: throughput run failed: ${reason}`);
     result.rows.push(skippedRow('SET/GET throughput vs redis', '>= 1.0x, >= 0.75x with -P 16', reason));
   } finally {
@@ -147,7 +147,7 @@ async function runMemory(options: SingleOptions, result: PartResult): Promise<vo
     });
     result.notes.push('memory: peerkv VmRSS from /proc (includes LMDB pages mapped from the page cache, shown as file-backed) vs redis INFO used_memory_rss');
   } catch (error) {
-    const reason = errorMessage(error);
+    const reason = errorMessage(error) + (await diagnose([redis, peerkv]));
     console.log(`skipped: memory: ${reason}`);
     result.rows.push(skippedRow(benchmark, 'report', reason));
   } finally {
