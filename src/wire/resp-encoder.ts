@@ -4,10 +4,13 @@ import { Buffer } from 'node:buffer';
 
 export type RespVersion = 2 | 3;
 
-/** Initial scratch size: a pipeline of small replies fits without growing. */
-export const OUTPUT_INITIAL_BYTES = 16 * 1024;
-/** Replies up to this size are copied out so the scratch buffer is reused; larger ones hand the scratch over. */
-export const OUTPUT_COPY_BYTES_MAX = 64 * 1024;
+/** Initial scratch size: one per connection, so small; a pipeline of small replies fits. */
+export const OUTPUT_INITIAL_BYTES = 4 * 1024;
+/**
+ * Output up to this size is copied out so the scratch buffer is reused; larger output
+ * hands the scratch itself over, so an idle connection never keeps more than this.
+ */
+export const OUTPUT_COPY_BYTES_MAX = 16 * 1024;
 
 const CRLF = 0x0a0d; // little-endian "\r\n" for writeUInt16LE
 
