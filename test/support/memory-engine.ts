@@ -82,6 +82,11 @@ export class MemoryEngine implements Engine {
     return new Promise((resolve) => setTimeout(() => resolve(sequence), delayMs));
   }
 
+  /** A majority of one: the local version. */
+  quorumGet(key: Uint8Array, _timeoutMs: number): Promise<VersionedRecord | undefined> {
+    return Promise.resolve(this.get(key));
+  }
+
   scan(cursor: number, count: number): { keys: Uint8Array[]; cursor: number } {
     const nowMs = this.nowMs();
     const live = [...this.records.values()]

@@ -154,6 +154,13 @@ test('pipelining: many commands in one write, replies in order, one reply write'
   raw.destroy();
 });
 
+test('PEERKV.QGET reads through engine.quorumGet, in order with the pipeline', async () => {
+  const redis = client();
+  const results = (await redis.pipeline().set('q', 'quorum').call('PEERKV.QGET', 'q').call('PEERKV.QGET', 'q-absent', 50).get('q').exec())!;
+  assert.deepEqual(results, [[null, 'OK'], [null, 'quorum'], [null, null], [null, 'quorum']]);
+  await assert.rejects(redis.call('PEERKV.QGET', 'q', 0), /timeout/);
+});
+
 test('a failed commit turns only that reply into an error', async () => {
   const redis = client();
   engine.failNextWrite = new Error('disk full');
