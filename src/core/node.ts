@@ -14,7 +14,7 @@ import { QuorumReads } from './quorum-read.js';
 import { REPLICATE_RECORDS_MAX } from './replication.js';
 import { Rng } from './rng.js';
 import { TombstoneTracker } from './tombstones.js';
-import type { Hlc, NodeId, VersionedRecord } from './types.js';
+import type { Hlc, MemberState, NodeId, VersionedRecord } from './types.js';
 import type { StoreView } from '../storage/store.js';
 
 export interface NodeCoreOptions {
@@ -92,6 +92,7 @@ export class NodeCore {
   private readonly peers = new Map<NodeId, PeerReplication>();
   private readonly afterPersist = new Map<number, AfterPersist>();
   private readonly waits: PendingWait[] = [];
+  private readonly memberStates = new Map<NodeId, MemberState>();
   private nextToken = 1;
   private writeSeq = 0;
   private sweepBucket = 0;
@@ -141,14 +142,17 @@ export class NodeCore {
       case 'discovered':
         // Our own id too: membership tells our echo from a second node claiming the id.
         this.membership.onDiscovered(input.peer, input.nowMs, out);
+        this.reactToMemberChanges(input.nowMs, out);
         break;
       case 'linkUp':
         this.onLinkUp(input.peer, input.nowMs, out);
+        this.reactToMemberChanges(input.nowMs, out);
         break;
       case 'linkDown':
         this.peers.delete(input.peer);
         this.membership.onLinkDown(input.peer, input.nowMs, out);
         this.antiEntropy.onLinkDown(input.peer);
+        this.reactToMemberChanges(input.nowMs, out);
         break;
       case 'peerMessage':
         this.onPeerMessage(input.from, input.hlc, input.message, input.nowMs, out);
@@ -296,6 +300,7 @@ export class NodeCore {
     }
     if (isMembershipMessage(message)) {
       this.membership.onMessage(from, message, nowMs, out);
+      this.reactToMemberChanges(nowMs, out);
     } else if (message.type === 'replicate') {
       if (!this.peers.has(from)) return;
       const winners = this.mergeIncoming(message.records, nowMs, out);
@@ -388,8 +393,33 @@ export class NodeCore {
     this.waits.length = kept;
   }
 
+  /**
+   * A member declared dead ends its anti-entropy sessions (their messages sit in a dead
+   * TCP link); one that comes back from dead gets a fresh round at once, so a healed
+   * partition converges without waiting for the next interval or a session timeout.
+   */
+  private reactToMemberChanges(nowMs: number, out: Effect[]): void {
+    for (const member of this.membership.members()) {
+      if (member.id === this.self.id) continue;
+      const before = this.memberStates.get(member.id);
+      if (before === member.state) continue;
+      this.memberStates.set(member.id, member.state);
+      if (member.state === 'dead') {
+        this.antiEntropy.onLinkDown(member.id);
+      } else if (member.state === 'alive' && before === 'dead' && this.peers.has(member.id)) {
+        this.antiEntropy.onLinkDown(member.id);
+        this.antiEntropy.onLinkUp(member.id, nowMs, out);
+      }
+    }
+    if (this.memberStates.size > this.membership.members().length) {
+      const listed = new Set(this.membership.members().map((member) => member.id));
+      for (const id of this.memberStates.keys()) if (!listed.has(id)) this.memberStates.delete(id);
+    }
+  }
+
   private onTick(nowMs: number, out: Effect[]): void {
     this.membership.onTick(nowMs, out);
+    this.reactToMemberChanges(nowMs, out);
     this.antiEntropy.onTick(nowMs, out);
     this.quorumReads.onTick(nowMs, out);
     this.answerWaits(nowMs, out);

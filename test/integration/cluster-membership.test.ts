@@ -142,7 +142,7 @@ describe('cluster membership over loopback', { concurrency: false }, () => {
     const dropped = [...info].filter(([name]) => name.startsWith('discovery_dropped')).reduce((sum, [, value]) => sum + Number(value), 0);
     assert.ok(dropped >= 100, `discovery drops counted: ${dropped}`);
     const peerInfo = parseInfo(redisCli(nodes[1]!.port, ['info']));
-    const peerDrops = [...peerInfo].filter(([name]) => /^peer_(bad|handshake|auth)/.test(name)).reduce((sum, [, value]) => sum + Number(value), 0);
+    const peerDrops = [...peerInfo].filter(([name]) => /^peer_(bad|handshake_failed|auth|frame_too_large)/.test(name)).reduce((sum, [, value]) => sum + Number(value), 0);
     assert.ok(peerDrops >= 1, 'bad peer connections counted');
     await waitFor(() => redisCli(nodes[1]!.port, ['get', 'kept']) === 'value', { timeoutMs: 5_000, what: 'replicated key intact' });
     await Promise.all(nodes.map((node) => node.stop()));

@@ -10,7 +10,9 @@ after(cleanupAll);
 
 const clients: Redis[] = [];
 function client(node: NodeProcess): Redis {
-  const redis = new Redis({ port: node.port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 1 });
+  // No reconnects: nodes are stopped while clients may still be open.
+  const redis = new Redis({ port: node.port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => undefined);
   clients.push(redis);
   return redis;
 }

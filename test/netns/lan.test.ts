@@ -71,10 +71,16 @@ describe('LAN behaviour in network namespaces', { concurrency: false, skip: avai
     assert.equal(cli(0, ['set', 'contested', 'late']), 'OK');
     assert.equal(cli(1, ['del', 'majority-only']), '1');
     lan.restore(2);
-    await waitFor(
-      () => [0, 1, 2].every((index) => cli(index, ['get', 'contested']) === 'late' && cli(index, ['get', 'minority-only']) === 'b' && cli(index, ['get', 'majority-only']) === ''),
-      { timeoutMs: 30_000, intervalMs: 200, what: 'convergence after heal' },
-    );
+    const converged = () =>
+      [0, 1, 2].every((index) => cli(index, ['get', 'contested']) === 'late' && cli(index, ['get', 'minority-only']) === 'b' && cli(index, ['get', 'majority-only']) === '');
+    await waitFor(converged, { timeoutMs: 30_000, intervalMs: 200, what: 'convergence after heal' }).catch((error: unknown) => {
+      for (const index of [0, 1, 2]) {
+        const fields = info(index);
+        console.log(`# host ${index}: contested=${cli(index, ['get', 'contested'])} minority-only=${cli(index, ['get', 'minority-only'])} majority-only=${cli(index, ['get', 'majority-only'])} alive=${fields.get('members_alive')} root=${fields.get('merkle_root')}`);
+        console.log(`#   ${[...fields].filter(([name]) => /^(member\d|sync|antientropy_rounds|records_|peer_links|clock)/.test(name)).map(([name, value]) => `${name}=${value}`).join(' ')}`);
+      }
+      throw error;
+    });
     const roots = [0, 1, 2].map((index) => info(index).get('merkle_root'));
     assert.equal(new Set(roots).size, 1, `merkle roots ${roots.join(' ')}`);
   });
