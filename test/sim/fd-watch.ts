@@ -76,8 +76,9 @@ export class FailureDetectorWatch {
 
   private declared(observer: SimNode, member: SimNode): void {
     this.declarations++;
-    // A runaway clock makes frames legitimately refused: not the detector's fault.
-    if (this.sim.isRunaway(observer.index) || this.sim.isRunaway(member.index)) return;
+    // A runaway clock makes its frames legitimately refused, and the dead verdicts that
+    // node reaches then spread by gossip: none of that is the detector's fault.
+    if (this.sim.nodes.some((node) => this.sim.isRunaway(node.index))) return;
     this.refresh();
     const goodForMs = this.sim.nowMs - this.lastBadMs[observer.index]![member.index]!;
     if (goodForMs <= this.boundMs()) return;

@@ -1,0 +1,58 @@
+// Proves the deterministic simulator runs the real core under faults reproducibly: a seed replays to the same trace hash, a sweep of seeds holds every invariant, and every regression seed is re-run.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runSeed, type SimResult } from './harness.js';
+import { CI_SEED_COUNT } from './budget.js';
+import { REGRESSIONS } from './regressions.js';
+
+/** First seed of the sweep; the CLI default range starts at 1 as well. */
+const CI_SEED_FROM = 1;
+const OPEN_BUGS = REGRESSIONS.filter((regression) => regression.open);
+
+function describeFailures(result: SimResult): string {
+  return result.failures.map((failure) => `seed ${result.seed}: ${failure.invariant}: ${failure.detail}`).join('\n');
+}
+
+test('a seed replays to the same trace hash', () => {
+  for (const seed of [3, 11, 42]) {
+    const first = runSeed({ seed });
+    const second = runSeed({ seed, trace: true });
+    assert.equal(second.traceHash, first.traceHash, `seed ${seed} replayed differently`);
+    assert.ok(second.traceLines.length > 100, 'a traced run keeps its lines');
+  }
+  assert.notEqual(runSeed({ seed: 3 }).traceHash, runSeed({ seed: 4 }).traceHash);
+});
+
+test('calm runs converge with no failure-detector false positives', () => {
+  let calm = 0;
+  for (let seed = 1; calm < 5 && seed < 200; seed++) {
+    const result = runSeed({ seed });
+    if (!result.stats.faults.startsWith('calm')) continue;
+    calm++;
+    assert.equal(result.stats.falsePositives, 0, `seed ${seed}: ${result.stats.falsePositiveDetails.join('; ')}`);
+    assert.ok(result.stats.convergedAfterMs >= 0, `seed ${seed} never converged`);
+    assert.ok(result.stats.ackedWrites > 0, `seed ${seed} acknowledged no writes`);
+  }
+  assert.equal(calm, 5);
+});
+
+test(`a sweep of ${CI_SEED_COUNT} seeds holds every invariant`, { todo: OPEN_BUGS.length > 0 ? `${OPEN_BUGS.length} open core bugs in regressions.ts` : undefined }, () => {
+  const failed: string[] = [];
+  let falsePositives = 0;
+  const startedMs = performance.now();
+  for (let seed = CI_SEED_FROM; seed < CI_SEED_FROM + CI_SEED_COUNT; seed++) {
+    const result = runSeed({ seed });
+    falsePositives += result.stats.falsePositives;
+    if (result.failures.length > 0) failed.push(`${describeFailures(result)}\n  replay: npm run sim -- --seed ${seed} --trace`);
+  }
+  const seconds = (performance.now() - startedMs) / 1000;
+  console.log(`sim sweep: ${CI_SEED_COUNT} seeds in ${seconds.toFixed(1)} s (${(CI_SEED_COUNT / seconds).toFixed(1)} seeds/s), ${failed.length} failing, ${falsePositives} failure-detector false positives`);
+  assert.deepEqual(failed, []);
+});
+
+for (const regression of REGRESSIONS) {
+  test(`regression seed ${regression.seed} (${regression.invariant})`, { todo: regression.open ? regression.bug : undefined }, () => {
+    const result = runSeed({ seed: regression.seed });
+    assert.equal(result.failures.length, 0, describeFailures(result));
+  });
+}
