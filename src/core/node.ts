@@ -394,8 +394,8 @@ export class NodeCore {
   }
 
   /**
-   * A member declared dead ends its anti-entropy sessions (their messages sit in a dead
-   * TCP link); one that comes back from dead gets a fresh round at once, so a healed
+   * A member declared dead ends its anti-entropy sessions and its link (their messages
+   * sit in a dead TCP connection); one that comes back from dead gets a fresh round at once, so a healed
    * partition converges without waiting for the next interval or a session timeout.
    */
   private reactToMemberChanges(nowMs: number, out: Effect[]): void {
@@ -406,6 +406,12 @@ export class NodeCore {
       this.memberStates.set(member.id, member.state);
       if (member.state === 'dead') {
         this.antiEntropy.onLinkDown(member.id);
+        // Reset the link: frames queued in a TCP connection to an unreachable host could
+        // otherwise arrive many minutes later. Keep redialling so it can come back.
+        if (this.peers.has(member.id)) {
+          out.push({ kind: 'disconnect', peer: member.id });
+          out.push({ kind: 'connect', peer: member.id, addr: member.addr });
+        }
       } else if (member.state === 'alive' && before === 'dead' && this.peers.has(member.id)) {
         this.antiEntropy.onLinkDown(member.id);
         this.antiEntropy.onLinkUp(member.id, nowMs, out);

@@ -1,14 +1,17 @@
 // Safe early purge of tombstones. A tombstone this node wrote may be removed before the
 // grace period once every member seen within the grace period acknowledged it; the
-// purge then spreads to peers, and recently purged versions are refused, so a deleted
-// key never comes back through anti-entropy. Everything else waits for the grace period.
+// purge then spreads to peers. For a while after, any version of the key no newer than
+// the purged tombstone is refused: an older write may still be in flight on another
+// link (links to dead members are reset, which bounds that window), and must not bring
+// the key back. Everything else waits for the grace period.
 import { bytesToMapKey, fromUtf8, utf8 } from './bytes.js';
+import { compareVersions } from './record.js';
 import type { NodeId, VersionedRecord } from './types.js';
 import { isNodeId, isUint } from './validate.js';
 
 /** Local tombstones awaiting acknowledgement; beyond this they simply wait for the grace. */
 export const PENDING_TOMBSTONES_MAX = 100_000;
-/** How long a purged version is remembered and refused if a lagging peer sends it back. */
+/** How long a purged key refuses versions up to the purged one (older writes in flight). */
 export const PURGED_MEMORY_MS = 10 * 60 * 1000;
 export const PURGED_MEMORY_ENTRIES_MAX = 1_000_000;
 
@@ -24,7 +27,7 @@ export class TombstoneTracker {
   /** Members that must acknowledge before an early purge: everyone seen within the grace. */
   private readonly watchers = new Map<NodeId, number>();
   private readonly pending: PendingTombstones[] = [];
-  private readonly purged = new Map<string, number>();
+  private readonly purged = new Map<string, { readonly version: VersionedRecord; readonly atMs: number }>();
 
   constructor(
     private readonly self: NodeId,
@@ -82,23 +85,28 @@ export class TombstoneTracker {
   }
 
   rememberPurged(records: readonly VersionedRecord[], nowMs: number): void {
+    this.expirePurged(nowMs);
     for (const record of records) {
       if (this.purged.size >= PURGED_MEMORY_ENTRIES_MAX) this.expirePurged(nowMs, true);
-      this.purged.set(versionKey(record), nowMs);
+      const mapKey = bytesToMapKey(record.key);
+      const known = this.purged.get(mapKey);
+      if (known !== undefined && compareVersions(known.version, record) >= 0) continue;
+      this.purged.delete(mapKey);
+      this.purged.set(mapKey, { version: record, atMs: nowMs });
     }
   }
 
-  /** True if this exact tombstone version was purged recently: do not store it again. */
+  /** True if a tombstone newer than or equal to this version was purged recently: refuse it. */
   wasPurged(record: VersionedRecord, nowMs: number): boolean {
-    if (record.value !== null || this.purged.size === 0) return false;
-    const purgedAtMs = this.purged.get(versionKey(record));
-    return purgedAtMs !== undefined && nowMs - purgedAtMs < PURGED_MEMORY_MS;
+    if (this.purged.size === 0) return false;
+    const known = this.purged.get(bytesToMapKey(record.key));
+    return known !== undefined && nowMs - known.atMs < PURGED_MEMORY_MS && compareVersions(record, known.version) <= 0;
   }
 
-  /** Drop remembered purges past their memory window (all the oldest when forced). */
+  /** Drop remembered purges past their memory window (the oldest half when forced). */
   expirePurged(nowMs: number, force = false): void {
-    for (const [key, purgedAtMs] of this.purged) {
-      if (nowMs - purgedAtMs < PURGED_MEMORY_MS && !force) break;
+    for (const [key, entry] of this.purged) {
+      if (nowMs - entry.atMs < PURGED_MEMORY_MS && !force) break;
       this.purged.delete(key);
       if (force && this.purged.size < PURGED_MEMORY_ENTRIES_MAX / 2) break;
     }
@@ -107,8 +115,4 @@ export class TombstoneTracker {
   private forgetStaleWatchers(nowMs: number): void {
     for (const [id, seenMs] of this.watchers) if (seenMs <= nowMs - this.graceMs) this.watchers.delete(id);
   }
-}
-
-function versionKey(record: VersionedRecord): string {
-  return `${record.hlc.wallMs}.${record.hlc.logical}.${record.origin}.${bytesToMapKey(record.key)}`;
 }
