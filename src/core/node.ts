@@ -37,7 +37,8 @@ export const WATCHERS_SAVE_INTERVAL_MS = 60_000;
 /** What to do once a persist effect is committed. */
 type AfterPersist =
   | { readonly kind: 'local'; readonly records: readonly VersionedRecord[]; readonly writeSeq: number }
-  | { readonly kind: 'remote'; readonly from: NodeId; readonly seq: number }
+  /** Acknowledge seq to `from`, but only on the link it arrived on (`link` identity). */
+  | { readonly kind: 'remote'; readonly from: NodeId; readonly seq: number; readonly link: PeerReplication }
   | { readonly kind: 'none' };
 
 interface PeerReplication {
@@ -48,6 +49,11 @@ interface PeerReplication {
   outbox: VersionedRecord[];
   outboxBytes: number;
   outboxSeq: number;
+  /**
+   * We dropped a replicate frame from this peer on this link (clock too far ahead), so
+   * our acks, being cumulative, would vouch for writes we never stored: stop acking.
+   */
+  receiveGap: boolean;
 }
 
 interface PendingWait {
@@ -244,7 +250,9 @@ export class NodeCore {
         }
         peer.outboxSeq = after.writeSeq;
       }
-    } else if (after.kind === 'remote') {
+    } else if (after.kind === 'remote' && this.peers.get(after.from) === after.link && !after.link.receiveGap) {
+      // A restarted sender counts its sequence from zero again: an ack from an earlier
+      // link would claim writes the new incarnation never sent.
       out.push(sendEffect(after.from, { type: 'replicateAck', seq: after.seq }));
     }
     void nowMs;
@@ -278,7 +286,7 @@ export class NodeCore {
       this.membership.onLinkUp(peer, nowMs, out);
       return;
     }
-    this.peers.set(peer.id, { ackedSeq: 0, linkStartSeq: this.writeSeq, outbox: [], outboxBytes: 0, outboxSeq: 0 });
+    this.peers.set(peer.id, { ackedSeq: 0, linkStartSeq: this.writeSeq, outbox: [], outboxBytes: 0, outboxSeq: 0, receiveGap: false });
     this.membership.onLinkUp(peer, nowMs, out);
     this.antiEntropy.onLinkUp(peer.id, nowMs, out);
   }
@@ -287,6 +295,8 @@ export class NodeCore {
     const observed = observeHlc(this.clock, hlc, nowMs);
     if (!observed.ok) {
       this.counters.clock_offset_drops!++;
+      const link = this.peers.get(from);
+      if (link !== undefined && message.type === 'replicate') link.receiveGap = true;
       if (nowMs - this.lastClockWarningMs >= 1_000) {
         this.lastClockWarningMs = nowMs;
         out.push({
@@ -304,10 +314,10 @@ export class NodeCore {
     } else if (message.type === 'replicate') {
       if (!this.peers.has(from)) return;
       const winners = this.mergeIncoming(message.records, nowMs, out);
-      this.persistMerged(winners, { kind: 'remote', from, seq: message.seq }, out);
+      this.persistMerged(winners, { kind: 'remote', from, seq: message.seq, link: this.peers.get(from)! }, out);
     } else if (message.type === 'replicateAck') {
       const peer = this.peers.get(from);
-      if (peer !== undefined && message.seq > peer.ackedSeq) {
+      if (peer !== undefined && message.seq > peer.ackedSeq && message.seq <= this.writeSeq) {
         peer.ackedSeq = message.seq;
         this.answerWaits(nowMs, out);
         this.purgeAcknowledged(nowMs, out);
@@ -430,6 +440,7 @@ export class NodeCore {
     this.quorumReads.onTick(nowMs, out);
     this.answerWaits(nowMs, out);
     this.noteWatchers(nowMs, out);
+    this.purgeAcknowledged(nowMs, out);
     if (nowMs >= this.nextSweepMs) {
       this.sweep(nowMs, out);
       this.nextSweepMs = nowMs + this.config.sweepIntervalMs;
@@ -448,6 +459,8 @@ export class NodeCore {
 
   /** Purge local tombstones every watcher stored, here and (by message) on every peer. */
   private purgeAcknowledged(nowMs: number, out: Effect[]): void {
+    if (!this.tombstones.hasPending()) return;
+    this.noteWatchers(nowMs, out);
     const ready = this.tombstones.takeAcknowledged(nowMs, (peer, writeSeq) => {
       const state = this.peers.get(peer);
       return state !== undefined && state.ackedSeq >= writeSeq && writeSeq > state.linkStartSeq;

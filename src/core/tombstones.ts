@@ -11,6 +11,11 @@ import { isNodeId, isUint } from './validate.js';
 
 /** Local tombstones awaiting acknowledgement; beyond this they simply wait for the grace. */
 export const PENDING_TOMBSTONES_MAX = 100_000;
+/**
+ * A tombstone is never purged early before this age: members that this node has not
+ * heard of yet (gossip still spreading) get the time to show up in the watcher set.
+ */
+export const EARLY_PURGE_AGE_MIN_MS = 10_000;
 /** How long a purged key refuses versions up to the purged one (older writes in flight). */
 export const PURGED_MEMORY_MS = 10 * 60 * 1000;
 export const PURGED_MEMORY_ENTRIES_MAX = 1_000_000;
@@ -71,12 +76,22 @@ export class TombstoneTracker {
     this.pending.push({ writeSeq, records: tombstones });
   }
 
-  /** Tombstones every watcher has acknowledged, removed from tracking, oldest first. */
+  hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /**
+   * Tombstones old enough that every watcher has acknowledged, removed from tracking,
+   * oldest first. With no watcher at all nothing is purged early: a node alone (or not
+   * yet in touch with anyone) cannot know who else still holds the old value.
+   */
   takeAcknowledged(nowMs: number, acked: AckCheck): VersionedRecord[] {
     const ready: VersionedRecord[] = [];
     this.forgetStaleWatchers(nowMs);
+    if (this.watchers.size === 0) return ready;
     while (this.pending.length > 0) {
       const head = this.pending[0]!;
+      if (head.records[0]!.hlc.wallMs > nowMs - EARLY_PURGE_AGE_MIN_MS) return ready;
       for (const watcher of this.watchers.keys()) if (!acked(watcher, head.writeSeq)) return ready;
       this.pending.shift();
       ready.push(...head.records);
