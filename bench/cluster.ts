@@ -2,11 +2,11 @@
 // lone node, catch-up speed of a joining node, anti-entropy cost when in sync.
 // Each measurement skips with a printed reason when its cluster does not form.
 import { measureAntiEntropyCost } from './antientropy-cost.js';
-import { errorMessage, formatCount, formatMs, formatRatio, markdownTable } from './format.js';
+import { errorMessage, formatCount, formatMs, formatRatio, markdownTable, percentile } from './format.js';
 import { loadKeys } from './loader.js';
 import { freeUdpPort, sleep } from './processes.js';
 import { runRedisBenchmark } from './redis-benchmark.js';
-import { measureReplicationDelay, summarizeDelays } from './replication-delay.js';
+import { measureReplicationDelay, measureVisibilityByPolling, summarizeDelays } from './replication-delay.js';
 import { readDbSize, readInfo } from './resp-client.js';
 import { diagnose, startPeerkv, stopServer, type Server } from './servers.js';
 import { skippedRow, type PartResult } from './summary.js';
@@ -105,6 +105,11 @@ async function replicationDelay(cluster: Cluster, options: ClusterOptions, resul
     const summary = summarizeDelays(measured);
     console.log(`\nreplication delay (ack on A -> keyspace notification on B), ${formatCount(measured.writes)} writes at ${formatCount(measured.achievedRatePerSecond)}/s:`);
     console.log(`  p50 ${formatMs(summary.p50Ms)}, p99 ${formatMs(summary.p99Ms)}, max ${formatMs(summary.maxMs)}; missing on B ${measured.missing}, arrived before ack ${measured.arrivedBeforeAck}, write errors ${measured.writeErrors}`);
+    console.log(`  p50 of the first second ${formatMs(measured.firstSecondP50Ms)}, of the last second ${formatMs(measured.lastSecondP50Ms)}${measured.lastSecondP50Ms > 10 * Math.max(measured.firstSecondP50Ms, 1) ? ' (B falls behind: replication is slower than the write rate)' : ''}`);
+    const sampled = measured.sampledVisibilityMs;
+    console.log(`  same load, ${sampled.length} sampled writes read back by GET on B: p50 ${formatMs(percentile(sampled, 0.5))}, p99 ${formatMs(percentile(sampled, 0.99))}`);
+    const polled = await measureVisibilityByPolling(cluster[0]!.port, cluster[1]!.port);
+    console.log(`  cross-check, ${polled.delaysMs.length + polled.missing} sequential SETs on A with GET polling on B (no load): p50 ${formatMs(percentile(polled.delaysMs, 0.5))}, p99 ${formatMs(percentile(polled.delaysMs, 0.99))}, never visible ${polled.missing}`);
     const met = summary.p50Ms <= DELAY_GOAL_P50_MS && summary.p99Ms <= DELAY_GOAL_P99_MS && measured.missing === 0;
     result.rows.push({
       benchmark,

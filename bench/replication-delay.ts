@@ -11,6 +11,8 @@ const ARRIVAL_GRACE_MS = 3_000;
 /** Pacing timer; each tick sends the writes that are due as one pipelined socket write. */
 const PACE_INTERVAL_MS = 1;
 const VALUE_BYTES = 100;
+/** Pause between visibility samples, so the sampling GETs stay a small share of B's load. */
+const VISIBILITY_SAMPLE_INTERVAL_MS = 10;
 const CHANNEL_PREFIX = '__keyspace@0__:';
 
 export interface DelayResult {
@@ -21,6 +23,11 @@ export interface DelayResult {
   readonly missing: number;
   readonly writeErrors: number;
   readonly achievedRatePerSecond: number;
+  /** Median delay of the first and of the last second of writes: a growing gap means B falls behind. */
+  readonly firstSecondP50Ms: number;
+  readonly lastSecondP50Ms: number;
+  /** Under the same load: ack on A to a GET on B returning the key, for sampled writes (ascending). */
+  readonly sampledVisibilityMs: number[];
 }
 
 export interface DelaySummary {
@@ -54,10 +61,13 @@ export async function measureReplicationDelay(writerPort: number, subscriberPort
     };
     await subscriber.command('PSUBSCRIBE', `${CHANNEL_PREFIX}*`);
     await probe(writer, `${keyPrefix}probe`, new Promise<void>((resolve) => { probeArrived = resolve; }));
-    const written = await paceWrites(writer, keyPrefix, total, ratePerSecond, ackAt);
+    const progress: Progress = { acked: 0, done: false };
+    const sampling = sampleVisibility(subscriberPort, keyPrefix, ackAt, progress);
+    const written = await paceWrites(writer, keyPrefix, total, ratePerSecond, ackAt, progress);
+    const sampledMs = await sampling;
     const graceEnd = performance.now() + ARRIVAL_GRACE_MS;
     while (performance.now() < graceEnd && arriveAt.some((value) => Number.isNaN(value))) await sleep(50);
-    return collect(ackAt, arriveAt, written.errors, (total / written.elapsedMs) * 1000);
+    return { ...collect(ackAt, arriveAt, written.errors, (total / written.elapsedMs) * 1000, ratePerSecond), sampledVisibilityMs: sampledMs };
   } finally {
     subscriber.close();
     writer.close();
@@ -78,15 +88,19 @@ async function probe(writer: RespConnection, key: string, arrived: Promise<void>
   }
 }
 
-async function paceWrites(writer: RespConnection, keyPrefix: string, total: number, ratePerSecond: number, ackAt: Float64Array): Promise<{ elapsedMs: number; errors: number }> {
+interface Progress {
+  acked: number;
+  done: boolean;
+}
+
+async function paceWrites(writer: RespConnection, keyPrefix: string, total: number, ratePerSecond: number, ackAt: Float64Array, progress: Progress): Promise<{ elapsedMs: number; errors: number }> {
   const value = Buffer.alloc(VALUE_BYTES, 'v');
   const started = performance.now();
   let sent = 0;
-  let acked = 0;
   let errors = 0;
   const onReply = (reply: Reply, atMs: number) => {
     if (reply instanceof Error) errors++;
-    ackAt[acked++] = atMs;
+    ackAt[progress.acked++] = atMs;
   };
   while (sent < total) {
     const due = Math.min(total, Math.floor(((performance.now() - started) * ratePerSecond) / 1000) + 1);
@@ -99,12 +113,35 @@ async function paceWrites(writer: RespConnection, keyPrefix: string, total: numb
     await sleep(PACE_INTERVAL_MS);
   }
   const elapsedMs = performance.now() - started;
-  while (acked < total) await sleep(PACE_INTERVAL_MS);
+  while (progress.acked < total) await sleep(PACE_INTERVAL_MS);
+  progress.done = true;
   return { elapsedMs, errors };
 }
 
-function collect(ackAt: Float64Array, arriveAt: Float64Array, writeErrors: number, achievedRatePerSecond: number): DelayResult {
+/**
+ * While the writer runs: take the newest acknowledged write, GET it on B until it shows,
+ * repeat. Tells slow replication apart from slow notification delivery.
+ */
+async function sampleVisibility(readerPort: number, keyPrefix: string, ackAt: Float64Array, progress: Progress): Promise<number[]> {
+  const reader = await RespConnection.connect(readerPort);
   const delaysMs: number[] = [];
+  try {
+    while (!progress.done) {
+      const index = progress.acked - 1;
+      if (index < 0) { await sleep(PACE_INTERVAL_MS); continue; }
+      const ackMs = ackAt[index]!;
+      while (performance.now() - ackMs < POLL_CHECK_TIMEOUT_MS && (await reader.command('GET', keyPrefix + index)) === null);
+      delaysMs.push(performance.now() - ackMs);
+      await sleep(VISIBILITY_SAMPLE_INTERVAL_MS);
+    }
+  } finally {
+    reader.close();
+  }
+  return delaysMs.sort((a, b) => a - b);
+}
+
+function collect(ackAt: Float64Array, arriveAt: Float64Array, writeErrors: number, achievedRatePerSecond: number, ratePerSecond: number): Omit<DelayResult, 'sampledVisibilityMs'> {
+  const delayByIndex = new Float64Array(ackAt.length).fill(Number.NaN);
   let arrivedBeforeAck = 0;
   let missing = 0;
   for (let index = 0; index < ackAt.length; index++) {
@@ -114,8 +151,52 @@ function collect(ackAt: Float64Array, arriveAt: Float64Array, writeErrors: numbe
     // Both sockets are read by this one event loop: B's notification can be read in an
     // earlier turn than A's reply; that write was visible on B no later than acked on A.
     if (arrive < ack) arrivedBeforeAck++;
-    delaysMs.push(Math.max(0, arrive - ack));
+    delayByIndex[index] = Math.max(0, arrive - ack);
   }
-  delaysMs.sort((a, b) => a - b);
-  return { writes: ackAt.length, delaysMs, arrivedBeforeAck, missing, writeErrors, achievedRatePerSecond };
+  const sortedMedian = (values: Float64Array) => percentile([...values].filter((value) => !Number.isNaN(value)).sort((a, b) => a - b), 0.5);
+  const secondCount = Math.min(ratePerSecond, ackAt.length);
+  return {
+    writes: ackAt.length,
+    delaysMs: [...delayByIndex].filter((value) => !Number.isNaN(value)).sort((a, b) => a - b),
+    arrivedBeforeAck,
+    missing,
+    writeErrors,
+    achievedRatePerSecond,
+    firstSecondP50Ms: sortedMedian(delayByIndex.subarray(0, secondCount)),
+    lastSecondP50Ms: sortedMedian(delayByIndex.subarray(ackAt.length - secondCount)),
+  };
+}
+
+/** Sequential writes for the polling cross-check: few, since each one is awaited. */
+const POLL_CHECK_WRITES = 200;
+/** A write not readable on B within this long counts as missing in the cross-check. */
+const POLL_CHECK_TIMEOUT_MS = 2_000;
+
+/**
+ * Cross-check without notifications and without load: SET on A, then GET on B in a tight
+ * loop until the value shows. Returns ascending delays in ms and how many never showed.
+ */
+export async function measureVisibilityByPolling(writerPort: number, readerPort: number): Promise<{ delaysMs: number[]; missing: number }> {
+  const writer = await RespConnection.connect(writerPort);
+  const reader = await RespConnection.connect(readerPort);
+  const delaysMs: number[] = [];
+  let missing = 0;
+  try {
+    const prefix = `poll:${Math.floor(performance.now()).toString(36)}:`;
+    for (let index = 0; index < POLL_CHECK_WRITES; index++) {
+      const key = prefix + index;
+      await writer.command('SET', key, 'v');
+      const ackMs = performance.now();
+      let seen = false;
+      while (performance.now() - ackMs < POLL_CHECK_TIMEOUT_MS) {
+        if ((await reader.command('GET', key)) === 'v') { seen = true; break; }
+      }
+      if (seen) delaysMs.push(performance.now() - ackMs);
+      else missing++;
+    }
+  } finally {
+    writer.close();
+    reader.close();
+  }
+  return { delaysMs: delaysMs.sort((a, b) => a - b), missing };
 }
