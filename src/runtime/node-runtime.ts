@@ -42,6 +42,8 @@ export class NodeRuntime implements Engine {
   private readonly keyspaceListeners = new Set<(event: KeyspaceEvent) => void>();
   private lastSaveMs = Date.now();
   private stopped = false;
+  private clientsPaused = false;
+  private backpressureEvents = 0;
 
   private constructor(
     readonly options: NodeOptions,
@@ -85,8 +87,12 @@ export class NodeRuntime implements Engine {
         port: peerPort,
         logger,
         onLinkUp: (hello) => runtime?.input({ kind: 'linkUp', nowMs: runtime.nowMs(), peer: hello }),
-        onLinkDown: (peer) => runtime?.input({ kind: 'linkDown', nowMs: runtime.nowMs(), peer }),
+        onLinkDown: (peer) => {
+          runtime?.input({ kind: 'linkDown', nowMs: runtime.nowMs(), peer });
+          runtime?.relieveBackpressure();
+        },
         onMessage: (from, hlc, message) => runtime?.input({ kind: 'peerMessage', nowMs: runtime.nowMs(), from, hlc, message }),
+        onDrain: () => runtime?.relieveBackpressure(),
       });
       runtime = new NodeRuntime(options, store, logger, self, identity.lastHlc, links);
       await runtime.open();
@@ -148,6 +154,7 @@ export class NodeRuntime implements Engine {
       switch (effect.kind) {
         case 'send':
           this.links.send(effect.to, effect.hlc, effect.message);
+          if (!this.clientsPaused && this.links.isCongested(effect.to)) this.applyBackpressure();
           break;
         case 'connect':
           this.links.connect(effect.peer, effect.addr);
@@ -230,6 +237,24 @@ export class NodeRuntime implements Engine {
       this.savedHlc = last;
       this.store.putMeta(META_HLC, encodeHlc(last)).catch((error: unknown) => this.logger.error({ err: error }, 'saving the clock failed'));
     });
+  }
+
+  /**
+   * A peer link's send buffer is past its high-water mark: stop reading client commands
+   * (their writes would only queue more) until every link drains. Peers keep being read.
+   */
+  private applyBackpressure(): void {
+    this.clientsPaused = true;
+    this.backpressureEvents++;
+    this.resp?.pauseReading();
+    this.logger.warn({ events: this.backpressureEvents }, 'peer link congested: pausing client reads until it drains');
+  }
+
+  relieveBackpressure(): void {
+    if (!this.clientsPaused || this.links.anyCongested()) return;
+    this.clientsPaused = false;
+    this.resp?.resumeReading();
+    this.logger.info('peer links drained: resuming client reads');
   }
 
   private scheduleWake(deadlineMs: number): void {
@@ -320,6 +345,7 @@ export class NodeRuntime implements Engine {
       sync: core.antiEntropy.status(),
       counters: {
         ...core.counters,
+        client_backpressure_events: this.backpressureEvents,
         ...prefixed('membership_', core.membership.counters()),
         ...prefixed('antientropy_', core.antiEntropy.counters()),
         ...prefixed('peer_', this.links.stats()),
