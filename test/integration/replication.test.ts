@@ -115,6 +115,25 @@ describe('replication on a loopback cluster', { concurrency: false }, () => {
     await Promise.all([...nodes, newcomer].map((node) => node.stop()));
   });
 
+  test('a stalled peer pauses client reads instead of buffering without bound, then everything lands', async () => {
+    const nodes = await cluster(2);
+    const [writer, stalled] = nodes as [NodeProcess, NodeProcess];
+    const redis = client(writer);
+    const value = Buffer.alloc(1024 * 1024, 0x5a);
+    process.kill(stalled.pid, 'SIGSTOP');
+    const pipeline = redis.pipeline();
+    for (let index = 0; index < 48; index++) pipeline.set(`big:${index}`, value);
+    const written = pipeline.exec();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    process.kill(stalled.pid, 'SIGCONT');
+    const results = await written;
+    assert.ok(results!.every(([error, reply]) => error === null && reply === 'OK'));
+    const events = Number(parseInfo(redisCli(writer.port, ['info'])).get('client_backpressure_events') ?? 0);
+    assert.ok(events >= 1, `backpressure events: ${events}`);
+    await waitFor(() => redisCli(stalled.port, ['dbsize']) === '48', { timeoutMs: 20_000, intervalMs: 200, what: 'all big values on the stalled peer' });
+    await Promise.all(nodes.map((node) => node.stop()));
+  });
+
   test('a node whose clock runs beyond the max offset cannot win; the drops show in INFO', async () => {
     const discoveryPort = randomDiscoveryPort();
     const honest = await cluster(2, discoveryPort);
