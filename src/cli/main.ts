@@ -95,6 +95,11 @@ function buildProgram(io: MainIo, setExitCode: (code: number) => void): Command 
       setExitCode(await runDemo(flags.nodes ?? 3, io.stdout));
     });
 
+  addClientCommands(program, io, setExitCode);
+  return program;
+}
+
+function addClientCommands(program: Command, io: MainIo, setExitCode: (code: number) => void): void {
   const client = (name: string, description: string) => addClientOptions(program.command(name).description(description));
   const run = (action: (context: ClientContext, command: Command) => Promise<number>) =>
     async (...args: unknown[]) => {
@@ -134,7 +139,6 @@ function buildProgram(io: MainIo, setExitCode: (code: number) => void): Command 
     .action(run((context, command) => runWatch(context, command.processedArgs[0] as string, command.opts<{ values?: boolean }>().values === true)));
   client('ping', 'check the node answers, with round-trip latency')
     .action(run((context) => runPing(context)));
-  return program;
 }
 
 function addClientOptions(command: Command): Command {

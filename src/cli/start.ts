@@ -5,7 +5,7 @@ import { resolve as resolvePath } from 'node:path';
 import { createLogger } from '../runtime/logger.js';
 import type { NodeOptions } from '../runtime/options.js';
 
-/** If stop() finished but something still holds the event loop, exit after this anyway. */
+/** If stop() (or a failed start) finished but something still holds the event loop, exit after this anyway. */
 const EXIT_AFTER_STOP_MS = 2_000;
 /** Exit code of a second signal (128 + SIGINT), as shells report an interrupted program. */
 const EXIT_CODE_FORCED = 130;
@@ -20,6 +20,8 @@ export async function runStart(options: NodeOptions): Promise<number> {
   } catch (error) {
     process.stderr.write(`peerkv: ${describeStartError(error, options)}\n`);
     logger.flush();
+    // A half-started node may still hold sockets or timers; do not hang on them.
+    setTimeout(() => process.exit(1), EXIT_AFTER_STOP_MS).unref();
     return 1;
   }
   logger.info(
