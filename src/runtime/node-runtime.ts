@@ -12,7 +12,7 @@ import { broadcastAddressFor } from '../net/broadcast-address.js';
 import { PeerLinks } from '../net/peer-links.js';
 import { startRespServer, type RespServer } from '../net/resp-listener.js';
 import type { Engine, EngineInfo, KeyspaceEvent } from '../server/engine.js';
-import { prepareDataDir } from '../storage/data-dir.js';
+import { lockDataDir, prepareDataDir } from '../storage/data-dir.js';
 import { openLmdbStore } from '../storage/lmdb-store.js';
 import type { Store } from '../storage/store.js';
 import { encodeHlc, loadIdentity, META_HLC, META_INCARNATION } from './identity.js';
@@ -52,6 +52,7 @@ export class NodeRuntime implements Engine {
     self: PeerHello,
     lastHlc: Hlc,
     private readonly links: PeerLinks,
+    private readonly unlock: () => Promise<void>,
   ) {
     this.self = self;
     this.savedHlc = lastHlc;
@@ -68,7 +69,15 @@ export class NodeRuntime implements Engine {
 
   static async start(options: NodeOptions, logger: Logger): Promise<NodeRuntime> {
     await prepareDataDir(options.dataDir);
-    const store = await openLmdbStore({ dir: options.dataDir, fsync: options.fsync });
+    const unlock = await lockDataDir(options.dataDir);
+    let store: Store;
+    try {
+      store = await openLmdbStore({ dir: options.dataDir, fsync: options.fsync, onSyncError: (error) => logger.error({ err: error }, 'background fsync failed') });
+    } catch (error) {
+      await unlock();
+      throw error;
+    }
+    let runtime: NodeRuntime | undefined;
     try {
       const identity = await loadIdentity(store);
       const peerPort = options.peerPort === 0 ? await reservePort(options.bind) : options.peerPort;
@@ -78,7 +87,6 @@ export class NodeRuntime implements Engine {
         addr: `${options.bind}:${peerPort}`,
         incarnation: identity.incarnation,
       };
-      let runtime: NodeRuntime | undefined;
       const links = new PeerLinks({
         self,
         clusterName: options.clusterName,
@@ -94,11 +102,19 @@ export class NodeRuntime implements Engine {
         onMessage: (from, hlc, message) => runtime?.input({ kind: 'peerMessage', nowMs: runtime.nowMs(), from, hlc, message }),
         onDrain: () => runtime?.relieveBackpressure(),
       });
-      runtime = new NodeRuntime(options, store, logger, self, identity.lastHlc, links);
-      await runtime.open();
+      runtime = new NodeRuntime(options, store, logger, self, identity.lastHlc, links, unlock);
+      try {
+        await runtime.open();
+      } catch (error) {
+        await runtime.stop().catch(() => undefined);
+        throw error;
+      }
       return runtime;
     } catch (error) {
-      await store.close().catch(() => undefined);
+      if (runtime === undefined) {
+        await store.close().catch(() => undefined);
+        await unlock();
+      }
       throw error;
     }
   }
@@ -400,6 +416,7 @@ export class NodeRuntime implements Engine {
     await this.store.putMeta(META_INCARNATION, new TextEncoder().encode(String(this.core.membership.incarnation())));
     await this.store.flush();
     await this.store.close();
+    await this.unlock();
   }
 }
 
