@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { cleanupAll, parseInfo, randomDiscoveryPort, redisCli, spawnNode, waitFor, type NodeProcess } from '../support/processes.js';
+import { spawnSync } from 'node:child_process';
+import { cleanupAll, PEERKV_BIN, parseInfo, randomDiscoveryPort, redisCli, spawnNode, waitFor, type NodeProcess } from '../support/processes.js';
 
 after(cleanupAll);
 
@@ -113,6 +114,24 @@ describe('replication on a loopback cluster', { concurrency: false }, () => {
     assert.deepEqual(await check.getBuffer('binary'), Buffer.from([0, 255, 13, 10, 7]));
     assert.equal(await dump(newcomer), await dump(nodes[1]!));
     await Promise.all([...nodes, newcomer].map((node) => node.stop()));
+  });
+
+  test('peerkv get --quorum reads from a majority and fails clearly without one', async () => {
+    const nodes = await cluster(3);
+    const [a, b, c] = nodes as [NodeProcess, NodeProcess, NodeProcess];
+    const cli = (node: NodeProcess, args: string[]) =>
+      spawnSync(process.execPath, [PEERKV_BIN, '-p', String(node.port), ...args], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(cli(a, ['set', 'q', 'quorum-value', '--ack', 'all']).status, 0);
+    const read = cli(c, ['get', '--quorum', 'q']);
+    assert.equal(read.status, 0, read.stderr);
+    assert.equal(read.stdout.trim(), 'quorum-value');
+    await Promise.all([a, b].map((node) => node.stop('SIGKILL')));
+    await waitFor(() => parseInfo(redisCli(c.port, ['info', 'cluster'])).get('members_dead') === '2', { timeoutMs: 10_000, what: 'two dead members' });
+    const lonely = cli(c, ['get', '--quorum', 'q']);
+    assert.equal(lonely.status, 1);
+    assert.match(lonely.stderr, /quorum/);
+    assert.equal(cli(c, ['get', 'q']).stdout.trim(), 'quorum-value', 'a plain local read still works');
+    await c.stop();
   });
 
   test('a stalled peer pauses client reads instead of buffering without bound, then everything lands', async () => {
