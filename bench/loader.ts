@@ -42,9 +42,8 @@ export async function loadKeys(port: number, count: number, valueBytes: number):
       while (inFlight >= LOAD_BATCHES_IN_FLIGHT_MAX) await new Promise<void>((resolve) => { wake = resolve; });
       inFlight++;
       let remaining = end - start;
-      connection.sendEncoded(Buffer.concat(parts), remaining, (reply, atMs) => {
+      connection.sendEncoded(Buffer.concat(parts), remaining, (reply) => {
         onReply(reply);
-        void atMs;
         remaining--;
         if (remaining === 0) {
           inFlight--;

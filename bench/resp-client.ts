@@ -80,7 +80,7 @@ export class RespConnection {
       return;
     }
     const head = this.pending[this.pendingHead];
-    if (head === undefined) return; // unsolicited reply (e.g. subscribe confirmations already counted)
+    if (head === undefined) return; // a reply nobody waits for: nothing to resolve
     head.remaining--;
     if (head.remaining === 0) {
       this.pendingHead++;
