@@ -32,6 +32,7 @@ export interface StartFlags {
   readonly httpPort?: string;
   readonly logLevel?: string;
   readonly clockOffsetMs?: string;
+  readonly tombstoneGraceMs?: string;
 }
 
 export type StartOptionsResult = { readonly options: NodeOptions } | { readonly errors: string[] };
@@ -63,7 +64,8 @@ export function defineStartOptions(command: Command): Command {
     .option('--fsync <mode>', 'always | everysec | no (default everysec)')
     .option('--http-port <n>', 'admin HTTP port: metrics, health (default off)')
     .option('--log-level <level>', `${LOG_LEVELS.join(' | ')} (default info)`)
-    .addOption(new Option('--clock-offset-ms <n>', 'test only: skew this node\'s wall clock').hideHelp());
+    .addOption(new Option('--clock-offset-ms <n>', 'test only: skew this node\'s wall clock').hideHelp())
+    .addOption(new Option('--tombstone-grace-ms <n>', 'test only: how long deletes are remembered (default 24 h)').hideHelp());
 }
 
 /** Maps parsed flags to NodeOptions, or lists every problem (each one line, saying what to do). */
@@ -88,6 +90,7 @@ export function startOptionsFromFlags(
   const discoveryPort = integer('--discovery-port', flags.discoveryPort, base.discoveryPort, 0, 65535);
   const httpPort = flags.httpPort === undefined ? undefined : integer('--http-port', flags.httpPort, 0, 0, 65535);
   const clockOffsetMs = integer('--clock-offset-ms', flags.clockOffsetMs, 0, -86_400_000, 86_400_000);
+  const tombstoneGraceMs = integer('--tombstone-grace-ms', flags.tombstoneGraceMs, base.core.tombstoneGraceMs, 1_000, 365 * 86_400_000);
 
   const fsync = flags.fsync ?? base.fsync;
   if (!(FSYNC_MODES as readonly string[]).includes(fsync)) errors.push(`--fsync must be always, everysec or no, got '${fsync}'`);
@@ -119,6 +122,7 @@ export function startOptionsFromFlags(
     httpPort,
     logLevel: logLevel as LogLevelName,
     clockOffsetMs,
+    core: { ...base.core, tombstoneGraceMs },
   });
   // Flag-level errors first: they explain the option-level ones that follow from them.
   if (errors.length > 0) return { errors };

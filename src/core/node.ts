@@ -12,6 +12,7 @@ import type { PeerMessage } from './messages.js';
 import { compareVersions, expiredToTombstone } from './record.js';
 import { QuorumReads } from './quorum-read.js';
 import { REPLICATE_RECORDS_MAX } from './replication.js';
+import { Resync } from './resync.js';
 import { Rng } from './rng.js';
 import { TombstoneTracker } from './tombstones.js';
 import type { Hlc, MemberState, NodeId, VersionedRecord } from './types.js';
@@ -27,6 +28,8 @@ export interface NodeCoreOptions {
   readonly nowMs: number;
   /** The tombstone watcher set saved by an earlier run (saveMeta WATCHERS_META_NAME). */
   readonly savedWatchers?: Uint8Array | undefined;
+  /** When this node was last known running (saved periodically); undefined on first start. */
+  readonly lastUpMs?: number | undefined;
 }
 
 /** Name of the metadata entry holding the members that must acknowledge early purges. */
@@ -78,6 +81,7 @@ export class NodeCore {
   readonly antiEntropy: AntiEntropy;
   readonly quorumReads: QuorumReads;
   readonly tombstones: TombstoneTracker;
+  readonly resync: Resync;
   readonly counters: Record<string, number> = {
     client_writes: 0,
     records_replicated_out: 0,
@@ -120,6 +124,7 @@ export class NodeCore {
     this.tombstones = new TombstoneTracker(options.self.id, options.config.tombstoneGraceMs);
     this.tombstones.loadWatchers(options.savedWatchers, options.nowMs);
     this.nextWatchersSaveMs = options.nowMs + WATCHERS_SAVE_INTERVAL_MS;
+    this.resync = new Resync(options.lastUpMs, options.nowMs, options.config.tombstoneGraceMs);
     this.nextSweepMs = options.nowMs + options.config.sweepIntervalMs;
   }
 
@@ -156,6 +161,7 @@ export class NodeCore {
         break;
       case 'linkDown':
         this.peers.delete(input.peer);
+        this.resync.lose(input.peer);
         this.membership.onLinkDown(input.peer, input.nowMs, out);
         this.antiEntropy.onLinkDown(input.peer);
         this.reactToMemberChanges(input.nowMs, out);
@@ -288,7 +294,8 @@ export class NodeCore {
     }
     this.peers.set(peer.id, { ackedSeq: 0, linkStartSeq: this.writeSeq, outbox: [], outboxBytes: 0, outboxSeq: 0, receiveGap: false });
     this.membership.onLinkUp(peer, nowMs, out);
-    this.antiEntropy.onLinkUp(peer.id, nowMs, out);
+    this.startAntiEntropy(peer.id, nowMs, out);
+    out.push(sendEffect(peer.id, { type: 'syncHello', current: !this.resync.active() }));
   }
 
   private onPeerMessage(from: NodeId, hlc: Hlc, message: PeerMessage, nowMs: number, out: Effect[]): void {
@@ -327,13 +334,22 @@ export class NodeCore {
     } else if (message.type === 'readReply') {
       const newer = this.quorumReads.onReply(from, message.id, message.record, nowMs, out);
       if (newer !== undefined) this.persistMerged(this.mergeIncoming([newer], nowMs, out), { kind: 'none' }, out);
+    } else if (message.type === 'syncHello') {
+      if (this.resync.wantsSourceFrom(message.current)) this.beginResync(from, nowMs, out);
     } else if (message.type === 'purge') {
       this.purgeExact(message.records, nowMs, out);
     } else if (message.type === 'repair') {
       this.persistMerged(this.mergeIncoming(message.records, nowMs, out), { kind: 'none' }, out);
     } else if (isAntiEntropyMessage(message)) {
+      // Until a resync begins, our old records must not travel: they may be forgotten
+      // deletes. End the peer's session now rather than leave it to time out.
+      if (this.resync.state === 'waiting') {
+        if (message.type !== 'aeAbort') out.push(sendEffect(from, { type: 'aeAbort', session: message.session }));
+        return;
+      }
       const received = this.antiEntropy.onMessage(from, message, nowMs, out);
       if (received.length > 0) this.persistMerged(this.mergeIncoming(received, nowMs, out), { kind: 'none' }, out);
+      if (this.resync.state === 'pulling' && this.resync.peer === from) this.checkResyncDone(from, nowMs, out);
     }
   }
 
@@ -370,10 +386,10 @@ export class NodeCore {
     return unique;
   }
 
-  private persistMerged(records: VersionedRecord[], after: AfterPersist, out: Effect[]): void {
+  private persistMerged(records: VersionedRecord[], after: AfterPersist, out: Effect[], purgeKeys: Uint8Array[] = []): void {
     const token = this.nextToken++;
     this.afterPersist.set(token, after);
-    out.push({ kind: 'persist', token, requestId: 0, writeSeq: 0, records, purgeKeys: [] });
+    out.push({ kind: 'persist', token, requestId: 0, writeSeq: 0, records, purgeKeys });
   }
 
   private onWait(requestId: number, writeSeq: number, replicas: number, deadlineMs: number, nowMs: number, out: Effect[]): void {
@@ -424,7 +440,7 @@ export class NodeCore {
         }
       } else if (member.state === 'alive' && before === 'dead' && this.peers.has(member.id)) {
         this.antiEntropy.onLinkDown(member.id);
-        this.antiEntropy.onLinkUp(member.id, nowMs, out);
+        this.startAntiEntropy(member.id, nowMs, out);
       }
     }
     if (this.memberStates.size > this.membership.members().length) {
@@ -441,10 +457,53 @@ export class NodeCore {
     this.answerWaits(nowMs, out);
     this.noteWatchers(nowMs, out);
     this.purgeAcknowledged(nowMs, out);
+    if (this.resync.state === 'waiting' && nowMs >= this.resync.giveUpAtMs) {
+      this.resync.finish();
+      out.push({ kind: 'log', level: 'warn', message: 'no current member found after a long absence: serving local data as it is', fields: {} });
+      for (const peer of this.linkedPeers()) this.startAntiEntropy(peer, nowMs, out);
+    }
     if (nowMs >= this.nextSweepMs) {
       this.sweep(nowMs, out);
       this.nextSweepMs = nowMs + this.config.sweepIntervalMs;
     }
+  }
+
+  /**
+   * Start pulling from a current peer: drop every record older than the grace horizon
+   * (only those can be deletes the cluster has forgotten), then run a fresh round.
+   */
+  private beginResync(peer: NodeId, nowMs: number, out: Effect[]): void {
+    let dropped = 0;
+    if (!this.resync.wiped) {
+      const horizonMs = nowMs - this.config.tombstoneGraceMs;
+      let bucket = 0;
+      while (bucket < KEY_BUCKET_COUNT) {
+        const page = this.view.scanBuckets(bucket, KEY_BUCKET_COUNT, 4096);
+        const stale = page.records.filter((record) => record.hlc.wallMs < horizonMs);
+        for (const record of stale) this.track(record, undefined);
+        if (stale.length > 0) this.persistMerged([], { kind: 'none' }, out, stale.map((record) => record.key));
+        dropped += stale.length;
+        bucket = page.nextBucket;
+      }
+    }
+    const rounds = this.antiEntropy.status().find((entry) => entry.peer === peer)?.rounds ?? 0;
+    this.resync.begin(peer, rounds);
+    this.antiEntropy.onLinkDown(peer);
+    this.antiEntropy.onLinkUp(peer, nowMs, out);
+    out.push({ kind: 'log', level: 'warn', message: 'away longer than the tombstone grace: resyncing from a current peer before serving reads', fields: { peer, droppedRecords: dropped } });
+  }
+
+  private checkResyncDone(peer: NodeId, nowMs: number, out: Effect[]): void {
+    const status = this.antiEntropy.status().find((entry) => entry.peer === peer);
+    if (status === undefined || status.inProgress || status.rounds <= this.resync.roundsAtStart) return;
+    this.resync.finish();
+    out.push({ kind: 'log', level: 'info', message: 'resync complete: serving reads again', fields: { peer, keysReceived: status.keysReceived } });
+    for (const other of this.linkedPeers()) if (other !== peer) this.startAntiEntropy(other, nowMs, out);
+  }
+
+  /** Anti-entropy with a peer, except while waiting to resync (our data is not to be shared). */
+  private startAntiEntropy(peer: NodeId, nowMs: number, out: Effect[]): void {
+    if (this.resync.state !== 'waiting') this.antiEntropy.onLinkUp(peer, nowMs, out);
   }
 
   /** Every listed member must acknowledge early purges; save the set when it grows. */

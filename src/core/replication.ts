@@ -17,7 +17,9 @@ export type ReplicationMessage =
   /** Read repair: newer versions for the receiver to merge (no acknowledgement). */
   | { readonly type: 'repair'; readonly records: readonly VersionedRecord[] }
   /** Every member acknowledged these tombstones: remove exactly these versions. */
-  | { readonly type: 'purge'; readonly records: readonly VersionedRecord[] };
+  | { readonly type: 'purge'; readonly records: readonly VersionedRecord[] }
+  /** Sent on every link-up: whether the sender is current (not resyncing after a long absence). */
+  | { readonly type: 'syncHello'; readonly current: boolean };
 
 export function isReplicationMessage(value: unknown): value is ReplicationMessage {
   if (!isObject(value)) return false;
@@ -30,6 +32,8 @@ export function isReplicationMessage(value: unknown): value is ReplicationMessag
       return isUint(value.id) && isBytes(value.key, KEY_BYTES_MAX);
     case 'readReply':
       return isUint(value.id) && (value.record === null || isVersionedRecord(value.record));
+    case 'syncHello':
+      return typeof value.current === 'boolean';
     case 'repair':
     case 'purge':
       return isArrayOf(value.records, isVersionedRecord, REPLICATE_RECORDS_MAX);

@@ -7,6 +7,7 @@ import { newNodeId } from '../storage/data-dir.js';
 export const META_NODE_ID = 'node_id';
 export const META_INCARNATION = 'incarnation';
 export const META_HLC = 'hlc';
+export const META_LAST_UP = 'last_up_ms';
 
 export interface NodeIdentity {
   readonly id: string;
@@ -26,6 +27,16 @@ export function decodeHlc(bytes: Uint8Array | undefined): Hlc {
   if (bytes === undefined || bytes.length !== 12) return { wallMs: 0, logical: 0 };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return { wallMs: view.getFloat64(0), logical: view.getUint32(8) };
+}
+
+export function encodeMillis(ms: number): Uint8Array {
+  return new TextEncoder().encode(String(Math.floor(ms)));
+}
+
+export function decodeMillis(bytes: Uint8Array | undefined): number | undefined {
+  if (bytes === undefined) return undefined;
+  const value = Number(new TextDecoder().decode(bytes));
+  return Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
 /** Load (or create on first start) the identity and record this start's incarnation. */

@@ -15,12 +15,14 @@ import type { Engine, EngineInfo, KeyspaceEvent } from '../server/engine.js';
 import { lockDataDir, prepareDataDir } from '../storage/data-dir.js';
 import { openLmdbStore } from '../storage/lmdb-store.js';
 import type { Store } from '../storage/store.js';
-import { encodeHlc, loadIdentity, META_HLC, META_INCARNATION } from './identity.js';
+import { decodeMillis, encodeHlc, encodeMillis, loadIdentity, META_HLC, META_INCARNATION, META_LAST_UP } from './identity.js';
 import type { Logger } from './logger.js';
 import type { NodeOptions } from './options.js';
 import { reservePort } from './ports.js';
 
 export const PEERKV_VERSION = '0.1.0';
+/** How often the last-up time is saved; an absence is measured from it. */
+export const LAST_UP_SAVE_INTERVAL_MS = 10_000;
 
 export class NodeRuntime implements Engine {
   readonly core: NodeCore;
@@ -43,6 +45,7 @@ export class NodeRuntime implements Engine {
   private lastSaveMs = Date.now();
   private stopped = false;
   private clientsPaused = false;
+  private lastUpTimer: NodeJS.Timeout | undefined;
   private backpressureEvents = 0;
 
   private constructor(
@@ -64,6 +67,7 @@ export class NodeRuntime implements Engine {
       view: store,
       nowMs: this.nowMs(),
       savedWatchers: store.getMeta(WATCHERS_META_NAME),
+      lastUpMs: decodeMillis(store.getMeta(META_LAST_UP)),
     });
   }
 
@@ -138,6 +142,9 @@ export class NodeRuntime implements Engine {
       await this.discovery.start();
       this.discovery.announce();
     }
+    this.saveLastUp();
+    this.lastUpTimer = setInterval(() => this.saveLastUp(), LAST_UP_SAVE_INTERVAL_MS);
+    this.lastUpTimer.unref();
     if (options.httpPort !== undefined) this.admin = await startAdminHttp({ host: options.bind, port: options.httpPort, engine: this });
     for (const seed of options.join) this.links.connectSeed(seed);
     this.input({ kind: 'tick', nowMs: this.nowMs() });
@@ -255,6 +262,11 @@ export class NodeRuntime implements Engine {
     });
   }
 
+  /** When we were last running: a restart after more than the grace resyncs first. */
+  private saveLastUp(): void {
+    this.store.putMeta(META_LAST_UP, encodeMillis(this.nowMs())).catch((error: unknown) => this.logger.error({ err: error }, 'saving last-up time failed'));
+  }
+
   /**
    * A peer link's send buffer is past its high-water mark: stop reading client commands
    * (their writes would only queue more) until every link drains. Peers keep being read.
@@ -322,6 +334,10 @@ export class NodeRuntime implements Engine {
     return { keys, cursor: page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket };
   }
 
+  loading(): boolean {
+    return this.core.resync.active();
+  }
+
   keyCount(): number {
     return this.core.liveKeys;
   }
@@ -362,6 +378,7 @@ export class NodeRuntime implements Engine {
       counters: {
         ...core.counters,
         client_backpressure_events: this.backpressureEvents,
+        resync_active: this.core.resync.active() ? 1 : 0,
         ...prefixed('membership_', core.membership.counters()),
         ...prefixed('antientropy_', core.antiEntropy.counters()),
         ...prefixed('peer_', this.links.stats()),
@@ -404,6 +421,7 @@ export class NodeRuntime implements Engine {
     await this.admin?.close();
     this.stopped = true;
     if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    if (this.lastUpTimer !== undefined) clearInterval(this.lastUpTimer);
     this.discovery?.close();
     await this.links.close();
     for (const resolve of this.waitResolvers.values()) resolve(0);
@@ -412,6 +430,7 @@ export class NodeRuntime implements Engine {
     this.quorumResolvers.clear();
     await this.lastWrite.catch(() => undefined);
     await this.store.putMeta(META_HLC, encodeHlc(this.core.clock.last));
+    await this.store.putMeta(META_LAST_UP, encodeMillis(this.nowMs()));
     // Refutations raise the incarnation during a run; the next start must exceed it.
     await this.store.putMeta(META_INCARNATION, new TextEncoder().encode(String(this.core.membership.incarnation())));
     await this.store.flush();

@@ -60,6 +60,8 @@ export interface Engine {
    * stale replicas. Rejects with a message when no majority answers within timeoutMs.
    */
   quorumGet?(key: Uint8Array, timeoutMs: number): Promise<VersionedRecord | undefined>;
+  /** True while the node resyncs after an absence longer than the tombstone grace (reads refused). */
+  loading?(): boolean;
   info(): EngineInfo;
   /** CONFIG GET view: parameter name -> value, read-only. */
   configView(): Readonly<Record<string, string>>;

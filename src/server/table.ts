@@ -115,6 +115,10 @@ export function executeCommand(session: Session, args: Buffer[]): void {
     );
     return;
   }
+  if ((spec.flags & CommandFlag.ReadOnly) !== 0 && server.engine.loading?.() === true) {
+    appendError(session.out, 'LOADING peerkv is resyncing from its peers after a long absence; reads resume when it completes');
+    return;
+  }
   session.lastCommand = spec.name;
   const start = session.out.length;
   try {

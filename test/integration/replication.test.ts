@@ -134,6 +134,38 @@ describe('replication on a loopback cluster', { concurrency: false }, () => {
     await c.stop();
   });
 
+  test('a node away longer than the tombstone grace resyncs instead of bringing a deleted key back', async () => {
+    const grace = ['--tombstone-grace-ms', '3000'];
+    const discoveryPort = randomDiscoveryPort();
+    const nodes = await cluster(3, discoveryPort, grace);
+    const [a, b, away] = nodes as [NodeProcess, NodeProcess, NodeProcess];
+    redisCli(a.port, ['set', 'deleted-while-away', 'old']);
+    redisCli(a.port, ['set', 'kept', 'value']);
+    await waitFor(() => redisCli(away.port, ['get', 'deleted-while-away']) === 'old', { timeoutMs: 5_000, what: 'replicated before the absence' });
+    assert.equal(await away.stop('SIGTERM'), 0);
+    assert.equal(redisCli(a.port, ['del', 'deleted-while-away']), '1');
+    await waitFor(() => [a, b].every((node) => Number(parseInfo(redisCli(node.port, ['info'])).get('tombstones_purged') ?? 0) >= 1), {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+      what: 'the tombstone purged after the grace on the nodes that stayed',
+    });
+    const back = await spawnNode({ dataDir: away.dataDir, port: away.port, peerPort: away.peerPort, discoveryPort, extraArgs: grace });
+    await waitFor(() => parseInfo(redisCli(back.port, ['info'])).get('resync_active') === '0' && redisCli(back.port, ['get', 'kept']) === 'value', {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      what: 'resync to finish',
+    }).catch((error: unknown) => {
+      console.log(back.output().split('\n').filter((line) => /resync|anti-entropy|warn|error/i.test(line)).join('\n'));
+      console.log(redisCli(back.port, ['info', 'cluster']));
+      throw error;
+    });
+    assert.match(back.output(), /resyncing from a current peer/);
+    // Give anti-entropy a few rounds: the old value must not come back anywhere.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    for (const node of [a, b, back]) assert.equal(redisCli(node.port, ['exists', 'deleted-while-away']), '0');
+    await Promise.all([a, b, back].map((node) => node.stop()));
+  });
+
   test('a stalled peer pauses client reads instead of buffering without bound, then everything lands', async () => {
     const nodes = await cluster(2);
     const [writer, stalled] = nodes as [NodeProcess, NodeProcess];
