@@ -11,7 +11,7 @@ import { MerkleTree } from './merkle.js';
 import type { PeerMessage } from './messages.js';
 import { compareVersions, expiredToTombstone } from './record.js';
 import { QuorumReads } from './quorum-read.js';
-import { REPLICATE_RECORDS_MAX } from './replication.js';
+import { ReplicationLinks, sendEffect, type PeerLink } from './replication-links.js';
 import { Resync } from './resync.js';
 import { Rng } from './rng.js';
 import { TombstoneTracker } from './tombstones.js';
@@ -41,36 +41,8 @@ export const WATCHERS_SAVE_INTERVAL_MS = 60_000;
 type AfterPersist =
   | { readonly kind: 'local'; readonly records: readonly VersionedRecord[]; readonly writeSeq: number }
   /** Acknowledge seq to `from`, but only on the link it arrived on (`link` identity). */
-  | { readonly kind: 'remote'; readonly from: NodeId; readonly seq: number; readonly link: PeerReplication }
+  | { readonly kind: 'remote'; readonly from: NodeId; readonly seq: number; readonly link: PeerLink }
   | { readonly kind: 'none' };
-
-interface PeerReplication {
-  /** Highest write sequence the peer acknowledged on its current link. */
-  ackedSeq: number;
-  /** Our write sequence when the link came up: earlier writes were not pushed on it. */
-  linkStartSeq: number;
-  outbox: VersionedRecord[];
-  outboxBytes: number;
-  outboxSeq: number;
-  /**
-   * We dropped a replicate frame from this peer on this link (clock too far ahead), so
-   * our acks, being cumulative, would vouch for writes we never stored: stop acking.
-   */
-  receiveGap: boolean;
-}
-
-interface PendingWait {
-  readonly requestId: number;
-  readonly writeSeq: number;
-  readonly replicas: number;
-  readonly deadlineMs: number;
-}
-
-/** Pending waits are answered at their deadline at the latest; bound them anyway. */
-export const PENDING_WAITS_MAX = 100_000;
-/** Bytes per record beyond key and value in a batch size estimate. */
-const RECORD_OVERHEAD_BYTES = 48;
-const HLC_UNSET: Hlc = { wallMs: 0, logical: 0 };
 
 export class NodeCore {
   readonly self: PeerHello;
@@ -99,9 +71,8 @@ export class NodeCore {
   keysWithExpiry = 0;
 
   private readonly view: StoreView;
-  private readonly peers = new Map<NodeId, PeerReplication>();
+  private readonly peers: ReplicationLinks;
   private readonly afterPersist = new Map<number, AfterPersist>();
-  private readonly waits: PendingWait[] = [];
   private readonly memberStates = new Map<NodeId, MemberState>();
   private nextToken = 1;
   private writeSeq = 0;
@@ -114,6 +85,7 @@ export class NodeCore {
     this.self = options.self;
     this.config = options.config;
     this.view = options.view;
+    this.peers = new ReplicationLinks(options.config.batchBytesMax);
     this.clock = createHlcClock(options.lastHlc, options.config.hlcMaxOffsetMs);
     const rng = new Rng(options.seed);
     this.membership = new Membership(options.self, options.config, rng, options.nowMs);
@@ -134,7 +106,7 @@ export class NodeCore {
   }
 
   linkedPeers(): NodeId[] {
-    return [...this.peers.keys()].sort();
+    return this.peers.peers();
   }
 
   step(input: Input): Effect[] {
@@ -147,8 +119,9 @@ export class NodeCore {
         this.onClientWrite(input.nowMs, input.requestId, input.writes, out);
         break;
       case 'persisted':
-        for (const token of input.tokens) this.onPersisted(token, input.nowMs, out);
-        this.flushOutboxes(out);
+        for (const token of input.tokens) this.onPersisted(token, out);
+        this.peers.flush(out);
+        this.counters.records_replicated_out = this.peers.recordsSent;
         break;
       case 'discovered':
         // Our own id too: membership tells our echo from a second node claiming the id.
@@ -160,7 +133,7 @@ export class NodeCore {
         this.reactToMemberChanges(input.nowMs, out);
         break;
       case 'linkDown':
-        this.peers.delete(input.peer);
+        this.peers.close(input.peer);
         this.resync.lose(input.peer);
         this.membership.onLinkDown(input.peer, input.nowMs, out);
         this.antiEntropy.onLinkDown(input.peer);
@@ -170,7 +143,7 @@ export class NodeCore {
         this.onPeerMessage(input.from, input.hlc, input.message, input.nowMs, out);
         break;
       case 'wait':
-        this.onWait(input.requestId, input.writeSeq, input.replicas, input.deadlineMs, input.nowMs, out);
+        this.peers.wait(input.requestId, input.writeSeq, input.replicas, input.deadlineMs, input.nowMs, out);
         break;
       case 'quorumRead': {
         const members = this.membership.members().length;
@@ -193,9 +166,13 @@ export class NodeCore {
   }
 
   nextDeadlineMs(): number {
-    let deadline = Math.min(this.membership.nextDeadlineMs(), this.antiEntropy.nextDeadlineMs(), this.quorumReads.nextDeadlineMs(), this.nextSweepMs);
-    for (const wait of this.waits) if (wait.deadlineMs < deadline) deadline = wait.deadlineMs;
-    return deadline;
+    return Math.min(
+      this.membership.nextDeadlineMs(),
+      this.antiEntropy.nextDeadlineMs(),
+      this.quorumReads.nextDeadlineMs(),
+      this.peers.nextWaitDeadlineMs(),
+      this.nextSweepMs,
+    );
   }
 
   private loadTree(): void {
@@ -244,46 +221,16 @@ export class NodeCore {
     out.push({ kind: 'applied', records, expired: false });
   }
 
-  private onPersisted(token: number, nowMs: number, out: Effect[]): void {
+  private onPersisted(token: number, out: Effect[]): void {
     const after = this.afterPersist.get(token);
     if (after === undefined) return;
     this.afterPersist.delete(token);
     if (after.kind === 'local') {
-      for (const peer of this.peers.values()) {
-        for (const record of after.records) {
-          peer.outbox.push(record);
-          peer.outboxBytes += recordBytes(record);
-        }
-        peer.outboxSeq = after.writeSeq;
-      }
+      this.peers.queueLocal(after.records, after.writeSeq);
     } else if (after.kind === 'remote' && this.peers.get(after.from) === after.link && !after.link.receiveGap) {
       // A restarted sender counts its sequence from zero again: an ack from an earlier
       // link would claim writes the new incarnation never sent.
       out.push(sendEffect(after.from, { type: 'replicateAck', seq: after.seq }));
-    }
-    void nowMs;
-  }
-
-  /** One replicate frame per peer per step (split only past the batch bounds). */
-  private flushOutboxes(out: Effect[]): void {
-    for (const [peerId, peer] of this.peers) {
-      if (peer.outbox.length === 0) continue;
-      const records = peer.outbox;
-      let start = 0;
-      let bytes = 0;
-      for (let index = 0; index < records.length; index++) {
-        bytes += recordBytes(records[index]!);
-        const full = bytes >= this.config.batchBytesMax || index - start + 1 >= REPLICATE_RECORDS_MAX;
-        if (full || index === records.length - 1) {
-          const batch = start === 0 && index === records.length - 1 ? records : records.slice(start, index + 1);
-          out.push(sendEffect(peerId, { type: 'replicate', seq: peer.outboxSeq, records: batch }));
-          this.counters.records_replicated_out! += batch.length;
-          start = index + 1;
-          bytes = 0;
-        }
-      }
-      peer.outbox = [];
-      peer.outboxBytes = 0;
     }
   }
 
@@ -292,7 +239,7 @@ export class NodeCore {
       this.membership.onLinkUp(peer, nowMs, out);
       return;
     }
-    this.peers.set(peer.id, { ackedSeq: 0, linkStartSeq: this.writeSeq, outbox: [], outboxBytes: 0, outboxSeq: 0, receiveGap: false });
+    this.peers.open(peer.id, this.writeSeq);
     this.membership.onLinkUp(peer, nowMs, out);
     this.startAntiEntropy(peer.id, nowMs, out);
     out.push(sendEffect(peer.id, { type: 'syncHello', current: !this.resync.active() }));
@@ -323,10 +270,8 @@ export class NodeCore {
       const winners = this.mergeIncoming(message.records, nowMs, out);
       this.persistMerged(winners, { kind: 'remote', from, seq: message.seq, link: this.peers.get(from)! }, out);
     } else if (message.type === 'replicateAck') {
-      const peer = this.peers.get(from);
-      if (peer !== undefined && message.seq > peer.ackedSeq && message.seq <= this.writeSeq) {
-        peer.ackedSeq = message.seq;
-        this.answerWaits(nowMs, out);
+      if (this.peers.acknowledge(from, message.seq, this.writeSeq)) {
+        this.peers.answerWaits(nowMs, out);
         this.purgeAcknowledged(nowMs, out);
       }
     } else if (message.type === 'readRequest') {
@@ -392,33 +337,6 @@ export class NodeCore {
     out.push({ kind: 'persist', token, requestId: 0, writeSeq: 0, records, purgeKeys });
   }
 
-  private onWait(requestId: number, writeSeq: number, replicas: number, deadlineMs: number, nowMs: number, out: Effect[]): void {
-    const count = this.replicasHaving(writeSeq);
-    if (count >= replicas || deadlineMs <= nowMs || this.waits.length >= PENDING_WAITS_MAX) {
-      out.push({ kind: 'waitDone', requestId, replicas: count });
-      return;
-    }
-    this.waits.push({ requestId, writeSeq, replicas, deadlineMs });
-  }
-
-  /** Peers that acknowledged every write up to writeSeq on their current link. */
-  replicasHaving(writeSeq: number): number {
-    let count = 0;
-    for (const peer of this.peers.values()) if (peer.ackedSeq >= writeSeq && writeSeq > peer.linkStartSeq) count++;
-    return count;
-  }
-
-  private answerWaits(nowMs: number, out: Effect[]): void {
-    if (this.waits.length === 0) return;
-    let kept = 0;
-    for (const wait of this.waits) {
-      const count = this.replicasHaving(wait.writeSeq);
-      if (count >= wait.replicas || wait.deadlineMs <= nowMs) out.push({ kind: 'waitDone', requestId: wait.requestId, replicas: count });
-      else this.waits[kept++] = wait;
-    }
-    this.waits.length = kept;
-  }
-
   /**
    * A member declared dead ends its anti-entropy sessions and its link (their messages
    * sit in a dead TCP connection); one that comes back from dead gets a fresh round at once, so a healed
@@ -454,7 +372,7 @@ export class NodeCore {
     this.reactToMemberChanges(nowMs, out);
     this.antiEntropy.onTick(nowMs, out);
     this.quorumReads.onTick(nowMs, out);
-    this.answerWaits(nowMs, out);
+    this.peers.answerWaits(nowMs, out);
     this.noteWatchers(nowMs, out);
     this.purgeAcknowledged(nowMs, out);
     if (this.resync.state === 'waiting' && nowMs >= this.resync.giveUpAtMs) {
@@ -520,15 +438,12 @@ export class NodeCore {
   private purgeAcknowledged(nowMs: number, out: Effect[]): void {
     if (!this.tombstones.hasPending()) return;
     this.noteWatchers(nowMs, out);
-    const ready = this.tombstones.takeAcknowledged(nowMs, (peer, writeSeq) => {
-      const state = this.peers.get(peer);
-      return state !== undefined && state.ackedSeq >= writeSeq && writeSeq > state.linkStartSeq;
-    });
+    const ready = this.tombstones.takeAcknowledged(nowMs, (peer, writeSeq) => this.peers.hasStored(peer, writeSeq));
     if (ready.length === 0) return;
     const purged = this.purgeExact(ready, nowMs, out);
     this.counters.tombstones_purged_early! += purged.length;
     if (purged.length === 0) return;
-    for (const peer of this.peers.keys()) out.push(sendEffect(peer, { type: 'purge', records: purged }));
+    for (const peer of this.peers.peers()) out.push(sendEffect(peer, { type: 'purge', records: purged }));
   }
 
   /** Remove exactly these tombstone versions where they are still the stored version. */
@@ -579,13 +494,7 @@ export class NodeCore {
   }
 }
 
-function sendEffect(to: NodeId, message: PeerMessage): Effect {
-  return { kind: 'send', to, hlc: HLC_UNSET, message };
-}
 
-function recordBytes(record: VersionedRecord): number {
-  return record.key.length + (record.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
-}
 
 /** Writes of one request to the same key: only the last counts (MSET k 1 k 2 sets 2). */
 function lastWritePerKey(writes: readonly ClientWrite[]): ClientWrite[] {

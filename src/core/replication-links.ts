@@ -1,0 +1,149 @@
+// Per-link replication state: what each linked peer acknowledged, the records queued
+// for it, and the WAIT requests counting those acknowledgements. Acks are cumulative
+// and only mean something on the link they arrived on, so the state lives and dies
+// with the link.
+import type { Effect } from './io.js';
+import type { PeerMessage } from './messages.js';
+import { REPLICATE_RECORDS_MAX } from './replication.js';
+import type { Hlc, NodeId, VersionedRecord } from './types.js';
+
+/** Pending waits are answered at their deadline at the latest; bound them anyway. */
+export const PENDING_WAITS_MAX = 100_000;
+/** Bytes per record beyond key and value in a batch size estimate. */
+const RECORD_OVERHEAD_BYTES = 48;
+const HLC_UNSET: Hlc = { wallMs: 0, logical: 0 };
+
+export interface PeerLink {
+  /** Highest write sequence the peer acknowledged on this link. */
+  ackedSeq: number;
+  /** Our write sequence when the link came up: earlier writes were not pushed on it. */
+  readonly linkStartSeq: number;
+  outbox: VersionedRecord[];
+  outboxSeq: number;
+  /**
+   * We dropped a replicate frame from this peer on this link (clock too far ahead), so
+   * our acks, being cumulative, would vouch for writes we never stored: stop acking.
+   */
+  receiveGap: boolean;
+}
+
+interface PendingWait {
+  readonly requestId: number;
+  readonly writeSeq: number;
+  readonly replicas: number;
+  readonly deadlineMs: number;
+}
+
+/** A send effect; the node core stamps the frame with its clock. */
+export function sendEffect(to: NodeId, message: PeerMessage): Effect {
+  return { kind: 'send', to, hlc: HLC_UNSET, message };
+}
+
+export function recordBytes(record: VersionedRecord): number {
+  return record.key.length + (record.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
+}
+
+export class ReplicationLinks {
+  private readonly links = new Map<NodeId, PeerLink>();
+  private readonly waits: PendingWait[] = [];
+  recordsSent = 0;
+
+  constructor(private readonly batchBytesMax: number) {}
+
+  open(peer: NodeId, writeSeq: number): void {
+    this.links.set(peer, { ackedSeq: 0, linkStartSeq: writeSeq, outbox: [], outboxSeq: 0, receiveGap: false });
+  }
+
+  close(peer: NodeId): void {
+    this.links.delete(peer);
+  }
+
+  get(peer: NodeId): PeerLink | undefined {
+    return this.links.get(peer);
+  }
+
+  has(peer: NodeId): boolean {
+    return this.links.has(peer);
+  }
+
+  peers(): NodeId[] {
+    return [...this.links.keys()].sort();
+  }
+
+  /** Queue committed local writes for every linked peer; flush sends them. */
+  queueLocal(records: readonly VersionedRecord[], writeSeq: number): void {
+    for (const link of this.links.values()) {
+      for (const record of records) link.outbox.push(record);
+      link.outboxSeq = writeSeq;
+    }
+  }
+
+  /** One replicate frame per peer per call (split only past the batch bounds). */
+  flush(out: Effect[]): void {
+    for (const [peer, link] of this.links) {
+      const records = link.outbox;
+      if (records.length === 0) continue;
+      let start = 0;
+      let bytes = 0;
+      for (let index = 0; index < records.length; index++) {
+        bytes += recordBytes(records[index]!);
+        const full = bytes >= this.batchBytesMax || index - start + 1 >= REPLICATE_RECORDS_MAX;
+        if (full || index === records.length - 1) {
+          const batch = start === 0 && index === records.length - 1 ? records : records.slice(start, index + 1);
+          out.push(sendEffect(peer, { type: 'replicate', seq: link.outboxSeq, records: batch }));
+          this.recordsSent += batch.length;
+          start = index + 1;
+          bytes = 0;
+        }
+      }
+      link.outbox = [];
+    }
+  }
+
+  /** Record a cumulative ack; false when stale or claiming writes we never issued. */
+  acknowledge(peer: NodeId, seq: number, writeSeq: number): boolean {
+    const link = this.links.get(peer);
+    if (link === undefined || seq <= link.ackedSeq || seq > writeSeq) return false;
+    link.ackedSeq = seq;
+    return true;
+  }
+
+  /** Whether the peer stored every local write up to writeSeq, as acknowledged on its current link. */
+  hasStored(peer: NodeId, writeSeq: number): boolean {
+    const link = this.links.get(peer);
+    return link !== undefined && link.ackedSeq >= writeSeq && writeSeq > link.linkStartSeq;
+  }
+
+  /** Peers that acknowledged every write up to writeSeq on their current link. */
+  replicasHaving(writeSeq: number): number {
+    let count = 0;
+    for (const peer of this.links.keys()) if (this.hasStored(peer, writeSeq)) count++;
+    return count;
+  }
+
+  wait(requestId: number, writeSeq: number, replicas: number, deadlineMs: number, nowMs: number, out: Effect[]): void {
+    const count = this.replicasHaving(writeSeq);
+    if (count >= replicas || deadlineMs <= nowMs || this.waits.length >= PENDING_WAITS_MAX) {
+      out.push({ kind: 'waitDone', requestId, replicas: count });
+      return;
+    }
+    this.waits.push({ requestId, writeSeq, replicas, deadlineMs });
+  }
+
+  answerWaits(nowMs: number, out: Effect[]): void {
+    if (this.waits.length === 0) return;
+    let kept = 0;
+    for (const wait of this.waits) {
+      const count = this.replicasHaving(wait.writeSeq);
+      if (count >= wait.replicas || wait.deadlineMs <= nowMs) out.push({ kind: 'waitDone', requestId: wait.requestId, replicas: count });
+      else this.waits[kept++] = wait;
+    }
+    this.waits.length = kept;
+  }
+
+  nextWaitDeadlineMs(): number {
+    let deadline = Infinity;
+    for (const wait of this.waits) if (wait.deadlineMs < deadline) deadline = wait.deadlineMs;
+    return deadline;
+  }
+}
