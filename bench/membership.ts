@@ -10,8 +10,8 @@ import { installExitHandlers, killEverything } from './membership-nodes.js';
 import type { PartResult, SummaryRow } from './summary.js';
 
 /** Full-run sizes from issue 3 (and the brief); --quick shrinks them for development. */
-const FULL = { convergenceTrials: 3, detectionTrials: 20, soakMinutes: 10, idleSeconds: 30 };
-const QUICK = { convergenceTrials: 1, detectionTrials: 5, soakMinutes: 1, idleSeconds: 10 };
+export const MEMBERSHIP_FULL = { convergenceTrials: 3, detectionTrials: 20, soakMinutes: 10, idleSeconds: 30 };
+export const MEMBERSHIP_QUICK = { convergenceTrials: 1, detectionTrials: 5, soakMinutes: 1, idleSeconds: 10 };
 /** Issue 3: on a LAN a kill -9 is declared dead within 3 s. */
 const DETECTION_GOAL_MS = 3_000;
 const SOAK_NODES = 5;
@@ -137,8 +137,8 @@ export async function runMembership(options: MembershipOptions): Promise<PartRes
 
 function usage(): string {
   return `usage: node dist/bench/membership.js [--quick] [--soak-minutes N] [--only ${PARTS.join(',')}]
-  --quick          ${QUICK.convergenceTrials} convergence trial, ${QUICK.detectionTrials} kill trials, ${QUICK.soakMinutes} min soak, ${QUICK.idleSeconds} s idle window
-  --soak-minutes   soak length (default ${FULL.soakMinutes}, or ${QUICK.soakMinutes} with --quick)
+  --quick          ${MEMBERSHIP_QUICK.convergenceTrials} convergence trial, ${MEMBERSHIP_QUICK.detectionTrials} kill trials, ${MEMBERSHIP_QUICK.soakMinutes} min soak, ${MEMBERSHIP_QUICK.idleSeconds} s idle window
+  --soak-minutes   soak length (default ${MEMBERSHIP_FULL.soakMinutes}, or ${MEMBERSHIP_QUICK.soakMinutes} with --quick)
   --only           comma-separated parts to run (default all)`;
 }
 
@@ -152,7 +152,7 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) return (console.log(usage()), 0);
-  const sizes = values.quick ? QUICK : FULL;
+  const sizes = values.quick ? MEMBERSHIP_QUICK : MEMBERSHIP_FULL;
   const soakMinutes = values['soak-minutes'] !== undefined ? Number(values['soak-minutes']) : sizes.soakMinutes;
   const parts = values.only?.split(',') ?? [...PARTS];
   if (!(soakMinutes > 0) || parts.some((part) => !(PARTS as readonly string[]).includes(part))) {

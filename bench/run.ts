@@ -1,8 +1,10 @@
-// `npm run bench [-- --only single|cluster] [--quick] [--profile] [--stub]`: peerkv side by
-// side with redis-server (issue 2) and the cluster figures (issue 4), then a Markdown summary.
+// `npm run bench [-- --only single|cluster|membership] [--quick] [--profile] [--stub]`: peerkv
+// side by side with redis-server (issue 2), the cluster figures (issue 4), and on request the
+// membership figures (issue 3, with a 10-minute soak), then a Markdown summary.
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runCluster } from './cluster.js';
+import { MEMBERSHIP_FULL, MEMBERSHIP_QUICK, runMembership } from './membership.js';
 import { formatCount, markdownTable, verdict } from './format.js';
 import { installExitHandlers, stopEverything } from './processes.js';
 import { redisServerVersion } from './servers.js';
@@ -13,8 +15,8 @@ import type { PartResult } from './summary.js';
 const FULL = { requests: 200_000, rounds: 3, memoryKeys: 1_000_000, catchUpKeys: 1_000_000, delaySeconds: 5, antiEntropySeconds: 30 };
 const QUICK = { requests: 20_000, rounds: 2, memoryKeys: 100_000, catchUpKeys: 100_000, delaySeconds: 2, antiEntropySeconds: 12 };
 
-const USAGE = `usage: npm run bench -- [--only single|cluster] [--quick] [--profile] [--stub]
-  --only     run one part (default both)
+const USAGE = `usage: npm run bench -- [--only single|cluster|membership] [--quick] [--profile] [--stub]
+  --only     run one part (default single and cluster; membership runs only when named: 10-minute soak)
   --quick    smaller runs (-n ${QUICK.requests}, ${formatCount(QUICK.memoryKeys)} keys) for development
   --profile  run the single-node peerkv under node --cpu-prof and print its top functions
   --stub     stand redis-server in for peerkv (harness development only; figures mean nothing)`;
@@ -33,8 +35,8 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (values.only !== undefined && values.only !== 'single' && values.only !== 'cluster') {
-    console.error(`bench: --only must be single or cluster, got ${values.only}\n${USAGE}`);
+  if (values.only !== undefined && !['single', 'cluster', 'membership'].includes(values.only)) {
+    console.error(`bench: --only must be single, cluster or membership, got ${values.only}\n${USAGE}`);
     return 2;
   }
   installExitHandlers();
@@ -46,11 +48,14 @@ async function main(): Promise<number> {
   }
   const parts: PartResult[] = [];
   try {
-    if (values.only !== 'cluster') {
+    if (values.only === undefined || values.only === 'single') {
       parts.push(await runSingle({ ...sizes, stub: values.stub, profile: values.profile }));
     }
-    if (values.only !== 'single') {
+    if (values.only === undefined || values.only === 'cluster') {
       parts.push(await runCluster({ ...sizes, stub: values.stub }));
+    }
+    if (values.only === 'membership') {
+      parts.push(await runMembership(values.quick ? MEMBERSHIP_QUICK : MEMBERSHIP_FULL));
     }
   } finally {
     await stopEverything();
