@@ -12,7 +12,7 @@ import { KEY_BUCKET_COUNT } from '../core/bytes.js';
 import type { VersionedRecord } from '../core/types.js';
 import { DATA_FILE_MODE, prepareDataDir } from './data-dir.js';
 import { assertBucketRange } from './memory-store.js';
-import { decodeRecordValue, decodeStoredRecord, encodeBucketStart, encodeRecordValue, encodeStoredKey, isLongKey } from './record-codec.js';
+import { decodeRecordValueCopy, decodeStoredRecord, encodeBucketStart, encodeRecordValue, encodeStoredKey, isLongKey } from './record-codec.js';
 import type { ScanResult, Store, WriteBatch } from './store.js';
 
 export type FsyncMode = 'always' | 'everysec' | 'no';
@@ -120,11 +120,12 @@ export class LmdbStore implements Store {
       const entry = this.overlay.get(storedKey.toString('latin1'));
       if (entry !== undefined) return entry.record ?? undefined;
     }
-    const bytes = this.records.getBinary(storedKey);
+    // getBinaryFast fills a buffer lmdb-js reuses: decode (copying the value) before any other LMDB call.
+    const bytes = this.records.getBinaryFast(storedKey);
     this.lastLookupKey = storedKey;
     this.lastLookupFound = bytes !== undefined;
     if (bytes === undefined) return undefined;
-    const record = decodeRecordValue(isLongKey(key) ? undefined : key, bytes);
+    const record = decodeRecordValueCopy(isLongKey(key) ? undefined : key, bytes);
     if (record === undefined) this.corruptRecords++;
     return record;
   }

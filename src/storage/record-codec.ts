@@ -150,7 +150,80 @@ export function decodeRecordValue(key: Uint8Array | undefined, bytes: Uint8Array
     key: recordKey,
     value: tombstone ? null : view(bytes, offset, bytes.length),
     hlc: { wallMs, logical },
-    origin: buffer.toString('hex', OFFSET_ORIGIN, OFFSET_ORIGIN + ORIGIN_BYTES),
+    origin: originHex(buffer),
+    expiresAtMs,
+  };
+}
+
+/** Values up to this size are copied into a shared slab (one allocation for many reads). */
+const SLAB_COPY_BYTES_MAX = 4 * 1024;
+const SLAB_BYTES = 64 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
+/**
+ * A copy of bytes[start, end) as a plain Uint8Array. Small copies are views into a shared
+ * slab: allocating an ArrayBuffer per read costs more than the LMDB lookup itself. A slab
+ * stays alive while any record read from it does (as Node's Buffer pool does).
+ */
+function copyOut(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const length = end - start;
+  // Not bytes.slice: on a Buffer that is a view, not a copy.
+  if (length > SLAB_COPY_BYTES_MAX) return new Uint8Array(bytes.subarray(start, end));
+  if (slabUsed + length > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const copy = new Uint8Array(slab, slabUsed, length);
+  copy.set(bytes.subarray(start, end));
+  slabUsed = (slabUsed + length + 7) & ~7; // keep views 8-byte aligned
+  return copy;
+}
+
+/** Origins are few node ids: the last one decoded is reused instead of hex-encoding each read. */
+const lastOriginBytes = new Uint8Array(ORIGIN_BYTES);
+let lastOriginHex = '';
+
+function originHex(buffer: Buffer): string {
+  let same = lastOriginHex !== '';
+  for (let index = 0; same && index < ORIGIN_BYTES; index++) same = buffer[OFFSET_ORIGIN + index] === lastOriginBytes[index];
+  if (same) return lastOriginHex;
+  lastOriginHex = buffer.toString('hex', OFFSET_ORIGIN, OFFSET_ORIGIN + ORIGIN_BYTES);
+  lastOriginBytes.set(buffer.subarray(OFFSET_ORIGIN, OFFSET_ORIGIN + ORIGIN_BYTES));
+  return lastOriginHex;
+}
+
+/**
+ * As decodeRecordValue, for a buffer that is reused after this call (lmdb-js getBinaryFast):
+ * the value and a long key are copied out; an inline `key` is kept as given.
+ */
+export function decodeRecordValueCopy(key: Uint8Array | undefined, bytes: Uint8Array): VersionedRecord | undefined {
+  if (bytes.length < RECORD_HEADER_BYTES || bytes[0] !== RECORD_FORMAT_VERSION) return undefined;
+  const flags = bytes[OFFSET_FLAGS]!;
+  if ((flags & ~FLAGS_KNOWN) !== 0) return undefined;
+  const buffer = asBuffer(bytes);
+  const wallMs = buffer.readDoubleLE(OFFSET_WALL_MS);
+  const logical = buffer.readUInt32LE(OFFSET_LOGICAL);
+  const expiresAtMs = buffer.readDoubleLE(OFFSET_EXPIRES_AT_MS);
+  if (!isStamp(wallMs) || !isStamp(expiresAtMs)) return undefined;
+  let offset = RECORD_HEADER_BYTES;
+  let recordKey = key;
+  if ((flags & FLAG_LONG_KEY) !== 0) {
+    if (bytes.length < offset + KEY_LENGTH_BYTES) return undefined;
+    const keyLength = buffer.readUInt32LE(offset);
+    offset += KEY_LENGTH_BYTES;
+    if (keyLength <= INLINE_KEY_BYTES_MAX || bytes.length < offset + keyLength) return undefined;
+    recordKey = new Uint8Array(bytes.subarray(offset, offset + keyLength));
+    offset += keyLength;
+  }
+  if (recordKey === undefined) return undefined;
+  const tombstone = (flags & FLAG_TOMBSTONE) !== 0;
+  if (tombstone && bytes.length !== offset) return undefined;
+  return {
+    key: recordKey,
+    value: tombstone ? null : copyOut(bytes, offset, bytes.length),
+    hlc: { wallMs, logical },
+    origin: originHex(buffer),
     expiresAtMs,
   };
 }
