@@ -208,10 +208,31 @@ export class RespDecoder {
     return line;
   }
 
+  /**
+   * Fast path for a header line wholly inside the current chunk: the end of its digits
+   * (a trailing '\r' excluded), consuming the line; -1 when readLine must handle it.
+   * Saves allocating a Buffer per header line (three per GET).
+   */
+  private headerLineInChunk(): number {
+    if (this.pieces.length > 0) return -1;
+    const chunk = this.current;
+    const newline = chunk.indexOf(NEWLINE, this.position);
+    if (newline === -1 || newline - this.position > HEADER_LINE_BYTES_MAX) return -1;
+    this.position = newline + 1;
+    return chunk[newline - 1] === CARRIAGE_RETURN ? newline - 1 : newline;
+  }
+
   private readMultibulkCount(): RespCommand | RespDecodeError | undefined | null {
-    const line = this.readLine(HEADER_LINE_BYTES_MAX, mbulkTooBig);
-    if (line === undefined || !Buffer.isBuffer(line)) return line;
-    const count = parseInteger(line, 0);
+    let count: number | undefined;
+    const lineStart = this.position;
+    const digitsEnd = this.headerLineInChunk();
+    if (digitsEnd !== -1) {
+      count = parseIntegerRange(this.current, lineStart, Math.max(lineStart, digitsEnd));
+    } else {
+      const line = this.readLine(HEADER_LINE_BYTES_MAX, mbulkTooBig);
+      if (line === undefined || !Buffer.isBuffer(line)) return line;
+      count = parseInteger(line, 0);
+    }
     if (count === undefined || count > MULTIBULK_ARGS_MAX) return protocolError('invalid_multibulk_length', 'invalid multibulk length');
     this.state = State.Start;
     if (count <= 0) return null; // `*0` and `*-1` are empty commands: Redis ignores them
@@ -228,9 +249,17 @@ export class RespDecoder {
       const got = String.fromCharCode(chunk[this.position]!);
       return protocolError('expected_dollar', `expected '$', got '${got}'`);
     }
-    const line = this.readLine(HEADER_LINE_BYTES_MAX, bulkTooBig);
-    if (line === undefined || !Buffer.isBuffer(line)) return line;
-    const length = parseInteger(line, 1);
+    let length: number | undefined;
+    const lineStart = this.position;
+    const digitsEnd = this.headerLineInChunk();
+    if (digitsEnd !== -1) {
+      // digitsEnd can precede lineStart + 1 only for "$\n" (no digits): not a number either way.
+      length = digitsEnd > lineStart ? parseIntegerRange(this.current, lineStart + 1, digitsEnd) : undefined;
+    } else {
+      const line = this.readLine(HEADER_LINE_BYTES_MAX, bulkTooBig);
+      if (line === undefined || !Buffer.isBuffer(line)) return line;
+      length = parseInteger(line, 1);
+    }
     if (length === undefined || length < 0 || length > PROTO_MAX_BULK_BYTES) return protocolError('invalid_bulk_length', 'invalid bulk length');
     if (this.preAuth && length > PREAUTH_BULK_BYTES_MAX) return protocolError('unauthenticated_bulk_length', 'unauthenticated bulk length');
     this.commandBytes += length;
@@ -301,17 +330,22 @@ const INTEGER_DIGITS_MAX = 15;
 
 /** Signed decimal integer from line[start..], or undefined if it is not one. */
 export function parseInteger(line: Uint8Array, start: number): number | undefined {
+  return parseIntegerRange(line, start, line.length);
+}
+
+/** Signed decimal integer from bytes[start, end), or undefined if it is not one. */
+function parseIntegerRange(bytes: Uint8Array, start: number, end: number): number | undefined {
   let index = start;
   let negative = false;
-  if (line[index] === 0x2d /* '-' */) {
+  if (index < end && bytes[index] === 0x2d /* '-' */) {
     negative = true;
     index++;
   }
-  const digits = line.length - index;
-  if (digits === 0 || digits > INTEGER_DIGITS_MAX) return undefined;
+  const digits = end - index;
+  if (digits <= 0 || digits > INTEGER_DIGITS_MAX) return undefined;
   let value = 0;
-  for (; index < line.length; index++) {
-    const digit = line[index]! - 0x30;
+  for (; index < end; index++) {
+    const digit = bytes[index]! - 0x30;
     if (digit < 0 || digit > 9) return undefined;
     value = value * 10 + digit;
   }
