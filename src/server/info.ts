@@ -128,7 +128,7 @@ export function clusterSection(info: EngineInfo, nowMs: number): string[] {
     const state = member.id === info.nodeId ? 'alive' : member.state;
     // last_seen_ms is an age (how long ago), which reads well and needs no clock to interpret.
     const agoMs = member.id === info.nodeId ? 0 : Math.max(0, nowMs - member.lastSeenMs);
-    lines.push(`member${index}:id=${member.id},name=${member.name},addr=${member.addr},state=${state},last_seen_ms=${agoMs}`);
+    lines.push(`member${index}:id=${member.id},name=${member.name},addr=${member.addr},state=${state},last_seen_ms=${agoMs},incarnation=${member.incarnation}`);
   });
   lines.push(`merkle_root:${info.merkleRoot}`);
   lines.push(`sync_state:${info.sync.some((sync) => sync.inProgress) ? 'syncing' : 'idle'}`);
