@@ -1,5 +1,5 @@
 // Seeded pseudo-random numbers (SplitMix32 variant) for the core and the simulator:
-// the core never touches Math.random, so a seed replays exactly.
+// the core draws every random number from a seed, so a run replays exactly.
 export class Rng {
   private state: number;
 

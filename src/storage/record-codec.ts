@@ -125,6 +125,13 @@ function isStamp(value: number): boolean {
  * Undefined when the bytes are not a record of a known format (never throws).
  */
 export function decodeRecordValue(key: Uint8Array | undefined, bytes: Uint8Array): VersionedRecord | undefined {
+  return decodeWith(key, bytes, view, view);
+}
+
+type Take = (bytes: Uint8Array, start: number, end: number) => Uint8Array;
+
+/** The one decoder behind both variants: `takeKey`/`takeValue` view or copy the bytes. */
+function decodeWith(key: Uint8Array | undefined, bytes: Uint8Array, takeKey: Take, takeValue: Take): VersionedRecord | undefined {
   if (bytes.length < RECORD_HEADER_BYTES || bytes[0] !== RECORD_FORMAT_VERSION) return undefined;
   const flags = bytes[OFFSET_FLAGS]!;
   if ((flags & ~FLAGS_KNOWN) !== 0) return undefined;
@@ -140,7 +147,7 @@ export function decodeRecordValue(key: Uint8Array | undefined, bytes: Uint8Array
     const keyLength = buffer.readUInt32LE(offset);
     offset += KEY_LENGTH_BYTES;
     if (keyLength <= INLINE_KEY_BYTES_MAX || bytes.length < offset + keyLength) return undefined;
-    recordKey = view(bytes, offset, offset + keyLength);
+    recordKey = takeKey(bytes, offset, offset + keyLength);
     offset += keyLength;
   }
   if (recordKey === undefined) return undefined;
@@ -148,7 +155,7 @@ export function decodeRecordValue(key: Uint8Array | undefined, bytes: Uint8Array
   if (tombstone && bytes.length !== offset) return undefined;
   return {
     key: recordKey,
-    value: tombstone ? null : view(bytes, offset, bytes.length),
+    value: tombstone ? null : takeValue(bytes, offset, bytes.length),
     hlc: { wallMs, logical },
     origin: originHex(buffer),
     expiresAtMs,
@@ -198,34 +205,7 @@ function originHex(buffer: Buffer): string {
  * the value and a long key are copied out; an inline `key` is kept as given.
  */
 export function decodeRecordValueCopy(key: Uint8Array | undefined, bytes: Uint8Array): VersionedRecord | undefined {
-  if (bytes.length < RECORD_HEADER_BYTES || bytes[0] !== RECORD_FORMAT_VERSION) return undefined;
-  const flags = bytes[OFFSET_FLAGS]!;
-  if ((flags & ~FLAGS_KNOWN) !== 0) return undefined;
-  const buffer = asBuffer(bytes);
-  const wallMs = buffer.readDoubleLE(OFFSET_WALL_MS);
-  const logical = buffer.readUInt32LE(OFFSET_LOGICAL);
-  const expiresAtMs = buffer.readDoubleLE(OFFSET_EXPIRES_AT_MS);
-  if (!isStamp(wallMs) || !isStamp(expiresAtMs)) return undefined;
-  let offset = RECORD_HEADER_BYTES;
-  let recordKey = key;
-  if ((flags & FLAG_LONG_KEY) !== 0) {
-    if (bytes.length < offset + KEY_LENGTH_BYTES) return undefined;
-    const keyLength = buffer.readUInt32LE(offset);
-    offset += KEY_LENGTH_BYTES;
-    if (keyLength <= INLINE_KEY_BYTES_MAX || bytes.length < offset + keyLength) return undefined;
-    recordKey = new Uint8Array(bytes.subarray(offset, offset + keyLength));
-    offset += keyLength;
-  }
-  if (recordKey === undefined) return undefined;
-  const tombstone = (flags & FLAG_TOMBSTONE) !== 0;
-  if (tombstone && bytes.length !== offset) return undefined;
-  return {
-    key: recordKey,
-    value: tombstone ? null : copyOut(bytes, offset, bytes.length),
-    hlc: { wallMs, logical },
-    origin: originHex(buffer),
-    expiresAtMs,
-  };
+  return decodeWith(key, bytes, (source, start, end) => new Uint8Array(source.subarray(start, end)), copyOut);
 }
 
 /** Both halves of an LMDB entry back into a record; undefined if either is malformed. */
