@@ -25,7 +25,8 @@ async function writeAndKill(dir: string, fsync: FsyncMode, killAfterAcks: number
   const acked = new Set<number>();
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  // 'close', not 'exit': acks may still sit in the stdout pipe when the process is gone.
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('close', (_code, signal) => resolve(signal)));
   const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
   let partial = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

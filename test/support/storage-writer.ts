@@ -2,8 +2,9 @@
 // LMDB store and prints `ack <index>` for each write once its promise resolved, then
 // `done` and waits (never closing the store) until the parent kills it. With
 // KILL_AFTER_ACKS > 0 it sends itself SIGKILL right after printing that many acks (stdout
-// pipes are synchronous on Linux), so the kill lands with writes still in flight.
+// lines go out with a blocking write, so none is lost), so the kill lands with writes still in flight.
 // Usage: node storage-writer.js DIR FSYNC COUNT IN_FLIGHT [KILL_AFTER_ACKS]
+import { writeSync } from 'node:fs';
 import { utf8 } from '../../src/core/bytes.js';
 import { openLmdbStore, type FsyncMode } from '../../src/storage/lmdb-store.js';
 
@@ -15,6 +16,22 @@ export function writerKey(index: number): Uint8Array {
 
 export function writerValue(index: number): Uint8Array {
   return utf8(`value-${index}-${'v'.repeat(index % 200)}`);
+}
+
+/**
+ * Print a line before anything else happens: process.stdout on a pipe may queue a write
+ * that a SIGKILL right after would drop. The pipe is non-blocking, so retry while full.
+ */
+export function printNow(line: string): void {
+  const bytes = Buffer.from(`${line}\n`);
+  let written = 0;
+  while (written < bytes.length) {
+    try {
+      written += writeSync(1, bytes, written, bytes.length - written);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+    }
+  }
 }
 
 async function main(): Promise<void> {
@@ -31,12 +48,12 @@ async function main(): Promise<void> {
       const index = next++;
       const record = { key: writerKey(index), value: writerValue(index), hlc: { wallMs: 1_000 + index, logical: 0 }, origin: WRITER_ORIGIN, expiresAtMs: 0 };
       await store.write({ records: [record], purgeKeys: [] });
-      process.stdout.write(`ack ${index}\n`);
+      printNow(`ack ${index}`);
       if (++ackCount === killAfterAcks) process.kill(process.pid, 'SIGKILL');
     }
   };
   await Promise.all(Array.from({ length: inFlight }, writer));
-  process.stdout.write('done\n');
+  printNow('done');
   setInterval(() => undefined, 60_000); // stay alive, store open, until killed
 }
 
