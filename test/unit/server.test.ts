@@ -239,7 +239,7 @@ test('CONFIG GET globs, CONFIG SET refused, COMMAND and INFO sections', async ()
   assert.match(cluster, /^members_alive:1\r$/m);
   assert.match(cluster, /^members_suspect:0\r$/m);
   assert.match(cluster, /^members_dead:0\r$/m);
-  assert.match(cluster, /^member0:id=0123456789abcdef0123456789abcdef,name=memory,addr=127\.0\.0\.1:0,state=alive,last_seen_ms=\d+\r$/m);
+  assert.match(cluster, /^member0:id=0123456789abcdef0123456789abcdef,name=memory,addr=127\.0\.0\.1:0,state=alive,last_seen_ms=\d+,incarnation=\d+\r$/m);
   assert.match(cluster, /^sync0:peer=f{32},in_progress=0,keys_sent=3,keys_received=4,rounds=5\r$/m);
   assert.match(cluster, /^clock_offset_drops:0\r$/m);
 });
