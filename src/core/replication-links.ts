@@ -39,6 +39,12 @@ export function sendEffect(to: NodeId, message: PeerMessage): Effect {
   return { kind: 'send', to, hlc: HLC_UNSET, message };
 }
 
+function sameRecords(a: readonly VersionedRecord[], b: readonly VersionedRecord[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
+  return true;
+}
+
 export function recordBytes(record: VersionedRecord): number {
   return record.key.length + (record.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
 }
@@ -78,26 +84,40 @@ export class ReplicationLinks {
     }
   }
 
-  /** One replicate frame per peer per call (split only past the batch bounds). */
+  /**
+   * One replicate frame per peer per call (split only past the batch bounds). Peers with
+   * the same queue (the usual case) share the message objects, so the transport can
+   * encode each frame once for all of them.
+   */
   flush(out: Effect[]): void {
+    let shared: { readonly records: readonly VersionedRecord[]; readonly seq: number; readonly messages: PeerMessage[] } | undefined;
     for (const [peer, link] of this.links) {
       const records = link.outbox;
       if (records.length === 0) continue;
-      let start = 0;
-      let bytes = 0;
-      for (let index = 0; index < records.length; index++) {
-        bytes += recordBytes(records[index]!);
-        const full = bytes >= this.batchBytesMax || index - start + 1 >= REPLICATE_RECORDS_MAX;
-        if (full || index === records.length - 1) {
-          const batch = start === 0 && index === records.length - 1 ? records : records.slice(start, index + 1);
-          out.push(sendEffect(peer, { type: 'replicate', seq: link.outboxSeq, records: batch }));
-          this.recordsSent += batch.length;
-          start = index + 1;
-          bytes = 0;
-        }
+      if (shared === undefined || shared.seq !== link.outboxSeq || !sameRecords(shared.records, records)) {
+        shared = { records, seq: link.outboxSeq, messages: this.batches(records, link.outboxSeq) };
       }
+      for (const message of shared.messages) out.push(sendEffect(peer, message));
+      this.recordsSent += records.length;
       link.outbox = [];
     }
+  }
+
+  private batches(records: readonly VersionedRecord[], seq: number): PeerMessage[] {
+    const messages: PeerMessage[] = [];
+    let start = 0;
+    let bytes = 0;
+    for (let index = 0; index < records.length; index++) {
+      bytes += recordBytes(records[index]!);
+      const full = bytes >= this.batchBytesMax || index - start + 1 >= REPLICATE_RECORDS_MAX;
+      if (full || index === records.length - 1) {
+        const batch = start === 0 && index === records.length - 1 ? records : records.slice(start, index + 1);
+        messages.push({ type: 'replicate', seq, records: batch });
+        start = index + 1;
+        bytes = 0;
+      }
+    }
+    return messages;
   }
 
   /** Record a cumulative ack; false when stale or claiming writes we never issued. */

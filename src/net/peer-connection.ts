@@ -99,7 +99,7 @@ export class PeerConnection {
   /** Sends one data frame; false when the link is not established or the frame is too big. */
   send(hlc: Hlc, message: PeerMessage): boolean {
     if (this.state !== 'established') return false;
-    const payload = encodePayload({ v: PEER_PROTOCOL_VERSION, hlc, message });
+    const payload = encodeEnvelopeOnce(hlc, message);
     if (payload.length + (this.sealer === null ? 0 : GCM_TAG_BYTES) > PEER_FRAME_BYTES_MAX) {
       this.context.count('frame_too_large_out');
       return false;
@@ -314,4 +314,16 @@ function isPeerHello(value: unknown): value is PeerHello {
     /^[^\s]{1,250}:\d{1,5}$/.test(value.addr) &&
     isUint(value.incarnation)
   );
+}
+
+/**
+ * The same frame goes to every peer (replication fans out one message object with one
+ * stamp): encode it once. Payload buffers are never modified after encoding.
+ */
+let lastEncoded: { hlc: Hlc; message: PeerMessage; payload: Buffer } | undefined;
+function encodeEnvelopeOnce(hlc: Hlc, message: PeerMessage): Buffer {
+  if (lastEncoded !== undefined && lastEncoded.hlc === hlc && lastEncoded.message === message) return lastEncoded.payload;
+  const payload = encodePayload({ v: PEER_PROTOCOL_VERSION, hlc, message });
+  lastEncoded = { hlc, message, payload };
+  return payload;
 }
