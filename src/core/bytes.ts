@@ -92,7 +92,8 @@ export function toHex(bytes: Uint8Array): string {
 export function bytesToMapKey(bytes: Uint8Array): string {
   let text = '';
   for (let index = 0; index < bytes.length; index += 8192) {
-    text += String.fromCharCode.apply(null, Array.from(bytes.subarray(index, index + 8192)));
+    // apply takes any array-like: no intermediate Array per key.
+    text += String.fromCharCode.apply(null, bytes.subarray(index, index + 8192) as unknown as number[]);
   }
   return text;
 }
