@@ -66,10 +66,6 @@ export class TombstoneTracker {
     return !known;
   }
 
-  watcherIds(): NodeId[] {
-    return [...this.watchers.keys()].sort();
-  }
-
   noteLocalWrite(writeSeq: number, records: readonly VersionedRecord[]): void {
     const tombstones = records.filter((record) => record.value === null);
     if (tombstones.length === 0 || this.pending.length >= PENDING_TOMBSTONES_MAX) return;
