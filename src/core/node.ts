@@ -94,9 +94,10 @@ export class NodeCore {
     this.antiEntropy = new AntiEntropy(options.self.id, this.tree, options.view, options.config, options.nowMs);
     this.quorumReads = new QuorumReads(options.self.id);
     this.tombstones = new TombstoneTracker(options.self.id, options.config.tombstoneGraceMs);
-    this.tombstones.loadWatchers(options.savedWatchers, options.nowMs);
+    const knownPeers = this.tombstones.loadWatchers(options.savedWatchers, options.nowMs);
     this.nextWatchersSaveMs = options.nowMs + WATCHERS_SAVE_INTERVAL_MS;
-    this.resync = new Resync(options.lastUpMs, options.nowMs, options.config.tombstoneGraceMs);
+    // A node that never had peers cannot have missed a delete: it never resyncs.
+    this.resync = new Resync(knownPeers > 0 ? options.lastUpMs : undefined, options.nowMs, options.config.tombstoneGraceMs);
     this.nextSweepMs = options.nowMs + options.config.sweepIntervalMs;
   }
 

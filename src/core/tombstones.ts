@@ -39,18 +39,26 @@ export class TombstoneTracker {
     private readonly graceMs: number,
   ) {}
 
-  /** Restore the watcher set saved by encodeWatchers (tolerates garbage: starts empty). */
-  loadWatchers(saved: Uint8Array | undefined, nowMs: number): void {
-    if (saved === undefined) return;
+  /**
+   * Restore the watcher set saved by encodeWatchers (tolerates garbage: starts empty).
+   * Returns how many members the saved set named, stale ones included: whether this node
+   * ever had peers.
+   */
+  loadWatchers(saved: Uint8Array | undefined, nowMs: number): number {
+    if (saved === undefined) return 0;
+    let named = 0;
     try {
       const parsed: unknown = JSON.parse(fromUtf8(saved));
-      if (typeof parsed !== 'object' || parsed === null) return;
+      if (typeof parsed !== 'object' || parsed === null) return 0;
       for (const [id, seenMs] of Object.entries(parsed)) {
-        if (isNodeId(id) && isUint(seenMs) && seenMs > nowMs - this.graceMs) this.watchers.set(id, seenMs);
+        if (!isNodeId(id) || !isUint(seenMs)) continue;
+        named++;
+        if (seenMs > nowMs - this.graceMs) this.watchers.set(id, seenMs);
       }
     } catch {
       // A damaged entry only delays early purges until the grace period; nothing to repair.
     }
+    return named;
   }
 
   encodeWatchers(): Uint8Array {
