@@ -344,11 +344,13 @@ export class NodeCore {
    * partition converges without waiting for the next interval or a session timeout.
    */
   private reactToMemberChanges(nowMs: number, out: Effect[]): void {
+    let joined = false;
     for (const member of this.membership.members()) {
       if (member.id === this.self.id) continue;
       const before = this.memberStates.get(member.id);
       if (before === member.state) continue;
       this.memberStates.set(member.id, member.state);
+      if (before === undefined) joined = true;
       if (member.state === 'dead') {
         this.antiEntropy.onLinkDown(member.id);
         // Reset the link: frames queued in a TCP connection to an unreachable host could
@@ -362,6 +364,9 @@ export class NodeCore {
         this.startAntiEntropy(member.id, nowMs, out);
       }
     }
+    // Save a new member at once: a node stopped before its next tick must still know,
+    // at restart, that it had peers (and may have missed their deletes).
+    if (joined) this.noteWatchers(nowMs, out);
     if (this.memberStates.size > this.membership.members().length) {
       const listed = new Set(this.membership.members().map((member) => member.id));
       for (const id of this.memberStates.keys()) if (!listed.has(id)) this.memberStates.delete(id);
