@@ -2,12 +2,14 @@
 // loopback with one private discovery port, watched for their ready line, polled over
 // persistent INFO connections, and killed by PID on exit or SIGINT.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freeTcpPort, freeUdpPort } from './processes.js';
+
+export { freeUdpPort };
 
 /** dist/bench/membership-nodes.js -> <repo>/bin/peerkv */
 const PEERKV_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'peerkv');
@@ -37,29 +39,7 @@ export interface BenchNode {
 const running = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
 
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-/** A UDP port free right now, for one measurement's private discovery group. */
-export function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => {
-      const port = socket.address().port;
-      socket.close(() => resolve(port));
-    });
-  });
-}
 
 /** Ports and data dirs for `count` nodes sharing one fresh discovery port; nothing started yet. */
 export async function planNodes(count: number): Promise<BenchNode[]> {

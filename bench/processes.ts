@@ -3,9 +3,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
-import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { reservePort, reserveUdpPort } from '../src/runtime/ports.js';
+
+/** A TCP port on loopback that was free a moment ago. */
+export const freeTcpPort = (): Promise<number> => reservePort('127.0.0.1');
+/** A UDP port on loopback free right now, for a private discovery group. */
+export const freeUdpPort = (): Promise<number> => reserveUdpPort('127.0.0.1');
 
 /** How long a server may take to answer its first PING. */
 export const SERVER_READY_TIMEOUT_MS = 20_000;
@@ -99,18 +104,6 @@ export function installExitHandlers(): void {
   }
 }
 
-/** A TCP port that was free a moment ago (the OS picks it; small race accepted). */
-export function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Two consecutive free TCP ports (client port P and peer port P+1, as peerkv defaults). */
 export async function freeTcpPortPair(): Promise<number> {
@@ -129,16 +122,6 @@ function isTcpPortFree(port: number): Promise<boolean> {
   });
 }
 
-export function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => {
-      const port = socket.address().port;
-      socket.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves once the server on port answers +PONG; rejects with the child's output otherwise. */
 export async function waitForPing(port: number, child: Child, timeoutMs = SERVER_READY_TIMEOUT_MS): Promise<void> {

@@ -1,7 +1,6 @@
 // `peerkv demo`: a playground cluster of N nodes in this process, on loopback, with
 // temporary data directories and free ports, a short scripted tour, then it runs until
 // Ctrl-C and cleans up after itself.
-import { createSocket } from 'node:dgram';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RespClient } from './client.js';
 import { formatAgo, formatTable, infoField, parseInfo, parseMembers } from './info.js';
 import { createLogger } from '../runtime/logger.js';
+import { reserveUdpPort } from '../runtime/ports.js';
 import { replyText } from '../wire/resp-reply-parser.js';
 
 /** How long the tour waits for the nodes to find each other before showing what it has. */
@@ -26,7 +26,7 @@ export async function runDemo(nodeCount: number, out: NodeJS.WritableStream = pr
   const { startNode } = await import('../index.js');
   const root = await mkdtemp(join(tmpdir(), 'peerkv-demo-'));
   // A discovery port of our own, so the demo never mixes with real nodes on 7381.
-  const discoveryPort = await freeUdpPort();
+  const discoveryPort = await reserveUdpPort('127.0.0.1');
   const logger = createLogger('warn');
   const nodes: DemoNode[] = [];
   const say = (text: string) => out.write(`${text}\n`);
@@ -83,16 +83,6 @@ async function waitForMembers(client: RespClient, expected: number): Promise<voi
   }
 }
 
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => {
-      const { port } = socket.address();
-      socket.close(() => resolve(port));
-    });
-  });
-}
 
 function waitForSignal(): Promise<void> {
   return new Promise((resolve) => {

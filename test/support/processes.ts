@@ -2,9 +2,10 @@
 // temp data dirs, readiness, INFO parsing, and killing everything they started by PID.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, createConnection } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { reservePort } from '../../src/runtime/ports.js';
 
 export const PEERKV_BIN = join(process.cwd(), 'bin', 'peerkv');
 
@@ -30,17 +31,7 @@ export function tempDir(prefix = 'peerkv-test-'): string {
 }
 
 /** A free TCP port on 127.0.0.1 (and usually free for UDP too). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export const freePort = (): Promise<number> => reservePort('127.0.0.1');
 
 /** A UDP port for a test's private discovery group, random in a high range. */
 export function randomDiscoveryPort(): number {
