@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { splitAtPoints } from '../support/chunks.js';
 import { PEER_PROTOCOL_VERSION, type PeerMessage } from '../../src/core/messages.js';
 import { encodeFrame, FrameDecoder, isFrameError, type PeerEnvelope } from '../../src/wire/peer-frame.js';
 
@@ -30,15 +31,7 @@ function normalize(value: unknown): unknown {
 }
 
 function splitAt(bytes: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const point of points) {
-    chunks.push(bytes.subarray(start, point));
-    start = point;
-  }
-  chunks.push(bytes.subarray(start));
-  return chunks;
+  return splitAtPoints(bytes, [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))]);
 }
 
 test('any envelopes survive encode, any chunking, decode', () => {

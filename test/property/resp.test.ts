@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import fc from 'fast-check';
+import { splitAtPoints } from '../support/chunks.js';
 import { RespDecoder, type RespCommand, type RespDecodeError } from '../../src/wire/resp.js';
 
 const RUNS = 200;
@@ -28,15 +29,7 @@ function encodeInline(args: readonly Uint8Array[]): Buffer {
 
 /** Cut bytes at the given fractions into chunks (some possibly empty). */
 function split(bytes: Buffer, cuts: readonly number[]): Buffer[] {
-  const points = cuts.map((cut) => Math.floor(cut * (bytes.length + 1))).sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let start = 0;
-  for (const point of points) {
-    chunks.push(bytes.subarray(start, point));
-    start = point;
-  }
-  chunks.push(bytes.subarray(start));
-  return chunks;
+  return splitAtPoints(bytes, cuts.map((cut) => Math.floor(cut * (bytes.length + 1))));
 }
 
 type Outcome = { commands: string[][]; error: RespDecodeError | undefined };

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { splitAtPoints } from '../support/chunks.js';
 import {
   REPLY_DEPTH_MAX,
   REPLY_LINE_BYTES_MAX,
@@ -65,15 +66,7 @@ const replyArbitrary: fc.Arbitrary<RespReply> = fc.letrec<{ reply: RespReply }>(
 
 /** Splits bytes at the given cut points (taken modulo the length), in order. */
 function split(data: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((cut) => (data.length === 0 ? 0 : cut % (data.length + 1))))].sort((a, b) => a - b);
-  const chunks: Uint8Array[] = [];
-  let start = 0;
-  for (const point of points) {
-    chunks.push(data.subarray(start, point));
-    start = point;
-  }
-  chunks.push(data.subarray(start));
-  return chunks;
+  return splitAtPoints(data, [...new Set(cuts.map((cut) => (data.length === 0 ? 0 : cut % (data.length + 1))))]);
 }
 
 function parseAll(chunks: readonly Uint8Array[]): { replies: RespReply[]; error: string | undefined } {
