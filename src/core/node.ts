@@ -152,17 +152,18 @@ export class NodeCore {
         break;
       }
     }
-    return this.finish(out);
+    // Writes and their commits move no deadline: no wakeAt on that hot path.
+    return this.finish(out, input.kind !== 'clientWrite' && input.kind !== 'persisted');
   }
 
-  private finish(out: Effect[]): Effect[] {
+  private finish(out: Effect[], deadlinesMayHaveMoved: boolean): Effect[] {
     const stamp = this.clock.last;
     for (let index = 0; index < out.length; index++) {
       const effect = out[index]!;
       // Modules leave the frame stamp unset; every frame carries the clock as of this step.
       if (effect.kind === 'send' && effect.hlc.wallMs === 0) out[index] = { ...effect, hlc: stamp };
     }
-    out.push({ kind: 'wakeAt', deadlineMs: this.nextDeadlineMs() });
+    if (deadlinesMayHaveMoved) out.push({ kind: 'wakeAt', deadlineMs: this.nextDeadlineMs() });
     return out;
   }
 
@@ -345,7 +346,8 @@ export class NodeCore {
    */
   private reactToMemberChanges(nowMs: number, out: Effect[]): void {
     let joined = false;
-    for (const member of this.membership.members()) {
+    const members = this.membership.members();
+    for (const member of members) {
       if (member.id === this.self.id) continue;
       const before = this.memberStates.get(member.id);
       if (before === member.state) continue;
@@ -367,8 +369,8 @@ export class NodeCore {
     // Save a new member at once: a node stopped before its next tick must still know,
     // at restart, that it had peers (and may have missed their deletes).
     if (joined) this.noteWatchers(nowMs, out);
-    if (this.memberStates.size > this.membership.members().length) {
-      const listed = new Set(this.membership.members().map((member) => member.id));
+    if (this.memberStates.size > members.length) {
+      const listed = new Set(members.map((member) => member.id));
       for (const id of this.memberStates.keys()) if (!listed.has(id)) this.memberStates.delete(id);
     }
   }

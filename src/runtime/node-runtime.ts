@@ -173,48 +173,50 @@ export class NodeRuntime implements Engine {
   }
 
   private execute(effects: readonly Effect[]): void {
-    for (const effect of effects) {
-      switch (effect.kind) {
-        case 'send':
-          this.links.send(effect.to, effect.hlc, effect.message);
-          if (!this.clientsPaused && this.links.isCongested(effect.to)) this.applyBackpressure();
-          break;
-        case 'connect':
-          this.links.connect(effect.peer, effect.addr);
-          break;
-        case 'disconnect':
-          this.links.disconnect(effect.peer);
-          break;
-        case 'announce':
-          this.discovery?.announce();
-          break;
-        case 'persist':
-          void this.persist(effect.token, effect.records, effect.purgeKeys);
-          break;
-        case 'applied':
-          if (this.keyspaceListeners.size > 0) this.publishKeyspace(effect.records, effect.expired);
-          break;
-        case 'waitDone':
-          this.waitResolvers.get(effect.requestId)?.(effect.replicas);
-          this.waitResolvers.delete(effect.requestId);
-          break;
-        case 'saveMeta':
-          this.store.putMeta(effect.name, effect.value).catch((error: unknown) => this.logger.error({ err: error, name: effect.name }, 'saving metadata failed'));
-          break;
-        case 'quorumReadDone': {
-          const pending = this.quorumResolvers.get(effect.requestId);
-          this.quorumResolvers.delete(effect.requestId);
-          if (effect.ok) pending?.resolve(effect.record);
-          else pending?.reject(new Error(`no quorum: ${effect.replies} of ${effect.needed} needed members answered`));
-          break;
-        }
-        case 'wakeAt':
-          this.scheduleWake(effect.deadlineMs);
-          break;
-        case 'log':
-          this.logger[effect.level](effect.fields, effect.message);
-          break;
+    for (const effect of effects) this.apply(effect);
+  }
+
+  private apply(effect: Effect): void {
+    switch (effect.kind) {
+      case 'send':
+        this.links.send(effect.to, effect.hlc, effect.message);
+        if (!this.clientsPaused && this.links.isCongested(effect.to)) this.applyBackpressure();
+        break;
+      case 'connect':
+        this.links.connect(effect.peer, effect.addr);
+        break;
+      case 'disconnect':
+        this.links.disconnect(effect.peer);
+        break;
+      case 'announce':
+        this.discovery?.announce();
+        break;
+      case 'persist':
+        void this.persist(effect.token, effect.records, effect.purgeKeys);
+        break;
+      case 'applied':
+        if (this.keyspaceListeners.size > 0) this.publishKeyspace(effect.records, effect.expired);
+        break;
+      case 'waitDone':
+        this.waitResolvers.get(effect.requestId)?.(effect.replicas);
+        this.waitResolvers.delete(effect.requestId);
+        break;
+      case 'saveMeta':
+        this.store.putMeta(effect.name, effect.value).catch((error: unknown) => this.logger.error({ err: error, name: effect.name }, 'saving metadata failed'));
+        break;
+      case 'quorumReadDone': {
+        const pending = this.quorumResolvers.get(effect.requestId);
+        this.quorumResolvers.delete(effect.requestId);
+        if (effect.ok) pending?.resolve(effect.record);
+        else pending?.reject(new Error(`no quorum: ${effect.replies} of ${effect.needed} needed members answered`));
+        break;
       }
+      case 'wakeAt':
+        this.scheduleWake(effect.deadlineMs);
+        break;
+      case 'log':
+        this.logger[effect.level](effect.fields, effect.message);
+        break;
     }
   }
 
@@ -320,9 +322,10 @@ export class NodeRuntime implements Engine {
       if (effect.kind === 'persist' && effect.requestId === requestId) {
         const writeSeq = effect.writeSeq;
         result = this.persist(effect.token, effect.records, effect.purgeKeys).then(() => writeSeq);
+      } else {
+        this.apply(effect);
       }
     }
-    this.execute(effects.filter((effect) => !(effect.kind === 'persist' && effect.requestId === requestId)));
     return result ?? Promise.resolve(this.core.lastWriteSeq());
   }
 
