@@ -23,6 +23,13 @@ import { reservePort } from './ports.js';
 export const PEERKV_VERSION = '0.1.0';
 /** How often the last-up time is saved; an absence is measured from it. */
 export const LAST_UP_SAVE_INTERVAL_MS = 10_000;
+/**
+ * The clock is saved as a bound this far ahead of the newest stamp, and saved again only
+ * once stamps reach it: a few saves a second instead of one per write batch. A restart
+ * starts from the bound, so it never reuses a stamp; its first writes may carry a clock
+ * up to this much ahead, well inside the peers' max offset.
+ */
+export const HLC_SAVE_LEASE_MS = 100;
 
 export class NodeRuntime implements Engine {
   readonly core: NodeCore;
@@ -36,8 +43,8 @@ export class NodeRuntime implements Engine {
   private readonly persistedTokens: number[] = [];
   private persistFlushScheduled = false;
   private lastWrite: Promise<void> = Promise.resolve();
-  private savedHlc: Hlc = { wallMs: 0, logical: 0 };
-  private hlcSaveScheduled = false;
+  /** Every stamp below this wall time is covered by the saved clock bound. */
+  private hlcBoundMs: number;
   private requestCounter = 0;
   private readonly waitResolvers = new Map<number, (replicas: number) => void>();
   private readonly quorumResolvers = new Map<number, { resolve: (record: VersionedRecord | undefined) => void; reject: (error: Error) => void }>();
@@ -58,7 +65,7 @@ export class NodeRuntime implements Engine {
     private readonly unlock: () => Promise<void>,
   ) {
     this.self = self;
-    this.savedHlc = lastHlc;
+    this.hlcBoundMs = lastHlc.wallMs;
     this.core = new NodeCore({
       self,
       config: options.core,
@@ -222,10 +229,10 @@ export class NodeRuntime implements Engine {
 
   /** Commit a persist effect in order after all earlier ones; then report its token. */
   private persist(token: number, records: readonly VersionedRecord[], purgeKeys: readonly Uint8Array[]): Promise<void> {
+    if (records.length > 0) this.coverClock();
     const committed =
       records.length === 0 && purgeKeys.length === 0 ? this.lastWrite : this.store.write({ records, purgeKeys });
     this.lastWrite = committed;
-    this.saveHlcSoon();
     const done = committed.then(
       () => this.notePersisted(token),
       (error: unknown) => {
@@ -251,17 +258,15 @@ export class NodeRuntime implements Engine {
     });
   }
 
-  /** The clock's high-water mark goes to disk with the records it stamped (same LMDB batch). */
-  private saveHlcSoon(): void {
-    if (this.hlcSaveScheduled) return;
-    this.hlcSaveScheduled = true;
-    queueMicrotask(() => {
-      this.hlcSaveScheduled = false;
-      const last = this.core.clock.last;
-      if (last === this.savedHlc) return;
-      this.savedHlc = last;
-      this.store.putMeta(META_HLC, encodeHlc(last)).catch((error: unknown) => this.logger.error({ err: error }, 'saving the clock failed'));
-    });
+  /**
+   * Before records stamped by the clock are written, make sure the saved bound covers
+   * the clock: the bound goes into the same LMDB transaction as those records.
+   */
+  private coverClock(): void {
+    const last = this.core.clock.last;
+    if (last.wallMs < this.hlcBoundMs) return;
+    this.hlcBoundMs = last.wallMs + HLC_SAVE_LEASE_MS;
+    this.store.putMeta(META_HLC, encodeHlc({ wallMs: this.hlcBoundMs, logical: 0 })).catch((error: unknown) => this.logger.error({ err: error }, 'saving the clock failed'));
   }
 
   /** When we were last running: a restart after more than the grace resyncs first. */

@@ -6,6 +6,10 @@ import assert from 'node:assert/strict';
 import { createConnection } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { KEY_BUCKET_COUNT } from '../../src/core/bytes.js';
+import { compareHlc } from '../../src/core/hlc.js';
+import { META_HLC, decodeHlc } from '../../src/runtime/identity.js';
+import { openLmdbStore } from '../../src/storage/lmdb-store.js';
 import { cleanupAll, parseInfo, redisCli, sleep, spawnNode, type NodeProcess } from '../support/processes.js';
 
 after(cleanupAll);
@@ -158,6 +162,7 @@ describe('single node through real clients', { concurrency: false }, () => {
     writer.disconnect();
     redis.disconnect();
     await node.stop('SIGKILL');
+    await assertClockBoundCoversRecords(node.dataDir);
     node = await spawnNode({ dataDir: node.dataDir, port: node.port, peerPort: node.peerPort });
     redis = new Redis({ port: node.port, host: '127.0.0.1' });
     const check = redis.pipeline();
@@ -173,3 +178,23 @@ describe('single node through real clients', { concurrency: false }, () => {
     assert.equal(await node.stop('SIGTERM'), 0);
   });
 });
+
+/** The clock saved on disk lies above every stored stamp, so a restart never reuses one. */
+async function assertClockBoundCoversRecords(dataDir: string): Promise<void> {
+  const store = await openLmdbStore({ dir: dataDir, fsync: 'no' });
+  try {
+    const bound = decodeHlc(store.getMeta(META_HLC));
+    let records = 0;
+    for (let bucket = 0; bucket < KEY_BUCKET_COUNT; ) {
+      const page = store.scanBuckets(bucket, KEY_BUCKET_COUNT, 4096);
+      for (const record of page.records) {
+        records++;
+        assert.ok(compareHlc(record.hlc, bound) < 0, `record stamped ${JSON.stringify(record.hlc)} not below saved clock ${JSON.stringify(bound)}`);
+      }
+      bucket = page.nextBucket;
+    }
+    assert.ok(records >= 10_000);
+  } finally {
+    await store.close();
+  }
+}
