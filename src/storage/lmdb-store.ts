@@ -323,6 +323,12 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStor
     // always: commit, then flush off the writer lock while the next transaction builds;
     // the put promise resolves after the flush. Otherwise commits skip fsync entirely.
     noSync: options.fsync !== 'always',
+    // Without fsync per commit, a writable map lets a commit update pages in place in the
+    // page cache instead of copying them out with write(2): the writer thread's commit
+    // takes about half as long (1.1 vs 2.1 ms for 800 random puts), which is time the
+    // event loop waits under pipelined writes (SET -P 16: ~140k -> ~160-190k/s). Still
+    // copy-on-write, so kill -9 loses nothing committed; 'always' keeps the classic path.
+    useWritemap: options.fsync !== 'always',
     overlappingSync: options.fsync === 'always',
     ...(options.mapSizeBytes !== undefined ? { mapSize: options.mapSizeBytes } : {}),
   });
