@@ -95,6 +95,8 @@ export class LmdbStore implements Store {
    */
   private lastLookupKey: Buffer | undefined;
   private lastLookupFound = false;
+  /** The key bytes whose stored form lastLookupKey is: a write of that same object skips re-encoding. */
+  private lastLookupSource: Uint8Array | undefined;
   private corruptRecords = 0;
   private dirtySinceSync = false;
   private syncError: Error | undefined;
@@ -123,6 +125,7 @@ export class LmdbStore implements Store {
     // getBinaryFast fills a buffer lmdb-js reuses: decode (copying the value) before any other LMDB call.
     const bytes = this.records.getBinaryFast(storedKey);
     this.lastLookupKey = storedKey;
+    this.lastLookupSource = key;
     this.lastLookupFound = bytes !== undefined;
     if (bytes === undefined) return undefined;
     const record = decodeRecordValueCopy(isLongKey(key) ? undefined : key, bytes);
@@ -143,7 +146,8 @@ export class LmdbStore implements Store {
     this.assertOpen();
     let commit: Promise<boolean> | undefined;
     for (const record of batch.records) {
-      const storedKey = encodeStoredKey(record.key);
+      // Writers read a key just before writing it: reuse its stored form (same bytes object).
+      const storedKey = record.key === this.lastLookupSource && this.lastLookupKey !== undefined ? this.lastLookupKey : encodeStoredKey(record.key);
       const entry = this.setOverlay(storedKey, record.key, record);
       commit = this.records.put(storedKey, encodeRecordValue(record));
       this.track(commit).records.push(entry);
@@ -247,6 +251,7 @@ export class LmdbStore implements Store {
     else if (this.lastLookupKey !== undefined && this.lastLookupKey.equals(storedKey)) existed = this.lastLookupFound;
     else existed = this.records.doesExist(storedKey);
     this.lastLookupKey = undefined;
+    this.lastLookupSource = undefined;
     if (existed && record === null) this.recordCount--;
     if (!existed && record !== null) this.recordCount++;
     const entry: OverlayEntry = { mapKey, bucket: bucketOfStoredKey(storedKey), key, record };

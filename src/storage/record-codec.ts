@@ -92,6 +92,20 @@ export function decodeStoredKey(stored: Uint8Array): StoredKey | undefined {
   return { bucket, key: view(stored, BUCKET_BYTES, stored.length) };
 }
 
+/** Node ids seen as origins, as bytes: a handful per cluster, written into every record. */
+const originBytesCache = new Map<string, Buffer>();
+const ORIGIN_CACHE_MAX = 1024;
+
+function originBytes(origin: string): Buffer {
+  let bytes = originBytesCache.get(origin);
+  if (bytes !== undefined) return bytes;
+  bytes = Buffer.from(origin, 'hex');
+  if (bytes.length !== ORIGIN_BYTES || origin.length !== ORIGIN_HEX_CHARS) throw new Error(`origin is not a 32-hex node id: ${origin}`);
+  if (originBytesCache.size >= ORIGIN_CACHE_MAX) originBytesCache.clear();
+  originBytesCache.set(origin, bytes);
+  return bytes;
+}
+
 /** The stored value of a record: everything but its key (unless the key is long). */
 export function encodeRecordValue(record: VersionedRecord): Buffer {
   const longKey = isLongKey(record.key);
@@ -102,8 +116,7 @@ export function encodeRecordValue(record: VersionedRecord): Buffer {
   bytes[OFFSET_FLAGS] = (value === null ? FLAG_TOMBSTONE : 0) | (longKey ? FLAG_LONG_KEY : 0);
   bytes.writeDoubleLE(record.hlc.wallMs, OFFSET_WALL_MS);
   bytes.writeUInt32LE(record.hlc.logical, OFFSET_LOGICAL);
-  const written = bytes.write(record.origin, OFFSET_ORIGIN, ORIGIN_BYTES, 'hex');
-  if (written !== ORIGIN_BYTES || record.origin.length !== ORIGIN_HEX_CHARS) throw new Error(`origin is not a 32-hex node id: ${record.origin}`);
+  bytes.set(originBytes(record.origin), OFFSET_ORIGIN);
   bytes.writeDoubleLE(record.expiresAtMs, OFFSET_EXPIRES_AT_MS);
   let offset = RECORD_HEADER_BYTES;
   if (longKey) {
