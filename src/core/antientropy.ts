@@ -49,6 +49,8 @@ export const AE_BATCHES_IN_FLIGHT_MAX = 2;
 export const AE_SESSION_IDLE_TIMEOUT_MS = 30_000;
 /** After link-up the higher id waits this long for the lower id's round before starting one. */
 export const AE_LINK_UP_ANSWER_GRACE_MS = 2_000;
+/** The side that answered a round waits this many intervals before starting one itself. */
+export const AE_RESPONDER_INTERVAL_FACTOR = 1.5;
 /** A long sync logs its progress every this many records moved. */
 export const AE_PROGRESS_LOG_RECORDS = 100_000;
 /** A finished round that moved at least this many records logs at info, smaller ones at debug. */
@@ -300,7 +302,7 @@ export class AntiEntropy {
     state.peerSessionIdMax = message.session;
     if (this.tree.equalsNodeHash(0, 0, message.hash, 0)) {
       this.send(state.peer, { type: 'aeInSync', session: message.session }, out);
-      this.countRound(state, nowMs, true);
+      this.countRound(state, nowMs, true, false);
       state.session = undefined;
       return;
     }
@@ -437,7 +439,7 @@ export class AntiEntropy {
 
   private finish(state: PeerState, session: Session, nowMs: number, out: Effect[]): void {
     const inSync = session.phase === 'root';
-    this.countRound(state, nowMs, inSync);
+    this.countRound(state, nowMs, inSync, session.initiator);
     state.session = undefined;
     const moved = session.recordsSent + session.recordsReceived;
     if (moved > 0) {
@@ -447,10 +449,14 @@ export class AntiEntropy {
     }
   }
 
-  private countRound(state: PeerState, nowMs: number, inSync: boolean): void {
+  private countRound(state: PeerState, nowMs: number, inSync: boolean, initiator: boolean): void {
     state.rounds++;
     this.counterValues.rounds++;
     if (inSync) this.counterValues.rounds_in_sync++;
-    state.nextRoundMs = nowMs + this.config.antiEntropyIntervalMs;
+    // Both ends finish a round within a round trip of each other: with equal intervals their
+    // next rounds would start at once and collide (an extra aeRoot each time). The responder
+    // waits longer, so the initiator keeps the role and the pair runs one round per interval.
+    const factor = initiator ? 1 : AE_RESPONDER_INTERVAL_FACTOR;
+    state.nextRoundMs = nowMs + this.config.antiEntropyIntervalMs * factor;
   }
 }

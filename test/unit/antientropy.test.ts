@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import {
   AE_LINK_UP_ANSWER_GRACE_MS,
   AE_NODES_PARENTS_PER_MESSAGE_MAX,
+  AE_RESPONDER_INTERVAL_FACTOR,
   AE_SESSION_IDLE_TIMEOUT_MS,
   isAntiEntropyMessage,
 } from '../../src/core/antientropy.js';
@@ -61,11 +62,13 @@ test('crossing starts run a single round: the lower id wins', () => {
   pump.run(0);
   const outA: Effect[] = [];
   const outB: Effect[] = [];
-  a.antiEntropy.onTick(INTERVAL_MS, outA);
-  b.antiEntropy.onTick(INTERVAL_MS, outB);
+  // Both due at once (b, the responder of the link-up round, waits longer by itself).
+  const bothDueMs = INTERVAL_MS * AE_RESPONDER_INTERVAL_FACTOR;
+  a.antiEntropy.onTick(bothDueMs, outA);
+  b.antiEntropy.onTick(bothDueMs, outB);
   pump.take(ID_A, outA);
   pump.take(ID_B, outB);
-  pump.run(INTERVAL_MS);
+  pump.run(bothDueMs);
   assert.deepEqual(pump.delivered.filter((delivery) => delivery.message.type === 'aeRoot').map((delivery) => delivery.from), [ID_A, ID_A, ID_B]);
   assert.equal(pump.delivered.filter((delivery) => delivery.message.type === 'aeInSync').length, 1);
   for (const replica of [a, b]) assert.deepEqual(replica.antiEntropy.status().map((status) => [status.rounds, status.inProgress]), [[2, false]]);
@@ -168,7 +171,7 @@ test('a stuck round times out, tells the peer, and a new round starts one interv
   assert.deepEqual(sends(next).map((effect) => effect.message.type), ['aeRoot']);
 });
 
-test('periodic rounds: one per interval per pair, whichever side is due first', () => {
+test('periodic rounds: one per interval per pair, the initiator keeps the role', () => {
   const records = makeRecords(20);
   const a = new Replica(ID_A, records);
   const b = new Replica(ID_B, records);
@@ -176,7 +179,7 @@ test('periodic rounds: one per interval per pair, whichever side is due first', 
   pump.linkUp(a, b, 0);
   pump.run(0);
   assert.equal(a.antiEntropy.nextDeadlineMs(), INTERVAL_MS);
-  assert.equal(b.antiEntropy.nextDeadlineMs(), INTERVAL_MS);
+  assert.equal(b.antiEntropy.nextDeadlineMs(), INTERVAL_MS * AE_RESPONDER_INTERVAL_FACTOR);
   for (let round = 1; round <= 3; round++) {
     const nowMs = round * INTERVAL_MS;
     const outA: Effect[] = [];
@@ -189,6 +192,49 @@ test('periodic rounds: one per interval per pair, whichever side is due first', 
   }
   assert.equal(a.antiEntropy.status()[0]!.rounds, 4);
   assert.equal(b.antiEntropy.status()[0]!.rounds, 4);
+});
+
+test('periodic rounds with link latency never cross: two messages per round', () => {
+  const records = makeRecords(20);
+  const a = new Replica(ID_A, records);
+  const b = new Replica(ID_B, records);
+  const replicas = new Map([[ID_A, a], [ID_B, b]]);
+  const LATENCY_MS = 1;
+  // Deliver every message LATENCY_MS after it was sent; tick both sides every millisecond.
+  let inFlight: { atMs: number; from: string; to: string; message: Extract<Effect, { kind: 'send' }>['message'] }[] = [];
+  const send = (from: string, effects: Effect[], nowMs: number) => {
+    for (const effect of sends(effects)) inFlight.push({ atMs: nowMs + LATENCY_MS, from, to: effect.to, message: effect.message });
+  };
+  const initial: Effect[] = [];
+  a.antiEntropy.onLinkUp(ID_B, 0, initial);
+  send(ID_A, initial, 0);
+  const quiet: Effect[] = [];
+  b.antiEntropy.onLinkUp(ID_A, 0, quiet);
+  send(ID_B, quiet, 0);
+  let messages = initial.length + quiet.length;
+  const endMs = INTERVAL_MS * 6 + 100;
+  // Timers first, then the messages of the same millisecond: a timer that fires just before
+  // the peer's aeRoot is read starts a crossing round, as a real event loop may.
+  for (let nowMs = 1; nowMs <= endMs; nowMs++) {
+    for (const [id, replica] of replicas) {
+      if (replica.antiEntropy.nextDeadlineMs() > nowMs) continue;
+      const out: Effect[] = [];
+      replica.antiEntropy.onTick(nowMs, out);
+      messages += sends(out).length;
+      send(id, out, nowMs);
+    }
+    const due = inFlight.filter((entry) => entry.atMs <= nowMs);
+    inFlight = inFlight.filter((entry) => entry.atMs > nowMs);
+    for (const entry of due) {
+      const out: Effect[] = [];
+      replicas.get(entry.to)!.antiEntropy.onMessage(entry.from, entry.message as never, nowMs, out);
+      messages += sends(out).length;
+      send(entry.to, out, nowMs);
+    }
+  }
+  const rounds = a.antiEntropy.status()[0]!.rounds;
+  assert.equal(rounds, 7, 'one round at link-up and one per interval');
+  assert.equal(messages, rounds * 2, `${messages} messages for ${rounds} rounds`);
 });
 
 test('an abort from the peer ends the session', () => {
