@@ -121,7 +121,7 @@ export class NodeCore {
         break;
       case 'persisted':
         for (const token of input.tokens) this.onPersisted(token, out);
-        this.peers.flush(out);
+        this.peers.flush(input.nowMs, out);
         this.counters.records_replicated_out = this.peers.recordsSent;
         break;
       case 'discovered':
@@ -273,6 +273,8 @@ export class NodeCore {
       this.persistMerged(winners, { kind: 'remote', from, seq: message.seq, link: this.peers.get(from)! }, out);
     } else if (message.type === 'replicateAck') {
       if (this.peers.acknowledge(from, message.seq, this.writeSeq)) {
+        this.peers.flush(nowMs, out); // records held while the acknowledged frame was in flight
+        this.counters.records_replicated_out = this.peers.recordsSent;
         this.peers.answerWaits(nowMs, out);
         this.purgeAcknowledged(nowMs, out);
       }
@@ -381,6 +383,8 @@ export class NodeCore {
     this.antiEntropy.onTick(nowMs, out);
     this.quorumReads.onTick(nowMs, out);
     this.peers.answerWaits(nowMs, out);
+    this.peers.flush(nowMs, out); // holds that waited too long for an ack
+    this.counters.records_replicated_out = this.peers.recordsSent;
     this.noteWatchers(nowMs, out);
     this.purgeAcknowledged(nowMs, out);
     if (this.resync.state === 'waiting' && nowMs >= this.resync.giveUpAtMs) {

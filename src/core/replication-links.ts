@@ -11,6 +11,15 @@ import type { Hlc, NodeId, VersionedRecord } from './types.js';
 export const PENDING_WAITS_MAX = 100_000;
 /** Bytes per record beyond key and value in a batch size estimate. */
 const RECORD_OVERHEAD_BYTES = 48;
+/**
+ * A link holds new records while its previous replicate frame is unacknowledged (as
+ * Nagle's algorithm does), so under load each frame carries what was written during one
+ * round trip, and sender and receiver pay per-frame costs (a socket write, an LMDB
+ * transaction) once per batch instead of once per event-loop turn. An idle link sends at
+ * once. A full batch goes without waiting, and a hold ends after this long even if no
+ * ack comes (a peer that stopped acking, see receiveGap): the next tick sends.
+ */
+export const REPLICATE_HOLD_MAX_MS = 20;
 const HLC_UNSET: Hlc = { wallMs: 0, logical: 0 };
 
 export interface PeerLink {
@@ -20,6 +29,11 @@ export interface PeerLink {
   readonly linkStartSeq: number;
   outbox: VersionedRecord[];
   outboxSeq: number;
+  /** Estimated bytes of the outbox. */
+  outboxBytes: number;
+  /** Sequence of the last replicate frame sent on this link, and when it was sent. */
+  sentSeq: number;
+  sentAtMs: number;
   /**
    * We dropped a replicate frame from this peer on this link (clock too far ahead), so
    * our acks, being cumulative, would vouch for writes we never stored: stop acking.
@@ -57,7 +71,7 @@ export class ReplicationLinks {
   constructor(private readonly batchBytesMax: number) {}
 
   open(peer: NodeId, writeSeq: number): void {
-    this.links.set(peer, { ackedSeq: 0, linkStartSeq: writeSeq, outbox: [], outboxSeq: 0, receiveGap: false });
+    this.links.set(peer, { ackedSeq: 0, linkStartSeq: writeSeq, outbox: [], outboxSeq: 0, outboxBytes: 0, sentSeq: 0, sentAtMs: 0, receiveGap: false });
   }
 
   close(peer: NodeId): void {
@@ -78,28 +92,44 @@ export class ReplicationLinks {
 
   /** Queue committed local writes for every linked peer; flush sends them. */
   queueLocal(records: readonly VersionedRecord[], writeSeq: number): void {
+    let bytes = 0;
+    for (const record of records) bytes += recordBytes(record);
     for (const link of this.links.values()) {
       for (const record of records) link.outbox.push(record);
       link.outboxSeq = writeSeq;
+      link.outboxBytes += bytes;
     }
   }
 
+  /** Whether a link keeps its queue for now: its last frame is unacknowledged, recent, and the queue not full. */
+  private holds(link: PeerLink, nowMs: number): boolean {
+    return (
+      link.sentSeq > link.ackedSeq &&
+      nowMs - link.sentAtMs < REPLICATE_HOLD_MAX_MS &&
+      link.outboxBytes < this.batchBytesMax &&
+      link.outbox.length < REPLICATE_RECORDS_MAX
+    );
+  }
+
   /**
-   * One replicate frame per peer per call (split only past the batch bounds). Peers with
-   * the same queue (the usual case) share the message objects, so the transport can
-   * encode each frame once for all of them.
+   * One replicate frame per peer per call (split only past the batch bounds), except to
+   * peers that hold (see REPLICATE_HOLD_MAX_MS). Peers with the same queue (the usual
+   * case) share the message objects, so the transport encodes each frame once for all.
    */
-  flush(out: Effect[]): void {
+  flush(nowMs: number, out: Effect[]): void {
     let shared: { readonly records: readonly VersionedRecord[]; readonly seq: number; readonly messages: PeerMessage[] } | undefined;
     for (const [peer, link] of this.links) {
       const records = link.outbox;
-      if (records.length === 0) continue;
+      if (records.length === 0 || this.holds(link, nowMs)) continue;
       if (shared === undefined || shared.seq !== link.outboxSeq || !sameRecords(shared.records, records)) {
         shared = { records, seq: link.outboxSeq, messages: this.batches(records, link.outboxSeq) };
       }
       for (const message of shared.messages) out.push(sendEffect(peer, message));
       this.recordsSent += records.length;
       link.outbox = [];
+      link.outboxBytes = 0;
+      link.sentSeq = link.outboxSeq;
+      link.sentAtMs = nowMs;
     }
   }
 
