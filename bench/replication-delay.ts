@@ -36,17 +36,23 @@ export interface DelaySummary {
   readonly maxMs: number;
 }
 
-export function summarizeDelays(result: DelayResult): DelaySummary {
+export function summarizeDelays(result: Pick<DelayResult, 'delaysMs'>): DelaySummary {
   const delays = result.delaysMs;
   return { p50Ms: percentile(delays, 0.5), p99Ms: percentile(delays, 0.99), maxMs: delays.length === 0 ? Number.NaN : delays[delays.length - 1]! };
 }
 
-export async function measureReplicationDelay(writerPort: number, subscriberPort: number, ratePerSecond: number, seconds: number): Promise<DelayResult> {
+export async function measureReplicationDelay(
+  writerPort: number, subscriberPort: number, ratePerSecond: number, seconds: number, warmupSeconds = 0,
+): Promise<DelayResult & { readonly warmup: DelaySummary | undefined }> {
   const runId = Math.floor(performance.now()).toString(36);
   const keyPrefix = `delay:${runId}:`;
+  const warmupPrefix = `${keyPrefix}warmup:`;
   const total = Math.round(ratePerSecond * seconds);
+  const warmupTotal = Math.round(ratePerSecond * warmupSeconds);
   const ackAt = new Float64Array(total).fill(Number.NaN);
   const arriveAt = new Float64Array(total).fill(Number.NaN);
+  const warmupAckAt = new Float64Array(warmupTotal).fill(Number.NaN);
+  const warmupArriveAt = new Float64Array(warmupTotal).fill(Number.NaN);
   let probeArrived: (() => void) | undefined;
   const subscriber = await RespConnection.connect(subscriberPort);
   const writer = await RespConnection.connect(writerPort);
@@ -54,20 +60,33 @@ export async function measureReplicationDelay(writerPort: number, subscriberPort
     subscriber.onPush = (reply, atMs) => {
       const channel = Array.isArray(reply) ? reply[2] : undefined;
       if (typeof channel !== 'string' || !channel.startsWith(CHANNEL_PREFIX + keyPrefix)) return;
-      const suffix = channel.slice(CHANNEL_PREFIX.length + keyPrefix.length);
+      let suffix = channel.slice(CHANNEL_PREFIX.length + keyPrefix.length);
       if (suffix === 'probe') { probeArrived?.(); return; }
+      let arrivals = arriveAt;
+      if (suffix.startsWith('warmup:')) {
+        suffix = suffix.slice('warmup:'.length);
+        arrivals = warmupArriveAt;
+      }
       const index = Number(suffix);
-      if (Number.isInteger(index) && index >= 0 && index < total && Number.isNaN(arriveAt[index]!)) arriveAt[index] = atMs;
+      if (Number.isInteger(index) && index >= 0 && index < arrivals.length && Number.isNaN(arrivals[index]!)) arrivals[index] = atMs;
     };
     await subscriber.command('PSUBSCRIBE', `${CHANNEL_PREFIX}*`);
     await probe(writer, `${keyPrefix}probe`, new Promise<void>((resolve) => { probeArrived = resolve; }));
+    // Fresh processes run the replication path unoptimised at first (JIT): the warm-up
+    // writes go at the same rate, are reported apart and do not count.
+    let warmup: DelaySummary | undefined;
+    if (warmupTotal > 0) {
+      const warm = await paceWrites(writer, warmupPrefix, warmupTotal, ratePerSecond, warmupAckAt, { acked: 0, done: false });
+      await sleep(100);
+      warmup = summarizeDelays(collect(warmupAckAt, warmupArriveAt, warm.errors, ratePerSecond, ratePerSecond));
+    }
     const progress: Progress = { acked: 0, done: false };
     const sampling = sampleVisibility(subscriberPort, keyPrefix, ackAt, progress);
     const written = await paceWrites(writer, keyPrefix, total, ratePerSecond, ackAt, progress);
     const sampledMs = await sampling;
     const graceEnd = performance.now() + ARRIVAL_GRACE_MS;
     while (performance.now() < graceEnd && arriveAt.some((value) => Number.isNaN(value))) await sleep(50);
-    return { ...collect(ackAt, arriveAt, written.errors, (total / written.elapsedMs) * 1000, ratePerSecond), sampledVisibilityMs: sampledMs };
+    return { ...collect(ackAt, arriveAt, written.errors, (total / written.elapsedMs) * 1000, ratePerSecond), sampledVisibilityMs: sampledMs, warmup };
   } finally {
     subscriber.close();
     writer.close();
