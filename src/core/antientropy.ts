@@ -49,6 +49,12 @@ export const AE_BATCHES_IN_FLIGHT_MAX = 2;
 export const AE_SESSION_IDLE_TIMEOUT_MS = 30_000;
 /** After link-up the higher id waits this long for the lower id's round before starting one. */
 export const AE_LINK_UP_ANSWER_GRACE_MS = 2_000;
+/**
+ * A node runs one round at a time (in-sync answers aside): a node far behind pulls
+ * everything once, not once per peer (a new node joining two full peers would otherwise
+ * receive every record twice). A round due while another runs is retried after this.
+ */
+export const AE_BUSY_RETRY_MS = 250;
 /** The side that answered a round waits this many intervals before starting one itself. */
 export const AE_RESPONDER_INTERVAL_FACTOR = 1.5;
 /** A long sync logs its progress every this many records moved. */
@@ -142,6 +148,8 @@ export class AntiEntropy {
   private readonly counterValues = {
     rounds: 0,
     rounds_in_sync: 0,
+    rounds_deferred_busy: 0,
+    rounds_refused_busy: 0,
     messages_sent: 0,
     bytes_estimate: 0,
     records_sent: 0,
@@ -285,7 +293,18 @@ export class AntiEntropy {
     };
   }
 
+  /** Whether a round with another peer is under way (see AE_BUSY_RETRY_MS). */
+  private busyWithOther(peer: NodeId): boolean {
+    for (const other of this.peers.values()) if (other.peer !== peer && other.session !== undefined) return true;
+    return false;
+  }
+
   private startRound(state: PeerState, nowMs: number, out: Effect[]): void {
+    if (this.busyWithOther(state.peer)) {
+      this.counterValues.rounds_deferred_busy++;
+      state.nextRoundMs = nowMs + AE_BUSY_RETRY_MS;
+      return;
+    }
     this.sessionCounter++;
     const id = this.sessionCounter * 2 + (this.self < state.peer ? 0 : 1);
     state.session = this.newSession(id, true, nowMs);
@@ -304,6 +323,12 @@ export class AntiEntropy {
       this.send(state.peer, { type: 'aeInSync', session: message.session }, out);
       this.countRound(state, nowMs, true, false);
       state.session = undefined;
+      return;
+    }
+    if (this.busyWithOther(state.peer)) {
+      // The peer retries at its next interval; by then our current round is likely done.
+      this.counterValues.rounds_refused_busy++;
+      this.send(state.peer, { type: 'aeAbort', session: message.session }, out);
       return;
     }
     const session = this.newSession(message.session, false, nowMs);

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  AE_BUSY_RETRY_MS,
   AE_LINK_UP_ANSWER_GRACE_MS,
   AE_NODES_PARENTS_PER_MESSAGE_MAX,
   AE_RESPONDER_INTERVAL_FACTOR,
@@ -299,4 +300,43 @@ test('messages from unlinked peers and for unknown sessions are ignored', () => 
   assert.deepEqual(stray, []);
   assert.deepEqual(out, []);
   assert.equal(a.antiEntropy.counters().messages_ignored, 2);
+});
+
+test('an empty node joining two full peers pulls every record once, one round at a time', () => {
+  const records = makeRecords(2_000);
+  const ID_NEW = '01'.repeat(16); // lowest id: it starts the link-up rounds itself
+  const ID_C = 'c0'.repeat(16);
+  const fresh = new Replica(ID_NEW, []);
+  const a = new Replica(ID_A, records);
+  const c = new Replica(ID_C, records);
+  const pump = new Pump([fresh, a, c]);
+  pump.linkUp(fresh, a, 0);
+  pump.linkUp(fresh, c, 0);
+  pump.run(0);
+  assert.equal(fresh.antiEntropy.counters().records_received, records.length, 'the second round waits for the first');
+  assert.equal(fresh.antiEntropy.counters().rounds_deferred_busy, 1);
+  // The deferred round runs once the first is over, and finds the pair in sync.
+  const retryMs = AE_BUSY_RETRY_MS;
+  const out: Effect[] = [];
+  fresh.antiEntropy.onTick(retryMs, out);
+  pump.take(ID_NEW, out);
+  pump.run(retryMs);
+  assert.equal(fresh.antiEntropy.counters().records_received, records.length);
+  assert.deepEqual(fresh.antiEntropy.status().map((status) => status.rounds), [1, 1]);
+  assert.equal(fresh.antiEntropy.counters().rounds_in_sync, 1);
+  assert.deepEqual(describeRecords(fresh.view.all()), describeRecords(a.view.all()));
+});
+
+test('a round arriving while another runs is refused with an abort and repairs later', () => {
+  const records = makeRecords(500);
+  const fresh = new Replica('f0'.repeat(16), []); // highest id: the peers start the rounds
+  const a = new Replica(ID_A, records);
+  const b = new Replica(ID_B, records);
+  const pump = new Pump([fresh, a, b]);
+  pump.linkUp(fresh, a, 0);
+  pump.linkUp(fresh, b, 0);
+  pump.run(0);
+  assert.equal(fresh.antiEntropy.counters().rounds_refused_busy, 1);
+  assert.equal(fresh.antiEntropy.counters().records_received, records.length);
+  assert.deepEqual(describeRecords(fresh.view.all()), describeRecords(a.view.all()));
 });
