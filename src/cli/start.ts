@@ -83,6 +83,9 @@ export function describeStartError(error: unknown, options: NodeOptions): string
     case 'ENOTDIR':
     case 'EEXIST':
       return `data directory ${dataDir} is not a directory; choose another with --data`;
+    case 'ENOENT':
+      if (failure.syscall === 'mkdir') return `cannot create data directory ${dataDir} (${failure.path ?? dataDir} cannot be made here); choose another with --data`;
+      break;
     default:
       break;
   }

@@ -1,8 +1,8 @@
 // The data directory and node identity helpers. The directory holds the LMDB files and
 // so every key ever written: only its owner may enter it (DESIGN.md section 5).
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 
 export const DATA_DIR_MODE = 0o700;
 export const DATA_FILE_MODE = 0o600;
@@ -10,8 +10,37 @@ const NODE_ID_BYTES = 16;
 
 /** Create dir (and parents) if missing and restrict it to the owner, also if it existed. */
 export async function prepareDataDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: DATA_DIR_MODE });
+  await makeDirectories(resolve(dir));
   await chmod(dir, DATA_DIR_MODE);
+}
+
+/**
+ * mkdir -p, one level at a time. Node's own recursive mkdir loops forever where mkdir
+ * keeps answering ENOENT for an existing parent (a path under /proc); here every
+ * failure is an error naming the path.
+ */
+async function makeDirectories(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let path = dir;
+  for (;;) {
+    const exists = await stat(path).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return false;
+        throw error;
+      },
+    );
+    if (exists) break;
+    missing.push(path);
+    const parent = dirname(path);
+    if (parent === path) break;
+    path = parent;
+  }
+  for (const level of missing.reverse()) {
+    await mkdir(level, { mode: DATA_DIR_MODE }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  }
 }
 
 /** A fresh random 128-bit node id as 32 lowercase hex characters. */

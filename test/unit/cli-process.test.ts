@@ -1,4 +1,4 @@
-// Proves bin/peerkv as a process: usage errors exit 2, help exits 0, an unreachable node exits 1, and the logger writes JSON lines.
+// Proves bin/peerkv as a process: usage errors exit 2, help exits 0, an unreachable node or unusable data dir exits 1, and the logger writes JSON lines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -36,6 +36,18 @@ test('a client command with no node listening exits 1 and says how to start one'
   const result = peerkv('-p', '1', 'ping');
   assert.equal(result.code, 1);
   assert.equal(result.stderr, 'peerkv: cannot connect to 127.0.0.1:1 (is a node running? start one with: peerkv start)\n');
+});
+
+test('an unusable --data exits 1 with one line naming the directory, without hanging', () => {
+  // /proc refuses new directories with ENOENT, on which Node's recursive mkdir loops forever.
+  for (const [dir, pattern] of [
+    ['/proc/peerkv-test-no-such-dir/data', /^peerkv: cannot create data directory \/proc\/peerkv-test-no-such-dir\/data /],
+    ['/dev/null/data', /^peerkv: data directory \/dev\/null\/data is not a directory; choose another with --data\n$/],
+  ] as const) {
+    const result = peerkv('start', '--data', dir, '--port', '0', '--peer-port', '0', '--no-discovery', '--log-level', 'silent');
+    assert.equal(result.code, 1, `${dir}: ${result.stderr}`);
+    assert.match(result.stderr, pattern);
+  }
 });
 
 test('createLogger writes JSON lines with the node name and honours the level', () => {
