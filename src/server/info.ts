@@ -119,7 +119,7 @@ export function clusterSection(info: EngineInfo, nowMs: number): string[] {
   const count = (state: string) => members.filter((member) => (member.id === info.nodeId ? 'alive' : member.state) === state).length;
   const lines = [
     `node_id:${info.nodeId}`,
-    `node_name:${info.nodeName}`,
+    `node_name:${printable(info.nodeName)}`,
     `members_alive:${count('alive')}`,
     `members_suspect:${count('suspect')}`,
     `members_dead:${count('dead')}`,
@@ -128,7 +128,7 @@ export function clusterSection(info: EngineInfo, nowMs: number): string[] {
     const state = member.id === info.nodeId ? 'alive' : member.state;
     // last_seen_ms is an age (how long ago), which reads well and needs no clock to interpret.
     const agoMs = member.id === info.nodeId ? 0 : Math.max(0, nowMs - member.lastSeenMs);
-    lines.push(`member${index}:id=${member.id},name=${member.name},addr=${member.addr},state=${state},last_seen_ms=${agoMs},incarnation=${member.incarnation}`);
+    lines.push(`member${index}:id=${member.id},name=${printable(member.name)},addr=${member.addr},state=${state},last_seen_ms=${agoMs},incarnation=${member.incarnation}`);
   });
   lines.push(`merkle_root:${info.merkleRoot}`);
   lines.push(`sync_state:${info.sync.some((sync) => sync.inProgress) ? 'syncing' : 'idle'}`);
@@ -175,4 +175,12 @@ export function buildInfo(server: ServerState, requested: readonly string[]): st
     blocks.push(`# ${TITLES[name]}\r\n${lines.join('\r\n')}\r\n`);
   }
   return blocks.join('\r\n');
+}
+
+/**
+ * Names come from peers too: a control character (a newline above all) would break INFO's
+ * lines, and '=' the member fields (`peerkv members` splits them on ",key=").
+ */
+function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, '?').replace(/=/g, '_');
 }

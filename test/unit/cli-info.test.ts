@@ -1,8 +1,10 @@
-// Proves the CLI reads INFO (sections, members, keyspace) and keyspace notifications as DESIGN.md describes them.
+// Proves the CLI reads INFO (sections, members, keyspace) and keyspace notifications as DESIGN.md describes them, whatever peers call themselves.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatAgo, formatDuration, formatTable, infoField, keyCount, parseInfo, parseMembers } from '../../src/cli/info.js';
 import { keyspaceEvent, keyspacePattern } from '../../src/cli/watch.js';
+import type { EngineInfo } from '../../src/server/engine.js';
+import { clusterSection } from '../../src/server/info.js';
 import type { RespReply } from '../../src/wire/resp-reply-parser.js';
 
 const INFO = [
@@ -54,4 +56,22 @@ test('watch subscribes to a literal prefix and reads pmessages in RESP2 and RESP
   assert.deepEqual(keyspaceEvent({ type: 'push', value: parts }), { event: 'set', key: 'user:1' });
   assert.equal(keyspaceEvent({ type: 'array', value: [bulk('psubscribe'), bulk('x'), { type: 'integer', value: 1 }] }), undefined);
   assert.equal(keyspaceEvent({ type: 'simple', value: 'OK' }), undefined);
+});
+
+test('a peer name with a newline, commas and "=" stays on its own member line', () => {
+  const self = '0123456789abcdef0123456789abcdef';
+  const info: EngineInfo = {
+    nodeId: self, nodeName: 'alpha', version: '0', startedAtMs: 0, peerAddr: '127.0.0.1:7380', dataDir: '/tmp', fsync: 'no',
+    members: [
+      { id: self, name: 'alpha', addr: '127.0.0.1:7380', incarnation: 1, state: 'alive', lastSeenMs: 1_000 },
+      { id: 'b'.repeat(32), name: 'evil\r\nmember9:id=x,state=dead', addr: '127.0.0.1:7480', incarnation: 1, state: 'alive', lastSeenMs: 900 },
+    ],
+    keys: 0, keysWithExpiry: 0, merkleRoot: '0', sync: [], counters: {}, lastSaveMs: 0,
+  };
+  const text = ['# Cluster', ...clusterSection(info, 1_000), ''].join('\r\n');
+  const members = parseMembers(parseInfo(text), 1_000);
+  assert.deepEqual(members.map((member) => [member.id, member.name, member.state]), [
+    [self, 'alpha', 'alive'],
+    ['b'.repeat(32), 'evil??member9:id_x,state_dead', 'alive'],
+  ]);
 });
