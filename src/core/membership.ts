@@ -20,7 +20,7 @@ import {
   type MembershipMessage,
 } from './membership-messages.js';
 import { Prober, type ProbeHost } from './membership-probe.js';
-import { ProbeRotation } from './membership-rotation.js';
+import { log, MemberTable, memberFields } from './membership-table.js';
 import type { Rng } from './rng.js';
 import type { MemberState, MemberView, NodeId } from './types.js';
 import { isNodeId } from './validate.js';
@@ -35,15 +35,13 @@ export {
   type MemberGossip,
   type MembershipMessage,
 } from './membership-messages.js';
+export { MEMBERS_MAX } from './membership-table.js';
 
 /**
  * The frame stamp of every send this module pushes. The node core replaces a zero
  * stamp with its clock when it finishes the step, so membership needs no clock.
  */
 export const MEMBERSHIP_SEND_HLC = HLC_ZERO;
-
-/** Members held at most; gossip beyond it is ignored so a flood cannot exhaust memory. */
-export const MEMBERS_MAX = 4096;
 
 /**
  * Called this much later than our own earliest deadline, we were not running (SIGSTOP,
@@ -55,14 +53,9 @@ export const STALL_TOLERANCE_MS = 100;
 /** Distinct (id, addr) duplicate-id conflicts logged; later repeats are only counted. */
 export const DUPLICATE_REPORTS_MAX = 64;
 
+// Counters of member state changes live in MemberTable, of probes in Prober.
 const COUNTER_NAMES = [
-  'suspicions', // members we came to suspect (own probe or gossip)
-  'suspicions_refuted', // suspects that proved alive: false alarms
-  'deaths', // members we came to hold dead
-  'revivals', // dead members back alive (restart or refutation)
   'refutations', // times we raised our own incarnation to refute
-  'joins', // members added
-  'reaped', // dead members forgotten
   'unknown_sender_messages', // messages from members we do not know
   'invalid_inputs', // inputs that failed validation
   'duplicate_ids', // hellos or gossip where two nodes claim one id
@@ -74,9 +67,8 @@ type CounterName = (typeof COUNTER_NAMES)[number];
 export class Membership {
   private readonly self: { readonly id: NodeId; readonly name: string; readonly addr: string };
   private ownIncarnation: number;
-  private readonly table = new Map<NodeId, MemberRecord>();
+  private readonly table: MemberTable;
   private readonly prober: Prober;
-  private readonly rotation = new ProbeRotation();
   private readonly duplicateReports = new Set<string>();
   private readonly stats = new Map<CounterName, number>(COUNTER_NAMES.map((name) => [name, 0]));
   private nextProbeMs: number;
@@ -89,7 +81,7 @@ export class Membership {
   constructor(
     self: PeerHello,
     private readonly config: CoreConfig,
-    private readonly rng: Rng,
+    rng: Rng,
     nowMs: number,
   ) {
     if (!isNodeId(self.id)) throw new Error(`Membership: self.id must be 32 lowercase hex characters, got ${String(self.id)}`);
@@ -99,6 +91,11 @@ export class Membership {
     this.nextProbeMs = nowMs + config.probeIntervalMs;
     this.expectedWakeMs = nowMs;
     this.lastNowMs = nowMs;
+    this.table = new MemberTable(
+      { pingNow: (member, pingNowMs, out) => this.prober.pingNow(member, pingNowMs, out), forget: (id) => this.prober.forget(id) },
+      config,
+      rng,
+    );
     this.prober = new Prober(this.probeHost(), config, rng);
   }
 
@@ -111,14 +108,10 @@ export class Membership {
       this.nextAnnounceMs = nowMs + this.config.announceIntervalMs;
     }
     this.prober.runDeadlines(nowMs, out);
-    this.runMemberDeadlines(nowMs, out);
+    this.table.runDeadlines(nowMs, out);
     if (nowMs >= this.nextProbeMs) {
       this.nextProbeMs = nowMs + this.config.probeIntervalMs;
-      const target = this.rotation.next(
-        (id) => this.isProbeable(this.table.get(id)) && !this.prober.isProbing(id),
-        () => [...this.table.keys()].sort(),
-        this.rng,
-      );
+      const target = this.table.nextProbeTarget((id) => this.prober.isProbing(id));
       if (target !== undefined) this.prober.start(target, nowMs, out);
     }
     this.leave();
@@ -131,7 +124,7 @@ export class Membership {
       const member = this.table.get(hello.id);
       if (member === undefined) {
         // Answer at once, so the newcomer learns us within one round trip.
-        if (this.addMember(hello, nowMs, out, 'discovery') !== undefined) out.push({ kind: 'announce' });
+        if (this.table.add(hello, nowMs, out, 'discovery') !== undefined) out.push({ kind: 'announce' });
       } else if (this.helloFromKnown(member, hello, nowMs, out)) {
         out.push({ kind: 'connect', peer: member.id, addr: member.addr });
       }
@@ -144,7 +137,7 @@ export class Membership {
     this.enter(nowMs, out);
     if (this.acceptHello(hello, out)) {
       let member = this.table.get(hello.id);
-      if (member === undefined) member = this.addMember(hello, nowMs, out, 'link');
+      if (member === undefined) member = this.table.add(hello, nowMs, out, 'link');
       else if (this.helloFromKnown(member, hello, nowMs, out)) out.push({ kind: 'connect', peer: member.id, addr: member.addr });
       if (member !== undefined) {
         member.linked = true;
@@ -204,9 +197,7 @@ export class Membership {
 
   /** Earliest pending deadline (local ms), Infinity if none. */
   nextDeadlineMs(): number {
-    let deadline = Math.min(this.nextAnnounceMs, this.nextProbeMs, this.prober.nextDeadlineMs());
-    for (const member of this.table.values()) deadline = Math.min(deadline, member.suspicionDeadlineMs, member.reapDeadlineMs);
-    return deadline;
+    return Math.min(this.nextAnnounceMs, this.nextProbeMs, this.prober.nextDeadlineMs(), this.table.nextDeadlineMs());
   }
 
   /** Every member including this node (always alive), sorted by id. */
@@ -223,9 +214,7 @@ export class Membership {
 
   /** Other members currently alive or suspect, sorted by id. */
   liveMembers(): NodeId[] {
-    const live: NodeId[] = [];
-    for (const member of this.table.values()) if (member.state !== 'dead') live.push(member.id);
-    return live.sort();
+    return this.table.liveIds();
   }
 
   /** Our own incarnation; grows when we refute. Worth persisting so a restart starts above it. */
@@ -234,106 +223,26 @@ export class Membership {
   }
 
   counters(): Record<string, number> {
-    return Object.fromEntries([...this.stats, ...this.prober.counters()].sort(([a], [b]) => (a < b ? -1 : 1)));
+    return Object.fromEntries([...this.stats, ...this.table.counters(), ...this.prober.counters()].sort(([a], [b]) => (a < b ? -1 : 1)));
   }
 
   // ---- probing ----
-
-  private isProbeable(member: MemberRecord | undefined): boolean {
-    // A dead member with a link up is running: probing it tells it that it is held
-    // dead, so it refutes. Without this two nodes that each hold the other dead would
-    // never talk again.
-    return member !== undefined && (member.state !== 'dead' || member.linked);
-  }
 
   private probeHost(): ProbeHost {
     return {
       selfId: this.self.id,
       member: (id) => this.table.get(id),
-      helpers: (excluding) => {
-        const helpers: NodeId[] = [];
-        for (const member of this.table.values()) if (member.id !== excluding && member.state === 'alive' && member.linked) helpers.push(member.id);
-        return helpers.sort();
-      },
+      helpers: (excluding) => this.table.helpers(excluding),
       gossipFor: (recipient) => this.gossipFor(recipient),
       send: (to, message, out) => this.send(to, message, out),
       probeFailed: (target, nowMs, out) => {
         const member = this.table.get(target);
-        if (member !== undefined && member.state === 'alive') this.changeState(member, 'suspect', member.incarnation, nowMs, out);
+        if (member !== undefined && member.state === 'alive') this.table.changeState(member, 'suspect', member.incarnation, nowMs, out);
       },
     };
   }
 
-  // ---- member states ----
-
-  private runMemberDeadlines(nowMs: number, out: Effect[]): void {
-    for (const id of [...this.table.keys()].sort()) {
-      const member = this.table.get(id)!;
-      if (member.suspicionDeadlineMs <= nowMs) this.changeState(member, 'dead', member.incarnation, nowMs, out);
-      else if (member.reapDeadlineMs <= nowMs) {
-        this.table.delete(id);
-        this.prober.forget(id);
-        out.push({ kind: 'disconnect', peer: id });
-        this.count('reaped');
-        this.log(out, 'info', 'member forgotten', memberFields(member));
-      }
-    }
-  }
-
-  /** Move a member to (state, incarnation), with the timers, counters and log line that go with it. */
-  private changeState(member: MemberRecord, state: MemberState, incarnation: number, nowMs: number, out: Effect[]): void {
-    const previous = member.state;
-    if (previous === state && member.incarnation === incarnation) return;
-    member.incarnation = incarnation;
-    member.state = state;
-    member.changedMs = nowMs;
-    if (state === 'alive') {
-      member.suspicionDeadlineMs = Infinity;
-      member.reapDeadlineMs = Infinity;
-      this.rotation.insert(member.id, this.rng);
-      if (previous === 'suspect') this.count('suspicions_refuted');
-      if (previous === 'dead') this.count('revivals');
-      if (previous !== 'alive') this.log(out, 'info', 'member alive', memberFields(member, { previous }));
-    } else if (state === 'suspect') {
-      member.suspicionDeadlineMs = nowMs + this.config.suspicionTimeoutMs;
-      member.reapDeadlineMs = Infinity;
-      if (previous !== 'suspect') {
-        this.count('suspicions');
-        this.log(out, 'warn', 'member suspect', memberFields(member, { previous }));
-      }
-      // Ping it now: the ping carries the suspicion, so a live member refutes in its ack.
-      this.prober.pingNow(member, nowMs, out);
-    } else {
-      member.suspicionDeadlineMs = Infinity;
-      if (previous !== 'dead') {
-        member.reapDeadlineMs = nowMs + this.config.deadReapMs;
-        this.count('deaths');
-        this.log(out, 'info', 'member dead', memberFields(member, { previous }));
-      }
-    }
-  }
-
-  private addMember(hello: PeerHello | MemberGossip, nowMs: number, out: Effect[], via: string): MemberRecord | undefined {
-    if (this.table.size >= MEMBERS_MAX) return undefined;
-    const member: MemberRecord = {
-      id: hello.id,
-      name: hello.name,
-      addr: hello.addr,
-      incarnation: hello.incarnation,
-      state: 'alive',
-      lastSeenMs: nowMs,
-      changedMs: nowMs,
-      linked: false,
-      suspicionDeadlineMs: Infinity,
-      reapDeadlineMs: Infinity,
-    };
-    this.table.set(member.id, member);
-    this.rotation.insert(member.id, this.rng);
-    out.push({ kind: 'connect', peer: member.id, addr: member.addr });
-    this.count('joins');
-    this.log(out, 'info', 'member joined', memberFields(member, { via }));
-    return member;
-  }
+  // ---- hellos ----
 
   /** Validate a hello and sort out our own id; true if it is about another member. */
   private acceptHello(hello: PeerHello, out: Effect[]): boolean {
@@ -357,7 +266,7 @@ export class Membership {
       member.name = hello.name;
       member.addr = hello.addr;
       member.lastSeenMs = nowMs;
-      this.changeState(member, 'alive', hello.incarnation, nowMs, out);
+      this.table.changeState(member, 'alive', hello.incarnation, nowMs, out);
       return true;
     }
     if (hello.addr !== member.addr) this.reportDuplicate(hello.id, hello.addr, 'warn', out);
@@ -378,14 +287,14 @@ export class Membership {
       const member = this.table.get(entry.id);
       if (member === undefined) {
         // Only news of life adds a member; a suspicion or death of a stranger is no use.
-        if (entry.state === 'alive') this.addMember(entry, nowMs, out, `gossip from ${sender.id}`);
+        if (entry.state === 'alive') this.table.add(entry, nowMs, out, `gossip from ${sender.id}`);
       } else if (overrides(entry, member)) {
         if (entry.incarnation > member.incarnation && entry.addr !== member.addr) {
           member.addr = entry.addr; // restarted elsewhere
           out.push({ kind: 'connect', peer: member.id, addr: member.addr });
         }
         if (entry.incarnation > member.incarnation) member.name = entry.name;
-        this.changeState(member, entry.state, entry.incarnation, nowMs, out);
+        this.table.changeState(member, entry.state, entry.incarnation, nowMs, out);
       } else if (entry.incarnation === member.incarnation && entry.addr !== member.addr) {
         this.reportDuplicate(entry.id, entry.addr, 'warn', out);
       }
@@ -406,7 +315,7 @@ export class Membership {
     if (entry.incarnation < this.ownIncarnation) return false; // already refuted
     this.ownIncarnation = Math.min(entry.incarnation + 1, INCARNATION_MAX);
     this.count('refutations');
-    this.log(out, 'info', 'refuting: we are alive', memberFields(this.selfGossip(), { heard: entry.state, from: sender.id }));
+    log(out, 'info', 'refuting: we are alive', memberFields(this.selfGossip(), { heard: entry.state, from: sender.id }));
     return true;
   }
 
@@ -416,7 +325,7 @@ export class Membership {
 
   private gossipFor(recipient: MemberRecord): MemberGossip[] {
     const limit = Math.max(1, Math.min(this.config.gossipMembersMax, GOSSIP_MEMBERS_MAX));
-    const selection = selectGossip(this.selfGossip(), this.table, recipient, limit, this.gossipCursor);
+    const selection = selectGossip(this.selfGossip(), this.table.asMap(), recipient, limit, this.gossipCursor);
     this.gossipCursor = selection.cursor;
     return selection.entries;
   }
@@ -435,7 +344,7 @@ export class Membership {
       this.prober.extendDeadlines(lateMs, notBeforeMs);
       for (const member of suspects) member.suspicionDeadlineMs = Math.max(member.suspicionDeadlineMs + lateMs, notBeforeMs);
       this.count('stalls');
-      this.log(out, 'warn', 'node was not running on time: failure timeouts extended', { lateMs });
+      log(out, 'warn', 'node was not running on time: failure timeouts extended', { lateMs });
     }
   }
 
@@ -457,14 +366,6 @@ export class Membership {
     if (this.duplicateReports.has(key) || this.duplicateReports.size >= DUPLICATE_REPORTS_MAX) return;
     this.duplicateReports.add(key);
     const ours = id === this.self.id ? this.self.addr : this.table.get(id)?.addr;
-    this.log(out, level, 'duplicate node id: two nodes claim one id; give one a fresh data dir', { id, addr, knownAddr: ours });
+    log(out, level, 'duplicate node id: two nodes claim one id; give one a fresh data dir', { id, addr, knownAddr: ours });
   }
-
-  private log(out: Effect[], level: LogLevel, message: string, fields: Record<string, unknown>): void {
-    out.push({ kind: 'log', level, message, fields });
-  }
-}
-
-function memberFields(member: { id: NodeId; name: string; addr: string; incarnation: number }, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { id: member.id, name: member.name, addr: member.addr, incarnation: member.incarnation, ...extra };
 }
