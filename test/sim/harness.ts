@@ -2,21 +2,28 @@
 // It feeds them inputs, carries out their effects against simulated disks and a
 // simulated network, injects the seed's faults, drives a client workload, and checks
 // the invariants. Everything random comes from one Rng seeded by the run's seed.
+// The parts live beside it: sim-node.ts (a node), node-effects.ts (its effects),
+// fault-schedule.ts (the faults), convergence.ts (the liveness checks).
 import { DEFAULT_CORE_CONFIG, type CoreConfig } from '../../src/core/config.js';
 import { compareHlc } from '../../src/core/hlc.js';
 import type { Effect, Input, PeerHello } from '../../src/core/io.js';
 import { NodeCore, WATCHERS_META_NAME, type NodeCoreOptions } from '../../src/core/node.js';
 import { Rng } from '../../src/core/rng.js';
-import type { Hlc, MemberState, NodeId, VersionedRecord } from '../../src/core/types.js';
-import { EventQueue } from './event-queue.js';
-import { clockOffsetMs, describeFaultPlan, drawFaultPlan, type FaultPlan } from './faults.js';
-import { History, hlcText, normalise, type FinalNode, type SimFailure } from './invariants.js';
-import { Network } from './network.js';
-import { SimStore } from './sim-store.js';
-import { describeEffect, describeInput, describeRecord, shortId, Trace } from './trace.js';
-import { drawWorkloadLevels, Workload } from './workload.js';
-import { FailureDetectorWatch } from './fd-watch.js';
+import type { NodeId } from '../../src/core/types.js';
 import { ClientDriver } from './client.js';
+import { dataConverged, describeDivergence, describeLinks, describeMembership, finalNodes, membershipConverged } from './convergence.js';
+import { EventQueue } from './event-queue.js';
+import { FaultSchedule } from './fault-schedule.js';
+import { clockOffsetMs, describeFaultPlan, drawFaultPlan, type FaultPlan } from './faults.js';
+import { FailureDetectorWatch } from './fd-watch.js';
+import { History, hlcText, type SimFailure } from './invariants.js';
+import { Network, type NetworkHost } from './network.js';
+import { NodeEffects } from './node-effects.js';
+import { createSimNode, helloOf, type SimNode } from './sim-node.js';
+import { describeEffect, describeInput, Trace } from './trace.js';
+import { drawWorkloadLevels, Workload } from './workload.js';
+
+export type { SimNode } from './sim-node.js';
 
 export interface SimOptions {
   readonly seed: number;
@@ -62,27 +69,6 @@ const CONVERGENCE_CHECK_MS = 250;
 /** A run with more events than this is stuck in a loop: fail it rather than hang. */
 const EVENTS_MAX = 3_000_000;
 const NODE_START_SPREAD_MS = 500;
-/** A stalled commit (fsync behind a busy disk) takes up to this long. */
-const DISK_STALL_MS_MAX = 1_500;
-
-export interface SimNode {
-  readonly index: number;
-  readonly name: string;
-  readonly id: NodeId;
-  readonly store: SimStore;
-  core: NodeCore | undefined;
-  /** Bumps on crash: events scheduled for an earlier life are void. */
-  epoch: number;
-  frozenUntilMs: number;
-  wakeDeadlineMs: number;
-  wakeToken: number;
-  readonly wants: Set<number>;
-  /** Link session per peer as this node last heard of it (linkUp); sends go on that one only. */
-  readonly linkSessions: Map<number, number>;
-  lastCommitAtMs: number;
-  lastHlc: Hlc;
-  readonly memberStates: Map<NodeId, MemberState>;
-}
 
 export class Simulator {
   readonly queue = new EventQueue();
@@ -95,15 +81,15 @@ export class Simulator {
   readonly trace: Trace;
   readonly chaosMs: number;
   readonly livenessMsMax: number;
+  readonly fd: FailureDetectorWatch;
+  readonly client: ClientDriver;
   nowMs = 0;
   phase: 'chaos' | 'liveness' | 'done' = 'chaos';
   private readonly byId = new Map<NodeId, number>();
-  private readonly blockedCount: number[][];
-  private readonly fd: FailureDetectorWatch;
-  private readonly client: ClientDriver;
+  private readonly faults: FaultSchedule;
+  private readonly effects: NodeEffects;
   private steps = 0;
   private crashes = 0;
-  private linkResets = 0;
   private convergedAtMs = -1;
 
   constructor(readonly options: SimOptions) {
@@ -119,54 +105,15 @@ export class Simulator {
       let id = '';
       for (let word = 0; word < 4; word++) id += this.rng.nextUint32().toString(16).padStart(8, '0');
       this.byId.set(id, index);
-      this.nodes.push({
-        index,
-        name: `n${index}`,
-        id,
-        store: new SimStore(),
-        core: undefined,
-        epoch: 0,
-        frozenUntilMs: 0,
-        wakeDeadlineMs: Infinity,
-        wakeToken: 0,
-        wants: new Set(),
-        linkSessions: new Map(),
-        lastCommitAtMs: 0,
-        lastHlc: { wallMs: 0, logical: 0 },
-        memberStates: new Map(),
-      });
+      this.nodes.push(createSimNode(index, id));
     }
-    this.blockedCount = Array.from({ length: count }, () => new Array<number>(count).fill(0));
-    this.network = new Network(
-      {
-        queue: this.queue,
-        rng: this.rng,
-        nowMs: () => this.nowMs,
-        isRunning: (index) => this.nodes[index]!.core !== undefined,
-        isResponsive: (index) => this.nodes[index]!.core !== undefined && this.nodes[index]!.frozenUntilMs <= this.nowMs,
-        wants: (index, peer) => this.nodes[index]!.wants.has(peer),
-        linkUp: (index, peer, session) => {
-          const node = this.nodes[index]!;
-          this.deliver(node, this.nowMs, () => {
-            node.linkSessions.set(peer, session);
-            return { kind: 'linkUp', nowMs: 0, peer: this.hello(this.nodes[peer]!) };
-          });
-        },
-        linkDown: (index, peer, session) => {
-          const node = this.nodes[index]!;
-          this.deliver(node, this.nowMs, () => {
-            if (node.linkSessions.get(peer) === session) node.linkSessions.delete(peer);
-            return { kind: 'linkDown', nowMs: 0, peer: this.nodes[peer]!.id };
-          });
-        },
-        frame: (from, to, hlc, message) =>
-          this.deliver(this.nodes[to]!, this.nowMs, () => ({ kind: 'peerMessage', nowMs: 0, from: this.nodes[from]!.id, hlc, message })),
-        reachabilityChanged: () => this.fd.refresh(),
-        trace: (line) => this.note(line),
-      },
-      count,
-      { latencyBaseMs: this.plan.latencyBaseMs, latencyJitterMs: this.plan.latencyJitterMs, tcpTimeoutMs: this.plan.tcpTimeoutMs },
-    );
+    this.network = new Network(this.networkHost(), count, {
+      latencyBaseMs: this.plan.latencyBaseMs,
+      latencyJitterMs: this.plan.latencyJitterMs,
+      tcpTimeoutMs: this.plan.tcpTimeoutMs,
+    });
+    this.faults = new FaultSchedule(this);
+    this.effects = new NodeEffects(this);
     this.fd = new FailureDetectorWatch(this);
     this.client = new ClientDriver(this, workload);
   }
@@ -194,14 +141,18 @@ export class Simulator {
   }
 
   hello(node: SimNode): PeerHello {
-    return { id: node.id, name: node.name, addr: `${node.name}.sim:7380`, incarnation: node.store.incarnation };
+    return helloOf(node);
+  }
+
+  describeLinks(): string {
+    return describeLinks(this);
   }
 
   run(): SimResult {
     this.note(`seed ${this.options.seed}: ${describeFaultPlan(this.plan)}`);
     this.note(`config ${JSON.stringify(this.config)}`);
     for (const node of this.nodes) this.queue.push(this.rng.nextInt(NODE_START_SPREAD_MS), () => this.start(node));
-    this.scheduleFaults();
+    this.faults.schedule();
     this.client.start();
     this.queue.push(this.chaosMs, () => this.beginLiveness());
     let events = 0;
@@ -222,6 +173,36 @@ export class Simulator {
     }
     if (this.phase !== 'done') this.finish();
     return this.result();
+  }
+
+  /** How the simulated network reaches the nodes: link events and frames become inputs. */
+  private networkHost(): NetworkHost {
+    return {
+      queue: this.queue,
+      rng: this.rng,
+      nowMs: () => this.nowMs,
+      isRunning: (index) => this.nodes[index]!.core !== undefined,
+      isResponsive: (index) => this.nodes[index]!.core !== undefined && this.nodes[index]!.frozenUntilMs <= this.nowMs,
+      wants: (index, peer) => this.nodes[index]!.wants.has(peer),
+      linkUp: (index, peer, session) => {
+        const node = this.nodes[index]!;
+        this.deliver(node, this.nowMs, () => {
+          node.linkSessions.set(peer, session);
+          return { kind: 'linkUp', nowMs: 0, peer: this.hello(this.nodes[peer]!) };
+        });
+      },
+      linkDown: (index, peer, session) => {
+        const node = this.nodes[index]!;
+        this.deliver(node, this.nowMs, () => {
+          if (node.linkSessions.get(peer) === session) node.linkSessions.delete(peer);
+          return { kind: 'linkDown', nowMs: 0, peer: this.nodes[peer]!.id };
+        });
+      },
+      frame: (from, to, hlc, message) =>
+        this.deliver(this.nodes[to]!, this.nowMs, () => ({ kind: 'peerMessage', nowMs: 0, from: this.nodes[from]!.id, hlc, message })),
+      reachabilityChanged: () => this.fd.refresh(),
+      trace: (line) => this.note(line),
+    };
   }
 
   // ---- node lifecycle ----
@@ -247,7 +228,7 @@ export class Simulator {
     node.memberStates.clear();
     this.note(`${node.name} start incarnation=${hello.incarnation} lastHlc=${hlcText(lastHlc)} records=${node.store.countRecords()}`);
     this.fd.refresh();
-    this.broadcast(node);
+    this.effects.broadcast(node);
     this.deliver(node, this.nowMs, () => ({ kind: 'tick', nowMs: 0 }));
   }
 
@@ -282,7 +263,8 @@ export class Simulator {
     this.queue.push(atMs + this.plan.slowMs[node.index]!, () => this.feed(node, epoch, make));
   }
 
-  private feed(node: SimNode, epoch: number, make: () => Input): void {
+  /** Step the node with the input now, unless it crashed since epoch; a paused node gets it when it resumes. */
+  feed(node: SimNode, epoch: number, make: () => Input): void {
     if (node.epoch !== epoch || node.core === undefined) return;
     if (node.frozenUntilMs > this.nowMs) {
       // A paused process: everything waits, in order, until it resumes.
@@ -304,192 +286,10 @@ export class Simulator {
     node.lastHlc = last;
     for (const effect of effects) {
       this.note(`${node.name} ${describeEffect(effect)}`);
-      this.execute(node, input, effect);
+      this.effects.execute(node, input, effect);
     }
     this.fd.afterStep(node);
     return effects;
-  }
-
-  private execute(node: SimNode, input: Input, effect: Effect): void {
-    switch (effect.kind) {
-      case 'send': {
-        const to = this.indexOf(effect.to);
-        const session = to === undefined ? undefined : node.linkSessions.get(to);
-        if (to === undefined || session === undefined || !this.network.send(node.index, to, session, effect.hlc, effect.message)) this.note(`${node.name}    (no link to ${shortId(effect.to)}: dropped)`);
-        break;
-      }
-      case 'connect': {
-        const peer = this.indexOf(effect.peer);
-        if (peer === undefined || peer === node.index) break;
-        node.wants.add(peer);
-        this.network.ensureDial(node.index, peer);
-        break;
-      }
-      case 'disconnect': {
-        const peer = this.indexOf(effect.peer);
-        if (peer === undefined) break;
-        node.wants.delete(peer);
-        const ends = [node.index, ...(this.nodes[peer]!.core !== undefined ? [peer] : [])];
-        this.network.reset(node.index, peer, `${node.name} disconnected`, ends);
-        break;
-      }
-      case 'announce':
-        this.broadcast(node);
-        break;
-      case 'persist':
-        this.persist(node, effect);
-        break;
-      case 'applied':
-        if (input.kind === 'peerMessage' && !effect.expired) this.checkNotFromFuture(node, input, effect.records);
-        break;
-      case 'waitDone':
-        this.client.onWaitDone(node, effect.requestId, effect.replicas);
-        break;
-      case 'wakeAt':
-        this.scheduleWake(node, effect.deadlineMs);
-        break;
-      case 'log':
-        break;
-      default: {
-        // Effects newer than this simulator: metadata saves are modelled, others ignored.
-        const other = effect as { kind: string; name?: string; value?: Uint8Array };
-        if (other.kind === 'saveMeta' && other.name !== undefined && other.value !== undefined) this.saveMeta(node, other.name, other.value);
-      }
-    }
-  }
-
-  /** A merged record may be at most maxOffset ahead of the receiver's clock (the frame check). */
-  private checkNotFromFuture(node: SimNode, input: Input, records: readonly VersionedRecord[]): void {
-    for (const record of records) {
-      if (record.hlc.wallMs > input.nowMs + this.config.hlcMaxOffsetMs) {
-        this.history.fail('future-record', this.nowMs, `${node.name} at ${input.nowMs} merged ${describeRecord(record)}, beyond the max offset`);
-      }
-    }
-  }
-
-  private persist(node: SimNode, effect: Extract<Effect, { kind: 'persist' }>): void {
-    const core = node.core!;
-    if (effect.requestId > 0) this.client.onLocalStamps(node, effect.records);
-    node.store.write(effect.token, effect.records, effect.purgeKeys, core.clock.last);
-    this.scheduleCommit(node, effect.token, () => {
-      this.history.noteCommitted(node.name, effect.records, this.nowMs);
-      if (effect.requestId > 0) this.client.onAcked(node, effect.records, effect.writeSeq);
-      this.step(node, { kind: 'persisted', nowMs: this.nodeNowMs(node), tokens: [effect.token] });
-    });
-  }
-
-  private saveMeta(node: SimNode, name: string, value: Uint8Array): void {
-    node.store.writeMeta(name, value, node.core!.clock.last);
-    this.scheduleCommit(node, -1, () => undefined);
-  }
-
-  /** Commits happen in write order, each after a random storage delay. */
-  private scheduleCommit(node: SimNode, token: number, committed: () => void): void {
-    const stalled = this.phase === 'chaos' && this.rng.nextFloat() < this.plan.diskStallRate[node.index]!;
-    const delayMs = this.rng.nextInt(this.plan.commitDelayMaxMs + 1) + (stalled ? this.rng.nextInt(DISK_STALL_MS_MAX) : 0);
-    const commitAtMs = Math.max(node.lastCommitAtMs, this.nowMs + delayMs);
-    node.lastCommitAtMs = commitAtMs;
-    const epoch = node.epoch;
-    const commit = (): void => {
-      if (node.epoch !== epoch) return;
-      if (node.frozenUntilMs > this.nowMs) {
-        this.queue.push(node.frozenUntilMs, commit);
-        return;
-      }
-      const batch = node.store.commitNext();
-      if (batch.token !== token) throw new Error(`sim: commit order broken (${batch.token} != ${token})`);
-      committed();
-    };
-    this.queue.push(commitAtMs, commit);
-  }
-
-  private scheduleWake(node: SimNode, deadlineMs: number): void {
-    // As the runtime: an unchanged deadline keeps its timer; a new one replaces it.
-    if (deadlineMs === node.wakeDeadlineMs) return;
-    node.wakeDeadlineMs = deadlineMs;
-    const token = ++node.wakeToken;
-    if (!Number.isFinite(deadlineMs)) return;
-    const delayMs = Math.max(0, Math.min(deadlineMs - this.nodeNowMs(node), 60_000));
-    const epoch = node.epoch;
-    this.queue.push(this.nowMs + delayMs, () => {
-      if (node.wakeToken !== token || node.epoch !== epoch) return;
-      node.wakeDeadlineMs = Infinity;
-      this.feed(node, epoch, () => ({ kind: 'tick', nowMs: 0 }));
-    });
-  }
-
-  /** UDP discovery: to every node not partitioned away, maybe lost, maybe twice. */
-  private broadcast(node: SimNode): void {
-    const hello = this.hello(node);
-    const chaos = this.phase === 'chaos';
-    for (const other of this.nodes) {
-      if (other === node || other.core === undefined || this.isBlocked(node.index, other.index)) continue;
-      if (chaos && this.rng.nextFloat() < this.plan.announceDropRate) continue;
-      const copies = chaos && this.rng.nextFloat() < this.plan.announceDuplicateRate ? 2 : 1;
-      for (let copy = 0; copy < copies; copy++) {
-        this.deliver(other, this.nowMs + this.network.latencyMs() + copy * this.rng.nextInt(100), () => ({ kind: 'discovered', nowMs: 0, peer: hello }));
-      }
-    }
-  }
-
-  // ---- faults ----
-
-  private scheduleFaults(): void {
-    const plan = this.plan;
-    for (const partition of plan.partitions) {
-      const pairs = partitionPairs(partition.kind, partition.nodes, plan.nodeCount);
-      this.queue.push(partition.startMs, () => {
-        if (this.phase !== 'chaos') return;
-        this.note(`PARTITION ${partition.kind} ${partition.nodes.map((index) => `n${index}`).join(',')} until ${partition.endMs}`);
-        for (const [from, to] of pairs) this.setBlocked(from, to, +1);
-      });
-      this.queue.push(partition.endMs, () => {
-        if (this.phase !== 'chaos') return;
-        this.note(`HEAL ${partition.kind} ${partition.nodes.map((index) => `n${index}`).join(',')}`);
-        for (const [from, to] of pairs) this.setBlocked(from, to, -1);
-      });
-    }
-    for (const crash of plan.crashes) {
-      const node = this.nodes[crash.node]!;
-      this.queue.push(crash.atMs, () => {
-        if (this.phase !== 'chaos' || node.core === undefined) return;
-        this.crash(node);
-        const restartAtMs = crash.atMs + crash.downMs;
-        if (restartAtMs < this.chaosMs) this.queue.push(restartAtMs, () => this.restart(node));
-      });
-    }
-    for (const pause of plan.pauses) {
-      const node = this.nodes[pause.node]!;
-      this.queue.push(pause.atMs, () => {
-        if (node.core === undefined || node.frozenUntilMs > this.nowMs) return;
-        node.frozenUntilMs = this.nowMs + pause.durationMs;
-        this.note(`${node.name} PAUSE for ${pause.durationMs}ms`);
-        this.fd.refresh();
-        this.queue.push(node.frozenUntilMs, () => this.fd.refresh());
-      });
-    }
-    if (plan.linkResetsPerSecond > 0) this.scheduleLinkReset();
-  }
-
-  private scheduleLinkReset(): void {
-    const gapMs = 1 + Math.floor((-Math.log(1 - this.rng.nextFloat()) * 1000) / this.plan.linkResetsPerSecond);
-    this.queue.push(this.nowMs + gapMs, () => {
-      if (this.phase !== 'chaos') return;
-      const links = this.network.allLinks();
-      const link = links[this.rng.nextInt(links.length)]!;
-      if (link.up) {
-        this.linkResets++;
-        const ends = [link.low, link.high].filter((index) => this.nodes[index]!.core !== undefined);
-        this.network.reset(link.low, link.high, 'connection reset', ends);
-      }
-      this.scheduleLinkReset();
-    });
-  }
-
-  private setBlocked(from: number, to: number, delta: number): void {
-    const counts = this.blockedCount[from]!;
-    counts[to]! += delta;
-    this.network.setBlocked(from, to, counts[to]! > 0);
   }
 
   // ---- liveness phase and the end ----
@@ -497,14 +297,7 @@ export class Simulator {
   private beginLiveness(): void {
     this.phase = 'liveness';
     this.note('LIVENESS: network healed, clocks fixed, crashed nodes restart, clients stop');
-    for (let from = 0; from < this.nodes.length; from++) {
-      for (let to = 0; to < this.nodes.length; to++) {
-        if (this.blockedCount[from]![to]! > 0) {
-          this.blockedCount[from]![to] = 0;
-          this.network.setBlocked(from, to, false);
-        }
-      }
-    }
+    this.faults.healAll();
     for (const node of this.nodes) if (node.core === undefined) this.start(node);
     this.fd.refresh();
     this.queue.push(this.nowMs + CONVERGENCE_CHECK_MS, () => this.checkConvergence());
@@ -512,7 +305,7 @@ export class Simulator {
 
   private checkConvergence(): void {
     if (this.phase !== 'liveness') return;
-    const converged = this.dataConverged() && this.membershipConverged();
+    const converged = dataConverged(this) && membershipConverged(this);
     if (converged) {
       this.convergedAtMs = this.nowMs;
       this.note(`CONVERGED after ${this.nowMs - this.chaosMs}ms`);
@@ -520,10 +313,10 @@ export class Simulator {
       return;
     }
     if (this.nowMs - this.chaosMs >= this.livenessMsMax) {
-      if (!this.dataConverged()) {
-        this.history.fail('convergence', this.nowMs, `replicas still differ ${this.livenessMsMax}ms after the network healed: ${this.describeDivergence()}`);
+      if (!dataConverged(this)) {
+        this.history.fail('convergence', this.nowMs, `replicas still differ ${this.livenessMsMax}ms after the network healed: ${describeDivergence(this)}`);
       } else {
-        this.history.fail('membership-liveness', this.nowMs, `data converged but membership did not: ${this.describeMembership()}`);
+        this.history.fail('membership-liveness', this.nowMs, `data converged but membership did not: ${describeMembership(this)}`);
       }
       this.finish();
       return;
@@ -531,63 +324,9 @@ export class Simulator {
     this.queue.push(this.nowMs + CONVERGENCE_CHECK_MS, () => this.checkConvergence());
   }
 
-  private finalNodes(): FinalNode[] {
-    return this.nodes
-      .filter((node) => node.core !== undefined)
-      .map((node) => ({
-        name: node.name,
-        id: node.id,
-        records: node.store.visibleRecords(),
-        treeRoot: node.core!.tree.root(),
-        tree: node.core!.tree,
-        nowMs: this.nodeNowMs(node),
-      }));
-  }
-
-  private dataConverged(): boolean {
-    if (this.nodes.some((node) => node.core === undefined || node.store.pendingCount() > 0)) return false;
-    const finals = this.finalNodes();
-    const reference = normalise(finals[0]!).join('\n');
-    const root = finals[0]!.treeRoot;
-    return finals.every((node) => node.treeRoot[0] === root[0] && node.treeRoot[1] === root[1] && normalise(node).join('\n') === reference);
-  }
-
-  private membershipConverged(): boolean {
-    for (const node of this.nodes) {
-      const views = node.core!.membership.members();
-      for (const other of this.nodes) {
-        if (other === node) continue;
-        const view = views.find((member) => member.id === other.id);
-        if (view === undefined || view.state !== 'alive') return false;
-      }
-    }
-    return true;
-  }
-
-  private describeDivergence(): string {
-    const finals = this.finalNodes();
-    const pending = this.nodes.map((node) => `${node.name}:${node.store.pendingCount()}`).join(' ');
-    const counts = finals.map((node) => `${node.name}:${node.records.length} root=${node.treeRoot.map((part) => part.toString(16)).join('')}`).join(' ');
-    return `pending [${pending}] records [${counts}] links [${this.describeLinks()}] members [${this.describeMembership()}]`;
-  }
-
-  describeLinks(): string {
-    return this.network
-      .allLinks()
-      .map((link) => `n${link.low}-n${link.high}:${link.up ? 'up' : 'down'}`)
-      .join(' ');
-  }
-
-  private describeMembership(): string {
-    return this.nodes
-      .filter((node) => node.core !== undefined)
-      .map((node) => `${node.name}{${node.core!.membership.members().filter((member) => member.id !== node.id).map((member) => `n${this.indexOf(member.id)}#${member.incarnation}:${member.state}`).join(',')}}`)
-      .join(' ');
-  }
-
   private finish(): void {
     this.phase = 'done';
-    const finals = this.finalNodes();
+    const finals = finalNodes(this);
     if (finals.length === this.nodes.length) this.history.checkFinal(finals, this.nowMs);
     this.note(`END failures=${this.history.failures.map((failure) => failure.invariant).join(',') || 'none'}`);
   }
@@ -606,7 +345,7 @@ export class Simulator {
         ackedWrites: this.history.ackedCount,
         reads: this.client.reads,
         crashes: this.crashes,
-        linkResets: this.linkResets,
+        linkResets: this.faults.linkResets,
         deadDeclarations: fd.declarations,
         falsePositives: fd.falsePositives,
         falsePositiveDetails: fd.details,
@@ -615,18 +354,6 @@ export class Simulator {
       },
     };
   }
-}
-
-function partitionPairs(kind: string, nodes: readonly number[], count: number): [number, number][] {
-  const pairs: [number, number][] = [];
-  if (kind === 'oneway') return [[nodes[0]!, nodes[1]!]];
-  const side = new Set(nodes);
-  for (let from = 0; from < count; from++) {
-    for (let to = 0; to < count; to++) {
-      if (from !== to && side.has(from) !== side.has(to)) pairs.push([from, to]);
-    }
-  }
-  return pairs;
 }
 
 /** Run one seed to the end. */
