@@ -69,7 +69,13 @@ export type Effect =
    * Records that changed the stored state (local or remote writes, or expiries turned
    * into tombstones when `expired`), for keyspace notifications.
    */
-  | { readonly kind: 'applied'; readonly records: readonly VersionedRecord[]; readonly expired: boolean }
+  | {
+      readonly kind: 'applied';
+      readonly records: readonly VersionedRecord[];
+      /** The version each record replaced (same index), undefined where the key was new. */
+      readonly previous: readonly (VersionedRecord | undefined)[];
+      readonly expired: boolean;
+    }
   | { readonly kind: 'waitDone'; readonly requestId: number; readonly replicas: number }
   /**
    * Quorum read finished: the newest version among `replies` answers (this node included),

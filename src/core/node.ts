@@ -202,6 +202,7 @@ export class NodeCore {
   private onClientWrite(nowMs: number, requestId: number, writes: readonly ClientWrite[], out: Effect[]): void {
     const unique = writes.length > 1 ? lastWritePerKey(writes) : writes;
     const records: VersionedRecord[] = new Array(unique.length);
+    const previous: (VersionedRecord | undefined)[] = new Array(unique.length);
     for (let index = 0; index < unique.length; index++) {
       const write = unique[index]!;
       const record: VersionedRecord = {
@@ -211,8 +212,10 @@ export class NodeCore {
         origin: this.self.id,
         expiresAtMs: write.expiresAtMs,
       };
-      this.track(this.view.get(write.key), record);
+      const before = this.view.get(write.key);
+      this.track(before, record);
       records[index] = record;
+      previous[index] = before;
     }
     this.counters.client_writes! += records.length;
     const writeSeq = ++this.writeSeq;
@@ -220,7 +223,7 @@ export class NodeCore {
     const token = this.nextToken++;
     this.afterPersist.set(token, { kind: 'local', records, writeSeq });
     out.push({ kind: 'persist', token, requestId, writeSeq, records, purgeKeys: [] });
-    out.push({ kind: 'applied', records, expired: false });
+    out.push({ kind: 'applied', records, previous, expired: false });
   }
 
   private onPersisted(token: number, out: Effect[]): void {
@@ -305,6 +308,7 @@ export class NodeCore {
   /** LWW-merge remote records into local state; returns the records that won. */
   private mergeIncoming(records: readonly VersionedRecord[], nowMs: number, out: Effect[]): VersionedRecord[] {
     const winners: VersionedRecord[] = [];
+    const previous: (VersionedRecord | undefined)[] = [];
     const batch = records.length > 1 ? new Map<string, VersionedRecord>() : undefined;
     const graceStartMs = nowMs - this.config.tombstoneGraceMs;
     for (const incoming of records) {
@@ -328,11 +332,12 @@ export class NodeCore {
       this.track(local, record);
       batch?.set(mapKey, record);
       winners.push(record);
+      previous.push(local);
     }
-    const unique = dedupeLast(winners, batch);
-    this.counters.records_merged_in! += unique.length;
-    if (unique.length > 0) out.push({ kind: 'applied', records: unique, expired: false });
-    return unique;
+    const unique = dedupeLast(winners, previous, batch);
+    this.counters.records_merged_in! += unique.records.length;
+    if (unique.records.length > 0) out.push({ kind: 'applied', records: unique.records, previous: unique.previous, expired: false });
+    return unique.records;
   }
 
   private persistMerged(records: VersionedRecord[], after: AfterPersist, out: Effect[], purgeKeys: Uint8Array[] = []): void {
@@ -484,6 +489,7 @@ export class NodeCore {
     const page = this.view.scanBuckets(this.sweepBucket, KEY_BUCKET_COUNT, this.config.sweepKeysMax);
     this.sweepBucket = page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket;
     const expired: VersionedRecord[] = [];
+    const expiredBefore: VersionedRecord[] = [];
     const purgeKeys: Uint8Array[] = [];
     const graceStartMs = nowMs - this.config.tombstoneGraceMs;
     for (const record of page.records) {
@@ -491,6 +497,7 @@ export class NodeCore {
         const tombstone = expiredToTombstone(record);
         this.track(record, tombstone);
         expired.push(tombstone);
+        expiredBefore.push(record);
       } else if (record.value === null && record.hlc.wallMs < graceStartMs) {
         this.track(record, undefined);
         purgeKeys.push(record.key);
@@ -502,7 +509,7 @@ export class NodeCore {
     const token = this.nextToken++;
     this.afterPersist.set(token, { kind: 'none' });
     out.push({ kind: 'persist', token, requestId: 0, writeSeq: 0, records: expired, purgeKeys });
-    if (expired.length > 0) out.push({ kind: 'applied', records: expired, expired: true });
+    if (expired.length > 0) out.push({ kind: 'applied', records: expired, previous: expiredBefore, expired: true });
   }
 }
 
@@ -519,8 +526,20 @@ function lastWritePerKey(writes: readonly ClientWrite[]): ClientWrite[] {
   return [...byKey.values()];
 }
 
-/** Several winners for one key in a batch: persist only the final one. */
-function dedupeLast(winners: VersionedRecord[], batch: Map<string, VersionedRecord> | undefined): VersionedRecord[] {
-  if (batch === undefined || batch.size === winners.length) return winners;
-  return winners.filter((record) => batch.get(bytesToMapKey(record.key)) === record);
+/** Several winners for one key in a batch: persist only the final one (previous: what the first replaced). */
+function dedupeLast(
+  winners: VersionedRecord[], previous: (VersionedRecord | undefined)[], batch: Map<string, VersionedRecord> | undefined,
+): { records: VersionedRecord[]; previous: (VersionedRecord | undefined)[] } {
+  if (batch === undefined || batch.size === winners.length) return { records: winners, previous };
+  const firstPrevious = new Map<string, VersionedRecord | undefined>();
+  const records: VersionedRecord[] = [];
+  const kept: (VersionedRecord | undefined)[] = [];
+  winners.forEach((record, index) => {
+    const mapKey = bytesToMapKey(record.key);
+    if (!firstPrevious.has(mapKey)) firstPrevious.set(mapKey, previous[index]);
+    if (batch.get(mapKey) !== record) return;
+    records.push(record);
+    kept.push(firstPrevious.get(mapKey));
+  });
+  return { records, previous: kept };
 }

@@ -11,7 +11,7 @@ import { Discovery } from '../net/discovery.js';
 import { broadcastAddressFor } from '../net/broadcast-address.js';
 import { PeerLinks } from '../net/peer-links.js';
 import { startRespServer, type RespServer } from '../net/resp-listener.js';
-import type { Engine, EngineInfo, KeyspaceEvent } from '../server/engine.js';
+import type { Engine, EngineInfo, KeyspaceEvent, KeyspaceEventName } from '../server/engine.js';
 import { lockDataDir, prepareDataDir } from '../storage/data-dir.js';
 import { openLmdbStore } from '../storage/lmdb-store.js';
 import type { Store } from '../storage/store.js';
@@ -31,6 +31,14 @@ export const LAST_UP_SAVE_INTERVAL_MS = 10_000;
  */
 export const HLC_SAVE_LEASE_MS = 100;
 
+/** The persist effects of one LMDB transaction, reported to the core once it commits. */
+interface CommitGroup {
+  readonly committed: Promise<void>;
+  readonly tokens: number[];
+  settled: boolean;
+  done: Promise<void>;
+}
+
 export class NodeRuntime implements Engine {
   readonly core: NodeCore;
   readonly self: PeerHello;
@@ -43,6 +51,7 @@ export class NodeRuntime implements Engine {
   private readonly persistedTokens: number[] = [];
   private persistFlushScheduled = false;
   private lastWrite: Promise<void> = Promise.resolve();
+  private commitGroup: CommitGroup | undefined;
   /** Every stamp below this wall time is covered by the saved clock bound. */
   private hlcBoundMs: number;
   private requestCounter = 0;
@@ -202,7 +211,7 @@ export class NodeRuntime implements Engine {
         void this.persist(effect.token, effect.records, effect.purgeKeys);
         break;
       case 'applied':
-        if (this.keyspaceListeners.size > 0) this.publishKeyspace(effect.records, effect.expired);
+        if (this.keyspaceListeners.size > 0) this.publishKeyspace(effect.records, effect.previous, effect.expired);
         break;
       case 'waitDone':
         this.waitResolvers.get(effect.requestId)?.(effect.replicas);
@@ -233,20 +242,33 @@ export class NodeRuntime implements Engine {
     const committed =
       records.length === 0 && purgeKeys.length === 0 ? this.lastWrite : this.store.write({ records, purgeKeys });
     this.lastWrite = committed;
-    const done = committed.then(
-      () => this.notePersisted(token),
-      (error: unknown) => {
-        this.logger.error({ err: error }, 'storage write failed');
-        throw error;
-      },
-    );
-    done.catch(() => undefined);
-    return done;
+    // One reaction per LMDB transaction, not per write: the store hands every write of a
+    // transaction the same promise.
+    let group = this.commitGroup;
+    if (group === undefined || group.committed !== committed || group.settled) {
+      const tokens: number[] = [];
+      const fresh: CommitGroup = { committed, tokens, settled: false, done: Promise.resolve() };
+      fresh.done = committed.then(
+        () => {
+          fresh.settled = true;
+          this.notePersisted(tokens);
+        },
+        (error: unknown) => {
+          fresh.settled = true;
+          this.logger.error({ err: error, writes: tokens.length }, 'storage write failed');
+          throw error;
+        },
+      );
+      fresh.done.catch(() => undefined);
+      this.commitGroup = group = fresh;
+    }
+    group.tokens.push(token);
+    return group.done;
   }
 
-  private notePersisted(token: number): void {
+  private notePersisted(tokens: readonly number[]): void {
     this.lastSaveMs = Date.now();
-    this.persistedTokens.push(token);
+    for (const token of tokens) this.persistedTokens.push(token);
     if (this.persistFlushScheduled) return;
     this.persistFlushScheduled = true;
     // Every commit of one LMDB batch resolves in the same turn: report them to the core
@@ -305,9 +327,11 @@ export class NodeRuntime implements Engine {
     }, delayMs);
   }
 
-  private publishKeyspace(records: readonly VersionedRecord[], expired: boolean): void {
-    for (const record of records) {
-      const event: KeyspaceEvent = { key: record.key, event: record.value !== null ? 'set' : expired ? 'expired' : 'del' };
+  private publishKeyspace(records: readonly VersionedRecord[], previous: readonly (VersionedRecord | undefined)[], expired: boolean): void {
+    const nowMs = this.nowMs();
+    for (let index = 0; index < records.length; index++) {
+      const record = records[index]!;
+      const event: KeyspaceEvent = { key: record.key, event: keyspaceEventOf(record, previous[index], expired, nowMs) };
       for (const listener of this.keyspaceListeners) listener(event);
     }
   }
@@ -451,4 +475,21 @@ function prefixed(prefix: string, counters: Readonly<Record<string, number>>): R
   const result: Record<string, number> = {};
   for (const [name, value] of Object.entries(counters)) result[prefix + name] = value;
   return result;
+}
+
+/**
+ * The Redis event name of one change. The record does not say which command made it:
+ * the same live value with another expiry is what EXPIRE and PERSIST write (on any node).
+ */
+function keyspaceEventOf(record: VersionedRecord, before: VersionedRecord | undefined, expired: boolean, nowMs: number): KeyspaceEventName {
+  if (record.value === null) return expired ? 'expired' : 'del';
+  if (before === undefined || isAbsent(before, nowMs) || before.expiresAtMs === record.expiresAtMs || !sameBytes(before.value!, record.value)) return 'set';
+  return record.expiresAtMs === 0 ? 'persist' : 'expire';
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
+  return true;
 }

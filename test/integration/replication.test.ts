@@ -61,6 +61,37 @@ describe('replication on a loopback cluster', { concurrency: false }, () => {
     await Promise.all(nodes.map((node) => node.stop()));
   });
 
+  test('keyspace notifications name what happened, on the node that took the write and on the others', async () => {
+    const nodes = await cluster(2);
+    const [a] = nodes.map(client) as [Redis, Redis];
+    const seen = new Map<number, string[]>();
+    const subscribers = nodes.map((node, index) => {
+      const subscriber = client(node);
+      seen.set(index, []);
+      subscriber.on('pmessage', (_pattern: string, channel: string, event: string) => {
+        if (channel.endsWith(':kn') || channel.endsWith(':kn-ttl')) seen.get(index)!.push(`${channel.slice('__keyspace@0__:'.length)} ${event}`);
+      });
+      return subscriber;
+    });
+    await Promise.all(subscribers.map((subscriber) => subscriber.psubscribe('__keyspace@0__:*')));
+    const expected: string[] = [];
+    const step = async (action: () => Promise<unknown>, event: string) => {
+      await action();
+      expected.push(event);
+      await waitFor(() => [...seen.values()].every((events) => events.length === expected.length), { timeoutMs: 5_000, what: `event ${event} on both nodes` });
+    };
+    await step(() => a.set('kn', 'v'), 'kn set');
+    await step(() => a.expire('kn', 100), 'kn expire');
+    await step(() => a.persist('kn'), 'kn persist');
+    await step(() => a.set('kn', 'v'), 'kn set');
+    await step(() => a.del('kn'), 'kn del');
+    await step(() => a.set('kn-ttl', 'v', 'PX', 200), 'kn-ttl set');
+    await step(async () => undefined, 'kn-ttl expired');
+    for (const events of seen.values()) assert.deepEqual(events, expected);
+    subscribers.forEach((subscriber) => subscriber.disconnect());
+    await Promise.all(nodes.map((node) => node.stop()));
+  });
+
   test('three nodes taking concurrent SET/DEL on the same 300 keys end identical', async () => {
     const nodes = await cluster(3);
     const redises = nodes.map(client);
