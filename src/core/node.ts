@@ -2,14 +2,13 @@
 // expiry sweep behind one step(input) -> effects. It never performs I/O: the runtime
 // (or the simulator) carries out the effects, persisting before it acknowledges.
 import { AntiEntropy, isAntiEntropyMessage } from './antientropy.js';
-import { bytesToMapKey, KEY_BUCKET_COUNT } from './bytes.js';
+import { Keyspace } from './keyspace.js';
 import type { CoreConfig } from './config.js';
-import { createHlcClock, nextHlc, observeHlc, type HlcClock } from './hlc.js';
+import { createHlcClock, observeHlc, type HlcClock } from './hlc.js';
 import type { ClientWrite, Effect, Input, PeerHello } from './io.js';
 import { isMembershipMessage, Membership } from './membership.js';
 import { MerkleTree } from './merkle.js';
 import type { PeerMessage } from './messages.js';
-import { compareVersions, expiredToTombstone } from './record.js';
 import { QuorumReads } from './quorum-read.js';
 import { ReplicationLinks, sendEffect, type PeerLink } from './replication-links.js';
 import { Resync } from './resync.js';
@@ -66,9 +65,7 @@ export class NodeCore {
     old_tombstones_refused: 0,
     purged_tombstones_refused: 0,
   };
-  /** Keys with a value (expired but unswept included), and those of them with an expiry. */
-  liveKeys = 0;
-  keysWithExpiry = 0;
+  readonly keyspace: Keyspace;
 
   private readonly view: StoreView;
   private readonly peers: ReplicationLinks;
@@ -76,7 +73,6 @@ export class NodeCore {
   private readonly memberStates = new Map<NodeId, MemberState>();
   private nextToken = 1;
   private writeSeq = 0;
-  private sweepBucket = 0;
   private nextSweepMs: number;
   private lastClockWarningMs = -Infinity;
   private nextWatchersSaveMs: number;
@@ -90,15 +86,25 @@ export class NodeCore {
     const rng = new Rng(options.seed);
     this.membership = new Membership(options.self, options.config, rng, options.nowMs);
     this.tree = new MerkleTree();
-    this.loadTree();
+    this.tombstones = new TombstoneTracker(options.self.id, options.config.tombstoneGraceMs);
+    this.keyspace = new Keyspace(options.view, this.tree, this.tombstones, options.config, this.counters);
+    this.keyspace.load();
     this.antiEntropy = new AntiEntropy(options.self.id, this.tree, options.view, options.config, options.nowMs);
     this.quorumReads = new QuorumReads(options.self.id);
-    this.tombstones = new TombstoneTracker(options.self.id, options.config.tombstoneGraceMs);
     const knownPeers = this.tombstones.loadWatchers(options.savedWatchers, options.nowMs);
     this.nextWatchersSaveMs = options.nowMs + WATCHERS_SAVE_INTERVAL_MS;
     // A node that never had peers cannot have missed a delete: it never resyncs.
     this.resync = new Resync(knownPeers > 0 ? options.lastUpMs : undefined, options.nowMs, options.config.tombstoneGraceMs);
     this.nextSweepMs = options.nowMs + options.config.sweepIntervalMs;
+  }
+
+  /** Keys with a value (expired but unswept included), and those of them with an expiry. */
+  get liveKeys(): number {
+    return this.keyspace.liveKeys;
+  }
+
+  get keysWithExpiry(): number {
+    return this.keyspace.keysWithExpiry;
   }
 
   /** Latest write sequence issued by this node (WAIT counts against it). */
@@ -177,47 +183,8 @@ export class NodeCore {
     );
   }
 
-  private loadTree(): void {
-    let bucket = 0;
-    while (bucket < KEY_BUCKET_COUNT) {
-      const page = this.view.scanBuckets(bucket, KEY_BUCKET_COUNT, 4096);
-      for (const record of page.records) this.track(undefined, record);
-      bucket = page.nextBucket;
-    }
-  }
-
-  /** Keep the Merkle tree and key counts in step with one stored change. */
-  private track(before: VersionedRecord | undefined, after: VersionedRecord | undefined): void {
-    this.tree.update((after ?? before)!.key, before, after);
-    if (before !== undefined && before.value !== null) {
-      this.liveKeys--;
-      if (before.expiresAtMs !== 0) this.keysWithExpiry--;
-    }
-    if (after !== undefined && after.value !== null) {
-      this.liveKeys++;
-      if (after.expiresAtMs !== 0) this.keysWithExpiry++;
-    }
-  }
-
   private onClientWrite(nowMs: number, requestId: number, writes: readonly ClientWrite[], out: Effect[]): void {
-    const unique = writes.length > 1 ? lastWritePerKey(writes) : writes;
-    const records: VersionedRecord[] = new Array(unique.length);
-    const previous: (VersionedRecord | undefined)[] = new Array(unique.length);
-    for (let index = 0; index < unique.length; index++) {
-      const write = unique[index]!;
-      const record: VersionedRecord = {
-        key: write.key,
-        value: write.value,
-        hlc: nextHlc(this.clock, nowMs),
-        origin: this.self.id,
-        expiresAtMs: write.expiresAtMs,
-      };
-      const before = this.view.get(write.key);
-      this.track(before, record);
-      records[index] = record;
-      previous[index] = before;
-    }
-    this.counters.client_writes! += records.length;
+    const { records, previous } = this.keyspace.stamp(writes, this.clock, this.self.id, nowMs);
     const writeSeq = ++this.writeSeq;
     this.tombstones.noteLocalWrite(writeSeq, records);
     const token = this.nextToken++;
@@ -307,37 +274,9 @@ export class NodeCore {
 
   /** LWW-merge remote records into local state; returns the records that won. */
   private mergeIncoming(records: readonly VersionedRecord[], nowMs: number, out: Effect[]): VersionedRecord[] {
-    const winners: VersionedRecord[] = [];
-    const previous: (VersionedRecord | undefined)[] = [];
-    const batch = records.length > 1 ? new Map<string, VersionedRecord>() : undefined;
-    const graceStartMs = nowMs - this.config.tombstoneGraceMs;
-    for (const incoming of records) {
-      const expired = incoming.value !== null && incoming.expiresAtMs !== 0 && incoming.expiresAtMs <= nowMs;
-      const record = expired ? expiredToTombstone(incoming) : incoming;
-      if (record.value === null && record.hlc.wallMs < graceStartMs) {
-        // Everyone purged this tombstone already; storing it again would only resurrect work.
-        this.counters.old_tombstones_refused!++;
-        continue;
-      }
-      if (this.tombstones.wasPurged(record, nowMs)) {
-        this.counters.purged_tombstones_refused!++;
-        continue;
-      }
-      const mapKey = batch === undefined ? '' : bytesToMapKey(record.key);
-      const local = batch?.get(mapKey) ?? this.view.get(record.key);
-      if (local !== undefined && compareVersions(record, local) <= 0) {
-        this.counters.records_stale_in!++;
-        continue;
-      }
-      this.track(local, record);
-      batch?.set(mapKey, record);
-      winners.push(record);
-      previous.push(local);
-    }
-    const unique = dedupeLast(winners, previous, batch);
-    this.counters.records_merged_in! += unique.records.length;
-    if (unique.records.length > 0) out.push({ kind: 'applied', records: unique.records, previous: unique.previous, expired: false });
-    return unique.records;
+    const winners = this.keyspace.merge(records, nowMs);
+    if (winners.records.length > 0) out.push({ kind: 'applied', records: winners.records, previous: winners.previous, expired: false });
+    return winners.records;
   }
 
   private persistMerged(records: VersionedRecord[], after: AfterPersist, out: Effect[], purgeKeys: Uint8Array[] = []): void {
@@ -410,16 +349,7 @@ export class NodeCore {
   private beginResync(peer: NodeId, nowMs: number, out: Effect[]): void {
     let dropped = 0;
     if (!this.resync.wiped) {
-      const horizonMs = nowMs - this.config.tombstoneGraceMs;
-      let bucket = 0;
-      while (bucket < KEY_BUCKET_COUNT) {
-        const page = this.view.scanBuckets(bucket, KEY_BUCKET_COUNT, 4096);
-        const stale = page.records.filter((record) => record.hlc.wallMs < horizonMs);
-        for (const record of stale) this.track(record, undefined);
-        if (stale.length > 0) this.persistMerged([], { kind: 'none' }, out, stale.map((record) => record.key));
-        dropped += stale.length;
-        bucket = page.nextBucket;
-      }
+      dropped = this.keyspace.dropOlderThan(nowMs - this.config.tombstoneGraceMs, (keys) => this.persistMerged([], { kind: 'none' }, out, keys));
     }
     const rounds = this.antiEntropy.status().find((entry) => entry.peer === peer)?.rounds ?? 0;
     this.resync.begin(peer, rounds);
@@ -465,13 +395,7 @@ export class NodeCore {
 
   /** Remove exactly these tombstone versions where they are still the stored version. */
   private purgeExact(records: readonly VersionedRecord[], nowMs: number, out: Effect[]): VersionedRecord[] {
-    const purged: VersionedRecord[] = [];
-    for (const record of records) {
-      const local = this.view.get(record.key);
-      if (record.value !== null || local === undefined || local.value !== null || compareVersions(local, record) !== 0) continue;
-      this.track(local, undefined);
-      purged.push(local);
-    }
+    const purged = this.keyspace.takeExactTombstones(records);
     this.tombstones.rememberPurged(records, nowMs);
     if (purged.length > 0) {
       const token = this.nextToken++;
@@ -486,60 +410,11 @@ export class NodeCore {
    * the grace period, a bounded slice of buckets per call.
    */
   private sweep(nowMs: number, out: Effect[]): void {
-    const page = this.view.scanBuckets(this.sweepBucket, KEY_BUCKET_COUNT, this.config.sweepKeysMax);
-    this.sweepBucket = page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket;
-    const expired: VersionedRecord[] = [];
-    const expiredBefore: VersionedRecord[] = [];
-    const purgeKeys: Uint8Array[] = [];
-    const graceStartMs = nowMs - this.config.tombstoneGraceMs;
-    for (const record of page.records) {
-      if (record.value !== null && record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs) {
-        const tombstone = expiredToTombstone(record);
-        this.track(record, tombstone);
-        expired.push(tombstone);
-        expiredBefore.push(record);
-      } else if (record.value === null && record.hlc.wallMs < graceStartMs) {
-        this.track(record, undefined);
-        purgeKeys.push(record.key);
-      }
-    }
-    if (expired.length === 0 && purgeKeys.length === 0) return;
-    this.counters.expired_swept! += expired.length;
-    this.counters.tombstones_purged! += purgeKeys.length;
+    const swept = this.keyspace.sweepSlice(nowMs);
+    if (swept.records.length === 0 && swept.purgeKeys.length === 0) return;
     const token = this.nextToken++;
     this.afterPersist.set(token, { kind: 'none' });
-    out.push({ kind: 'persist', token, requestId: 0, writeSeq: 0, records: expired, purgeKeys });
-    if (expired.length > 0) out.push({ kind: 'applied', records: expired, previous: expiredBefore, expired: true });
+    out.push({ kind: 'persist', token, requestId: 0, writeSeq: 0, records: swept.records, purgeKeys: swept.purgeKeys });
+    if (swept.records.length > 0) out.push({ kind: 'applied', records: swept.records, previous: swept.previous, expired: true });
   }
-}
-
-
-
-/** Writes of one request to the same key: only the last counts (MSET k 1 k 2 sets 2). */
-function lastWritePerKey(writes: readonly ClientWrite[]): ClientWrite[] {
-  const byKey = new Map<string, ClientWrite>();
-  for (const write of writes) {
-    const mapKey = bytesToMapKey(write.key);
-    byKey.delete(mapKey);
-    byKey.set(mapKey, write);
-  }
-  return [...byKey.values()];
-}
-
-/** Several winners for one key in a batch: persist only the final one (previous: what the first replaced). */
-function dedupeLast(
-  winners: VersionedRecord[], previous: (VersionedRecord | undefined)[], batch: Map<string, VersionedRecord> | undefined,
-): { records: VersionedRecord[]; previous: (VersionedRecord | undefined)[] } {
-  if (batch === undefined || batch.size === winners.length) return { records: winners, previous };
-  const firstPrevious = new Map<string, VersionedRecord | undefined>();
-  const records: VersionedRecord[] = [];
-  const kept: (VersionedRecord | undefined)[] = [];
-  winners.forEach((record, index) => {
-    const mapKey = bytesToMapKey(record.key);
-    if (!firstPrevious.has(mapKey)) firstPrevious.set(mapKey, previous[index]);
-    if (batch.get(mapKey) !== record) return;
-    records.push(record);
-    kept.push(firstPrevious.get(mapKey));
-  });
-  return { records, previous: kept };
 }
