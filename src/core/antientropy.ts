@@ -55,6 +55,12 @@ export const AE_LINK_UP_ANSWER_GRACE_MS = 2_000;
  * receive every record twice). A round due while another runs is retried after this.
  */
 export const AE_BUSY_RETRY_MS = 250;
+/**
+ * Only a round that heard from its peer this recently counts as under way: one stuck on a
+ * peer whose messages do not arrive (a clock too far ahead drops them) must not hold up
+ * rounds with everyone else until it times out.
+ */
+export const AE_BUSY_IDLE_MS = 1_000;
 /** The side that answered a round waits this many intervals before starting one itself. */
 export const AE_RESPONDER_INTERVAL_FACTOR = 1.5;
 /** A long sync logs its progress every this many records moved. */
@@ -293,14 +299,16 @@ export class AntiEntropy {
     };
   }
 
-  /** Whether a round with another peer is under way (see AE_BUSY_RETRY_MS). */
-  private busyWithOther(peer: NodeId): boolean {
-    for (const other of this.peers.values()) if (other.peer !== peer && other.session !== undefined) return true;
+  /** Whether a live round with another peer is under way (see AE_BUSY_RETRY_MS, AE_BUSY_IDLE_MS). */
+  private busyWithOther(peer: NodeId, nowMs: number): boolean {
+    for (const other of this.peers.values()) {
+      if (other.peer !== peer && other.session !== undefined && nowMs - other.session.lastActivityMs < AE_BUSY_IDLE_MS) return true;
+    }
     return false;
   }
 
   private startRound(state: PeerState, nowMs: number, out: Effect[]): void {
-    if (this.busyWithOther(state.peer)) {
+    if (this.busyWithOther(state.peer, nowMs)) {
       this.counterValues.rounds_deferred_busy++;
       state.nextRoundMs = nowMs + AE_BUSY_RETRY_MS;
       return;
@@ -325,7 +333,7 @@ export class AntiEntropy {
       state.session = undefined;
       return;
     }
-    if (this.busyWithOther(state.peer)) {
+    if (this.busyWithOther(state.peer, nowMs)) {
       // The peer retries at its next interval; by then our current round is likely done.
       this.counterValues.rounds_refused_busy++;
       this.send(state.peer, { type: 'aeAbort', session: message.session }, out);

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  AE_BUSY_IDLE_MS,
   AE_BUSY_RETRY_MS,
   AE_LINK_UP_ANSWER_GRACE_MS,
   AE_NODES_PARENTS_PER_MESSAGE_MAX,
@@ -339,4 +340,21 @@ test('a round arriving while another runs is refused with an abort and repairs l
   assert.equal(fresh.antiEntropy.counters().rounds_refused_busy, 1);
   assert.equal(fresh.antiEntropy.counters().records_received, records.length);
   assert.deepEqual(describeRecords(fresh.view.all()), describeRecords(a.view.all()));
+});
+
+test('a round stuck on a silent peer holds up rounds with others for AE_BUSY_IDLE_MS only', () => {
+  const ID_NEW = '01'.repeat(16);
+  const ID_C = 'c0'.repeat(16);
+  const fresh = new Replica(ID_NEW, makeRecords(10));
+  const out: Effect[] = [];
+  fresh.antiEntropy.onLinkUp(ID_A, 0, out); // A never answers (its frames are dropped, say)
+  assert.deepEqual(sends(out).map((effect) => [effect.to, effect.message.type]), [[ID_A, 'aeRoot']]);
+  out.length = 0;
+  fresh.antiEntropy.onLinkUp(ID_C, 10, out);
+  assert.deepEqual(out, [], 'the round with A just started: C waits');
+  assert.equal(fresh.antiEntropy.counters().rounds_deferred_busy, 1);
+  fresh.antiEntropy.onTick(AE_BUSY_IDLE_MS - 1, out);
+  assert.deepEqual(out, [], 'still within the idle allowance');
+  fresh.antiEntropy.onTick(AE_BUSY_IDLE_MS + AE_BUSY_RETRY_MS, out);
+  assert.deepEqual(sends(out).map((effect) => [effect.to, effect.message.type]), [[ID_C, 'aeRoot']], 'A went quiet: C gets its round');
 });
