@@ -11,33 +11,24 @@ import { Discovery } from '../net/discovery.js';
 import { broadcastAddressFor } from '../net/broadcast-address.js';
 import { PeerLinks } from '../net/peer-links.js';
 import { startRespServer, type RespServer } from '../net/resp-listener.js';
-import type { Engine, EngineInfo, KeyspaceEvent, KeyspaceEventName } from '../server/engine.js';
+import type { Engine, EngineInfo, KeyspaceEvent } from '../server/engine.js';
 import { lockDataDir, prepareDataDir } from '../storage/data-dir.js';
 import { openLmdbStore } from '../storage/lmdb-store.js';
 import type { Store } from '../storage/store.js';
+import { engineConfigView, engineInfo } from './engine-info.js';
 import { decodeMillis, encodeHlc, encodeMillis, loadIdentity, META_HLC, META_INCARNATION, META_LAST_UP } from './identity.js';
+import { KeyspaceEvents } from './keyspace-events.js';
 import type { Logger } from './logger.js';
 import type { NodeOptions } from './options.js';
+import { Persistence } from './persistence.js';
 import { reservePort } from './ports.js';
 
-export const PEERKV_VERSION = '0.1.0';
+// Moved out by concept; re-exported so this stays the runtime's one import path.
+export { PEERKV_VERSION } from './engine-info.js';
+export { HLC_SAVE_LEASE_MS } from './persistence.js';
+
 /** How often the last-up time is saved; an absence is measured from it. */
 export const LAST_UP_SAVE_INTERVAL_MS = 10_000;
-/**
- * The clock is saved as a bound this far ahead of the newest stamp, and saved again only
- * once stamps reach it: a few saves a second instead of one per write batch. A restart
- * starts from the bound, so it never reuses a stamp; its first writes may carry a clock
- * up to this much ahead, well inside the peers' max offset.
- */
-export const HLC_SAVE_LEASE_MS = 100;
-
-/** The persist effects of one LMDB transaction, reported to the core once it commits. */
-interface CommitGroup {
-  readonly committed: Promise<void>;
-  readonly tokens: number[];
-  settled: boolean;
-  done: Promise<void>;
-}
 
 export class NodeRuntime implements Engine {
   readonly core: NodeCore;
@@ -48,17 +39,11 @@ export class NodeRuntime implements Engine {
   private admin: AdminHttp | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeDeadlineMs = Infinity;
-  private readonly persistedTokens: number[] = [];
-  private persistFlushScheduled = false;
-  private lastWrite: Promise<void> = Promise.resolve();
-  private commitGroup: CommitGroup | undefined;
-  /** Every stamp below this wall time is covered by the saved clock bound. */
-  private hlcBoundMs: number;
+  private readonly persistence: Persistence;
   private requestCounter = 0;
   private readonly waitResolvers = new Map<number, (replicas: number) => void>();
   private readonly quorumResolvers = new Map<number, { resolve: (record: VersionedRecord | undefined) => void; reject: (error: Error) => void }>();
-  private readonly keyspaceListeners = new Set<(event: KeyspaceEvent) => void>();
-  private lastSaveMs = Date.now();
+  private readonly keyspace = new KeyspaceEvents();
   private stopped = false;
   private clientsPaused = false;
   private lastUpTimer: NodeJS.Timeout | undefined;
@@ -74,7 +59,13 @@ export class NodeRuntime implements Engine {
     private readonly unlock: () => Promise<void>,
   ) {
     this.self = self;
-    this.hlcBoundMs = lastHlc.wallMs;
+    this.persistence = new Persistence({
+      store,
+      logger,
+      savedClockMs: lastHlc.wallMs,
+      lastStamp: () => this.core.clock.last,
+      onPersisted: (tokens) => this.input({ kind: 'persisted', nowMs: this.nowMs(), tokens }),
+    });
     this.core = new NodeCore({
       self,
       config: options.core,
@@ -208,10 +199,10 @@ export class NodeRuntime implements Engine {
         this.discovery?.announce();
         break;
       case 'persist':
-        void this.persist(effect.token, effect.records, effect.purgeKeys);
+        void this.persistence.persist(effect.token, effect.records, effect.purgeKeys);
         break;
       case 'applied':
-        if (this.keyspaceListeners.size > 0) this.publishKeyspace(effect.records, effect.previous, effect.expired);
+        if (this.keyspace.hasListeners) this.keyspace.publish(effect.records, effect.previous, effect.expired, this.nowMs());
         break;
       case 'waitDone':
         this.waitResolvers.get(effect.requestId)?.(effect.replicas);
@@ -234,61 +225,6 @@ export class NodeRuntime implements Engine {
         this.logger[effect.level](effect.fields, effect.message);
         break;
     }
-  }
-
-  /** Commit a persist effect in order after all earlier ones; then report its token. */
-  private persist(token: number, records: readonly VersionedRecord[], purgeKeys: readonly Uint8Array[]): Promise<void> {
-    if (records.length > 0) this.coverClock();
-    const committed =
-      records.length === 0 && purgeKeys.length === 0 ? this.lastWrite : this.store.write({ records, purgeKeys });
-    this.lastWrite = committed;
-    // One reaction per LMDB transaction, not per write: the store hands every write of a
-    // transaction the same promise.
-    let group = this.commitGroup;
-    if (group === undefined || group.committed !== committed || group.settled) {
-      const tokens: number[] = [];
-      const fresh: CommitGroup = { committed, tokens, settled: false, done: Promise.resolve() };
-      fresh.done = committed.then(
-        () => {
-          fresh.settled = true;
-          this.notePersisted(tokens);
-        },
-        (error: unknown) => {
-          fresh.settled = true;
-          this.logger.error({ err: error, writes: tokens.length }, 'storage write failed');
-          throw error;
-        },
-      );
-      fresh.done.catch(() => undefined);
-      this.commitGroup = group = fresh;
-    }
-    group.tokens.push(token);
-    return group.done;
-  }
-
-  private notePersisted(tokens: readonly number[]): void {
-    this.lastSaveMs = Date.now();
-    for (const token of tokens) this.persistedTokens.push(token);
-    if (this.persistFlushScheduled) return;
-    this.persistFlushScheduled = true;
-    // Every commit of one LMDB batch resolves in the same turn: report them to the core
-    // together, so replication sends one frame per peer for the whole batch.
-    setImmediate(() => {
-      this.persistFlushScheduled = false;
-      const tokens = this.persistedTokens.splice(0);
-      this.input({ kind: 'persisted', nowMs: this.nowMs(), tokens });
-    });
-  }
-
-  /**
-   * Before records stamped by the clock are written, make sure the saved bound covers
-   * the clock: the bound goes into the same LMDB transaction as those records.
-   */
-  private coverClock(): void {
-    const last = this.core.clock.last;
-    if (last.wallMs < this.hlcBoundMs) return;
-    this.hlcBoundMs = last.wallMs + HLC_SAVE_LEASE_MS;
-    this.store.putMeta(META_HLC, encodeHlc({ wallMs: this.hlcBoundMs, logical: 0 })).catch((error: unknown) => this.logger.error({ err: error }, 'saving the clock failed'));
   }
 
   /** When we were last running: a restart after more than the grace resyncs first. */
@@ -327,15 +263,6 @@ export class NodeRuntime implements Engine {
     }, delayMs);
   }
 
-  private publishKeyspace(records: readonly VersionedRecord[], previous: readonly (VersionedRecord | undefined)[], expired: boolean): void {
-    const nowMs = this.nowMs();
-    for (let index = 0; index < records.length; index++) {
-      const record = records[index]!;
-      const event: KeyspaceEvent = { key: record.key, event: keyspaceEventOf(record, previous[index], expired, nowMs) };
-      for (const listener of this.keyspaceListeners) listener(event);
-    }
-  }
-
   // ---- Engine (what the Redis command table uses) ----
 
   get(key: Uint8Array): VersionedRecord | undefined {
@@ -350,7 +277,7 @@ export class NodeRuntime implements Engine {
     for (const effect of effects) {
       if (effect.kind === 'persist' && effect.requestId === requestId) {
         const writeSeq = effect.writeSeq;
-        result = this.persist(effect.token, effect.records, effect.purgeKeys).then(() => writeSeq);
+        result = this.persistence.persist(effect.token, effect.records, effect.purgeKeys).then(() => writeSeq);
       } else {
         this.apply(effect);
       }
@@ -393,57 +320,24 @@ export class NodeRuntime implements Engine {
   }
 
   info(): EngineInfo {
-    const core = this.core;
-    return {
-      nodeId: this.self.id,
-      nodeName: this.self.name,
-      version: PEERKV_VERSION,
+    return engineInfo({
+      self: this.self,
       startedAtMs: this.startedAtMs,
-      peerAddr: this.self.addr,
-      dataDir: this.options.dataDir,
-      fsync: this.options.fsync,
-      members: core.membership.members(),
-      keys: core.liveKeys,
-      keysWithExpiry: core.keysWithExpiry,
-      merkleRoot: core.tree.root().map((word) => word.toString(16).padStart(8, '0')).join(''),
-      sync: core.antiEntropy.status(),
-      counters: {
-        ...core.counters,
-        client_backpressure_events: this.backpressureEvents,
-        resync_active: this.core.resync.active() ? 1 : 0,
-        ...prefixed('membership_', core.membership.counters()),
-        ...prefixed('antientropy_', core.antiEntropy.counters()),
-        ...prefixed('peer_', this.links.stats()),
-        ...prefixed('discovery_', this.discovery?.stats() ?? {}),
-      },
-      lastSaveMs: this.lastSaveMs,
-    };
+      options: this.options,
+      core: this.core,
+      links: this.links,
+      discovery: this.discovery,
+      backpressureEvents: this.backpressureEvents,
+      lastSaveMs: this.persistence.lastSaveMs,
+    });
   }
 
   configView(): Readonly<Record<string, string>> {
-    const options = this.options;
-    return {
-      port: String(this.clientPort),
-      bind: options.bind,
-      dir: options.dataDir,
-      appendonly: 'yes',
-      appendfsync: options.fsync,
-      save: '',
-      databases: '1',
-      maxmemory: '0',
-      'maxmemory-policy': 'noeviction',
-      'proto-max-bulk-len': String(64 * 1024 * 1024),
-      timeout: '0',
-      requirepass: options.requirepass === undefined ? '' : '********',
-      'notify-keyspace-events': 'KEA',
-      'peer-port': String(this.peerPort),
-      'discovery-port': String(options.discoveryPort),
-    };
+    return engineConfigView(this.options, this.clientPort, this.peerPort);
   }
 
   onKeyspaceEvent(listener: (event: KeyspaceEvent) => void): () => void {
-    this.keyspaceListeners.add(listener);
-    return () => this.keyspaceListeners.delete(listener);
+    return this.keyspace.subscribe(listener);
   }
 
   /** Stop accepting, close links, let pending writes commit, flush and close LMDB. */
@@ -460,7 +354,7 @@ export class NodeRuntime implements Engine {
     this.waitResolvers.clear();
     for (const pending of this.quorumResolvers.values()) pending.reject(new Error('node is shutting down'));
     this.quorumResolvers.clear();
-    await this.lastWrite.catch(() => undefined);
+    await this.persistence.settled();
     await this.store.putMeta(META_HLC, encodeHlc(this.core.clock.last));
     await this.store.putMeta(META_LAST_UP, encodeMillis(this.nowMs()));
     // Refutations raise the incarnation during a run; the next start must exceed it.
@@ -469,27 +363,4 @@ export class NodeRuntime implements Engine {
     await this.store.close();
     await this.unlock();
   }
-}
-
-function prefixed(prefix: string, counters: Readonly<Record<string, number>>): Record<string, number> {
-  const result: Record<string, number> = {};
-  for (const [name, value] of Object.entries(counters)) result[prefix + name] = value;
-  return result;
-}
-
-/**
- * The Redis event name of one change. The record does not say which command made it:
- * the same live value with another expiry is what EXPIRE and PERSIST write (on any node).
- */
-function keyspaceEventOf(record: VersionedRecord, before: VersionedRecord | undefined, expired: boolean, nowMs: number): KeyspaceEventName {
-  if (record.value === null) return expired ? 'expired' : 'del';
-  if (before === undefined || isAbsent(before, nowMs) || before.expiresAtMs === record.expiresAtMs || !sameBytes(before.value!, record.value)) return 'set';
-  return record.expiresAtMs === 0 ? 'persist' : 'expire';
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
-  return true;
 }
