@@ -179,5 +179,6 @@ export function log(out: Effect[], level: LogLevel, message: string, fields: Rec
 
 /** The fields every log line about a member carries. */
 export function memberFields(member: { id: NodeId; name: string; addr: string; incarnation: number }, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { id: member.id, name: member.name, addr: member.addr, incarnation: member.incarnation, ...extra };
+  // memberName, not name: the logger's own name field says which node is logging.
+  return { id: member.id, memberName: member.name, addr: member.addr, incarnation: member.incarnation, ...extra };
 }

@@ -335,7 +335,7 @@ export class PeerLinks {
     if (target !== undefined && target.dial === connection) target.dial = null;
     this.links.set(hello.id, connection);
     this.count('links_up');
-    this.options.logger.info({ peer: hello.id, name: hello.name, addr: hello.addr, role: connection.role }, 'peer link up');
+    this.options.logger.info({ peer: hello.id, peerName: hello.name, addr: hello.addr, role: connection.role }, 'peer link up');
     const known = this.targets.get(hello.id);
     if (known !== undefined) this.pump(known, false);
     this.options.onLinkUp(hello);
