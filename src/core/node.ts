@@ -127,8 +127,7 @@ export class NodeCore {
         break;
       case 'persisted':
         for (const token of input.tokens) this.onPersisted(token, out);
-        this.peers.flush(input.nowMs, out);
-        this.counters.records_replicated_out = this.peers.recordsSent;
+        this.flushReplication(input.nowMs, out);
         break;
       case 'discovered':
         // Our own id too: membership tells our echo from a second node claiming the id.
@@ -193,6 +192,12 @@ export class NodeCore {
     out.push({ kind: 'applied', records, previous, expired: false });
   }
 
+  /** Send what the replication links may send now (see REPLICATE_HOLD_MAX_MS). */
+  private flushReplication(nowMs: number, out: Effect[]): void {
+    this.peers.flush(nowMs, out);
+    this.counters.records_replicated_out = this.peers.recordsSent;
+  }
+
   private onPersisted(token: number, out: Effect[]): void {
     const after = this.afterPersist.get(token);
     if (after === undefined) return;
@@ -243,8 +248,7 @@ export class NodeCore {
       this.persistMerged(winners, { kind: 'remote', from, seq: message.seq, link: this.peers.get(from)! }, out);
     } else if (message.type === 'replicateAck') {
       if (this.peers.acknowledge(from, message.seq, this.writeSeq)) {
-        this.peers.flush(nowMs, out); // records held while the acknowledged frame was in flight
-        this.counters.records_replicated_out = this.peers.recordsSent;
+        this.flushReplication(nowMs, out); // records held while the acknowledged frame was in flight
         this.peers.answerWaits(nowMs, out);
         this.purgeAcknowledged(nowMs, out);
       }
@@ -327,8 +331,7 @@ export class NodeCore {
     this.antiEntropy.onTick(nowMs, out);
     this.quorumReads.onTick(nowMs, out);
     this.peers.answerWaits(nowMs, out);
-    this.peers.flush(nowMs, out); // holds that waited too long for an ack
-    this.counters.records_replicated_out = this.peers.recordsSent;
+    this.flushReplication(nowMs, out); // holds that waited too long for an ack
     this.noteWatchers(nowMs, out);
     this.purgeAcknowledged(nowMs, out);
     if (this.resync.state === 'waiting' && nowMs >= this.resync.giveUpAtMs) {
