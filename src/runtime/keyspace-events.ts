@@ -1,4 +1,5 @@
 // Keyspace notifications: names the Redis event of each applied change and hands it to every subscriber.
+import { equalBytes } from '../core/bytes.js';
 import type { VersionedRecord } from '../core/types.js';
 import { isAbsent } from '../core/record.js';
 import type { KeyspaceEvent, KeyspaceEventName } from '../server/engine.js';
@@ -33,13 +34,6 @@ export class KeyspaceEvents {
  */
 function keyspaceEventOf(record: VersionedRecord, before: VersionedRecord | undefined, expired: boolean, nowMs: number): KeyspaceEventName {
   if (record.value === null) return expired ? 'expired' : 'del';
-  if (before === undefined || isAbsent(before, nowMs) || before.expiresAtMs === record.expiresAtMs || !sameBytes(before.value!, record.value)) return 'set';
+  if (before === undefined || isAbsent(before, nowMs) || before.expiresAtMs === record.expiresAtMs || !equalBytes(before.value!, record.value)) return 'set';
   return record.expiresAtMs === 0 ? 'persist' : 'expire';
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
-  return true;
 }
