@@ -25,7 +25,6 @@ import {
   MerkleTree,
   bitmapHasAny,
   bitmapToRanges,
-  createNodeBitmap,
   findClearBit,
   findSetBit,
   merkleNodeCount,
@@ -34,6 +33,7 @@ import {
 } from './merkle.js';
 import type { NodeId, VersionedRecord } from './types.js';
 import type { StoreView } from '../storage/store.js';
+import { messageBytesEstimate, newSession, recordBytesEstimate, type AntiEntropyStatus, type PeerState, type Session } from './antientropy-session.js';
 import {
   AE_NODES_PARENTS_PER_MESSAGE_MAX,
   AE_RECORDS_PER_MESSAGE_MAX,
@@ -42,6 +42,7 @@ import {
 } from './antientropy-messages.js';
 
 export { AE_NODES_PARENTS_PER_MESSAGE_MAX, AE_RECORDS_PER_MESSAGE_MAX, isAntiEntropyMessage, type AntiEntropyMessage } from './antientropy-messages.js';
+export type { AntiEntropyStatus } from './antientropy-session.js';
 
 /** Unacknowledged record batches per stream: 2 overlaps the peer's merge with our scan. */
 export const AE_BATCHES_IN_FLIGHT_MAX = 2;
@@ -67,80 +68,6 @@ export const AE_RESPONDER_INTERVAL_FACTOR = 1.5;
 export const AE_PROGRESS_LOG_RECORDS = 100_000;
 /** A finished round that moved at least this many records logs at info, smaller ones at debug. */
 export const AE_ROUND_LOG_INFO_RECORDS_MIN = 1_000;
-/** Estimated wire bytes of a record beyond its key and value (hlc, origin, field names). */
-const RECORD_OVERHEAD_BYTES = 80;
-/** Estimated wire bytes of a message beyond its payload arrays. */
-const MESSAGE_OVERHEAD_BYTES = 40;
-
-/** One round with one peer, from this side's point of view. */
-interface Session {
-  readonly id: number;
-  readonly initiator: boolean;
-  /** root: initiator awaits the answer to aeRoot; descend: comparing levels; stream: exchanging records. */
-  phase: 'root' | 'descend' | 'stream';
-  readonly startedMs: number;
-  lastActivityMs: number;
-  /** Level of the next aeNodes we accept; MERKLE_LEAF_LEVEL + 1 means we await aeDiff. */
-  expectedLevel: number;
-  /** Differing nodes of the level being compared; in the stream phase, the differing buckets. */
-  readonly differing: Uint8Array;
-  /** Next bucket to scan for our outgoing stream. */
-  cursor: number;
-  /** Scanned records not yet sent (at most one scan result, so memory stays bounded). */
-  pending: VersionedRecord[];
-  pendingIndex: number;
-  batchesSent: number;
-  batchesAcked: number;
-  sentDone: boolean;
-  batchesReceived: number;
-  receivedDone: boolean;
-  recordsSent: number;
-  recordsReceived: number;
-  nextProgressLogRecords: number;
-}
-
-/** What we keep per peer; survives link flaps so status totals keep counting. */
-interface PeerState {
-  readonly peer: NodeId;
-  linked: boolean;
-  session: Session | undefined;
-  /** When the next periodic round is due (after the last one ended, on either side). */
-  nextRoundMs: number;
-  /** Highest session id the peer initiated on the current link: older aeRoots are stale copies. */
-  peerSessionIdMax: number;
-  rounds: number;
-  keysSent: number;
-  keysReceived: number;
-}
-
-export interface AntiEntropyStatus {
-  readonly peer: NodeId;
-  readonly inProgress: boolean;
-  readonly keysSent: number;
-  readonly keysReceived: number;
-  readonly rounds: number;
-}
-
-function recordBytesEstimate(record: VersionedRecord): number {
-  return record.key.length + (record.value === null ? 0 : record.value.length) + RECORD_OVERHEAD_BYTES;
-}
-
-function messageBytesEstimate(message: AntiEntropyMessage): number {
-  switch (message.type) {
-    case 'aeNodes':
-      return MESSAGE_OVERHEAD_BYTES + message.hashes.length + message.parents.length * 3;
-    case 'aeDiff':
-      return MESSAGE_OVERHEAD_BYTES + message.ranges.length * 3;
-    case 'aeRecords': {
-      let bytes = MESSAGE_OVERHEAD_BYTES;
-      for (const record of message.records) bytes += recordBytesEstimate(record);
-      return bytes;
-    }
-    default:
-      return MESSAGE_OVERHEAD_BYTES;
-  }
-}
-
 /**
  * The anti-entropy state machine of one node. It reads the tree and the store, never
  * writes them: records it receives are returned from onMessage for the node core to merge
@@ -290,15 +217,6 @@ export class AntiEntropy {
     out.push({ kind: 'send', to, hlc: HLC_ZERO, message });
   }
 
-  private newSession(id: number, initiator: boolean, nowMs: number): Session {
-    return {
-      id, initiator, phase: initiator ? 'root' : 'descend', startedMs: nowMs, lastActivityMs: nowMs,
-      expectedLevel: 1, differing: createNodeBitmap(), cursor: 0, pending: [], pendingIndex: 0,
-      batchesSent: 0, batchesAcked: 0, sentDone: false, batchesReceived: 0, receivedDone: false,
-      recordsSent: 0, recordsReceived: 0, nextProgressLogRecords: AE_PROGRESS_LOG_RECORDS,
-    };
-  }
-
   /** Whether a live round with another peer is under way (see AE_BUSY_RETRY_MS, AE_BUSY_IDLE_MS). */
   private busyWithOther(peer: NodeId, nowMs: number): boolean {
     for (const other of this.peers.values()) {
@@ -315,7 +233,7 @@ export class AntiEntropy {
     }
     this.sessionCounter++;
     const id = this.sessionCounter * 2 + (this.self < state.peer ? 0 : 1);
-    state.session = this.newSession(id, true, nowMs);
+    state.session = newSession(id, true, nowMs, AE_PROGRESS_LOG_RECORDS);
     const hash = new Uint8Array(MERKLE_HASH_BYTES);
     this.tree.writeNodeHash(0, 0, hash, 0);
     this.send(state.peer, { type: 'aeRoot', session: id, hash }, out);
@@ -339,7 +257,7 @@ export class AntiEntropy {
       this.send(state.peer, { type: 'aeAbort', session: message.session }, out);
       return;
     }
-    const session = this.newSession(message.session, false, nowMs);
+    const session = newSession(message.session, false, nowMs, AE_PROGRESS_LOG_RECORDS);
     state.session = session;
     setBitmapBit(session.differing, 0); // the root differs: send its children
     this.sendChildLevel(state, session, 0, out);
