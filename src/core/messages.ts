@@ -4,7 +4,7 @@ import { isAntiEntropyMessage, type AntiEntropyMessage } from './antientropy.js'
 import { isMembershipMessage, type MembershipMessage } from './membership.js';
 import { isReplicationMessage, type ReplicationMessage } from './replication.js';
 
-export const PEER_PROTOCOL_VERSION = 1;
+export const PEER_PROTOCOL_VERSION = 2;
 
 export type PeerMessage = MembershipMessage | ReplicationMessage | AntiEntropyMessage;
 

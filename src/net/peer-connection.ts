@@ -14,7 +14,7 @@ import type { PeerMessage } from '../core/messages.js';
 import { PEER_PROTOCOL_VERSION } from '../core/messages.js';
 import type { Hlc } from '../core/types.js';
 import { isBytes, isNodeId, isObject, isUint } from '../core/validate.js';
-import { decodeEnvelope, decodePayload, encodePayload, FRAME_HEADER_BYTES, FrameSplitter, PEER_FRAME_BYTES_MAX } from '../wire/peer-frame.js';
+import { decodeEnvelope, decodePayload, encodeEnvelopePayload, encodePayload, FRAME_HEADER_BYTES, FrameSplitter, PEER_FRAME_BYTES_MAX } from '../wire/peer-frame.js';
 import {
   DIRECTION_FROM_ACCEPTOR,
   DIRECTION_FROM_DIALER,
@@ -323,7 +323,7 @@ function isPeerHello(value: unknown): value is PeerHello {
 let lastEncoded: { hlc: Hlc; message: PeerMessage; payload: Buffer } | undefined;
 function encodeEnvelopeOnce(hlc: Hlc, message: PeerMessage): Buffer {
   if (lastEncoded !== undefined && lastEncoded.hlc === hlc && lastEncoded.message === message) return lastEncoded.payload;
-  const payload = encodePayload({ v: PEER_PROTOCOL_VERSION, hlc, message });
+  const payload = encodeEnvelopePayload(hlc, message);
   lastEncoded = { hlc, message, payload };
   return payload;
 }

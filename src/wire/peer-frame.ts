@@ -6,6 +6,7 @@ import { Packr, RESERVE_START_SPACE, Unpackr } from 'msgpackr';
 import { isPeerMessage, PEER_PROTOCOL_VERSION, type PeerMessage } from '../core/messages.js';
 import type { Hlc } from '../core/types.js';
 import { isHlc, isObject } from '../core/validate.js';
+import { decodeRecordBatch, encodeRecordBatch } from './record-batch-codec.js';
 
 /** Largest payload on the wire (DESIGN.md limits); a value of 64 MiB plus its key fits. */
 export const PEER_FRAME_BYTES_MAX = 80 * 1024 * 1024;
@@ -65,6 +66,21 @@ export function decodePayload(payload: Uint8Array): { readonly value: unknown } 
   }
 }
 
+/** Peer messages whose `records` travel as one byte string (see record-batch-codec.ts). */
+const RECORD_BATCH_MESSAGES: ReadonlySet<string> = new Set(['replicate', 'repair', 'purge', 'aeRecords']);
+/** More records than any of those messages may carry (their validators apply the exact bound). */
+const RECORD_BATCH_RECORDS_MAX = 100_000;
+
+/** The payload of a data frame: version, clock and message, record arrays as byte strings. */
+export function encodeEnvelopePayload(hlc: Hlc, message: PeerMessage): Buffer {
+  return packr.pack({ v: PEER_PROTOCOL_VERSION, hlc, message: wireMessage(message) });
+}
+
+function wireMessage(message: PeerMessage): unknown {
+  if (!RECORD_BATCH_MESSAGES.has(message.type) || !('records' in message)) return message;
+  return { ...message, records: encodeRecordBatch(message.records) };
+}
+
 /** A whole frame (header and payload) around already-encoded payload bytes. */
 export function frameFromPayload(payload: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
@@ -75,7 +91,7 @@ export function frameFromPayload(payload: Uint8Array): Buffer {
 
 /** A whole plaintext frame; packs straight after a reserved header, so no second copy. */
 export function encodeFrame(envelope: PeerEnvelope): Buffer {
-  const frame = packr.pack(envelope, RESERVE_START_SPACE | FRAME_HEADER_BYTES);
+  const frame = packr.pack({ ...envelope, message: wireMessage(envelope.message) }, RESERVE_START_SPACE | FRAME_HEADER_BYTES);
   frame.writeUInt32BE(frame.length - FRAME_HEADER_BYTES, 0);
   return frame;
 }
@@ -88,7 +104,12 @@ export function decodeEnvelope(payload: Uint8Array): PeerEnvelope | FrameError {
   if (!isObject(value) || value.v !== PEER_PROTOCOL_VERSION || !isHlc(value.hlc)) {
     return { code: 'bad_frame', detail: 'not a peer envelope of this protocol version', fatal: true };
   }
-  const message: unknown = value.message;
+  let message: unknown = value.message;
+  if (isObject(message) && message.records instanceof Uint8Array && RECORD_BATCH_MESSAGES.has(String(message.type))) {
+    const records = decodeRecordBatch(message.records, RECORD_BATCH_RECORDS_MAX);
+    if (records === undefined) return { code: 'bad_message', detail: `malformed record batch (type ${String(message.type).slice(0, 64)})`, fatal: false };
+    message = { ...message, records };
+  }
   if (!isPeerMessage(message)) {
     const type = isObject(message) ? String((message as Record<string, unknown>).type).slice(0, 64) : typeof message;
     return { code: 'bad_message', detail: `unknown or malformed message (type ${type})`, fatal: false };
