@@ -14,10 +14,18 @@ export async function runStart(options: NodeOptions): Promise<number> {
   const logger = createLogger(options.logLevel, { name: options.name });
   // Lazy: client commands must not pay for loading LMDB and the runtime.
   const { startNode } = await import('../index.js');
+  // The client port accepts before startNode resolves: a signal in between must still
+  // mean a clean stop (not Node's default exit), once the node is up.
+  let signalDuringStart: NodeJS.Signals | undefined;
+  const onEarlySignal = (signal: NodeJS.Signals) => void (signalDuringStart ??= signal);
+  process.on('SIGINT', onEarlySignal);
+  process.on('SIGTERM', onEarlySignal);
   let handle;
   try {
     handle = await startNode(options, logger);
   } catch (error) {
+    process.off('SIGINT', onEarlySignal);
+    process.off('SIGTERM', onEarlySignal);
     process.stderr.write(`peerkv: ${describeStartError(error, options)}\n`);
     logger.flush();
     // A half-started node may still hold sockets or timers; do not hang on them.
@@ -58,6 +66,9 @@ export async function runStart(options: NodeOptions): Promise<number> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.off('SIGINT', onEarlySignal);
+    process.off('SIGTERM', onEarlySignal);
+    if (signalDuringStart !== undefined) onSignal(signalDuringStart);
   });
 }
 
