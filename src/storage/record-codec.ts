@@ -13,6 +13,7 @@
 //               [expiresAtMs f64 LE]([key length u32 LE][key bytes] if FLAG_LONG_KEY)[value]
 import { createHash } from 'node:crypto';
 import { keyBucket, KEY_BUCKET_COUNT } from '../core/bytes.js';
+import { NODE_ID_BYTES, readNodeId, writeNodeId } from '../core/node-id-bytes.js';
 import type { VersionedRecord } from '../core/types.js';
 
 export const RECORD_FORMAT_VERSION = 1;
@@ -27,8 +28,7 @@ const FLAG_TOMBSTONE = 1;
 const FLAG_LONG_KEY = 2;
 const FLAGS_KNOWN = FLAG_TOMBSTONE | FLAG_LONG_KEY;
 
-const ORIGIN_BYTES = 16;
-const ORIGIN_HEX_CHARS = ORIGIN_BYTES * 2;
+const ORIGIN_BYTES = NODE_ID_BYTES;
 const OFFSET_FLAGS = 1;
 const OFFSET_WALL_MS = 2;
 const OFFSET_LOGICAL = 10;
@@ -92,20 +92,6 @@ export function decodeStoredKey(stored: Uint8Array): StoredKey | undefined {
   return { bucket, key: view(stored, BUCKET_BYTES, stored.length) };
 }
 
-/** Node ids seen as origins, as bytes: a handful per cluster, written into every record. */
-const originBytesCache = new Map<string, Buffer>();
-const ORIGIN_CACHE_MAX = 1024;
-
-function originBytes(origin: string): Buffer {
-  let bytes = originBytesCache.get(origin);
-  if (bytes !== undefined) return bytes;
-  bytes = Buffer.from(origin, 'hex');
-  if (bytes.length !== ORIGIN_BYTES || origin.length !== ORIGIN_HEX_CHARS) throw new Error(`origin is not a 32-hex node id: ${origin}`);
-  if (originBytesCache.size >= ORIGIN_CACHE_MAX) originBytesCache.clear();
-  originBytesCache.set(origin, bytes);
-  return bytes;
-}
-
 /** The stored value of a record: everything but its key (unless the key is long). */
 export function encodeRecordValue(record: VersionedRecord): Buffer {
   const longKey = isLongKey(record.key);
@@ -116,7 +102,7 @@ export function encodeRecordValue(record: VersionedRecord): Buffer {
   bytes[OFFSET_FLAGS] = (value === null ? FLAG_TOMBSTONE : 0) | (longKey ? FLAG_LONG_KEY : 0);
   bytes.writeDoubleLE(record.hlc.wallMs, OFFSET_WALL_MS);
   bytes.writeUInt32LE(record.hlc.logical, OFFSET_LOGICAL);
-  bytes.set(originBytes(record.origin), OFFSET_ORIGIN);
+  writeNodeId(bytes, OFFSET_ORIGIN, record.origin);
   bytes.writeDoubleLE(record.expiresAtMs, OFFSET_EXPIRES_AT_MS);
   let offset = RECORD_HEADER_BYTES;
   if (longKey) {
@@ -170,7 +156,7 @@ function decodeWith(key: Uint8Array | undefined, bytes: Uint8Array, takeKey: Tak
     key: recordKey,
     value: tombstone ? null : takeValue(bytes, offset, bytes.length),
     hlc: { wallMs, logical },
-    origin: originHex(buffer),
+    origin: readNodeId(buffer, OFFSET_ORIGIN),
     expiresAtMs,
   };
 }
@@ -198,19 +184,6 @@ function copyOut(bytes: Uint8Array, start: number, end: number): Uint8Array {
   copy.set(bytes.subarray(start, end));
   slabUsed = (slabUsed + length + 7) & ~7; // keep views 8-byte aligned
   return copy;
-}
-
-/** Origins are few node ids: the last one decoded is reused instead of hex-encoding each read. */
-const lastOriginBytes = new Uint8Array(ORIGIN_BYTES);
-let lastOriginHex = '';
-
-function originHex(buffer: Buffer): string {
-  let same = lastOriginHex !== '';
-  for (let index = 0; same && index < ORIGIN_BYTES; index++) same = buffer[OFFSET_ORIGIN + index] === lastOriginBytes[index];
-  if (same) return lastOriginHex;
-  lastOriginHex = buffer.toString('hex', OFFSET_ORIGIN, OFFSET_ORIGIN + ORIGIN_BYTES);
-  lastOriginBytes.set(buffer.subarray(OFFSET_ORIGIN, OFFSET_ORIGIN + ORIGIN_BYTES));
-  return lastOriginHex;
 }
 
 /**

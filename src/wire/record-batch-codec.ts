@@ -7,13 +7,12 @@
 //   [expiresAtMs f64][origin 16 bytes][key][value]
 // All little-endian. Decoding checks every length against the bytes left and never throws;
 // the decoded records still go through isVersionedRecord like any other message field.
+import { NODE_ID_BYTES, readNodeId, writeNodeId } from '../core/node-id-bytes.js';
 import type { VersionedRecord } from '../core/types.js';
 
 const COUNT_BYTES = 4;
-const ORIGIN_BYTES = 16;
-const RECORD_HEADER_BYTES = 4 + 4 + 8 + 8 + 8 + ORIGIN_BYTES;
+const RECORD_HEADER_BYTES = 4 + 4 + 8 + 8 + 8 + NODE_ID_BYTES;
 const TOMBSTONE_LENGTH = 0xffff_ffff;
-const HEX_DIGITS = '0123456789abcdef';
 
 export function encodeRecordBatch(records: readonly VersionedRecord[]): Uint8Array {
   let total = COUNT_BYTES;
@@ -28,7 +27,7 @@ export function encodeRecordBatch(records: readonly VersionedRecord[]): Uint8Arr
     view.setFloat64(offset + 8, record.hlc.wallMs, true);
     view.setFloat64(offset + 16, record.hlc.logical, true);
     view.setFloat64(offset + 24, record.expiresAtMs, true);
-    writeOrigin(bytes, offset + 32, record.origin);
+    writeNodeId(bytes, offset + 32, record.origin);
     offset += RECORD_HEADER_BYTES;
     bytes.set(record.key, offset);
     offset += record.key.length;
@@ -55,7 +54,7 @@ export function decodeRecordBatch(bytes: Uint8Array, maxRecords: number): Versio
     const wallMs = view.getFloat64(offset + 8, true);
     const logical = view.getFloat64(offset + 16, true);
     const expiresAtMs = view.getFloat64(offset + 24, true);
-    const origin = readOrigin(bytes, offset + 32);
+    const origin = readNodeId(bytes, offset + 32);
     offset += RECORD_HEADER_BYTES;
     const valueBytes = valueLength === TOMBSTONE_LENGTH ? 0 : valueLength;
     if (offset + keyLength + valueBytes > bytes.length) return undefined;
@@ -66,36 +65,4 @@ export function decodeRecordBatch(bytes: Uint8Array, maxRecords: number): Versio
     records[index] = { key, value, hlc: { wallMs, logical }, origin, expiresAtMs };
   }
   return offset === bytes.length ? records : undefined;
-}
-
-/** The last origin encoded, as bytes: a cluster has few origins. */
-let lastEncodedOrigin = '';
-const lastEncodedOriginBytes = new Uint8Array(ORIGIN_BYTES);
-
-function writeOrigin(bytes: Uint8Array, offset: number, origin: string): void {
-  if (origin !== lastEncodedOrigin) {
-    // Our own records only: an origin that is not a node id is a bug, not input.
-    if (!/^[0-9a-f]{32}$/.test(origin)) throw new Error(`origin is not a 32-hex node id: ${origin.slice(0, 40)}`);
-    for (let index = 0; index < ORIGIN_BYTES; index++) lastEncodedOriginBytes[index] = parseInt(origin.slice(index * 2, index * 2 + 2), 16);
-    lastEncodedOrigin = origin;
-  }
-  bytes.set(lastEncodedOriginBytes, offset);
-}
-
-/** A cluster has few origins: the last one decoded is reused instead of building the string again. */
-const lastOriginBytes = new Uint8Array(ORIGIN_BYTES);
-let lastOrigin = '';
-
-function readOrigin(bytes: Uint8Array, offset: number): string {
-  let same = lastOrigin !== '';
-  for (let index = 0; same && index < ORIGIN_BYTES; index++) same = bytes[offset + index] === lastOriginBytes[index];
-  if (same) return lastOrigin;
-  let text = '';
-  for (let index = 0; index < ORIGIN_BYTES; index++) {
-    const byte = bytes[offset + index]!;
-    text += HEX_DIGITS[byte >> 4]! + HEX_DIGITS[byte & 0x0f]!;
-  }
-  lastOriginBytes.set(bytes.subarray(offset, offset + ORIGIN_BYTES));
-  lastOrigin = text;
-  return text;
 }
