@@ -303,17 +303,22 @@ test('messages from unlinked peers and for unknown sessions are ignored', () => 
   assert.equal(a.antiEntropy.counters().messages_ignored, 2);
 });
 
+/** An empty node freshId linked at time 0 to A and to otherId, both holding records; link-up rounds run. */
+function joinEmpty(freshId: string, otherId: string, records: VersionedRecord[]): { fresh: Replica; a: Replica; pump: Pump } {
+  const fresh = new Replica(freshId, []);
+  const a = new Replica(ID_A, records);
+  const other = new Replica(otherId, records);
+  const pump = new Pump([fresh, a, other]);
+  pump.linkUp(fresh, a, 0);
+  pump.linkUp(fresh, other, 0);
+  pump.run(0);
+  return { fresh, a, pump };
+}
+
 test('an empty node joining two full peers pulls every record once, one round at a time', () => {
   const records = makeRecords(2_000);
   const ID_NEW = '01'.repeat(16); // lowest id: it starts the link-up rounds itself
-  const ID_C = 'c0'.repeat(16);
-  const fresh = new Replica(ID_NEW, []);
-  const a = new Replica(ID_A, records);
-  const c = new Replica(ID_C, records);
-  const pump = new Pump([fresh, a, c]);
-  pump.linkUp(fresh, a, 0);
-  pump.linkUp(fresh, c, 0);
-  pump.run(0);
+  const { fresh, a, pump } = joinEmpty(ID_NEW, 'c0'.repeat(16), records);
   assert.equal(fresh.antiEntropy.counters().records_received, records.length, 'the second round waits for the first');
   assert.equal(fresh.antiEntropy.counters().rounds_deferred_busy, 1);
   // The deferred round runs once the first is over, and finds the pair in sync.
@@ -330,13 +335,7 @@ test('an empty node joining two full peers pulls every record once, one round at
 
 test('a round arriving while another runs is refused with an abort and repairs later', () => {
   const records = makeRecords(500);
-  const fresh = new Replica('f0'.repeat(16), []); // highest id: the peers start the rounds
-  const a = new Replica(ID_A, records);
-  const b = new Replica(ID_B, records);
-  const pump = new Pump([fresh, a, b]);
-  pump.linkUp(fresh, a, 0);
-  pump.linkUp(fresh, b, 0);
-  pump.run(0);
+  const { fresh, a } = joinEmpty('f0'.repeat(16), ID_B, records); // highest id: the peers start the rounds
   assert.equal(fresh.antiEntropy.counters().rounds_refused_busy, 1);
   assert.equal(fresh.antiEntropy.counters().records_received, records.length);
   assert.deepEqual(describeRecords(fresh.view.all()), describeRecords(a.view.all()));

@@ -25,11 +25,17 @@ function flushAt(links: ReplicationLinks, nowMs: number): [number, number][] {
   return frames(out);
 }
 
-test('an idle link sends at once; later records wait for the ack and then leave together', () => {
+/** A link to PEER whose first frame (record 1, seq 1) left at nowMs and is not acknowledged yet. */
+function linkWithFrameInFlight(nowMs: number): ReplicationLinks {
   const links = new ReplicationLinks(BATCH_BYTES_MAX);
   links.open(PEER, 0);
   links.queueLocal([record(1)], 1);
-  assert.deepEqual(flushAt(links, 0), [[1, 1]]);
+  assert.deepEqual(flushAt(links, nowMs), [[1, 1]], 'an idle link sends at once');
+  return links;
+}
+
+test('an idle link sends at once; later records wait for the ack and then leave together', () => {
+  const links = linkWithFrameInFlight(0);
   links.queueLocal([record(2)], 2);
   assert.deepEqual(flushAt(links, 1), [], 'frame 1 is in flight');
   links.queueLocal([record(3), record(4)], 3);
@@ -42,20 +48,14 @@ test('an idle link sends at once; later records wait for the ack and then leave 
 });
 
 test('a hold ends after REPLICATE_HOLD_MAX_MS without an ack', () => {
-  const links = new ReplicationLinks(BATCH_BYTES_MAX);
-  links.open(PEER, 0);
-  links.queueLocal([record(1)], 1);
-  assert.deepEqual(flushAt(links, 100), [[1, 1]]);
+  const links = linkWithFrameInFlight(100);
   links.queueLocal([record(2)], 2);
   assert.deepEqual(flushAt(links, 100 + REPLICATE_HOLD_MAX_MS - 1), []);
   assert.deepEqual(flushAt(links, 100 + REPLICATE_HOLD_MAX_MS), [[2, 1]]);
 });
 
 test('a full batch goes without waiting for the ack', () => {
-  const links = new ReplicationLinks(BATCH_BYTES_MAX);
-  links.open(PEER, 0);
-  links.queueLocal([record(1)], 1);
-  assert.deepEqual(flushAt(links, 0), [[1, 1]]);
+  const links = linkWithFrameInFlight(0);
   const big = Array.from({ length: 8 }, (_, index) => record(10 + index, 10_000));
   links.queueLocal(big, 2);
   assert.deepEqual(flushAt(links, 1), [[2, 7], [2, 1]], 'past the batch bound: split, and sent at once');
