@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { VersionedRecord } from '../../src/core/types.js';
 import { decodeRecordValue, decodeRecordValueCopy, encodeRecordValue, INLINE_KEY_BYTES_MAX } from '../../src/storage/record-codec.js';
+import { plainRecord } from '../support/records.js';
 
 const NUM_RUNS = 300;
 
@@ -19,11 +20,6 @@ const recordArbitrary: fc.Arbitrary<VersionedRecord> = fc.record({
   expiresAtMs: fc.oneof(fc.constant(0), fc.maxSafeNat()),
 });
 
-function plain(record: VersionedRecord | undefined): unknown {
-  if (record === undefined) return undefined;
-  return { ...record, hlc: { ...record.hlc }, key: [...record.key], value: record.value === null ? null : [...record.value] };
-}
-
 test('copying decoder equals the view decoder, and its records outlive the source buffer', () => {
   fc.assert(
     fc.property(fc.array(recordArbitrary, { minLength: 1, maxLength: 20 }), (records) => {
@@ -34,12 +30,12 @@ test('copying decoder equals the view decoder, and its records outlive the sourc
         const inlineKey = record.key.length <= INLINE_KEY_BYTES_MAX ? record.key : undefined;
         shared.set(stored);
         const copy = decodeRecordValueCopy(inlineKey, shared.subarray(0, stored.length));
-        assert.deepEqual(plain(copy), plain(decodeRecordValue(inlineKey, stored)));
+        assert.deepEqual(plainRecord(copy), plainRecord(decodeRecordValue(inlineKey, stored)));
         assert.ok(copy !== undefined && (copy.value === null || !(copy.value instanceof Buffer)), 'values are plain Uint8Arrays');
         decoded.push(copy);
         shared.fill(0xee); // lmdb-js reuses its buffer for the next read
       }
-      assert.deepEqual(decoded.map(plain), records.map(plain));
+      assert.deepEqual(decoded.map(plainRecord), records.map(plainRecord));
     }),
     { numRuns: NUM_RUNS },
   );

@@ -13,6 +13,7 @@ import {
   INLINE_KEY_BYTES_MAX,
   RECORD_HEADER_BYTES,
 } from '../../src/storage/record-codec.js';
+import { plainRecord } from '../support/records.js';
 
 const NUM_RUNS = 500;
 
@@ -29,18 +30,12 @@ const recordArbitrary: fc.Arbitrary<VersionedRecord> = fc.record({
   expiresAtMs: fc.oneof(fc.constant(0), fc.maxSafeNat()),
 });
 
-/** Records as plain data, so Buffer-vs-Uint8Array differences do not matter. */
-function plain(record: VersionedRecord | undefined): unknown {
-  if (record === undefined) return undefined;
-  return { ...record, hlc: { ...record.hlc }, key: [...record.key], value: record.value === null ? null : [...record.value] };
-}
-
 test('stored key and value decode back to the same record', () => {
   fc.assert(
     fc.property(recordArbitrary, (record) => {
       const storedKey = encodeStoredKey(record.key);
       const storedValue = encodeRecordValue(record);
-      assert.deepEqual(plain(decodeStoredRecord(storedKey, storedValue)), plain(record));
+      assert.deepEqual(plainRecord(decodeStoredRecord(storedKey, storedValue)), plainRecord(record));
       assert.equal(decodeStoredKey(storedKey)?.bucket, keyBucket(record.key));
       const inline = record.key.length <= INLINE_KEY_BYTES_MAX;
       assert.equal(decodeStoredKey(storedKey)?.key === undefined, !inline);
