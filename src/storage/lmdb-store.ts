@@ -86,16 +86,12 @@ export class LmdbStore implements Store {
   private transaction: PendingTransaction = { records: [], meta: [] };
   /** Settles once every write so far has committed (and flushed, with fsync always). */
   private lastAck: Promise<void> = Promise.resolve();
-  private recordCount: number;
   /**
-   * The stored key of the last get() that LMDB answered (the key was not pending) and
-   * whether it was found. Writers usually read a key just before writing it (LWW merge),
-   * so the count update of that write reuses this answer instead of a second B-tree
-   * lookup. Any write clears it, so it can only describe the state LMDB still has.
+   * The stored form (lastLookupKey) of the key bytes (lastLookupSource) the last get()
+   * looked up in LMDB. Writers usually read a key just before writing it (LWW merge), so
+   * a write of that same key object skips re-encoding it.
    */
   private lastLookupKey: Buffer | undefined;
-  private lastLookupFound = false;
-  /** The key bytes whose stored form lastLookupKey is: a write of that same object skips re-encoding. */
   private lastLookupSource: Uint8Array | undefined;
   private corruptRecords = 0;
   private dirtySinceSync = false;
@@ -109,7 +105,6 @@ export class LmdbStore implements Store {
     private readonly meta: Database<Buffer, string>,
     private readonly options: LmdbStoreOptions,
   ) {
-    this.recordCount = (records.getStats() as { entryCount: number }).entryCount;
     if (options.fsync === 'everysec') {
       this.syncTimer = setInterval(() => this.backgroundSync(), EVERYSEC_SYNC_INTERVAL_MS);
       this.syncTimer.unref();
@@ -126,15 +121,10 @@ export class LmdbStore implements Store {
     const bytes = this.records.getBinaryFast(storedKey);
     this.lastLookupKey = storedKey;
     this.lastLookupSource = key;
-    this.lastLookupFound = bytes !== undefined;
     if (bytes === undefined) return undefined;
     const record = decodeRecordValueCopy(isLongKey(key) ? undefined : key, bytes);
     if (record === undefined) this.corruptRecords++;
     return record;
-  }
-
-  countRecords(): number {
-    return this.recordCount;
   }
 
   /** Stored entries that failed to decode since open (read as absent); for metrics. */
@@ -245,15 +235,8 @@ export class LmdbStore implements Store {
 
   private setOverlay(storedKey: Buffer, key: Uint8Array, record: VersionedRecord | null): OverlayEntry {
     const mapKey = storedKey.toString('latin1');
-    const before = this.overlay.get(mapKey);
-    let existed: boolean;
-    if (before !== undefined) existed = before.record !== null;
-    else if (this.lastLookupKey !== undefined && this.lastLookupKey.equals(storedKey)) existed = this.lastLookupFound;
-    else existed = this.records.doesExist(storedKey);
     this.lastLookupKey = undefined;
     this.lastLookupSource = undefined;
-    if (existed && record === null) this.recordCount--;
-    if (!existed && record !== null) this.recordCount++;
     const entry: OverlayEntry = { mapKey, bucket: bucketOfStoredKey(storedKey), key, record };
     this.overlay.set(mapKey, entry);
     return entry;

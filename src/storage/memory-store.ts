@@ -53,14 +53,11 @@ export class MemoryStore implements Store {
   private readonly autoCommit: boolean;
   /** Committed records per bucket, keyed by bytesToMapKey(key): the "disk". */
   private readonly committed: (Map<string, VersionedRecord> | undefined)[] = new Array(KEY_BUCKET_COUNT);
-  private committedCount = 0;
   private readonly committedMeta = new Map<string, Uint8Array>();
   /** Uncommitted state per bucket, newest write per key; empty when nothing is pending. */
   private overlay = new Map<number, Map<string, OverlaySlot>>();
   private overlayMeta = new Map<string, Uint8Array>();
   private pending: PendingWrite[] = [];
-  /** Records visible to get/scan: committed ones adjusted by the overlay. */
-  private visibleCount = 0;
   private closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -85,10 +82,6 @@ export class MemoryStore implements Store {
       for (const record of bucketRecords) records.push(record);
     }
     return { records, nextBucket: KEY_BUCKET_COUNT };
-  }
-
-  countRecords(): number {
-    return this.visibleCount;
   }
 
   write(batch: WriteBatch): Promise<void> {
@@ -180,10 +173,6 @@ export class MemoryStore implements Store {
       slots = new Map();
       this.overlay.set(bucket, slots);
     }
-    const before = slots.get(mapKey);
-    const existed = before !== undefined ? before.record !== null : this.committed[bucket]?.has(mapKey) === true;
-    if (existed && record === null) this.visibleCount--;
-    if (!existed && record !== null) this.visibleCount++;
     slots.set(mapKey, { key, record });
   }
 
@@ -197,12 +186,10 @@ export class MemoryStore implements Store {
       let records = this.committed[bucket];
       if (records === undefined) records = this.committed[bucket] = new Map();
       const mapKey = bytesToMapKey(record.key);
-      if (!records.has(mapKey)) this.committedCount++;
       records.set(mapKey, record);
     }
     for (const key of operation.purgeKeys) {
-      const records = this.committed[keyBucket(key)];
-      if (records?.delete(bytesToMapKey(key)) === true) this.committedCount--;
+      this.committed[keyBucket(key)]?.delete(bytesToMapKey(key));
     }
   }
 
@@ -210,7 +197,6 @@ export class MemoryStore implements Store {
   private rebuildOverlay(): void {
     this.overlay = new Map();
     this.overlayMeta = new Map();
-    this.visibleCount = this.committedCount;
     for (const write of this.pending) {
       const operation = write.operation;
       if (operation.kind === 'meta') {

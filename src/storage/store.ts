@@ -18,8 +18,6 @@ export interface StoreView {
    * (uncommitted) writes are included.
    */
   scanBuckets(fromBucket: number, toBucketExclusive: number, limitRecords: number): ScanResult;
-  /** Number of stored records, tombstones included. */
-  countRecords(): number;
 }
 
 export interface WriteBatch {

@@ -9,6 +9,7 @@ import { KEY_BUCKET_COUNT, utf8 } from '../../src/core/bytes.js';
 import type { VersionedRecord } from '../../src/core/types.js';
 import { DATA_FILE_NAME, openLmdbStore, type FsyncMode } from '../../src/storage/lmdb-store.js';
 import { encodeStoredKey } from '../../src/storage/record-codec.js';
+import { countRecords } from '../support/records.js';
 
 const ORIGIN = 'ffeeddccbbaa99887766554433221100';
 
@@ -40,7 +41,7 @@ for (const fsync of ['always', 'everysec', 'no'] as const satisfies readonly Fsy
 
       const reopened = await openLmdbStore({ dir, fsync });
       try {
-        assert.equal(reopened.countRecords(), 499);
+        assert.equal(countRecords(reopened), 499);
         assert.equal(reopened.get(utf8('key:1')), undefined);
         for (const record of records.slice(2)) assert.deepEqual(reopened.get(record.key), record);
         assert.deepEqual(reopened.getMeta('incarnation'), utf8('7'));
