@@ -10,8 +10,9 @@ import {
 
 export const REPOSITORY_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PEERKV_BIN = join(REPOSITORY_ROOT, 'bin', 'peerkv');
+const NODE_BASELINE_SCRIPT = join(REPOSITORY_ROOT, 'dist', 'bench', 'node-baseline-server.js');
 
-export type ServerKind = 'redis' | 'peerkv' | 'peerkv-stub';
+export type ServerKind = 'redis' | 'peerkv' | 'peerkv-stub' | 'node-baseline';
 
 export interface Server {
   readonly name: string;
@@ -43,6 +44,13 @@ export async function startRedis(name: string, extraArgs: readonly string[] = []
     '--dir', dataDir, '--daemonize', 'no', ...extraArgs,
   ];
   return await ready({ name, kind: 'redis', port, peerPort: 0, dataDir, child: startChild(name, 'redis-server', args) });
+}
+
+/** The minimal Node.js RESP server (bench/node-baseline-server.ts): the runtime's ceiling. */
+export async function startNodeBaseline(name: string): Promise<Server> {
+  const port = await freeTcpPort();
+  const dataDir = makeTempDir(name);
+  return await ready({ name, kind: 'node-baseline', port, peerPort: 0, dataDir, child: startChild(name, process.execPath, [NODE_BASELINE_SCRIPT, String(port)]) });
 }
 
 export async function startPeerkv(options: PeerkvStartOptions): Promise<Server> {

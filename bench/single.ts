@@ -1,4 +1,5 @@
-// Single-node benchmark (issue 2): redis-benchmark against redis-server and peerkv,
+// Single-node benchmark (issue 2): redis-benchmark against redis-server, peerkv and a
+// minimal Node.js RESP server (the runtime's ceiling: bench/node-baseline-server.ts),
 // interleaved, best round per target; then memory after loading 1,000,000 keys.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { readProcessRss } from './processes.js';
 import { findCpuProfiles, topSelfTime } from './profile.js';
 import { runRedisBenchmark, type BenchmarkRow } from './redis-benchmark.js';
 import { readDbSize, readInfo } from './resp-client.js';
-import { REPOSITORY_ROOT, diagnose, startPeerkv, startRedis, stopServer, type Server } from './servers.js';
+import { REPOSITORY_ROOT, diagnose, startNodeBaseline, startPeerkv, startRedis, stopServer, type Server } from './servers.js';
 import { skippedRow, type PartResult } from './summary.js';
 
 export interface SingleOptions {
@@ -45,69 +46,72 @@ export async function runSingle(options: SingleOptions): Promise<PartResult> {
 
 async function runThroughput(options: SingleOptions, result: PartResult): Promise<void> {
   const profileDir = options.profile ? mkdtempSync(join(tmpdir(), 'peerkv-bench-profile-')) : undefined;
-  let redis: Server | undefined;
-  let peerkv: Server | undefined;
+  const servers: Server[] = [];
   try {
-    redis = await startRedis('redis');
-    peerkv = await startPeerkv({
+    servers.push(await startRedis('redis'));
+    servers.push(await startPeerkv({
       name: 'peerkv', stub: options.stub, nodeFlags: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
-    });
+    }));
+    servers.push(await startNodeBaseline('node-baseline'));
   } catch (error) {
     const reason = `a server did not start: ${errorMessage(error)}`;
     console.log(`skipped: ${reason}`);
     result.rows.push(skippedRow('SET/GET throughput vs redis', '>= 1.0x, >= 0.75x with -P 16', reason));
-    if (redis !== undefined) await stopServer(redis);
+    for (const server of servers) await stopServer(server);
     return;
   }
   try {
     const table: string[][] = [];
+    const baselineRatios: string[] = [];
     for (const pipeline of PIPELINE_DEPTHS) {
-      const best = await interleavedRounds(redis, peerkv, benchmarkArgs(options.requests, pipeline), options.rounds);
-      for (const [test, pair] of best) {
-        const ratio = pair.peerkv / pair.redis;
+      const best = await interleavedRounds(servers, benchmarkArgs(options.requests, pipeline), options.rounds);
+      for (const [test, rps] of best) {
+        const [redisRps, peerkvRps, baselineRps] = servers.map((server) => rps.get(server.name) ?? 0) as [number, number, number];
+        const ratio = peerkvRps / redisRps;
         const goal = RATIO_GOAL_BY_PIPELINE[pipeline]!;
         const label = `${test}${pipeline > 1 ? ` -P ${pipeline}` : ''}`;
-        table.push([label, formatCount(pair.redis), formatCount(pair.peerkv), formatRatio(ratio), `>= ${goal.toFixed(2)}x`]);
+        table.push([label, formatCount(redisRps), formatCount(peerkvRps), formatRatio(ratio), `>= ${goal.toFixed(2)}x`, formatCount(baselineRps), formatRatio(baselineRps / redisRps)]);
+        baselineRatios.push(`${label} ${formatRatio(baselineRps / redisRps)}`);
         result.rows.push({
           benchmark: `${label} (rps peerkv / redis)`,
-          result: `${formatCount(pair.peerkv)} / ${formatCount(pair.redis)} = ${formatRatio(ratio)}`,
+          result: `${formatCount(peerkvRps)} / ${formatCount(redisRps)} = ${formatRatio(ratio)} (Node baseline ${formatRatio(baselineRps / redisRps)})`,
           goal: `>= ${goal.toFixed(2)}x`,
           met: ratio >= goal,
         });
       }
     }
     console.log(`\nbest of ${options.rounds} interleaved rounds per target (requests/s):\n`);
-    console.log(markdownTable(['test', 'redis rps', 'peerkv rps', 'peerkv/redis', 'goal'], table));
+    console.log(markdownTable(['test', 'redis rps', 'peerkv rps', 'peerkv/redis', 'goal', 'Node baseline rps', 'baseline/redis'], table));
     result.notes.push(
-      `throughput: redis-benchmark ${benchmarkArgs(options.requests, 1).join(' ')} [-P 16], best of ${options.rounds} rounds, redis and peerkv interleaved`,
+      `throughput: redis-benchmark ${benchmarkArgs(options.requests, 1).join(' ')} [-P 16], best of ${options.rounds} rounds, redis, peerkv and the Node baseline interleaved`,
+      `Node baseline (bench/node-baseline-server.ts: SET/GET on a Map, one write per chunk, no durability) / redis, same run: ${baselineRatios.join(', ')}: the ceiling of a Node.js server on this machine`,
     );
   } catch (error) {
-    const reason = errorMessage(error) + (await diagnose([redis, peerkv]));
+    const reason = errorMessage(error) + (await diagnose(servers));
     console.log(`skipped: throughput run failed: ${reason}`);
     result.rows.push(skippedRow('SET/GET throughput vs redis', '>= 1.0x, >= 0.75x with -P 16', reason));
   } finally {
-    await stopServer(redis);
-    await stopServer(peerkv);
+    for (const server of servers) await stopServer(server);
   }
   if (profileDir !== undefined) printProfile(profileDir);
 }
 
-/** Runs the same redis-benchmark on both, alternating, and keeps each target's best rps per test. */
-async function interleavedRounds(redis: Server, peerkv: Server, args: string[], rounds: number): Promise<Map<string, { redis: number; peerkv: number }>> {
-  const best = new Map<string, { redis: number; peerkv: number }>();
-  const keep = (rows: BenchmarkRow[], target: 'redis' | 'peerkv') => {
+/** Runs the same redis-benchmark on each server in turn, round after round; the best rps per test and server name. */
+async function interleavedRounds(servers: readonly Server[], args: string[], rounds: number): Promise<Map<string, Map<string, number>>> {
+  const best = new Map<string, Map<string, number>>();
+  const keep = (rows: BenchmarkRow[], name: string) => {
     for (const row of rows) {
-      const entry = best.get(row.test) ?? { redis: 0, peerkv: 0 };
-      entry[target] = Math.max(entry[target], row.requestsPerSecond);
+      const entry = best.get(row.test) ?? new Map<string, number>();
+      entry.set(name, Math.max(entry.get(name) ?? 0, row.requestsPerSecond));
       best.set(row.test, entry);
     }
   };
   for (let round = 1; round <= rounds; round++) {
-    for (const [target, server] of [['redis', redis], ['peerkv', peerkv]] as const) {
+    for (const server of servers) {
       const rows = await runRedisBenchmark(server.port, args);
       const shown = rows.map((row) => `${row.test} ${formatCount(row.requestsPerSecond)}/s (p50 ${row.p50LatencyMs} ms)`).join(', ');
-      console.log(`round ${round} ${target.padEnd(6)} ${args.includes('-P') ? '-P 16' : '     '}: ${shown}`);
-      keep(rows, target);
+      console.log(`round ${round} ${server.name.padEnd(13)} ${args.includes('-P') ? '-P 16' : '     '}: ${shown}`);
+      keep(rows, server.name);
     }
   }
   return best;
