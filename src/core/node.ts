@@ -128,7 +128,8 @@ export class NodeCore {
       case 'persisted':
         for (const token of input.tokens) this.onPersisted(token, out);
         this.flushReplication(input.nowMs, out);
-        break;
+        // Records held for an unacknowledged frame need a wake-up at the end of the hold.
+        return this.finish(out, this.peers.nextHoldDeadlineMs() < Infinity);
       case 'discovered':
         // Our own id too: membership tells our echo from a second node claiming the id.
         this.membership.onDiscovered(input.peer, input.nowMs, out);
@@ -157,8 +158,8 @@ export class NodeCore {
         break;
       }
     }
-    // Writes and their commits move no deadline: no wakeAt on that hot path.
-    return this.finish(out, input.kind !== 'clientWrite' && input.kind !== 'persisted');
+    // Writes move no deadline: no wakeAt on that hot path.
+    return this.finish(out, input.kind !== 'clientWrite');
   }
 
   private finish(out: Effect[], deadlinesMayHaveMoved: boolean): Effect[] {
@@ -178,6 +179,7 @@ export class NodeCore {
       this.antiEntropy.nextDeadlineMs(),
       this.quorumReads.nextDeadlineMs(),
       this.peers.nextWaitDeadlineMs(),
+      this.peers.nextHoldDeadlineMs(),
       this.nextSweepMs,
     );
   }

@@ -17,7 +17,7 @@ const RECORD_OVERHEAD_BYTES = 48;
  * round trip, and sender and receiver pay per-frame costs (a socket write, an LMDB
  * transaction) once per batch instead of once per event-loop turn. An idle link sends at
  * once. A full batch goes without waiting, and a hold ends after this long even if no
- * ack comes (a peer that stopped acking, see receiveGap): the next tick sends.
+ * ack comes (a peer that stopped acking, see receiveGap): the node wakes then to send.
  */
 export const REPLICATE_HOLD_MAX_MS = 20;
 const HLC_UNSET: Hlc = { wallMs: 0, logical: 0 };
@@ -189,6 +189,15 @@ export class ReplicationLinks {
       else this.waits[kept++] = wait;
     }
     this.waits.length = kept;
+  }
+
+  /** When the earliest hold ends without an ack (the node wakes then to send what it held). */
+  nextHoldDeadlineMs(): number {
+    let deadline = Infinity;
+    for (const link of this.links.values()) {
+      if (link.outbox.length > 0 && link.sentSeq > link.ackedSeq) deadline = Math.min(deadline, link.sentAtMs + REPLICATE_HOLD_MAX_MS);
+    }
+    return deadline;
   }
 
   nextWaitDeadlineMs(): number {

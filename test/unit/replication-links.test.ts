@@ -1,4 +1,4 @@
-// Proves a replication link sends at once when idle, holds new records while its last frame is unacknowledged, and never holds past a full batch or REPLICATE_HOLD_MAX_MS.
+// Proves a replication link sends at once when idle, holds new records while its last frame is unacknowledged, and never holds past a full batch or REPLICATE_HOLD_MAX_MS (a deadline the node wakes for).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { utf8 } from '../../src/core/bytes.js';
@@ -52,6 +52,16 @@ test('a hold ends after REPLICATE_HOLD_MAX_MS without an ack', () => {
   links.queueLocal([record(2)], 2);
   assert.deepEqual(flushAt(links, 100 + REPLICATE_HOLD_MAX_MS - 1), []);
   assert.deepEqual(flushAt(links, 100 + REPLICATE_HOLD_MAX_MS), [[2, 1]]);
+});
+
+test('a held queue has a deadline at the end of its hold, so the node wakes to send it', () => {
+  const links = linkWithFrameInFlight(100);
+  assert.equal(links.nextHoldDeadlineMs(), Infinity, 'nothing queued: nothing to wake for');
+  links.queueLocal([record(2)], 2);
+  assert.equal(links.nextHoldDeadlineMs(), 100 + REPLICATE_HOLD_MAX_MS);
+  assert.equal(links.acknowledge(PEER, 1, 2), true);
+  assert.equal(links.nextHoldDeadlineMs(), Infinity, 'acknowledged: the queue goes with the next flush, no hold');
+  assert.deepEqual(flushAt(links, 101), [[2, 1]]);
 });
 
 test('a full batch goes without waiting for the ack', () => {
