@@ -18,13 +18,19 @@ export class KeyspaceEvents {
     return () => this.listeners.delete(listener);
   }
 
-  /** One event per record; previous[index] is the version records[index] replaced. */
+  /** The events of each record in turn; previous[index] is the version records[index] replaced. */
   publish(records: readonly VersionedRecord[], previous: readonly (VersionedRecord | undefined)[], expired: boolean, nowMs: number): void {
     for (let index = 0; index < records.length; index++) {
       const record = records[index]!;
-      const event: KeyspaceEvent = { key: record.key, event: keyspaceEventOf(record, previous[index], expired, nowMs) };
-      for (const listener of this.listeners) listener(event);
+      const name = keyspaceEventOf(record, previous[index], expired, nowMs);
+      this.emit({ key: record.key, event: name });
+      // As Redis does for SET .. EX/PX/EXAT/PXAT: `set`, then `expire`.
+      if (name === 'set' && record.expiresAtMs !== 0) this.emit({ key: record.key, event: 'expire' });
     }
+  }
+
+  private emit(event: KeyspaceEvent): void {
+    for (const listener of this.listeners) listener(event);
   }
 }
 

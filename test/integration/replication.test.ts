@@ -75,17 +75,17 @@ describe('replication on a loopback cluster', { concurrency: false }, () => {
     });
     await Promise.all(subscribers.map((subscriber) => subscriber.psubscribe('__keyspace@0__:*')));
     const expected: string[] = [];
-    const step = async (action: () => Promise<unknown>, event: string) => {
+    const step = async (action: () => Promise<unknown>, ...events: string[]) => {
       await action();
-      expected.push(event);
-      await waitFor(() => [...seen.values()].every((events) => events.length === expected.length), { timeoutMs: 5_000, what: `event ${event} on both nodes` });
+      expected.push(...events);
+      await waitFor(() => [...seen.values()].every((seenEvents) => seenEvents.length === expected.length), { timeoutMs: 5_000, what: `events ${events.join(', ')} on both nodes` });
     };
     await step(() => a.set('kn', 'v'), 'kn set');
     await step(() => a.expire('kn', 100), 'kn expire');
     await step(() => a.persist('kn'), 'kn persist');
     await step(() => a.set('kn', 'v'), 'kn set');
     await step(() => a.del('kn'), 'kn del');
-    await step(() => a.set('kn-ttl', 'v', 'PX', 200), 'kn-ttl set');
+    await step(() => a.set('kn-ttl', 'v', 'PX', 200), 'kn-ttl set', 'kn-ttl expire'); // as Redis: set, then expire
     await step(async () => undefined, 'kn-ttl expired');
     for (const events of seen.values()) assert.deepEqual(events, expected);
     subscribers.forEach((subscriber) => subscriber.disconnect());

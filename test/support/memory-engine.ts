@@ -73,7 +73,9 @@ export class MemoryEngine implements Engine {
         expiresAtMs: write.expiresAtMs,
       };
       this.records.set(mapKey, record);
-      events.push({ key, event: eventOf(previous, write, nowMs) });
+      const event = eventOf(previous, write, nowMs);
+      events.push({ key, event });
+      if (event === 'set' && write.expiresAtMs !== 0) events.push({ key, event: 'expire' }); // as Redis: SET .. EX sends both
     }
     const sequence = ++this.sequence;
     for (const event of events) for (const listener of this.listeners) listener(event);

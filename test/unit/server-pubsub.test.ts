@@ -54,7 +54,7 @@ test('keyspace and keyevent channels carry set, expire, persist, del and expired
   const writer = client();
   await subscriber.subscribe('__keyspace@0__:foo', '__keyevent@0__:del');
   assert.equal(engine.listenerCount(), 1);
-  const { done } = collect(subscriber, 6);
+  const { done } = collect(subscriber, 7);
   await writer.set('foo', 'v1');
   await writer.expire('foo', 100);
   await writer.persist('foo');
@@ -68,6 +68,7 @@ test('keyspace and keyevent channels carry set, expire, persist, del and expired
     ['__keyspace@0__:foo', 'expire'],
     ['__keyspace@0__:foo', 'persist'],
     ['__keyspace@0__:foo', 'set'],
+    ['__keyspace@0__:foo', 'expire'],
     ['__keyevent@0__:del', 'other'],
     ['__keyspace@0__:foo', 'expired'],
   ]);
