@@ -28,6 +28,16 @@ function readNumber(bytes: Buffer, position: number, end: number): number {
   return index === position ? -1 : value;
 }
 
+/** The command name in upper case, told by length and letters without building a string. */
+function commandName(name: Buffer): string {
+  const upper = (index: number) => name[index]! & ~0x20; // ASCII letters only; anything else fails the comparisons
+  if (name.length === 3 && upper(1) === 0x45 && upper(2) === 0x54) {
+    if (upper(0) === 0x53) return 'SET';
+    if (upper(0) === 0x47) return 'GET';
+  }
+  return name.toString('latin1').toUpperCase();
+}
+
 class BaselineConnection {
   private input: Buffer | undefined;
   private output = Buffer.allocUnsafe(OUTPUT_BYTES_INITIAL);
@@ -83,7 +93,7 @@ class BaselineConnection {
   }
 
   private execute(): void {
-    const name = this.args[0]!.toString('latin1').toUpperCase();
+    const name = commandName(this.args[0]!);
     if (name === 'SET' && this.args.length >= 3) {
       store.set(this.args[1]!.toString('latin1'), Buffer.from(this.args[2]!));
       this.appendText('+OK\r\n');
