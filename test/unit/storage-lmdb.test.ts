@@ -1,4 +1,4 @@
-// Proves the LMDB store persists across close and reopen in every fsync mode, keeps the data dir private, and reads damaged entries as absent.
+// Proves the LMDB store persists across close and reopen in every fsync mode, keeps the data dir private, reads damaged entries as absent, and maps its data file once (no map growth that RSS counts twice).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -80,4 +80,22 @@ test('a damaged stored value reads as absent and is counted, never thrown', () =
     } finally {
       await reopened.close();
     }
+  }));
+
+/** How many memory maps of this file the process holds, from /proc/self/maps (Linux). */
+async function mapsOf(path: string): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  return (await readFile('/proc/self/maps', 'utf8')).split('\n').filter((line) => line.endsWith(` ${path}`)).length;
+}
+
+test('10 MB of records fit the initial map: the data file stays mapped once', () =>
+  withTempDir(async (dir) => {
+    const store = await openLmdbStore({ dir, fsync: 'everysec' });
+    const value = 'v'.repeat(200);
+    for (let batch = 0; batch < 10; batch++) {
+      const records = Array.from({ length: 5_000 }, (_, index) => makeRecord(`key:${batch}:${index}`, value, 1_000));
+      await store.write({ records, purgeKeys: [] });
+    }
+    assert.equal(await mapsOf(join(dir, DATA_FILE_NAME)), 1, 'lmdb-js keeps outgrown maps mapped until close; the initial map must be big enough');
+    await store.close();
   }));
