@@ -18,6 +18,11 @@ export interface Changes {
   readonly previous: (VersionedRecord | undefined)[];
 }
 
+/** What a merge did: the records that won, and the tombstones refused because this node purged them. */
+export interface MergeResult extends Changes {
+  readonly refusedPurged: VersionedRecord[];
+}
+
 /** What one sweep slice found: expired records turned into tombstones, and tombstones past the grace. */
 export interface SweepResult extends Changes {
   readonly purgeKeys: Uint8Array[];
@@ -82,7 +87,8 @@ export class Keyspace {
   }
 
   /** LWW-merge remote records into local state: the ones that won, once per key. */
-  merge(records: readonly VersionedRecord[], nowMs: number): Changes {
+  merge(records: readonly VersionedRecord[], nowMs: number): MergeResult {
+    const refusedPurged: VersionedRecord[] = [];
     const winners: VersionedRecord[] = [];
     const previous: (VersionedRecord | undefined)[] = [];
     const batch = records.length > 1 ? new Map<string, VersionedRecord>() : undefined;
@@ -97,6 +103,7 @@ export class Keyspace {
       }
       if (this.tombstones.wasPurged(record, nowMs)) {
         this.counters.purged_tombstones_refused!++;
+        if (record.value === null) refusedPurged.push(record);
         continue;
       }
       const mapKey = batch === undefined ? '' : bytesToMapKey(record.key);
@@ -112,7 +119,7 @@ export class Keyspace {
     }
     const unique = dedupeLast(winners, previous, batch);
     this.counters.records_merged_in! += unique.records.length;
-    return unique;
+    return { ...unique, refusedPurged };
   }
 
   /** Forget every record older than horizonMs (resync), one page at a time: each page's keys go to onPage. */

@@ -246,7 +246,7 @@ export class NodeCore {
       this.reactToMemberChanges(nowMs, out);
     } else if (message.type === 'replicate') {
       if (!this.peers.has(from)) return;
-      const winners = this.mergeIncoming(message.records, nowMs, out);
+      const winners = this.mergeIncoming(from, message.records, nowMs, out);
       this.persistMerged(winners, { kind: 'remote', from, seq: message.seq, link: this.peers.get(from)! }, out);
     } else if (message.type === 'replicateAck') {
       if (this.peers.acknowledge(from, message.seq, this.writeSeq)) {
@@ -258,13 +258,13 @@ export class NodeCore {
       out.push(sendEffect(from, { type: 'readReply', id: message.id, record: this.view.get(message.key) ?? null }));
     } else if (message.type === 'readReply') {
       const newer = this.quorumReads.onReply(from, message.id, message.record, nowMs, out);
-      if (newer !== undefined) this.persistMerged(this.mergeIncoming([newer], nowMs, out), { kind: 'none' }, out);
+      if (newer !== undefined) this.persistMerged(this.mergeIncoming(from, [newer], nowMs, out), { kind: 'none' }, out);
     } else if (message.type === 'syncHello') {
       if (this.resync.wantsSourceFrom(message.current)) this.beginResync(from, nowMs, out);
     } else if (message.type === 'purge') {
       this.purgeExact(message.records, nowMs, out);
     } else if (message.type === 'repair') {
-      this.persistMerged(this.mergeIncoming(message.records, nowMs, out), { kind: 'none' }, out);
+      this.persistMerged(this.mergeIncoming(from, message.records, nowMs, out), { kind: 'none' }, out);
     } else if (isAntiEntropyMessage(message)) {
       // Until a resync begins, our old records must not travel: they may be forgotten
       // deletes. End the peer's session now rather than leave it to time out.
@@ -273,16 +273,21 @@ export class NodeCore {
         return;
       }
       const received = this.antiEntropy.onMessage(from, message, nowMs, out);
-      if (received.length > 0) this.persistMerged(this.mergeIncoming(received, nowMs, out), { kind: 'none' }, out);
+      if (received.length > 0) this.persistMerged(this.mergeIncoming(from, received, nowMs, out), { kind: 'none' }, out);
       if (this.resync.state === 'pulling' && this.resync.peer === from) this.checkResyncDone(from, nowMs, out);
     }
   }
 
-  /** LWW-merge remote records into local state; returns the records that won. */
-  private mergeIncoming(records: readonly VersionedRecord[], nowMs: number, out: Effect[]): VersionedRecord[] {
-    const winners = this.keyspace.merge(records, nowMs);
-    if (winners.records.length > 0) out.push({ kind: 'applied', records: winners.records, previous: winners.previous, expired: false });
-    return winners.records;
+  /**
+   * LWW-merge records from a peer into local state; returns the records that won. A
+   * tombstone we purged comes back when our purge message to that peer was lost (it was
+   * not linked then): tell it again, or the two would trade it at every anti-entropy round.
+   */
+  private mergeIncoming(from: NodeId, records: readonly VersionedRecord[], nowMs: number, out: Effect[]): VersionedRecord[] {
+    const merged = this.keyspace.merge(records, nowMs);
+    if (merged.records.length > 0) out.push({ kind: 'applied', records: merged.records, previous: merged.previous, expired: false });
+    if (merged.refusedPurged.length > 0) out.push(sendEffect(from, { type: 'purge', records: merged.refusedPurged }));
+    return merged.records;
   }
 
   private persistMerged(records: VersionedRecord[], after: AfterPersist, out: Effect[], purgeKeys: Uint8Array[] = []): void {

@@ -86,4 +86,10 @@ export const REGRESSIONS: readonly RegressionSeed[] = [
     bug: 'core: with one anti-entropy round at a time per node, a round stuck on a peer whose frames were dropped (runaway clock +2 s) blocked every other round until its 30 s timeout, forever; now only a round that heard from its peer within AE_BUSY_IDLE_MS counts',
     open: false,
   },
+  {
+    seed: 34332,
+    invariant: 'convergence',
+    bug: 'core: a node that purged a tombstone while isolated sent its purge message to no one; the others kept the tombstone and anti-entropy offered it back at every round, refused each time (remembered purge), so replicas differed for the 10-minute purge memory; now a refused purged tombstone is answered with a purge message to its sender',
+    open: false,
+  },
 ];

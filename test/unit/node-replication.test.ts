@@ -1,9 +1,10 @@
-// Proves the node core asks to be woken when a replication hold ends, so records held for a peer that stopped acking leave REPLICATE_HOLD_MAX_MS later, not at some later tick.
+// Proves the node core asks to be woken when a replication hold ends (records held for a peer that stopped acking leave REPLICATE_HOLD_MAX_MS later, not at some later tick), and answers a purged tombstone offered again with a purge message.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { utf8 } from '../../src/core/bytes.js';
 import { DEFAULT_CORE_CONFIG } from '../../src/core/config.js';
 import type { Effect, Input } from '../../src/core/io.js';
+import type { PeerMessage } from '../../src/core/messages.js';
 import { NodeCore } from '../../src/core/node.js';
 import { REPLICATE_HOLD_MAX_MS } from '../../src/core/replication-links.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
@@ -49,4 +50,16 @@ test('records held behind an unacknowledged frame leave when the hold ends, at a
   assert.deepEqual(replicatedKeys(held), [], 'the first frame is not acknowledged: the second record waits');
   assert.deepEqual(wakeDeadlines(held), [START_MS + 1 + REPLICATE_HOLD_MAX_MS], 'wake at the end of the hold');
   assert.deepEqual(replicatedKeys(node.step({ kind: 'tick', nowMs: START_MS + 1 + REPLICATE_HOLD_MAX_MS })), ['second'], 'the hold ended: sent without an ack');
+});
+
+test('a tombstone this node purged, offered again by a peer, is refused and answered with a purge message', () => {
+  const node = harness();
+  node.step({ kind: 'linkUp', nowMs: START_MS, peer: PEER });
+  const tombstone = { key: utf8('gone'), value: null, hlc: { wallMs: START_MS - 60_000, logical: 0 }, origin: PEER.id, expiresAtMs: 0 };
+  const fromPeer = (nowMs: number, message: PeerMessage) => node.step({ kind: 'peerMessage', nowMs, from: PEER.id, hlc: { wallMs: nowMs, logical: 0 }, message });
+  fromPeer(START_MS + 1, { type: 'purge', records: [tombstone] }); // purged everywhere, as far as this node knows
+  const out = fromPeer(START_MS + 2, { type: 'repair', records: [tombstone] }); // the peer missed that purge and offers it back
+  assert.equal(out.some((effect) => effect.kind === 'persist' && effect.records.length > 0), false, 'not stored again');
+  const purges = out.filter((effect) => effect.kind === 'send' && effect.to === PEER.id && effect.message.type === 'purge');
+  assert.equal(purges.length, 1, 'the peer is told to purge it too');
 });
