@@ -247,7 +247,7 @@ export class NodeCore {
     } else if (message.type === 'replicate') {
       if (!this.peers.has(from)) return;
       const winners = this.mergeIncoming(from, message.records, nowMs, out);
-      this.persistMerged(winners, { kind: 'remote', from, seq: message.seq, link: this.peers.get(from)! }, out);
+      this.persistChanges(winners, { kind: 'remote', from, seq: message.seq, link: this.peers.get(from)! }, out);
     } else if (message.type === 'replicateAck') {
       if (this.peers.acknowledge(from, message.seq, this.writeSeq)) {
         this.flushReplication(nowMs, out); // records held while the acknowledged frame was in flight
@@ -258,13 +258,13 @@ export class NodeCore {
       out.push(sendEffect(from, { type: 'readReply', id: message.id, record: this.view.get(message.key) ?? null }));
     } else if (message.type === 'readReply') {
       const newer = this.quorumReads.onReply(from, message.id, message.record, nowMs, out);
-      if (newer !== undefined) this.persistMerged(this.mergeIncoming(from, [newer], nowMs, out), { kind: 'none' }, out);
+      if (newer !== undefined) this.persistChanges(this.mergeIncoming(from, [newer], nowMs, out), { kind: 'none' }, out);
     } else if (message.type === 'syncHello') {
       if (this.resync.wantsSourceFrom(message.current)) this.beginResync(from, nowMs, out);
     } else if (message.type === 'purge') {
       this.purgeExact(message.records, nowMs, out);
     } else if (message.type === 'repair') {
-      this.persistMerged(this.mergeIncoming(from, message.records, nowMs, out), { kind: 'none' }, out);
+      this.persistChanges(this.mergeIncoming(from, message.records, nowMs, out), { kind: 'none' }, out);
     } else if (isAntiEntropyMessage(message)) {
       // Until a resync begins, our old records must not travel: they may be forgotten
       // deletes. End the peer's session now rather than leave it to time out.
@@ -273,7 +273,7 @@ export class NodeCore {
         return;
       }
       const received = this.antiEntropy.onMessage(from, message, nowMs, out);
-      if (received.length > 0) this.persistMerged(this.mergeIncoming(from, received, nowMs, out), { kind: 'none' }, out);
+      if (received.length > 0) this.persistChanges(this.mergeIncoming(from, received, nowMs, out), { kind: 'none' }, out);
       if (this.resync.state === 'pulling' && this.resync.peer === from) this.checkResyncDone(from, nowMs, out);
     }
   }
@@ -290,7 +290,8 @@ export class NodeCore {
     return merged.records;
   }
 
-  private persistMerged(records: VersionedRecord[], after: AfterPersist, out: Effect[], purgeKeys: Uint8Array[] = []): void {
+  /** A persist effect for records and purges that are not client writes; `after` runs once it commits. */
+  private persistChanges(records: VersionedRecord[], after: AfterPersist, out: Effect[], purgeKeys: Uint8Array[] = []): void {
     const token = this.nextToken++;
     this.afterPersist.set(token, after);
     out.push({ kind: 'persist', token, requestId: 0, writeSeq: 0, records, purgeKeys });
@@ -359,7 +360,7 @@ export class NodeCore {
   private beginResync(peer: NodeId, nowMs: number, out: Effect[]): void {
     let dropped = 0;
     if (!this.resync.wiped) {
-      dropped = this.keyspace.dropOlderThan(nowMs - this.config.tombstoneGraceMs, (keys) => this.persistMerged([], { kind: 'none' }, out, keys));
+      dropped = this.keyspace.dropOlderThan(nowMs - this.config.tombstoneGraceMs, (keys) => this.persistChanges([], { kind: 'none' }, out, keys));
     }
     const rounds = this.antiEntropy.status().find((entry) => entry.peer === peer)?.rounds ?? 0;
     this.resync.begin(peer, rounds);
@@ -407,11 +408,7 @@ export class NodeCore {
   private purgeExact(records: readonly VersionedRecord[], nowMs: number, out: Effect[]): VersionedRecord[] {
     const purged = this.keyspace.takeExactTombstones(records);
     this.tombstones.rememberPurged(records, nowMs);
-    if (purged.length > 0) {
-      const token = this.nextToken++;
-      this.afterPersist.set(token, { kind: 'none' });
-      out.push({ kind: 'persist', token, requestId: 0, writeSeq: 0, records: [], purgeKeys: purged.map((record) => record.key) });
-    }
+    if (purged.length > 0) this.persistChanges([], { kind: 'none' }, out, purged.map((record) => record.key));
     return purged;
   }
 
@@ -422,9 +419,7 @@ export class NodeCore {
   private sweep(nowMs: number, out: Effect[]): void {
     const swept = this.keyspace.sweepSlice(nowMs);
     if (swept.records.length === 0 && swept.purgeKeys.length === 0) return;
-    const token = this.nextToken++;
-    this.afterPersist.set(token, { kind: 'none' });
-    out.push({ kind: 'persist', token, requestId: 0, writeSeq: 0, records: swept.records, purgeKeys: swept.purgeKeys });
+    this.persistChanges(swept.records, { kind: 'none' }, out, swept.purgeKeys);
     if (swept.records.length > 0) out.push({ kind: 'applied', records: swept.records, previous: swept.previous, expired: true });
   }
 }
