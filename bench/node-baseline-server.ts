@@ -38,6 +38,16 @@ function commandName(name: Buffer): string {
   return name.toString('latin1').toUpperCase();
 }
 
+/** A `<marker>N\r\n` line at position: N and the position after it; undefined if incomplete, -1 if malformed. */
+function readHeader(bytes: Buffer, position: number, marker: number): { value: number; next: number } | undefined | -1 {
+  if (position >= bytes.length) return undefined;
+  if (bytes[position] !== marker) return -1;
+  const lineEnd = bytes.indexOf(LF, position);
+  if (lineEnd < 0) return undefined;
+  const value = readNumber(bytes, position + 1, lineEnd);
+  return value < 0 ? -1 : { value, next: lineEnd + 1 };
+}
+
 class BaselineConnection {
   private input: Buffer | undefined;
   private output = Buffer.allocUnsafe(OUTPUT_BYTES_INITIAL);
@@ -69,25 +79,17 @@ class BaselineConnection {
 
   /** Fills args from one `*N $len ...` command; the position after it, undefined if incomplete, -1 if malformed. */
   private parseCommand(bytes: Buffer, start: number): number | undefined {
-    if (start >= bytes.length) return undefined;
-    if (bytes[start] !== ASTERISK) return -1;
-    const headerEnd = bytes.indexOf(LF, start);
-    if (headerEnd < 0) return undefined;
-    const count = readNumber(bytes, start + 1, headerEnd);
-    if (count < 1) return -1;
+    const header = readHeader(bytes, start, ASTERISK);
+    if (header === undefined || header === -1) return header;
+    if (header.value < 1) return -1;
     this.args.length = 0;
-    let position = headerEnd + 1;
-    for (let index = 0; index < count; index++) {
-      if (position >= bytes.length) return undefined;
-      if (bytes[position] !== DOLLAR) return -1;
-      const lineEnd = bytes.indexOf(LF, position);
-      if (lineEnd < 0) return undefined;
-      const length = readNumber(bytes, position + 1, lineEnd);
-      if (length < 0) return -1;
-      const valueStart = lineEnd + 1;
-      if (valueStart + length + 2 > bytes.length) return undefined;
-      this.args.push(bytes.subarray(valueStart, valueStart + length));
-      position = valueStart + length + 2;
+    let position = header.next;
+    for (let index = 0; index < header.value; index++) {
+      const bulk = readHeader(bytes, position, DOLLAR);
+      if (bulk === undefined || bulk === -1) return bulk;
+      if (bulk.next + bulk.value + 2 > bytes.length) return undefined;
+      this.args.push(bytes.subarray(bulk.next, bulk.next + bulk.value));
+      position = bulk.next + bulk.value + 2;
     }
     return position;
   }
