@@ -10,6 +10,7 @@ import { compareHlc } from '../../src/core/hlc.js';
 import { mergeRecords } from '../../src/core/record.js';
 import type { VersionedRecord } from '../../src/core/types.js';
 import { describeRecords, Pump, Replica } from '../support/antientropy-pump.js';
+import { countRecords } from '../support/records.js';
 
 const ID_A = '1'.repeat(32);
 const ID_B = 'e'.repeat(32);
@@ -161,7 +162,7 @@ test('the diff of many scattered buckets still streams every differing record', 
   const pump = new Pump([a, b]);
   pump.linkUp(a, b, 0);
   pump.run(1);
-  assert.equal(b.view.countRecords(), records.length);
+  assert.equal(countRecords(b.view), records.length);
   assert.deepEqual(a.tree.root(), b.tree.root());
   const diff = pump.delivered.find((delivery) => delivery.message.type === 'aeDiff')!.message;
   assert.ok(diff.type === 'aeDiff' && diff.ranges.length > 2_000 && diff.ranges.length <= KEY_BUCKET_COUNT);

@@ -15,7 +15,6 @@ import type { ScanResult, StoreView } from '../../src/storage/store.js';
 /** Records per bucket, each bucket sorted by key on scan; follows the StoreView contract exactly. */
 export class SortedStoreView implements StoreView {
   private readonly buckets = new Map<number, Map<string, VersionedRecord>>();
-  private count = 0;
 
   get(key: Uint8Array): VersionedRecord | undefined {
     return this.buckets.get(keyBucket(key))?.get(bytesToMapKey(key));
@@ -25,9 +24,7 @@ export class SortedStoreView implements StoreView {
     const bucket = keyBucket(record.key);
     let slot = this.buckets.get(bucket);
     if (slot === undefined) this.buckets.set(bucket, (slot = new Map()));
-    const mapKey = bytesToMapKey(record.key);
-    if (!slot.has(mapKey)) this.count++;
-    slot.set(mapKey, record);
+    slot.set(bytesToMapKey(record.key), record);
   }
 
   scanBuckets(fromBucket: number, toBucketExclusive: number, limitRecords: number): ScanResult {
@@ -38,10 +35,6 @@ export class SortedStoreView implements StoreView {
       if (slot !== undefined) records.push(...[...slot.values()].sort((a, b) => compareBytes(a.key, b.key)));
     }
     return { records, nextBucket: KEY_BUCKET_COUNT };
-  }
-
-  countRecords(): number {
-    return this.count;
   }
 
   all(): VersionedRecord[] {
