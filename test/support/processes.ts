@@ -50,10 +50,26 @@ export interface SpawnOptions {
   readonly readyTimeoutMs?: number;
 }
 
+/** Tries with fresh ports when ports picked here were taken meanwhile (another test process bound one first). */
+const SPAWN_PORT_ATTEMPTS = 3;
+
 export async function spawnNode(options: SpawnOptions = {}): Promise<NodeProcess> {
+  const ownPorts = options.port === undefined && options.peerPort === undefined;
+  const dataDir = options.dataDir ?? tempDir();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnNodeOnce({ ...options, dataDir });
+    } catch (error) {
+      const portTaken = error instanceof Error && error.message.includes('EADDRINUSE');
+      if (!ownPorts || !portTaken || attempt >= SPAWN_PORT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function spawnNodeOnce(options: SpawnOptions & { readonly dataDir: string }): Promise<NodeProcess> {
   const port = options.port ?? (await freePort());
   const peerPort = options.peerPort ?? (await freePort());
-  const dataDir = options.dataDir ?? tempDir();
+  const dataDir = options.dataDir;
   const args = [
     PEERKV_BIN,
     'start',
