@@ -32,7 +32,7 @@ import {
   setBitmapBit,
 } from './merkle.js';
 import type { NodeId, VersionedRecord } from './types.js';
-import type { StoreView } from '../storage/store.js';
+import type { StoreView } from './store-view.js';
 import { messageBytesEstimate, newSession, recordBytesEstimate, type AntiEntropyStatus, type PeerState, type Session } from './antientropy-session.js';
 import {
   AE_NODES_PARENTS_PER_MESSAGE_MAX,

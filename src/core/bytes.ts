@@ -18,11 +18,12 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** MurmurHash3 x86 32-bit of bytes with a seed. Stable across platforms and versions. */
-export function murmur3(bytes: Uint8Array, seed: number): number {
+export function murmur3(bytes: Uint8Array, seed: number, start = 0, end = bytes.length): number {
   let hash = seed >>> 0;
-  const blockCount = bytes.length >>> 2;
+  const length = end - start;
+  const blockCount = length >>> 2;
   for (let block = 0; block < blockCount; block++) {
-    const offset = block << 2;
+    const offset = start + (block << 2);
     let k = bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24);
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
@@ -31,8 +32,8 @@ export function murmur3(bytes: Uint8Array, seed: number): number {
     hash = (hash << 13) | (hash >>> 19);
     hash = (Math.imul(hash, 5) + 0xe6546b64) | 0;
   }
-  const tail = blockCount << 2;
-  const remainder = bytes.length & 3;
+  const tail = start + (blockCount << 2);
+  const remainder = length & 3;
   if (remainder > 0) {
     let k = bytes[tail]!;
     if (remainder > 1) k ^= bytes[tail + 1]! << 8;
@@ -42,7 +43,7 @@ export function murmur3(bytes: Uint8Array, seed: number): number {
     k = Math.imul(k, 0x1b873593);
     hash ^= k;
   }
-  hash ^= bytes.length;
+  hash ^= length;
   return mix32(hash);
 }
 
@@ -67,6 +68,11 @@ const KEY_BUCKET_SEED = 0x9e3779b9;
  */
 export function keyBucket(key: Uint8Array): number {
   return murmur3(key, KEY_BUCKET_SEED) & (KEY_BUCKET_COUNT - 1);
+}
+
+/** keyBucket of bytes[start, end), without a view. */
+export function keyBucketOf(bytes: Uint8Array, start: number, end: number): number {
+  return murmur3(bytes, KEY_BUCKET_SEED, start, end) & (KEY_BUCKET_COUNT - 1);
 }
 
 const textEncoder = new TextEncoder();

@@ -12,7 +12,10 @@ export interface PeerHello {
   readonly incarnation: number;
 }
 
-/** One client write before stamping; value null deletes. expiresAtMs 0 = no expiry. */
+/**
+ * One row write before stamping (key is a row key, rows.ts); value null writes the row's
+ * tombstone. expiresAtMs 0 = no expiry (only header rows carry one).
+ */
 export interface ClientWrite {
   readonly key: Uint8Array;
   readonly value: Uint8Array | null;

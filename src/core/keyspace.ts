@@ -1,40 +1,68 @@
-// The node's stored records as the core sees them: what each change does (stamp a local
-// write, LWW-merge a remote record, expire, purge) and the Merkle tree and key counts kept
-// in step with every change. It reads the store and decides; the node core turns the
-// decisions into persist effects.
-import { bytesToMapKey, KEY_BUCKET_COUNT } from './bytes.js';
+// The node's stored rows as the core sees them: what each change does (stamp a local
+// write, LWW-merge a remote row, apply a clear, expire, purge) and the Merkle tree and
+// counts kept in step with every change. It reads the store and decides; the node core
+// turns the decisions into persist effects. Rows are opaque LWW records here except for
+// three kinds that act on others (rows.ts): a clear row removes the rows of its key
+// stamped at or below it, the flush row does so for every key, and an expired header
+// turns into the clear row its expiry implies.
+import { KEY_BUCKET_COUNT } from './bytes.js';
 import type { CoreConfig } from './config.js';
-import { nextHlc, type HlcClock } from './hlc.js';
+import { compareHlc, nextHlc, type HlcClock } from './hlc.js';
 import type { ClientWrite } from './io.js';
 import type { MerkleTree } from './merkle.js';
-import { compareVersions, expiredToTombstone } from './record.js';
+import { compareVersions } from './record.js';
+import { clearRowKey, FLUSH_ROW_KEY, keyPrefix, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
+import { RowWrites, type Changes } from './row-writes.js';
+import type { StoreView } from './store-view.js';
 import type { TombstoneTracker } from './tombstones.js';
-import type { NodeId, VersionedRecord } from './types.js';
-import type { StoreView } from '../storage/store.js';
+import { equalBytes } from './bytes.js';
+import type { Hlc, NodeId, VersionedRecord } from './types.js';
 
-/** Records that changed, each with the version it replaced (same index; undefined = new key). */
-export interface Changes {
-  readonly records: VersionedRecord[];
-  readonly previous: (VersionedRecord | undefined)[];
-}
+export type { Changes } from './row-writes.js';
 
-/** What a merge did: the records that won, and the tombstones refused because this node purged them. */
+/** What a merge did: the rows that won, and the tombstones refused because this node purged them. */
 export interface MergeResult extends Changes {
   readonly refusedPurged: VersionedRecord[];
 }
 
-/** What one sweep slice found: expired records turned into tombstones, and tombstones past the grace. */
-export interface SweepResult extends Changes {
-  readonly purgeKeys: Uint8Array[];
+/** Records per page when the whole keyspace or one key is read (tree load, resync, clears). */
+const SCAN_PAGE_RECORDS = 4096;
+const FLUSH_KIND = -2;
+const NO_PURGES: Uint8Array[] = [];
+
+/** The kind of a record's key, FLUSH_KIND for the flush row, -1 for anything else. */
+function kindOf(key: Uint8Array): number {
+  const kind = rowKindOf(key);
+  if (kind >= 0) return kind;
+  return equalBytes(key, FLUSH_ROW_KEY) ? FLUSH_KIND : -1;
 }
 
-/** Records per page when the whole keyspace is read (tree load, resync). */
-const SCAN_PAGE_RECORDS = 4096;
+/** True if row's version is at or below the clear's: (hlc, origin) order, as LWW. */
+function notAfter(row: VersionedRecord, clear: { readonly hlc: Hlc; readonly origin: NodeId }): boolean {
+  const byClock = compareHlc(row.hlc, clear.hlc);
+  return byClock < 0 || (byClock === 0 && row.origin <= clear.origin);
+}
+
+/** An expired header, as the clear row its expiry implies (the same on every node). */
+export function expiryClear(header: VersionedRecord): VersionedRecord {
+  const userKey = rowUserKey(header.key)!;
+  const hlc = header.expiresAtMs > header.hlc.wallMs ? { wallMs: header.expiresAtMs, logical: 0 } : header.hlc;
+  return { key: clearRowKey(userKey), value: null, hlc, origin: header.origin, expiresAtMs: 0 };
+}
+
+function isExpiredHeader(record: VersionedRecord, kind: number, nowMs: number): boolean {
+  return kind === RowKind.Header && record.value !== null && record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs;
+}
 
 export class Keyspace {
-  /** Keys with a value (expired but unswept included), and those of them with an expiry. */
+  /** Keys with a live header (expired but unswept included), and those of them with an expiry. */
   liveKeys = 0;
   keysWithExpiry = 0;
+  /** Clear and slot rows per bucket: reads and merges skip their lookups where there are none. */
+  private readonly clearRows = new Uint32Array(KEY_BUCKET_COUNT);
+  private readonly slotRows = new Uint32Array(KEY_BUCKET_COUNT);
+  /** The stored flush row (FLUSHALL): every row at or below it is dead. */
+  private flush: VersionedRecord | undefined;
   private sweepBucket = 0;
 
   constructor(
@@ -56,70 +84,168 @@ export class Keyspace {
     }
   }
 
-  /** Keep the Merkle tree and key counts in step with one stored change. */
+  /** Whether the key of this bucket may have counter slots (false: it has none). */
+  mayHaveSlots(bucket: number): boolean {
+    return this.slotRows[bucket]! > 0;
+  }
+
+  /** Keep the Merkle tree and counts in step with one stored change of one row. */
   track(before: VersionedRecord | undefined, after: VersionedRecord | undefined): void {
-    this.tree.update((after ?? before)!.key, before, after);
-    if (before !== undefined && before.value !== null) {
-      this.liveKeys--;
-      if (before.expiresAtMs !== 0) this.keysWithExpiry--;
-    }
-    if (after !== undefined && after.value !== null) {
-      this.liveKeys++;
-      if (after.expiresAtMs !== 0) this.keysWithExpiry++;
+    const key = (after ?? before)!.key;
+    this.tree.update(key, before, after);
+    const kind = kindOf(key);
+    if (kind === RowKind.Header) {
+      if (before !== undefined && before.value !== null) {
+        this.liveKeys--;
+        if (before.expiresAtMs !== 0) this.keysWithExpiry--;
+      }
+      if (after !== undefined && after.value !== null) {
+        this.liveKeys++;
+        if (after.expiresAtMs !== 0) this.keysWithExpiry++;
+      }
+    } else if (kind === RowKind.Clear || kind === RowKind.Slot) {
+      const counts = kind === RowKind.Clear ? this.clearRows : this.slotRows;
+      const bucket = rowBucket(key);
+      counts[bucket] = counts[bucket]! + (after === undefined ? 0 : 1) - (before === undefined ? 0 : 1);
+    } else if (kind === FLUSH_KIND) {
+      if (after !== undefined && (this.flush === undefined || compareVersions(after, this.flush) > 0)) this.flush = after;
     }
   }
 
-  /** Client writes stamped by our clock: always the newest version of their keys. */
+  /** Client writes stamped by our clock: always the newest version of their rows. */
   stamp(writes: readonly ClientWrite[], clock: HlcClock, origin: NodeId, nowMs: number): Changes {
-    const unique = writes.length > 1 ? lastWritePerKey(writes) : writes;
-    const records: VersionedRecord[] = new Array(unique.length);
-    const previous: (VersionedRecord | undefined)[] = new Array(unique.length);
-    for (let index = 0; index < unique.length; index++) {
-      const write = unique[index]!;
-      const record: VersionedRecord = { key: write.key, value: write.value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs };
-      const before = this.view.get(write.key);
-      this.track(before, record);
-      records[index] = record;
-      previous[index] = before;
+    this.counters.client_writes! += writes.length;
+    if (writes.length === 1) {
+      const write = writes[0]!;
+      const kind = kindOf(write.key);
+      const before = kind === RowKind.Clear || kind === FLUSH_KIND ? undefined : this.view.get(write.key);
+      if (before === undefined ? kind !== RowKind.Clear && kind !== FLUSH_KIND : !isExpiredHeader(before, kind, nowMs)) {
+        // The hot path of a plain SET: one row, nothing it acts on.
+        const record: VersionedRecord = { key: write.key, value: write.value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs };
+        this.track(before, record);
+        return { records: [record], previous: [before], purgeKeys: NO_PURGES };
+      }
     }
-    this.counters.client_writes! += records.length;
-    return { records, previous };
+    const rows = new RowWrites(this.view);
+    for (const write of writes) {
+      const kind = kindOf(write.key);
+      if (kind === RowKind.Header) {
+        // A key created where an expired one waits for the sweep: its rows go first, by the
+        // same clear every node derives from that expiry (so concurrent creations agree).
+        const current = rows.get(write.key);
+        if (current !== undefined && isExpiredHeader(current, kind, nowMs)) this.storeClearIfNewer(rows, expiryClear(current));
+      }
+      const record: VersionedRecord = { key: write.key, value: write.value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs };
+      this.store(rows, record, kind);
+    }
+    return rows.changes();
   }
 
-  /** LWW-merge remote records into local state: the ones that won, once per key. */
+  /** Store a derived clear (of an expiry) unless a newer clear is there already. */
+  private storeClearIfNewer(rows: RowWrites, clear: VersionedRecord): void {
+    const local = rows.get(clear.key);
+    if (local === undefined || compareVersions(clear, local) > 0) this.store(rows, clear, RowKind.Clear);
+    else this.applyClear(rows, local);
+  }
+
+  /** Store a winning row and carry out what its kind does to other rows. */
+  private store(rows: RowWrites, record: VersionedRecord, kind: number): void {
+    const before = rows.get(record.key);
+    rows.put(record, before);
+    this.track(before, record);
+    if (kind === RowKind.Clear) this.applyClear(rows, record);
+    else if (kind === FLUSH_KIND) this.applyFlush(rows, record);
+  }
+
+  /** Remove the rows of the clear's key stamped at or below it. */
+  private applyClear(rows: RowWrites, clear: VersionedRecord): void {
+    const prefix = keyPrefix(rowUserKey(clear.key)!);
+    let after: Uint8Array | undefined;
+    for (;;) {
+      const page = this.view.scanRows(prefix, after, SCAN_PAGE_RECORDS);
+      for (const stored of page.records) this.removeIfCleared(rows, stored.key, clear);
+      if (page.done || page.records.length === 0) break;
+      after = page.records[page.records.length - 1]!.key;
+    }
+  }
+
+  /** Remove every row of every key at or below the flush row (FLUSHALL). */
+  private applyFlush(rows: RowWrites, flush: VersionedRecord): void {
+    let bucket = 0;
+    while (bucket < KEY_BUCKET_COUNT) {
+      const page = this.view.scanBuckets(bucket, KEY_BUCKET_COUNT, SCAN_PAGE_RECORDS);
+      for (const stored of page.records) this.removeIfCleared(rows, stored.key, flush);
+      bucket = page.nextBucket;
+    }
+  }
+
+  private removeIfCleared(rows: RowWrites, key: Uint8Array, clear: VersionedRecord): void {
+    if (equalBytes(key, clear.key)) return;
+    const current = rows.get(key);
+    if (current === undefined || !notAfter(current, clear)) return;
+    rows.remove(current);
+    this.track(current, undefined);
+    this.counters.rows_cleared!++;
+  }
+
+  /** The clear row governing a row's key, if any (pending changes first). */
+  private clearOf(rows: RowWrites, key: Uint8Array): VersionedRecord | undefined {
+    if (this.clearRows[rowBucket(key)] === 0) return undefined;
+    const userKey = rowUserKey(key);
+    return userKey === undefined ? undefined : rows.get(clearRowKey(userKey));
+  }
+
+  /** True if a row is dead on arrival: at or below its key's clear or the flush. */
+  private cleared(rows: RowWrites, record: VersionedRecord, kind: number): boolean {
+    if (this.flush !== undefined && kind !== FLUSH_KIND && notAfter(record, this.flush)) return true;
+    if (kind === RowKind.Clear || kind === FLUSH_KIND) return false;
+    const clear = this.clearOf(rows, record.key);
+    return clear !== undefined && notAfter(record, clear);
+  }
+
+  /**
+   * LWW-merge remote rows into local state: the ones that won, once per row. Clears go
+   * first, so a batch's rows meet the clears of the same batch whatever their order.
+   */
   merge(records: readonly VersionedRecord[], nowMs: number): MergeResult {
     const refusedPurged: VersionedRecord[] = [];
-    const winners: VersionedRecord[] = [];
-    const previous: (VersionedRecord | undefined)[] = [];
-    const batch = records.length > 1 ? new Map<string, VersionedRecord>() : undefined;
+    const rows = new RowWrites(this.view);
     const graceStartMs = nowMs - this.config.tombstoneGraceMs;
-    for (const incoming of records) {
-      const expired = incoming.value !== null && incoming.expiresAtMs !== 0 && incoming.expiresAtMs <= nowMs;
-      const record = expired ? expiredToTombstone(incoming) : incoming;
-      if (record.value === null && record.hlc.wallMs < graceStartMs) {
-        // Everyone purged this tombstone already; storing it again would only resurrect work.
-        this.counters.old_tombstones_refused!++;
-        continue;
+    const later: VersionedRecord[] = [];
+    for (let pass = 0; pass < 2; pass++) {
+      for (const incoming of pass === 0 ? records : later) {
+        let kind = kindOf(incoming.key);
+        let record = incoming;
+        if (isExpiredHeader(incoming, kind, nowMs)) {
+          record = expiryClear(incoming);
+          kind = RowKind.Clear;
+        }
+        const actsOnOthers = kind === RowKind.Clear || kind === FLUSH_KIND;
+        if (pass === 0 && !actsOnOthers) {
+          later.push(record);
+          continue;
+        }
+        if (record.value === null && record.hlc.wallMs < graceStartMs) {
+          // Everyone purged this tombstone already; storing it again would only resurrect work.
+          this.counters.old_tombstones_refused!++;
+          continue;
+        }
+        if (this.tombstones.wasPurged(record, nowMs)) {
+          this.counters.purged_tombstones_refused!++;
+          if (record.value === null) refusedPurged.push(record);
+          continue;
+        }
+        const local = rows.get(record.key);
+        if ((local !== undefined && compareVersions(record, local) <= 0) || this.cleared(rows, record, kind)) {
+          this.counters.records_stale_in!++;
+          continue;
+        }
+        this.store(rows, record, kind);
       }
-      if (this.tombstones.wasPurged(record, nowMs)) {
-        this.counters.purged_tombstones_refused!++;
-        if (record.value === null) refusedPurged.push(record);
-        continue;
-      }
-      const mapKey = batch === undefined ? '' : bytesToMapKey(record.key);
-      const local = batch?.get(mapKey) ?? this.view.get(record.key);
-      if (local !== undefined && compareVersions(record, local) <= 0) {
-        this.counters.records_stale_in!++;
-        continue;
-      }
-      this.track(local, record);
-      batch?.set(mapKey, record);
-      winners.push(record);
-      previous.push(local);
     }
-    const unique = dedupeLast(winners, previous, batch);
-    this.counters.records_merged_in! += unique.records.length;
-    return { ...unique, refusedPurged };
+    const changes = rows.changes();
+    this.counters.records_merged_in! += changes.records.length;
+    return { ...changes, refusedPurged };
   }
 
   /** Forget every record older than horizonMs (resync), one page at a time: each page's keys go to onPage. */
@@ -149,57 +275,38 @@ export class Keyspace {
     return purged;
   }
 
+  /** True when the last sweep slice ended the pass over every bucket (the next starts again at 0). */
+  sweepWrapped(): boolean {
+    return this.sweepBucket === 0;
+  }
+
   /**
-   * One bounded slice of the sweep: expired records become tombstones of the same version,
-   * tombstones past the grace period go. The next call continues after this slice.
+   * One bounded slice of the sweep: expired headers become the clears their expiry implies
+   * (removing the key's rows), tombstones past the grace period go. The next call
+   * continues after this slice.
    */
-  sweepSlice(nowMs: number): SweepResult {
+  sweepSlice(nowMs: number): Changes {
     const page = this.view.scanBuckets(this.sweepBucket, KEY_BUCKET_COUNT, this.config.sweepKeysMax);
     this.sweepBucket = page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket;
-    const records: VersionedRecord[] = [];
-    const previous: VersionedRecord[] = [];
-    const purgeKeys: Uint8Array[] = [];
+    const rows = new RowWrites(this.view);
     const graceStartMs = nowMs - this.config.tombstoneGraceMs;
-    for (const record of page.records) {
-      if (record.value !== null && record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs) {
-        const tombstone = expiredToTombstone(record);
-        this.track(record, tombstone);
-        records.push(tombstone);
-        previous.push(record);
+    let expired = 0;
+    let purged = 0;
+    for (const scanned of page.records) {
+      const record = rows.get(scanned.key);
+      if (record === undefined) continue; // removed by a clear earlier in this slice
+      const kind = kindOf(record.key);
+      if (isExpiredHeader(record, kind, nowMs)) {
+        this.storeClearIfNewer(rows, expiryClear(record));
+        expired++;
       } else if (record.value === null && record.hlc.wallMs < graceStartMs) {
+        rows.remove(record);
         this.track(record, undefined);
-        purgeKeys.push(record.key);
+        purged++;
       }
     }
-    this.counters.expired_swept! += records.length;
-    this.counters.tombstones_purged! += purgeKeys.length;
-    return { records, previous, purgeKeys };
+    this.counters.expired_swept! += expired;
+    this.counters.tombstones_purged! += purged;
+    return rows.changes();
   }
-}
-
-/** Writes of one request to the same key: only the last counts (MSET k 1 k 2 sets 2). */
-function lastWritePerKey(writes: readonly ClientWrite[]): ClientWrite[] {
-  const byKey = new Map<string, ClientWrite>();
-  for (const write of writes) {
-    const mapKey = bytesToMapKey(write.key);
-    byKey.delete(mapKey);
-    byKey.set(mapKey, write);
-  }
-  return [...byKey.values()];
-}
-
-/** Several winners for one key in a batch: keep only the final one (previous: what the first replaced). */
-function dedupeLast(winners: VersionedRecord[], previous: (VersionedRecord | undefined)[], batch: Map<string, VersionedRecord> | undefined): Changes {
-  if (batch === undefined || batch.size === winners.length) return { records: winners, previous };
-  const firstPrevious = new Map<string, VersionedRecord | undefined>();
-  const records: VersionedRecord[] = [];
-  const kept: (VersionedRecord | undefined)[] = [];
-  winners.forEach((record, index) => {
-    const mapKey = bytesToMapKey(record.key);
-    if (!firstPrevious.has(mapKey)) firstPrevious.set(mapKey, previous[index]);
-    if (batch.get(mapKey) !== record) return;
-    records.push(record);
-    kept.push(firstPrevious.get(mapKey));
-  });
-  return { records, previous: kept };
 }

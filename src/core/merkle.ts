@@ -2,7 +2,8 @@
 // Every node hash is the XOR of the 64-bit hashes of the record versions beneath it, so
 // one write changes one path of 5 nodes in place: O(depth), no allocation, no rehash of
 // siblings, and the tree is the same whatever order the records arrived in.
-import { KEY_BUCKET_COUNT, keyBucket, mix32, murmur3 } from './bytes.js';
+import { KEY_BUCKET_COUNT, mix32, murmur3 } from './bytes.js';
+import { rowBucket } from './rows.js';
 import type { VersionedRecord } from './types.js';
 
 /** Children per inner node. */
@@ -165,7 +166,7 @@ export class MerkleTree {
       deltaLow ^= scratch[1]!;
     }
     if (deltaHigh === 0 && deltaLow === 0) return; // same version: nothing to do
-    let index = keyBucket(key);
+    let index = rowBucket(key);
     for (let level = MERKLE_LEAF_LEVEL; level >= 0; level--) {
       const position = (LEVEL_OFFSETS[level as 0] + index) * 2;
       this.hashes[position] ^= deltaHigh;

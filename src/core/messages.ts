@@ -4,7 +4,8 @@ import { isAntiEntropyMessage, type AntiEntropyMessage } from './antientropy.js'
 import { isMembershipMessage, type MembershipMessage } from './membership.js';
 import { isReplicationMessage, type ReplicationMessage } from './replication.js';
 
-export const PEER_PROTOCOL_VERSION = 2;
+/** 3: records are typed rows (rows.ts); nodes of 2 would misread them, so links refuse. */
+export const PEER_PROTOCOL_VERSION = 3;
 
 export type PeerMessage = MembershipMessage | ReplicationMessage | AntiEntropyMessage;
 

@@ -2,7 +2,7 @@
 // expiry sweep behind one step(input) -> effects. It never performs I/O: the runtime
 // (or the simulator) carries out the effects, persisting before it acknowledges.
 import { AntiEntropy, isAntiEntropyMessage } from './antientropy.js';
-import { Keyspace } from './keyspace.js';
+import { Keyspace, type Changes } from './keyspace.js';
 import type { CoreConfig } from './config.js';
 import { createHlcClock, observeHlc, type HlcClock } from './hlc.js';
 import type { ClientWrite, Effect, Input, PeerHello } from './io.js';
@@ -15,7 +15,7 @@ import { Resync } from './resync.js';
 import { Rng } from './rng.js';
 import { TombstoneTracker } from './tombstones.js';
 import type { Hlc, MemberState, NodeId, VersionedRecord } from './types.js';
-import type { StoreView } from '../storage/store.js';
+import type { StoreView } from './store-view.js';
 
 export interface NodeCoreOptions {
   readonly self: PeerHello;
@@ -64,6 +64,7 @@ export class NodeCore {
     tombstones_purged_early: 0,
     old_tombstones_refused: 0,
     purged_tombstones_refused: 0,
+    rows_cleared: 0,
   };
   readonly keyspace: Keyspace;
 
@@ -185,12 +186,12 @@ export class NodeCore {
   }
 
   private onClientWrite(nowMs: number, requestId: number, writes: readonly ClientWrite[], out: Effect[]): void {
-    const { records, previous } = this.keyspace.stamp(writes, this.clock, this.self.id, nowMs);
+    const { records, previous, purgeKeys } = this.keyspace.stamp(writes, this.clock, this.self.id, nowMs);
     const writeSeq = ++this.writeSeq;
     this.tombstones.noteLocalWrite(writeSeq, records);
     const token = this.nextToken++;
     this.afterPersist.set(token, { kind: 'local', records, writeSeq });
-    out.push({ kind: 'persist', token, requestId, writeSeq, records, purgeKeys: [] });
+    out.push({ kind: 'persist', token, requestId, writeSeq, records, purgeKeys });
     out.push({ kind: 'applied', records, previous, expired: false });
   }
 
@@ -283,18 +284,18 @@ export class NodeCore {
    * tombstone we purged comes back when our purge message to that peer was lost (it was
    * not linked then): tell it again, or the two would trade it at every anti-entropy round.
    */
-  private mergeIncoming(from: NodeId, records: readonly VersionedRecord[], nowMs: number, out: Effect[]): VersionedRecord[] {
+  private mergeIncoming(from: NodeId, records: readonly VersionedRecord[], nowMs: number, out: Effect[]): Changes {
     const merged = this.keyspace.merge(records, nowMs);
     if (merged.records.length > 0) out.push({ kind: 'applied', records: merged.records, previous: merged.previous, expired: false });
     if (merged.refusedPurged.length > 0) out.push(sendEffect(from, { type: 'purge', records: merged.refusedPurged }));
-    return merged.records;
+    return merged;
   }
 
-  /** A persist effect for records and purges that are not client writes; `after` runs once it commits. */
-  private persistChanges(records: VersionedRecord[], after: AfterPersist, out: Effect[], purgeKeys: Uint8Array[] = []): void {
+  /** A persist effect for rows and purges that are not client writes; `after` runs once it commits. */
+  private persistChanges(changes: Pick<Changes, 'records' | 'purgeKeys'>, after: AfterPersist, out: Effect[]): void {
     const token = this.nextToken++;
     this.afterPersist.set(token, after);
-    out.push({ kind: 'persist', token, requestId: 0, writeSeq: 0, records, purgeKeys });
+    out.push({ kind: 'persist', token, requestId: 0, writeSeq: 0, records: changes.records, purgeKeys: changes.purgeKeys });
   }
 
   /**
@@ -360,7 +361,7 @@ export class NodeCore {
   private beginResync(peer: NodeId, nowMs: number, out: Effect[]): void {
     let dropped = 0;
     if (!this.resync.wiped) {
-      dropped = this.keyspace.dropOlderThan(nowMs - this.config.tombstoneGraceMs, (keys) => this.persistChanges([], { kind: 'none' }, out, keys));
+      dropped = this.keyspace.dropOlderThan(nowMs - this.config.tombstoneGraceMs, (keys) => this.persistChanges({ records: [], purgeKeys: keys }, { kind: 'none' }, out));
     }
     const rounds = this.antiEntropy.status().find((entry) => entry.peer === peer)?.rounds ?? 0;
     this.resync.begin(peer, rounds);
@@ -408,7 +409,7 @@ export class NodeCore {
   private purgeExact(records: readonly VersionedRecord[], nowMs: number, out: Effect[]): VersionedRecord[] {
     const purged = this.keyspace.takeExactTombstones(records);
     this.tombstones.rememberPurged(records, nowMs);
-    if (purged.length > 0) this.persistChanges([], { kind: 'none' }, out, purged.map((record) => record.key));
+    if (purged.length > 0) this.persistChanges({ records: [], purgeKeys: purged.map((record) => record.key) }, { kind: 'none' }, out);
     return purged;
   }
 
@@ -419,7 +420,7 @@ export class NodeCore {
   private sweep(nowMs: number, out: Effect[]): void {
     const swept = this.keyspace.sweepSlice(nowMs);
     if (swept.records.length === 0 && swept.purgeKeys.length === 0) return;
-    this.persistChanges(swept.records, { kind: 'none' }, out, swept.purgeKeys);
+    this.persistChanges(swept, { kind: 'none' }, out);
     if (swept.records.length > 0) out.push({ kind: 'applied', records: swept.records, previous: swept.previous, expired: true });
   }
 }

@@ -1,7 +1,7 @@
 // Replication messages: a node pushes its committed local writes to every linked peer;
 // the peer merges, commits, then acknowledges the sequence number.
 import type { VersionedRecord } from './types.js';
-import { isArrayOf, isBytes, isObject, isUint, isVersionedRecord, KEY_BYTES_MAX } from './validate.js';
+import { isArrayOf, isBytes, isObject, isUint, isVersionedRecord, ROW_KEY_BYTES_MAX } from './validate.js';
 
 /** Records per replicate frame, bounded so one frame never nears PEER_FRAME_BYTES_MAX. */
 export const REPLICATE_RECORDS_MAX = 10_000;
@@ -29,7 +29,7 @@ export function isReplicationMessage(value: unknown): value is ReplicationMessag
     case 'replicateAck':
       return isUint(value.seq);
     case 'readRequest':
-      return isUint(value.id) && isBytes(value.key, KEY_BYTES_MAX);
+      return isUint(value.id) && isBytes(value.key, ROW_KEY_BYTES_MAX);
     case 'readReply':
       return isUint(value.id) && (value.record === null || isVersionedRecord(value.record));
     case 'syncHello':

@@ -4,6 +4,10 @@ import type { Hlc, MemberState, NodeId, VersionedRecord } from './types.js';
 
 export const KEY_BYTES_MAX = 64 * 1024;
 export const VALUE_BYTES_MAX = 64 * 1024 * 1024;
+/** A hash field (any element a row holds): as long as a key may be. */
+export const ELEMENT_BYTES_MAX = KEY_BYTES_MAX;
+/** A row key: the key with its length, the kind, and an element with its own length and an origin. */
+export const ROW_KEY_BYTES_MAX = KEY_BYTES_MAX + ELEMENT_BYTES_MAX + 32;
 
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -32,7 +36,7 @@ export function isBytes(value: unknown, maxLength: number): value is Uint8Array 
 export function isVersionedRecord(value: unknown): value is VersionedRecord {
   return (
     isObject(value) &&
-    isBytes(value.key, KEY_BYTES_MAX) &&
+    isBytes(value.key, ROW_KEY_BYTES_MAX) &&
     (value.value === null || isBytes(value.value, VALUE_BYTES_MAX)) &&
     isHlc(value.hlc) &&
     isNodeId(value.origin) &&

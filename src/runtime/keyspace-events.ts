@@ -1,5 +1,6 @@
 // Keyspace notifications: names the Redis event of each applied change and hands it to every subscriber.
-import { equalBytes } from '../core/bytes.js';
+import { bytesToMapKey, equalBytes } from '../core/bytes.js';
+import { decodeSlotTotal, headerType, KeyType, parseRow, parseSlotElement, RowKind } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
 import { isAbsent } from '../core/record.js';
 import type { KeyspaceEvent, KeyspaceEventName } from '../server/engine.js';
@@ -12,20 +13,36 @@ export class KeyspaceEvents {
     return this.listeners.size > 0;
   }
 
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
   /** Returns the function that unsubscribes. */
   subscribe(listener: (event: KeyspaceEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  /** The events of each record in turn; previous[index] is the version records[index] replaced. */
+  /**
+   * The events of one applied batch, once per key and event (an HSET of three fields is
+   * one `hset`); previous[index] is the version records[index] replaced.
+   */
   publish(records: readonly VersionedRecord[], previous: readonly (VersionedRecord | undefined)[], expired: boolean, nowMs: number): void {
+    const seen = records.length > 1 ? new Set<string>() : undefined;
     for (let index = 0; index < records.length; index++) {
       const record = records[index]!;
-      const name = keyspaceEventOf(record, previous[index], expired, nowMs);
-      this.emit({ key: record.key, event: name });
+      const row = parseRow(record.key);
+      if (row === undefined) continue; // the flush row: FLUSHALL names no key
+      const name = keyspaceEventOf(row.kind, record, previous[index], expired, nowMs);
+      if (name === undefined) continue;
+      if (seen !== undefined) {
+        const id = `${name}:${bytesToMapKey(row.key)}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
+      this.emit({ key: row.key, event: name });
       // As Redis does for SET .. EX/PX/EXAT/PXAT: `set`, then `expire`.
-      if (name === 'set' && record.expiresAtMs !== 0) this.emit({ key: record.key, event: 'expire' });
+      if (name === 'set' && record.expiresAtMs !== 0) this.emit({ key: row.key, event: 'expire' });
     }
   }
 
@@ -35,11 +52,35 @@ export class KeyspaceEvents {
 }
 
 /**
- * The Redis event name of one change. The record does not say which command made it:
- * the same live value with another expiry is what EXPIRE and PERSIST write (on any node).
+ * The Redis event name of one row change, undefined when the change names none (the
+ * header a new hash writes beside its first field). Rows do not say which command made
+ * them: the same live string with another expiry is what EXPIRE and PERSIST write.
  */
-function keyspaceEventOf(record: VersionedRecord, before: VersionedRecord | undefined, expired: boolean, nowMs: number): KeyspaceEventName {
-  if (record.value === null) return expired ? 'expired' : 'del';
-  if (before === undefined || isAbsent(before, nowMs) || before.expiresAtMs === record.expiresAtMs || !equalBytes(before.value!, record.value)) return 'set';
-  return record.expiresAtMs === 0 ? 'persist' : 'expire';
+function keyspaceEventOf(kind: RowKind, record: VersionedRecord, before: VersionedRecord | undefined, expired: boolean, nowMs: number): KeyspaceEventName | undefined {
+  switch (kind) {
+    case RowKind.Clear:
+      return expired ? 'expired' : 'del';
+    case RowKind.Field:
+      return record.value === null ? 'hdel' : 'hset';
+    case RowKind.Slot: {
+      const slot = parseSlotElement(parseRow(record.key)!.element);
+      const floatChanged = floatPart(record) !== floatPart(before);
+      if (slot !== undefined && slot.counted.length > 0) return floatChanged ? 'hincrbyfloat' : 'hincrby';
+      return floatChanged ? 'incrbyfloat' : 'incrby';
+    }
+    case RowKind.Header: {
+      if (record.value === null) return 'del';
+      const type = headerType(record.value);
+      const wasLive = before !== undefined && !isAbsent(before, nowMs) && before.value !== null;
+      const sameContent = wasLive && equalBytes(before.value!, record.value);
+      if (sameContent && before.expiresAtMs !== record.expiresAtMs) return record.expiresAtMs === 0 ? 'persist' : 'expire';
+      return type === KeyType.String ? 'set' : undefined;
+    }
+  }
+  return undefined;
+}
+
+function floatPart(record: VersionedRecord | undefined): number {
+  if (record === undefined || record.value === null) return 0;
+  return decodeSlotTotal(record.value)?.float ?? 0;
 }

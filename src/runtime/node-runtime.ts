@@ -1,7 +1,9 @@
 // The driver of one node: feeds socket, timer and storage events into NodeCore.step
 // and carries out the effects it returns, persisting before anything is acknowledged.
 import { hostname } from 'node:os';
-import { KEY_BUCKET_COUNT } from '../core/bytes.js';
+import { KEY_BUCKET_COUNT, keyBucket } from '../core/bytes.js';
+import { rowKindOf, RowKind, rowUserKey } from '../core/rows.js';
+import type { RowPage } from '../core/store-view.js';
 import type { ClientWrite, Effect, Input, PeerHello } from '../core/io.js';
 import { NodeCore, WATCHERS_META_NAME } from '../core/node.js';
 import type { Hlc, VersionedRecord } from '../core/types.js';
@@ -265,8 +267,20 @@ export class NodeRuntime implements Engine {
 
   // ---- Engine (what the Redis command table uses) ----
 
-  get(key: Uint8Array): VersionedRecord | undefined {
-    return this.store.get(key);
+  nodeId(): string {
+    return this.self.id;
+  }
+
+  get(row: Uint8Array): VersionedRecord | undefined {
+    return this.store.get(row);
+  }
+
+  scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limit: number): RowPage {
+    return this.store.scanRows(prefix, after, limit);
+  }
+
+  mayHaveSlots(key: Uint8Array): boolean {
+    return this.core.keyspace.mayHaveSlots(keyBucket(key));
   }
 
   write(writes: readonly ClientWrite[]): Promise<number> {
@@ -285,12 +299,13 @@ export class NodeRuntime implements Engine {
     return result ?? Promise.resolve(this.core.lastWriteSeq());
   }
 
-  scan(cursor: number, count: number): { keys: Uint8Array[]; cursor: number } {
+  scan(cursor: number, count: number): { keys: Uint8Array[]; headers: VersionedRecord[]; cursor: number } {
     const fromBucket = Math.max(0, Math.min(cursor, KEY_BUCKET_COUNT));
     const page = this.store.scanBuckets(fromBucket, KEY_BUCKET_COUNT, Math.max(1, count));
     const nowMs = this.nowMs();
-    const keys = page.records.filter((record) => !isAbsent(record, nowMs)).map((record) => record.key);
-    return { keys, cursor: page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket };
+    const headers = page.records.filter((record) => rowKindOf(record.key) === RowKind.Header && !isAbsent(record, nowMs));
+    const keys = headers.map((record) => rowUserKey(record.key)!);
+    return { keys, headers, cursor: page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket };
   }
 
   loading(): boolean {

@@ -1,12 +1,9 @@
 // Helpers every command group shares: argument parsing without string conversion,
 // liveness of a record, the key-size limit, and Redis's standard error texts.
 import type { Buffer } from 'node:buffer';
-import { isAbsent } from '../core/record.js';
-import type { VersionedRecord } from '../core/types.js';
 import { KEY_BYTES_MAX } from '../core/validate.js';
 import { appendError, appendOk, parseInteger } from '../wire/resp.js';
 import type { ClientWrite } from '../core/io.js';
-import type { Engine } from './engine.js';
 import type { Session } from './session.js';
 import { CommandFlag, type CommandHandler, type CommandSpec } from './table.js';
 
@@ -32,13 +29,6 @@ export function argLower(arg: Buffer): string {
 /** A signed integer argument (up to 15 digits, enough for ms timestamps), or undefined. */
 export function parseIntegerArg(arg: Uint8Array): number | undefined {
   return parseInteger(arg, 0);
-}
-
-/** The value of a record if it reads as present now, else null. Reads the clock only for expiring records. */
-export function liveValue(engine: Engine, record: VersionedRecord | undefined): Uint8Array | null {
-  if (record === undefined || record.value === null) return null;
-  if (record.expiresAtMs !== 0 && isAbsent(record, engine.nowMs())) return null;
-  return record.value;
 }
 
 /**

@@ -1,9 +1,24 @@
 // What the Redis command table needs from a running node. The runtime implements it;
 // server tests may implement it over the in-memory store.
 import type { ClientWrite } from '../core/io.js';
+import type { RowPage } from '../core/store-view.js';
 import type { MemberView, VersionedRecord } from '../core/types.js';
 
-export type KeyspaceEventName = 'set' | 'del' | 'expired' | 'expire' | 'persist';
+export type KeyspaceEventName =
+  | 'set'
+  | 'del'
+  | 'expired'
+  | 'expire'
+  | 'persist'
+  | 'incrby'
+  | 'incrbyfloat'
+  | 'hset'
+  | 'hdel'
+  | 'hincrby'
+  | 'hincrbyfloat'
+  | 'rename_from'
+  | 'rename_to'
+  | 'copy_to';
 
 /** A change of one key, from a write on any node (keyspace notifications). */
 export interface KeyspaceEvent {
@@ -42,15 +57,21 @@ export interface EngineInfo {
 export interface Engine {
   /** Current wall-clock time as the node sees it (ms since epoch); expiry is judged by it. */
   nowMs(): number;
-  /** The newest local version of key (may be a tombstone or expired: check isAbsent). */
-  get(key: Uint8Array): VersionedRecord | undefined;
+  /** This node's id: the origin of its own counter slots. */
+  nodeId(): string;
+  /** The newest local version of a row (rows.ts; may be a tombstone or expired: check isAbsent). */
+  get(row: Uint8Array): VersionedRecord | undefined;
+  /** Rows of one key by row-key prefix, in order, after `after` (StoreView.scanRows). */
+  scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limit: number): RowPage;
+  /** False when the key certainly has no counter slot rows (reads skip looking for them). */
+  mayHaveSlots(key: Uint8Array): boolean;
   /**
    * Stamp, commit and replicate writes, atomically visible to later get() calls at once.
    * Resolves with the write sequence for WAIT after the commit, rejects on storage errors.
    */
   write(writes: readonly ClientWrite[]): Promise<number>;
-  /** Live keys from bucket cursor on; cursor 0 starts, a returned 0 means done. */
-  scan(cursor: number, count: number): { keys: Uint8Array[]; cursor: number };
+  /** Keys with a live header from bucket cursor on, with their headers; cursor 0 starts, a returned 0 means done. */
+  scan(cursor: number, count: number): { keys: Uint8Array[]; headers: VersionedRecord[]; cursor: number };
   /** Number of live keys (approximate while expired keys wait for the sweep). */
   keyCount(): number;
   /** Resolves with how many peers stored writes up to writeSeq, once `replicas` did or at timeout (0 = forever). */

@@ -10,7 +10,8 @@ import {
   appendInteger,
   appendSimple,
 } from '../wire/resp.js';
-import { ALL_KEYS, CommandFlag, NOT_INTEGER_ERROR, NO_KEYS, ONE_KEY, SYNTAX_ERROR, argIs, command, liveValue, parseIntegerArg } from './common.js';
+import { ALL_KEYS, CommandFlag, NOT_INTEGER_ERROR, NO_KEYS, ONE_KEY, SYNTAX_ERROR, argIs, command, parseIntegerArg } from './common.js';
+import { deleteWrite, liveHeader, typeName } from './typed-keys.js';
 import { globMatch, isMatchAll } from './glob.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
@@ -27,13 +28,13 @@ function deleteCommand(session: Session, args: Buffer[]): void {
   const seen = args.length > 2 ? new Set<string>() : undefined;
   for (let index = 1; index < args.length; index++) {
     const key = args[index]!;
-    if (liveValue(engine, engine.get(key)) === null) continue;
+    if (liveHeader(engine, key) === undefined) continue;
     if (seen !== undefined) {
       const mapKey = key.toString('latin1');
       if (seen.has(mapKey)) continue;
       seen.add(mapKey);
     }
-    writes.push({ key, value: null, expiresAtMs: 0 });
+    writes.push(deleteWrite(key));
   }
   const start = session.out.length;
   appendInteger(session.out, writes.length);
@@ -43,12 +44,13 @@ function deleteCommand(session: Session, args: Buffer[]): void {
 function existsCommand(session: Session, args: Buffer[]): void {
   const engine = session.engine;
   let count = 0;
-  for (let index = 1; index < args.length; index++) if (liveValue(engine, engine.get(args[index]!)) !== null) count++;
+  for (let index = 1; index < args.length; index++) if (liveHeader(engine, args[index]!) !== undefined) count++;
   appendInteger(session.out, count);
 }
 
 function typeCommand(session: Session, args: Buffer[]): void {
-  appendSimple(session.out, liveValue(session.engine, session.engine.get(args[1]!)) === null ? 'none' : 'string');
+  const header = liveHeader(session.engine, args[1]!);
+  appendSimple(session.out, header === undefined ? 'none' : typeName(header));
 }
 
 function dbsizeCommand(session: Session): void {
@@ -74,7 +76,7 @@ function scanCommand(session: Session, args: Buffer[]): void {
   if (cursor === undefined || cursor < 0) return void appendError(session.out, 'ERR invalid cursor');
   let pattern: Buffer | undefined;
   let count = 10;
-  let onlyStrings = true;
+  let onlyType: string | undefined;
   for (let index = 2; index < args.length; index += 2) {
     const option = args[index]!;
     const value = args[index + 1];
@@ -87,13 +89,13 @@ function scanCommand(session: Session, args: Buffer[]): void {
       if (parsed < 1) return void appendError(session.out, SYNTAX_ERROR);
       count = Math.min(parsed, SCAN_COUNT_MAX);
     } else if (argIs(option, 'type')) {
-      onlyStrings = argIs(value, 'string');
+      onlyType = value.toString('latin1').toLowerCase();
     } else {
       return void appendError(session.out, SYNTAX_ERROR);
     }
   }
   const page = session.engine.scan(cursor, count);
-  const keys = onlyStrings ? (pattern === undefined ? page.keys : page.keys.filter((key) => globMatch(pattern, key))) : [];
+  const keys = page.keys.filter((key, index) => (pattern === undefined || globMatch(pattern, key)) && (onlyType === undefined || typeName(page.headers[index]!) === onlyType));
   appendArrayHeader(session.out, 2);
   appendBulkText(session.out, String(page.cursor));
   appendArrayHeader(session.out, keys.length);
@@ -135,7 +137,7 @@ export const KEY_COMMANDS: readonly CommandSpec[] = [
   command('del', -2, Write, ALL_KEYS, 'generic', 'Delete keys', deleteCommand),
   command('unlink', -2, Write | Fast, ALL_KEYS, 'generic', 'Delete keys', deleteCommand),
   command('exists', -2, ReadOnly | Fast, ALL_KEYS, 'generic', 'Count how many of the keys exist', existsCommand),
-  command('type', 2, ReadOnly | Fast, ONE_KEY, 'generic', 'Type of the value at a key (always string)', typeCommand),
+  command('type', 2, ReadOnly | Fast, ONE_KEY, 'generic', 'Type of the value at a key', typeCommand),
   command('dbsize', 1, ReadOnly | Fast, NO_KEYS, 'server', 'Number of keys', dbsizeCommand),
   command('keys', 2, ReadOnly, NO_KEYS, 'generic', 'Keys matching a glob pattern', keysCommand),
   command('scan', -2, ReadOnly, NO_KEYS, 'generic', 'Iterate keys by cursor', scanCommand),

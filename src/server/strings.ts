@@ -13,15 +13,18 @@ import {
   argIs,
   checkKeyLength,
   command,
-  liveValue,
   parseIntegerArg,
   writeThenOk,
 } from './common.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
+import { deleteWrite, liveHeader, readString, stringValue, stringWrites, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
+import { decodeHeader, headerRowKey, KeyType } from '../core/rows.js';
+import { isAbsent } from '../core/record.js';
 
 function getCommand(session: Session, args: Buffer[]): void {
-  const value = liveValue(session.engine, session.engine.get(args[1]!));
+  const value = readString(session.engine, args[1]!);
+  if (value === WRONG_TYPE) return void appendError(session.out, WRONGTYPE_ERROR);
   const stats = session.server.stats;
   if (value === null) {
     stats.keyspaceMisses++;
@@ -100,7 +103,7 @@ function setCommand(session: Session, args: Buffer[]): void {
   const value = args[2]!;
   if (!checkKeyLength(session, key)) return;
   if (args.length === 3) {
-    writeThenOk(session, [{ key, value, expiresAtMs: 0 }]);
+    writeThenOk(session, stringWrites(session.engine, key, value, 0, liveHeader(session.engine, key)));
     return;
   }
   const options = parseSetOptions(session, args);
@@ -116,10 +119,15 @@ function setCommand(session: Session, args: Buffer[]): void {
     }
     expiresAtMs = atMs;
   }
-  const record = engine.get(key);
-  const old = liveValue(engine, record);
-  const skip = (options.condition === Condition.IfAbsent && old !== null) || (options.condition === Condition.IfPresent && old === null);
-  if (options.expiry === ExpiryKind.Keep && old !== null) expiresAtMs = record!.expiresAtMs;
+  const header = liveHeader(engine, key);
+  let old: Uint8Array | null = null;
+  if (header !== undefined && options.returnOld) {
+    if (typeOf(header) !== KeyType.String) return void appendError(session.out, WRONGTYPE_ERROR);
+    old = stringValue(engine, key, header);
+  }
+  const exists = header !== undefined;
+  const skip = (options.condition === Condition.IfAbsent && exists) || (options.condition === Condition.IfPresent && !exists);
+  if (options.expiry === ExpiryKind.Keep && exists) expiresAtMs = header.expiresAtMs;
   const start = session.out.length;
   if (options.returnOld) {
     if (old === null) appendNull(session.out, session.protocol);
@@ -131,20 +139,20 @@ function setCommand(session: Session, args: Buffer[]): void {
   }
   if (skip) return;
   // An absolute expiry already in the past stores nothing: the key is simply gone.
-  const write: ClientWrite = expiresAtMs !== 0 && expiresAtMs <= nowMs ? { key, value: null, expiresAtMs: 0 } : { key, value, expiresAtMs };
-  session.deferWrite(engine.write([write]), start);
+  const writes = expiresAtMs !== 0 && expiresAtMs <= nowMs ? [deleteWrite(key)] : stringWrites(engine, key, value, expiresAtMs, header);
+  session.deferWrite(engine.write(writes), start);
 }
 
 function setnxCommand(session: Session, args: Buffer[]): void {
   const key = args[1]!;
   if (!checkKeyLength(session, key)) return;
-  if (liveValue(session.engine, session.engine.get(key)) !== null) {
+  if (liveHeader(session.engine, key) !== undefined) {
     appendInteger(session.out, 0);
     return;
   }
   const start = session.out.length;
   appendInteger(session.out, 1);
-  session.deferWrite(session.engine.write([{ key, value: args[2]!, expiresAtMs: 0 }]), start);
+  session.deferWrite(session.engine.write(stringWrites(session.engine, key, args[2]!, 0, undefined)), start);
 }
 
 function setexVariant(unitMs: number, name: string) {
@@ -155,21 +163,23 @@ function setexVariant(unitMs: number, name: string) {
     if (amount === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
     const expiresAtMs = session.engine.nowMs() + amount * unitMs;
     if (amount <= 0 || !Number.isSafeInteger(expiresAtMs)) return void appendError(session.out, `ERR invalid expire time in '${name}' command`);
-    writeThenOk(session, [{ key, value: args[3]!, expiresAtMs }]);
+    writeThenOk(session, stringWrites(session.engine, key, args[3]!, expiresAtMs, liveHeader(session.engine, key)));
   };
 }
 
 function getdelCommand(session: Session, args: Buffer[]): void {
   const key = args[1]!;
-  const old = liveValue(session.engine, session.engine.get(key));
+  const old = readString(session.engine, key);
+  if (old === WRONG_TYPE) return void appendError(session.out, WRONGTYPE_ERROR);
   if (old === null) return void appendNull(session.out, session.protocol);
   const start = session.out.length;
   appendBulk(session.out, old);
-  session.deferWrite(session.engine.write([{ key, value: null, expiresAtMs: 0 }]), start);
+  session.deferWrite(session.engine.write([deleteWrite(key)]), start);
 }
 
 function strlenCommand(session: Session, args: Buffer[]): void {
-  const value = liveValue(session.engine, session.engine.get(args[1]!));
+  const value = readString(session.engine, args[1]!);
+  if (value === WRONG_TYPE) return void appendError(session.out, WRONGTYPE_ERROR);
   appendInteger(session.out, value === null ? 0 : value.length);
 }
 
@@ -178,8 +188,8 @@ function mgetCommand(session: Session, args: Buffer[]): void {
   const out = session.out;
   appendArrayHeader(out, args.length - 1);
   for (let index = 1; index < args.length; index++) {
-    const value = liveValue(engine, engine.get(args[index]!));
-    if (value === null) appendNull(out, session.protocol);
+    const value = readString(engine, args[index]!);
+    if (value === null || value === WRONG_TYPE) appendNull(out, session.protocol);
     else appendBulk(out, value);
   }
 }
@@ -188,8 +198,9 @@ function msetCommand(session: Session, args: Buffer[]): void {
   if (args.length % 2 === 0) return void appendError(session.out, "ERR wrong number of arguments for 'mset' command");
   const writes: ClientWrite[] = [];
   for (let index = 1; index < args.length; index += 2) {
-    if (!checkKeyLength(session, args[index]!)) return;
-    writes.push({ key: args[index]!, value: args[index + 1]!, expiresAtMs: 0 });
+    const key = args[index]!;
+    if (!checkKeyLength(session, key)) return;
+    for (const write of stringWrites(session.engine, key, args[index + 1]!, 0, liveHeader(session.engine, key))) writes.push(write);
   }
   writeThenOk(session, writes);
 }
@@ -206,9 +217,10 @@ function quorumGetCommand(session: Session, args: Buffer[]): void {
   const version = session.protocol;
   const key = Buffer.from(args[1]!);
   session.deferReply(
-    engine.quorumGet(key, timeoutMs).then((record) => {
+    engine.quorumGet(headerRowKey(key), timeoutMs).then((record) => {
       const out = new RespOutput(64 + (record?.value?.length ?? 0));
-      const value = liveValue(engine, record);
+      const header = record === undefined || isAbsent(record, engine.nowMs()) ? undefined : decodeHeader(record.value!);
+      const value = header?.type === KeyType.String ? header.base!.bytes : null;
       if (value === null) appendNull(out, version);
       else appendBulk(out, value);
       return out.take();

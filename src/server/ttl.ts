@@ -1,10 +1,10 @@
 // Expiry commands: TTL PTTL EXPIRETIME PEXPIRETIME EXPIRE PEXPIRE EXPIREAT PEXPIREAT PERSIST.
-// An expiry change rewrites the current value with the new expiresAtMs (the record is
-// replicated whole); an expiry in the past deletes the key.
+// An expiry change rewrites the key's header row with the new expiresAtMs (LWW on the
+// header, DESIGN.md section 6); an expiry in the past deletes the key.
 import type { Buffer } from 'node:buffer';
 import { appendError, appendInteger } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, argIs, checkKeyLength, command, parseIntegerArg } from './common.js';
-import { isAbsent } from '../core/record.js';
+import { deleteWrite, expiryWrite, liveHeader } from './typed-keys.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
 
@@ -15,10 +15,10 @@ const NO_EXPIRY = -1;
 function ttlVariant(unitMs: number, absolute: boolean) {
   return (session: Session, args: Buffer[]): void => {
     const engine = session.engine;
-    const record = engine.get(args[1]!);
+    const header = liveHeader(engine, args[1]!);
     const nowMs = engine.nowMs();
-    if (isAbsent(record, nowMs)) return void appendInteger(session.out, KEY_MISSING);
-    const expiresAtMs = record!.expiresAtMs;
+    if (header === undefined) return void appendInteger(session.out, KEY_MISSING);
+    const expiresAtMs = header.expiresAtMs;
     if (expiresAtMs === 0) return void appendInteger(session.out, NO_EXPIRY);
     const ms = absolute ? expiresAtMs : expiresAtMs - nowMs;
     // Redis rounds TTL to the nearest second, EXPIRETIME down.
@@ -73,23 +73,22 @@ function expireVariant(unitMs: number, absolute: boolean, name: string) {
     const nowMs = engine.nowMs();
     const atMs = absolute ? amount * unitMs : nowMs + amount * unitMs;
     if (!Number.isSafeInteger(atMs)) return void appendError(session.out, `ERR invalid expire time in '${name}' command`);
-    const record = engine.get(key);
-    if (isAbsent(record, nowMs) || !allowed(conditions, record!.expiresAtMs, atMs)) return void appendInteger(session.out, 0);
+    const header = liveHeader(engine, key);
+    if (header === undefined || !allowed(conditions, header.expiresAtMs, atMs)) return void appendInteger(session.out, 0);
     const start = session.out.length;
     appendInteger(session.out, 1);
-    const write = atMs <= nowMs ? { key, value: null, expiresAtMs: 0 } : { key, value: record!.value, expiresAtMs: atMs };
-    session.deferWrite(engine.write([write]), start);
+    session.deferWrite(engine.write([atMs <= nowMs ? deleteWrite(key) : expiryWrite(key, header, atMs)]), start);
   };
 }
 
 function persistCommand(session: Session, args: Buffer[]): void {
   const key = args[1]!;
   const engine = session.engine;
-  const record = engine.get(key);
-  if (isAbsent(record, engine.nowMs()) || record!.expiresAtMs === 0) return void appendInteger(session.out, 0);
+  const header = liveHeader(engine, key);
+  if (header === undefined || header.expiresAtMs === 0) return void appendInteger(session.out, 0);
   const start = session.out.length;
   appendInteger(session.out, 1);
-  session.deferWrite(engine.write([{ key, value: record!.value, expiresAtMs: 0 }]), start);
+  session.deferWrite(engine.write([expiryWrite(key, header, 0)]), start);
 }
 
 const { Write, ReadOnly, Fast } = CommandFlag;

@@ -8,12 +8,15 @@
 import { chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { KEY_BUCKET_COUNT } from '../core/bytes.js';
+import { bytesToMapKey, compareBytes, KEY_BUCKET_COUNT } from '../core/bytes.js';
 import type { VersionedRecord } from '../core/types.js';
 import { DATA_FILE_MODE, prepareDataDir } from './data-dir.js';
+import { upgradeStore } from './format-upgrade.js';
 import { assertBucketRange } from './memory-store.js';
-import { decodeRecordValueCopy, decodeStoredRecord, encodeBucketStart, encodeRecordValue, encodeStoredKey, isLongKey } from './record-codec.js';
-import type { ScanResult, Store, WriteBatch } from './store.js';
+import { decodeRecordValueCopy, decodeStoredRecord, encodeBucketStart, encodeRecordValue, encodeStoredKey, INLINE_KEY_BYTES_MAX, isLongKey } from './record-codec.js';
+import type { RowPage, ScanResult, Store, WriteBatch } from './store.js';
+import { hasPrefix } from '../core/store-view.js';
+import { rowPrefixBucket } from '../core/rows.js';
 
 export type FsyncMode = 'always' | 'everysec' | 'no';
 
@@ -81,6 +84,27 @@ function plainBytes(buffer: Buffer): Uint8Array {
 
 function compareRecordKeys(a: VersionedRecord, b: VersionedRecord): number {
   return Buffer.compare(a.key, b.key);
+}
+
+/** The stored key where the rows of a prefix start: [bucket][prefix]. */
+function storedPrefixKey(bucket: number, prefix: Uint8Array): Buffer {
+  const stored = Buffer.allocUnsafe(2 + prefix.length);
+  stored[0] = bucket >>> 8;
+  stored[1] = bucket & 0xff;
+  stored.set(prefix, 2);
+  return stored;
+}
+
+/** The first stored key after every row of a prefix: the prefix with its last byte raised (carrying). */
+function storedPrefixEnd(bucket: number, prefix: Uint8Array): Buffer | undefined {
+  const end = storedPrefixKey(bucket, prefix);
+  for (let index = end.length - 1; index >= 2; index--) {
+    if (end[index]! < 0xff) {
+      end[index]!++;
+      return end.subarray(0, index + 1);
+    }
+  }
+  return bucket + 1 < KEY_BUCKET_COUNT ? encodeBucketStart(bucket + 1) : undefined;
 }
 
 function bucketOfStoredKey(stored: Uint8Array): number {
@@ -219,6 +243,47 @@ export class LmdbStore implements Store {
     }
   }
 
+  scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
+    assertBucketRange(0, 0, limitRecords);
+    const bucket = rowPrefixBucket(prefix);
+    // Stored keys hold at most INLINE_KEY_BYTES_MAX bytes of the row key: range over that
+    // much of the prefix and check the whole prefix on the decoded rows.
+    const rangePrefix = prefix.length > INLINE_KEY_BYTES_MAX ? prefix.subarray(0, INLINE_KEY_BYTES_MAX) : prefix;
+    const start = after === undefined ? storedPrefixKey(bucket, rangePrefix) : encodeStoredKey(after);
+    const end = storedPrefixEnd(bucket, rangePrefix);
+    const stored: VersionedRecord[] = [];
+    let exhausted = true;
+    for (const entry of this.records.getRange({ start, end })) {
+      const record = decodeStoredRecord(entry.key, entry.value);
+      if (record === undefined) {
+        this.corruptRecords++;
+        continue;
+      }
+      if (!hasPrefix(record.key, prefix) || (after !== undefined && compareBytes(record.key, after) <= 0)) continue;
+      if (stored.length === limitRecords) {
+        exhausted = false;
+        break;
+      }
+      stored.push(record);
+    }
+    if (this.overlay.size === 0) return { records: stored, done: exhausted };
+    // Pending writes win over what is stored; beyond the last stored row they belong to a later page.
+    const last = exhausted ? undefined : stored[stored.length - 1]!.key;
+    const pending = new Map<string, VersionedRecord | null>();
+    for (const entry of this.overlay.values()) {
+      if (entry.bucket !== bucket || !hasPrefix(entry.key, prefix)) continue;
+      if (after !== undefined && compareBytes(entry.key, after) <= 0) continue;
+      if (last !== undefined && compareBytes(entry.key, last) > 0) continue;
+      pending.set(bytesToMapKey(entry.key), entry.record);
+    }
+    if (pending.size === 0) return { records: stored, done: exhausted };
+    const merged = stored.filter((record) => !pending.has(bytesToMapKey(record.key)));
+    for (const record of pending.values()) if (record !== null) merged.push(record);
+    merged.sort(compareRecordKeys);
+    if (merged.length <= limitRecords) return { records: merged, done: exhausted };
+    return { records: merged.slice(0, limitRecords), done: false };
+  }
+
   /** Merge one bucket's stored records with its pending entries, in key order. */
   private appendBucket(output: VersionedRecord[], stored: VersionedRecord[], pending: OverlayEntry[]): void {
     let merged = stored;
@@ -348,5 +413,6 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStor
   const meta = root.openDB<Buffer, string>({ name: META_DB_NAME, encoding: 'binary' });
   await chmod(path, DATA_FILE_MODE);
   await chmod(`${path}-lock`, DATA_FILE_MODE);
+  upgradeStore(records, meta);
   return new LmdbStore(root, records, meta, options);
 }

@@ -2,9 +2,11 @@
 // deterministic simulator. Pure TypeScript (no node:*), deterministic iteration, and a
 // crash model: writes can be held uncommitted and then lost, like a process killed
 // before its LMDB commit.
-import { bytesToMapKey, compareBytes, keyBucket, KEY_BUCKET_COUNT } from '../core/bytes.js';
+import { bytesToMapKey, compareBytes, KEY_BUCKET_COUNT } from '../core/bytes.js';
+import { rowBucket, rowPrefixBucket } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
-import type { ScanResult, Store, WriteBatch } from './store.js';
+import { rowPageOf } from '../core/store-view.js';
+import type { RowPage, ScanResult, Store, WriteBatch } from './store.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -65,7 +67,7 @@ export class MemoryStore implements Store {
   }
 
   get(key: Uint8Array): VersionedRecord | undefined {
-    const bucket = keyBucket(key);
+    const bucket = rowBucket(key);
     const mapKey = bytesToMapKey(key);
     const slot = this.overlay.get(bucket)?.get(mapKey);
     if (slot !== undefined) return slot.record ?? undefined;
@@ -82,6 +84,10 @@ export class MemoryStore implements Store {
       for (const record of bucketRecords) records.push(record);
     }
     return { records, nextBucket: KEY_BUCKET_COUNT };
+  }
+
+  scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
+    return rowPageOf(this.visibleBucket(rowPrefixBucket(prefix)), prefix, after, limitRecords);
   }
 
   write(batch: WriteBatch): Promise<void> {
@@ -166,7 +172,7 @@ export class MemoryStore implements Store {
   }
 
   private setOverlay(key: Uint8Array, record: VersionedRecord | null): void {
-    const bucket = keyBucket(key);
+    const bucket = rowBucket(key);
     const mapKey = bytesToMapKey(key);
     let slots = this.overlay.get(bucket);
     if (slots === undefined) {
@@ -182,14 +188,14 @@ export class MemoryStore implements Store {
       return;
     }
     for (const record of operation.records) {
-      const bucket = keyBucket(record.key);
+      const bucket = rowBucket(record.key);
       let records = this.committed[bucket];
       if (records === undefined) records = this.committed[bucket] = new Map();
       const mapKey = bytesToMapKey(record.key);
       records.set(mapKey, record);
     }
     for (const key of operation.purgeKeys) {
-      this.committed[keyBucket(key)]?.delete(bytesToMapKey(key));
+      this.committed[rowBucket(key)]?.delete(bytesToMapKey(key));
     }
   }
 

@@ -12,11 +12,13 @@
 // Stored value: [format u8][flags u8][wallMs f64 LE][logical u32 LE][origin 16 bytes]
 //               [expiresAtMs f64 LE]([key length u32 LE][key bytes] if FLAG_LONG_KEY)[value]
 import { createHash } from 'node:crypto';
-import { keyBucket, KEY_BUCKET_COUNT } from '../core/bytes.js';
+import { KEY_BUCKET_COUNT } from '../core/bytes.js';
+import { rowBucket } from '../core/rows.js';
 import { NODE_ID_BYTES, readNodeId, writeNodeId } from '../core/node-id-bytes.js';
 import type { VersionedRecord } from '../core/types.js';
 
-export const RECORD_FORMAT_VERSION = 1;
+/** 2: keys are row keys (rows.ts). 1 (strings only) is upgraded on open (format-upgrade.ts). */
+export const RECORD_FORMAT_VERSION = 2;
 
 /** Keys up to this length are stored verbatim; longer ones as prefix + digest. */
 export const INLINE_KEY_BYTES_MAX = 1024;
@@ -59,7 +61,7 @@ export function isLongKey(key: Uint8Array): boolean {
 
 /** The LMDB key of a record key: its bucket first, so buckets are contiguous ranges. */
 export function encodeStoredKey(key: Uint8Array): Buffer {
-  const bucket = keyBucket(key);
+  const bucket = rowBucket(key);
   if (!isLongKey(key)) {
     const stored = Buffer.allocUnsafe(BUCKET_BYTES + key.length);
     stored[0] = bucket >>> 8;
@@ -130,8 +132,8 @@ export function decodeRecordValue(key: Uint8Array | undefined, bytes: Uint8Array
 type Take = (bytes: Uint8Array, start: number, end: number) => Uint8Array;
 
 /** The one decoder behind both variants: `takeKey`/`takeValue` view or copy the bytes. */
-function decodeWith(key: Uint8Array | undefined, bytes: Uint8Array, takeKey: Take, takeValue: Take): VersionedRecord | undefined {
-  if (bytes.length < RECORD_HEADER_BYTES || bytes[0] !== RECORD_FORMAT_VERSION) return undefined;
+function decodeWith(key: Uint8Array | undefined, bytes: Uint8Array, takeKey: Take, takeValue: Take, format = RECORD_FORMAT_VERSION): VersionedRecord | undefined {
+  if (bytes.length < RECORD_HEADER_BYTES || bytes[0] !== format) return undefined;
   const flags = bytes[OFFSET_FLAGS]!;
   if ((flags & ~FLAGS_KNOWN) !== 0) return undefined;
   const buffer = asBuffer(bytes);
@@ -199,4 +201,13 @@ export function decodeStoredRecord(storedKey: Uint8Array, storedValue: Uint8Arra
   const decodedKey = decodeStoredKey(storedKey);
   if (decodedKey === undefined) return undefined;
   return decodeRecordValue(decodedKey.key, storedValue);
+}
+
+/** An entry of an earlier format (same layout, other version byte), for the upgrade: copies. */
+export function decodeStoredKeyAndRecordOfFormat(storedKey: Uint8Array, storedValue: Uint8Array, format: number): VersionedRecord | undefined {
+  const decodedKey = decodeStoredKey(storedKey);
+  if (decodedKey === undefined) return undefined;
+  const copy = (source: Uint8Array, start: number, end: number) => new Uint8Array(source.subarray(start, end));
+  const record = decodeWith(decodedKey.key, storedValue, copy, copy, format);
+  return record === undefined ? undefined : { ...record, key: new Uint8Array(record.key) };
 }

@@ -1,24 +1,9 @@
-// The storage boundary. The core reads synchronously through StoreView (lmdb-js `get`
-// is synchronous); writes are ordered and asynchronous, resolving once committed.
+// The storage boundary. The core reads synchronously through its StoreView port
+// (src/core/store-view.ts); writes are ordered and asynchronous, resolving once committed.
+import type { StoreView } from '../core/store-view.js';
 import type { VersionedRecord } from '../core/types.js';
 
-export interface ScanResult {
-  /** Records in (bucket, key) order, tombstones and expired records included. */
-  readonly records: VersionedRecord[];
-  /** First bucket not yet returned; KEY_BUCKET_COUNT when the range is exhausted. */
-  readonly nextBucket: number;
-}
-
-export interface StoreView {
-  /** The newest stored version of key, including writes not yet committed. */
-  get(key: Uint8Array): VersionedRecord | undefined;
-  /**
-   * Whole buckets from fromBucket (inclusive) up to toBucketExclusive, in (bucket, key)
-   * order, stopping after the bucket in which the count reached limitRecords. Pending
-   * (uncommitted) writes are included.
-   */
-  scanBuckets(fromBucket: number, toBucketExclusive: number, limitRecords: number): ScanResult;
-}
+export type { RowPage, ScanResult, StoreView } from '../core/store-view.js';
 
 export interface WriteBatch {
   readonly records: readonly VersionedRecord[];

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { KEY_BUCKET_COUNT, keyBucket, bytesToMapKey } from '../../src/core/bytes.js';
+import { KEY_BUCKET_COUNT, bytesToMapKey } from '../../src/core/bytes.js';
+import { rowBucket } from '../../src/core/rows.js';
 import { AE_LINK_UP_ANSWER_GRACE_MS } from '../../src/core/antientropy.js';
 import { DEFAULT_CORE_CONFIG } from '../../src/core/config.js';
 import type { Effect } from '../../src/core/io.js';
@@ -72,7 +73,7 @@ function naiveDifferingBuckets(a: Map<string, VersionedRecord>, b: Map<string, V
   for (const mapKey of new Set([...a.keys(), ...b.keys()])) {
     const left = a.get(mapKey);
     const right = b.get(mapKey);
-    if (!sameVersion(left, right)) buckets.add(keyBucket((left ?? right)!.key));
+    if (!sameVersion(left, right)) buckets.add(rowBucket((left ?? right)!.key));
   }
   return [...buckets].sort((x, y) => x - y);
 }
@@ -155,7 +156,7 @@ test('the diff of many scattered buckets still streams every differing record', 
   const records: VersionedRecord[] = [];
   for (let index = 0; records.length < 3_000; index++) {
     const key = new TextEncoder().encode(`k${index}`);
-    if (keyBucket(key) % 2 === 0) records.push({ key, value: key, hlc: { wallMs: 1, logical: 0 }, origin: ID_A, expiresAtMs: 0 });
+    if (rowBucket(key) % 2 === 0) records.push({ key, value: key, hlc: { wallMs: 1, logical: 0 }, origin: ID_A, expiresAtMs: 0 });
   }
   const a = new Replica(ID_A, records);
   const b = new Replica(ID_B, []);

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { bytesToMapKey, keyBucket } from '../../src/core/bytes.js';
+import { bytesToMapKey } from '../../src/core/bytes.js';
+import { rowBucket } from '../../src/core/rows.js';
 import { MERKLE_FANOUT, MERKLE_HASH_BYTES, MERKLE_LEAF_LEVEL, MerkleTree, merkleNodeCount } from '../../src/core/merkle.js';
 import { mergeRecords } from '../../src/core/record.js';
 import type { VersionedRecord } from '../../src/core/types.js';
@@ -84,7 +85,7 @@ test('walking the tree finds exactly the buckets whose versions differ', () => {
         const x = storeA.get(mapKey);
         const y = storeB.get(mapKey);
         const same = x !== undefined && y !== undefined && x.hlc.wallMs === y.hlc.wallMs && x.hlc.logical === y.hlc.logical && x.origin === y.origin;
-        if (!same) naive.add(keyBucket((x ?? y)!.key));
+        if (!same) naive.add(rowBucket((x ?? y)!.key));
       }
       // Descend from the root into differing children only, as the protocol does.
       let frontier = a.equalsNodeHash(0, 0, hashBytes(b, 0, 0), 0) ? [] : [0];

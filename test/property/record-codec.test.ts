@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { compareBytes, keyBucket } from '../../src/core/bytes.js';
+import { compareBytes } from '../../src/core/bytes.js';
+import { rowBucket } from '../../src/core/rows.js';
 import type { VersionedRecord } from '../../src/core/types.js';
 import {
   decodeRecordValue,
@@ -12,6 +13,7 @@ import {
   encodeStoredKey,
   INLINE_KEY_BYTES_MAX,
   RECORD_HEADER_BYTES,
+  RECORD_FORMAT_VERSION,
 } from '../../src/storage/record-codec.js';
 import { plainRecord } from '../support/records.js';
 
@@ -36,7 +38,7 @@ test('stored key and value decode back to the same record', () => {
       const storedKey = encodeStoredKey(record.key);
       const storedValue = encodeRecordValue(record);
       assert.deepEqual(plainRecord(decodeStoredRecord(storedKey, storedValue)), plainRecord(record));
-      assert.equal(decodeStoredKey(storedKey)?.bucket, keyBucket(record.key));
+      assert.equal(decodeStoredKey(storedKey)?.bucket, rowBucket(record.key));
       const inline = record.key.length <= INLINE_KEY_BYTES_MAX;
       assert.equal(decodeStoredKey(storedKey)?.key === undefined, !inline);
       const decoded = decodeRecordValue(inline ? record.key : undefined, storedValue);
@@ -50,7 +52,7 @@ test('stored key order is (bucket, key) order', () => {
   const inlineKey = fc.uint8Array({ maxLength: 24 });
   fc.assert(
     fc.property(inlineKey, inlineKey, (a, b) => {
-      const expected = Math.sign(keyBucket(a) - keyBucket(b) || compareBytes(a, b));
+      const expected = Math.sign(rowBucket(a) - rowBucket(b) || compareBytes(a, b));
       assert.equal(Math.sign(Buffer.compare(encodeStoredKey(a), encodeStoredKey(b))), expected);
     }),
     { numRuns: NUM_RUNS },
@@ -92,7 +94,7 @@ test('decoding arbitrary, truncated or flipped bytes never throws', () => {
 test('a version byte this code does not know is refused', () => {
   const record: VersionedRecord = { key: new Uint8Array([1]), value: new Uint8Array([2]), hlc: { wallMs: 1, logical: 2 }, origin: 'ab'.repeat(16), expiresAtMs: 0 };
   const bytes = encodeRecordValue(record);
-  bytes[0] = 2;
+  bytes[0] = RECORD_FORMAT_VERSION + 1;
   assert.equal(decodeRecordValue(record.key, bytes), undefined);
   assert.throws(() => encodeRecordValue({ ...record, origin: 'not-hex' }), /origin/);
 });

@@ -4,7 +4,7 @@ import type { CoreConfig } from '../../src/core/config.js';
 import { compareHlc } from '../../src/core/hlc.js';
 import { NodeCore } from '../../src/core/node.js';
 import type { VersionedRecord } from '../../src/core/types.js';
-import type { StoreView } from '../../src/storage/store.js';
+import type { StoreView } from '../../src/core/store-view.js';
 
 export interface Mutation {
   readonly name: string;

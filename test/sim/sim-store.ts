@@ -1,10 +1,11 @@
 // The simulated disk of one node: a StoreView whose writes are visible at once but
 // committed only when the simulator says so, so a crash loses exactly what an LMDB
 // process killed before its commit would lose. Synchronous and deterministic.
-import { bytesToMapKey, compareBytes, keyBucket, KEY_BUCKET_COUNT } from '../../src/core/bytes.js';
+import { bytesToMapKey, compareBytes, KEY_BUCKET_COUNT } from '../../src/core/bytes.js';
+import { rowBucket, rowPrefixBucket } from '../../src/core/rows.js';
 import { HLC_ZERO } from '../../src/core/hlc.js';
 import type { Hlc, VersionedRecord } from '../../src/core/types.js';
-import type { ScanResult, StoreView } from '../../src/storage/store.js';
+import { rowPageOf, type RowPage, type ScanResult, type StoreView } from '../../src/core/store-view.js';
 
 interface Entry {
   readonly bucket: number;
@@ -29,7 +30,7 @@ class RecordTable {
       entry.record = record;
       return;
     }
-    this.byKey.set(mapKey, { bucket: keyBucket(record.key), key: record.key, record });
+    this.byKey.set(mapKey, { bucket: rowBucket(record.key), key: record.key, record });
     this.sortedValid = false;
   }
 
@@ -39,6 +40,11 @@ class RecordTable {
 
   size(): number {
     return this.byKey.size;
+  }
+
+  /** The records of one bucket (any order). */
+  *bucketRecords(bucket: number): Iterable<VersionedRecord> {
+    for (const entry of this.byKey.values()) if (entry.bucket === bucket) yield entry.record;
   }
 
   entries(): Entry[] {
@@ -99,6 +105,10 @@ export class SimStore implements StoreView {
     }
     // Range exhausted: KEY_BUCKET_COUNT, as the LMDB and memory stores answer.
     return { records, nextBucket: KEY_BUCKET_COUNT };
+  }
+
+  scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
+    return rowPageOf(this.visible.bucketRecords(rowPrefixBucket(prefix)), prefix, after, limitRecords);
   }
 
   countRecords(): number {

@@ -4,27 +4,32 @@
 // like the real wire does.
 import { pack, unpack } from 'msgpackr';
 import { AntiEntropy, isAntiEntropyMessage, type AntiEntropyMessage } from '../../src/core/antientropy.js';
-import { bytesToMapKey, compareBytes, KEY_BUCKET_COUNT, keyBucket } from '../../src/core/bytes.js';
+import { bytesToMapKey, compareBytes, KEY_BUCKET_COUNT } from '../../src/core/bytes.js';
+import { rowBucket, rowPrefixBucket } from '../../src/core/rows.js';
 import { DEFAULT_CORE_CONFIG, type CoreConfig } from '../../src/core/config.js';
 import type { Effect } from '../../src/core/io.js';
 import { MerkleTree } from '../../src/core/merkle.js';
 import { mergeRecords } from '../../src/core/record.js';
 import type { NodeId, VersionedRecord } from '../../src/core/types.js';
-import type { ScanResult, StoreView } from '../../src/storage/store.js';
+import { rowPageOf, type RowPage, type ScanResult, type StoreView } from '../../src/core/store-view.js';
 
 /** Records per bucket, each bucket sorted by key on scan; follows the StoreView contract exactly. */
 export class SortedStoreView implements StoreView {
   private readonly buckets = new Map<number, Map<string, VersionedRecord>>();
 
   get(key: Uint8Array): VersionedRecord | undefined {
-    return this.buckets.get(keyBucket(key))?.get(bytesToMapKey(key));
+    return this.buckets.get(rowBucket(key))?.get(bytesToMapKey(key));
   }
 
   put(record: VersionedRecord): void {
-    const bucket = keyBucket(record.key);
+    const bucket = rowBucket(record.key);
     let slot = this.buckets.get(bucket);
     if (slot === undefined) this.buckets.set(bucket, (slot = new Map()));
     slot.set(bytesToMapKey(record.key), record);
+  }
+
+  scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
+    return rowPageOf(this.buckets.get(rowPrefixBucket(prefix))?.values() ?? [], prefix, after, limitRecords);
   }
 
   scanBuckets(fromBucket: number, toBucketExclusive: number, limitRecords: number): ScanResult {

@@ -1,15 +1,24 @@
-// An Engine over a Map for server tests: writes are stamped with a counter and commit at
-// once, SCAN walks key buckets like the real store, WAIT answers a set number of peers,
-// and every write emits its keyspace event. Also a RESP server over it and a raw client.
+// An Engine for server tests over the core's own Keyspace and the memory store: rows,
+// clears, expiry and counters behave as on a node; writes commit at once, WAIT answers a
+// set number of peers, and every write emits its keyspace events. Also a RESP server over it and a raw client.
 import { Buffer } from 'node:buffer';
 import { connect, type Socket } from 'node:net';
 import { startRespServer, type RespServer } from '../../src/net/resp-listener.js';
 import type { Logger } from '../../src/server/state.js';
-import { bytesToMapKey, keyBucket, KEY_BUCKET_COUNT, compareBytes } from '../../src/core/bytes.js';
+import { KEY_BUCKET_COUNT, keyBucket } from '../../src/core/bytes.js';
+import { DEFAULT_CORE_CONFIG } from '../../src/core/config.js';
+import { createHlcClock, HLC_ZERO, type HlcClock } from '../../src/core/hlc.js';
 import type { ClientWrite } from '../../src/core/io.js';
+import { Keyspace } from '../../src/core/keyspace.js';
+import { MerkleTree } from '../../src/core/merkle.js';
 import { isAbsent } from '../../src/core/record.js';
+import { rowKindOf, RowKind, rowUserKey } from '../../src/core/rows.js';
+import type { RowPage } from '../../src/core/store-view.js';
+import { TombstoneTracker } from '../../src/core/tombstones.js';
 import type { MemberView, VersionedRecord } from '../../src/core/types.js';
-import type { Engine, EngineInfo, KeyspaceEvent, KeyspaceEventName } from '../../src/server/engine.js';
+import { KeyspaceEvents } from '../../src/runtime/keyspace-events.js';
+import type { Engine, EngineInfo, KeyspaceEvent } from '../../src/server/engine.js';
+import { MemoryStore } from '../../src/storage/memory-store.js';
 
 export const MEMORY_ENGINE_NODE_ID = '0123456789abcdef0123456789abcdef';
 
@@ -25,7 +34,6 @@ export interface MemoryEngineOptions {
 }
 
 export class MemoryEngine implements Engine {
-  readonly records = new Map<string, VersionedRecord>();
   /** What WAIT resolves with. */
   waitReplicas = 0;
   /** When set, the next write rejects with it (storage failure). */
@@ -33,21 +41,39 @@ export class MemoryEngine implements Engine {
   /** Number of write() calls, and the writes of the last one. */
   writeCalls = 0;
   lastWrites: readonly ClientWrite[] = [];
+  /** The rows, kept by the core's own keyspace logic (clears, expiry, counters). */
+  readonly store = new MemoryStore();
+  private readonly keyspace: Keyspace;
+  private readonly clock: HlcClock = createHlcClock(HLC_ZERO, DEFAULT_CORE_CONFIG.hlcMaxOffsetMs);
+  private readonly events = new KeyspaceEvents();
+  private readonly counters: Record<string, number> = {};
   private sequence = 0;
-  private logical = 0;
-  private readonly listeners = new Set<(event: KeyspaceEvent) => void>();
-  private readonly clock: () => number;
+  private readonly now: () => number;
 
   constructor(private readonly options: MemoryEngineOptions = {}) {
-    this.clock = options.nowMs ?? Date.now;
+    this.now = options.nowMs ?? Date.now;
+    const counters = new Proxy(this.counters, { get: (target, name: string) => target[name] ?? 0 });
+    this.keyspace = new Keyspace(this.store, new MerkleTree(), new TombstoneTracker(MEMORY_ENGINE_NODE_ID, DEFAULT_CORE_CONFIG.tombstoneGraceMs), DEFAULT_CORE_CONFIG, counters);
   }
 
   nowMs(): number {
-    return this.clock();
+    return this.now();
   }
 
-  get(key: Uint8Array): VersionedRecord | undefined {
-    return this.records.get(bytesToMapKey(key));
+  nodeId(): string {
+    return MEMORY_ENGINE_NODE_ID;
+  }
+
+  get(row: Uint8Array): VersionedRecord | undefined {
+    return this.store.get(row);
+  }
+
+  scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limit: number): RowPage {
+    return this.store.scanRows(prefix, after, limit);
+  }
+
+  mayHaveSlots(key: Uint8Array): boolean {
+    return this.keyspace.mayHaveSlots(keyBucket(key));
   }
 
   write(writes: readonly ClientWrite[]): Promise<number> {
@@ -59,26 +85,12 @@ export class MemoryEngine implements Engine {
       return Promise.reject(error);
     }
     const nowMs = this.nowMs();
-    const events: KeyspaceEvent[] = [];
-    for (const write of writes) {
-      const mapKey = bytesToMapKey(write.key);
-      const previous = this.records.get(mapKey);
-      // Copy: the server hands us views into socket read buffers.
-      const key = Buffer.from(write.key);
-      const record: VersionedRecord = {
-        key,
-        value: write.value === null ? null : write.value === previous?.value ? write.value : Buffer.from(write.value),
-        hlc: { wallMs: nowMs, logical: ++this.logical },
-        origin: MEMORY_ENGINE_NODE_ID,
-        expiresAtMs: write.expiresAtMs,
-      };
-      this.records.set(mapKey, record);
-      const event = eventOf(previous, write, nowMs);
-      events.push({ key, event });
-      if (event === 'set' && write.expiresAtMs !== 0) events.push({ key, event: 'expire' }); // as Redis: SET .. EX sends both
-    }
+    // Copy: the server hands us views into socket read buffers.
+    const owned = writes.map((write) => ({ key: Buffer.from(write.key), value: write.value === null ? null : Buffer.from(write.value), expiresAtMs: write.expiresAtMs }));
+    const changes = this.keyspace.stamp(owned, this.clock, MEMORY_ENGINE_NODE_ID, nowMs);
+    void this.store.write({ records: changes.records, purgeKeys: changes.purgeKeys });
     const sequence = ++this.sequence;
-    for (const event of events) for (const listener of this.listeners) listener(event);
+    this.events.publish(changes.records, changes.previous, false, nowMs);
     const delayMs = this.options.commitDelayMs ?? 0;
     if (delayMs === 0) return Promise.resolve(sequence);
     return new Promise((resolve) => setTimeout(() => resolve(sequence), delayMs));
@@ -89,28 +101,15 @@ export class MemoryEngine implements Engine {
     return Promise.resolve(this.get(key));
   }
 
-  scan(cursor: number, count: number): { keys: Uint8Array[]; cursor: number } {
+  scan(cursor: number, count: number): { keys: Uint8Array[]; headers: VersionedRecord[]; cursor: number } {
     const nowMs = this.nowMs();
-    const live = [...this.records.values()]
-      .filter((record) => !isAbsent(record, nowMs))
-      .map((record) => ({ key: record.key, bucket: keyBucket(record.key) }))
-      .filter((entry) => entry.bucket >= cursor)
-      .sort((a, b) => a.bucket - b.bucket || compareBytes(a.key, b.key));
-    const keys: Uint8Array[] = [];
-    let index = 0;
-    while (index < live.length && keys.length < count) {
-      const bucket = live[index]!.bucket;
-      while (index < live.length && live[index]!.bucket === bucket) keys.push(live[index++]!.key);
-    }
-    const next = index < live.length ? live[index]!.bucket : 0;
-    return { keys, cursor: next === KEY_BUCKET_COUNT ? 0 : next };
+    const page = this.store.scanBuckets(Math.min(cursor, KEY_BUCKET_COUNT), KEY_BUCKET_COUNT, Math.max(1, count));
+    const headers = page.records.filter((record) => rowKindOf(record.key) === RowKind.Header && !isAbsent(record, nowMs));
+    return { keys: headers.map((record) => rowUserKey(record.key)!), headers, cursor: page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket };
   }
 
   keyCount(): number {
-    const nowMs = this.nowMs();
-    let count = 0;
-    for (const record of this.records.values()) if (!isAbsent(record, nowMs)) count++;
-    return count;
+    return this.keyspace.liveKeys;
   }
 
   wait(_writeSeq: number, _replicas: number, _timeoutMs: number): Promise<number> {
@@ -120,8 +119,6 @@ export class MemoryEngine implements Engine {
   info(): EngineInfo {
     const nowMs = this.nowMs();
     const self: MemberView = { id: MEMORY_ENGINE_NODE_ID, name: 'memory', addr: '127.0.0.1:0', incarnation: 1, state: 'alive', lastSeenMs: nowMs };
-    let keysWithExpiry = 0;
-    for (const record of this.records.values()) if (!isAbsent(record, nowMs) && record.expiresAtMs !== 0) keysWithExpiry++;
     return {
       nodeId: MEMORY_ENGINE_NODE_ID,
       nodeName: 'memory',
@@ -132,7 +129,7 @@ export class MemoryEngine implements Engine {
       fsync: 'no',
       members: [self, ...(this.options.members ?? [])],
       keys: this.keyCount(),
-      keysWithExpiry,
+      keysWithExpiry: this.keyspace.keysWithExpiry,
       merkleRoot: '0000000000000000',
       sync: [{ peer: 'ffffffffffffffffffffffffffffffff', inProgress: false, keysSent: 3, keysReceived: 4, rounds: 5 }],
       counters: { writes: this.sequence, clock_offset_drops: 0 },
@@ -145,36 +142,25 @@ export class MemoryEngine implements Engine {
   }
 
   onKeyspaceEvent(listener: (event: KeyspaceEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.events.subscribe(listener);
   }
 
   listenerCount(): number {
-    return this.listeners.size;
+    return this.events.listenerCount;
   }
 
-  /** Turn expired records into tombstones and emit `expired`, as the real sweep does. */
+  /** Run the core's expiry sweep over everything and emit `expired`, as the real sweep does. */
   sweepExpired(): number {
     const nowMs = this.nowMs();
     let count = 0;
-    for (const [mapKey, record] of this.records) {
-      if (record.value === null || record.expiresAtMs === 0 || record.expiresAtMs > nowMs) continue;
-      this.records.set(mapKey, { ...record, value: null, expiresAtMs: 0 });
-      count++;
-      for (const listener of this.listeners) listener({ key: record.key, event: 'expired' });
-    }
+    do {
+      const swept = this.keyspace.sweepSlice(nowMs);
+      void this.store.write({ records: swept.records, purgeKeys: swept.purgeKeys });
+      this.events.publish(swept.records, swept.previous, true, nowMs);
+      count += swept.records.length;
+    } while (!this.keyspace.sweepWrapped());
     return count;
   }
-}
-
-/**
- * The event a write causes. The server rewrites an existing value object for EXPIRE and
- * PERSIST, so an identical value object means only the expiry changed.
- */
-function eventOf(previous: VersionedRecord | undefined, write: ClientWrite, nowMs: number): KeyspaceEventName {
-  if (write.value === null) return 'del';
-  if (previous !== undefined && !isAbsent(previous, nowMs) && previous.value === write.value) return write.expiresAtMs === 0 ? 'persist' : 'expire';
-  return 'set';
 }
 
 /** Logger that keeps what was logged, for tests that check errors are reported. */

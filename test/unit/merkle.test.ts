@@ -1,7 +1,8 @@
 // Proves what a version hash covers (key, hlc, origin; not value, tombstone or expiry) and that the tree's wire helpers and node bitmaps agree with its nodes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { keyBucket, utf8 } from '../../src/core/bytes.js';
+import { utf8 } from '../../src/core/bytes.js';
+import { rowBucket } from '../../src/core/rows.js';
 import { expiredToTombstone } from '../../src/core/record.js';
 import {
   bitmapToRanges,
@@ -46,7 +47,7 @@ test('a version hash ignores value, tombstone flag and expiry, and covers key, h
 test('an update touches the leaf of the key and its ancestors only', () => {
   const tree = new MerkleTree();
   tree.update(base.key, undefined, base);
-  const bucket = keyBucket(base.key);
+  const bucket = rowBucket(base.key);
   const hash = recordVersionHash(base);
   assert.deepEqual(tree.root(), hash);
   assert.deepEqual(tree.nodeHash(4, bucket), hash);
@@ -65,7 +66,7 @@ test('child hashes on the wire compare equal to the tree they came from', () => 
   const bytes = new Uint8Array(MERKLE_FANOUT * MERKLE_HASH_BYTES + 3);
   a.writeChildHashes(0, 0, bytes, 3);
   assert.equal(a.differingChildren(0, 0, bytes, 3), 0);
-  const bucket = keyBucket(base.key);
+  const bucket = rowBucket(base.key);
   assert.equal(b.differingChildren(0, 0, bytes, 3), 1 << (bucket >>> 12));
   const children = a.childHashes(0, 0);
   assert.equal(children.length, 32);

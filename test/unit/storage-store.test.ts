@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { bytesToMapKey, compareBytes, keyBucket, KEY_BUCKET_COUNT, utf8 } from '../../src/core/bytes.js';
+import { bytesToMapKey, compareBytes, KEY_BUCKET_COUNT, utf8 } from '../../src/core/bytes.js';
+import { rowBucket } from '../../src/core/rows.js';
 import type { VersionedRecord } from '../../src/core/types.js';
 import { openLmdbStore } from '../../src/storage/lmdb-store.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
@@ -54,7 +55,7 @@ function makeRecord(key: string | Uint8Array, value: string | null, wallMs = 1_0
 }
 
 function byBucketThenKey(a: Uint8Array, b: Uint8Array): number {
-  return keyBucket(a) - keyBucket(b) || compareBytes(a, b);
+  return rowBucket(a) - rowBucket(b) || compareBytes(a, b);
 }
 
 function scanAll(store: Store, limit: number): VersionedRecord[] {
@@ -64,7 +65,7 @@ function scanAll(store: Store, limit: number): VersionedRecord[] {
   while (bucket < KEY_BUCKET_COUNT) {
     const result = store.scanBuckets(bucket, KEY_BUCKET_COUNT, limit);
     assert.ok(result.nextBucket > bucket, 'scan makes progress');
-    const buckets = result.records.map((record) => keyBucket(record.key));
+    const buckets = result.records.map((record) => rowBucket(record.key));
     if (result.records.length > 0) {
       const lastBucket = buckets[buckets.length - 1]!;
       assert.ok(buckets.filter((b) => b !== lastBucket).length < limit, 'stops after the bucket that reached the limit');
@@ -171,7 +172,7 @@ for (const implementation of implementations) {
       assert.equal(ranged.nextBucket, KEY_BUCKET_COUNT);
       assert.deepEqual(
         ranged.records.map((record) => record.key),
-        expected.filter((key) => keyBucket(key) >= from && keyBucket(key) < to),
+        expected.filter((key) => rowBucket(key) >= from && rowBucket(key) < to),
       );
       assert.deepEqual(store.scanBuckets(5, 5, 10), { records: [], nextBucket: KEY_BUCKET_COUNT });
       await store.flush();

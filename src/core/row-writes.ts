@@ -1,0 +1,68 @@
+// The rows one step changes, before they reach storage: reads see them first, so a clear
+// in the same batch as the rows it removes (or a row written twice) is decided once.
+import { bytesToMapKey } from './bytes.js';
+import type { StoreView } from './store-view.js';
+import type { VersionedRecord } from './types.js';
+
+/** Rows that changed, each with the version it replaced (same index; undefined = new), and rows removed. */
+export interface Changes {
+  readonly records: VersionedRecord[];
+  readonly previous: (VersionedRecord | undefined)[];
+  /** Row keys removed physically (cleared rows, purged tombstones). */
+  readonly purgeKeys: Uint8Array[];
+}
+
+interface Slot {
+  /** The row's state after this step: null when removed. */
+  record: VersionedRecord | null;
+  /** What storage held before the step. */
+  readonly previous: VersionedRecord | undefined;
+}
+
+export class RowWrites {
+  private readonly slots = new Map<string, Slot>();
+
+  constructor(private readonly view: StoreView) {}
+
+  /** The row as this step leaves it so far (undefined: absent or removed). */
+  get(key: Uint8Array): VersionedRecord | undefined {
+    const slot = this.slots.get(bytesToMapKey(key));
+    if (slot !== undefined) return slot.record ?? undefined;
+    return this.view.get(key);
+  }
+
+  /** Write record; `current` is what get() returned for its key. */
+  put(record: VersionedRecord, current: VersionedRecord | undefined): void {
+    const mapKey = bytesToMapKey(record.key);
+    const slot = this.slots.get(mapKey);
+    if (slot === undefined) this.slots.set(mapKey, { record, previous: current });
+    else slot.record = record;
+  }
+
+  /** Remove a row physically (it is `current`, as get() returned it). */
+  remove(current: VersionedRecord): void {
+    const mapKey = bytesToMapKey(current.key);
+    const slot = this.slots.get(mapKey);
+    if (slot === undefined) this.slots.set(mapKey, { record: null, previous: current });
+    else slot.record = null;
+  }
+
+  /**
+   * The net change: rows written (in first-touch order) and rows removed. A row written
+   * and then removed in the same step leaves nothing behind if storage never had it.
+   */
+  changes(): Changes {
+    const records: VersionedRecord[] = [];
+    const previous: (VersionedRecord | undefined)[] = [];
+    const purgeKeys: Uint8Array[] = [];
+    for (const slot of this.slots.values()) {
+      if (slot.record !== null) {
+        records.push(slot.record);
+        previous.push(slot.previous);
+      } else if (slot.previous !== undefined) {
+        purgeKeys.push(slot.previous.key);
+      }
+    }
+    return { records, previous, purgeKeys };
+  }
+}
