@@ -1,9 +1,12 @@
-// Pub/sub over keyspace notifications: `__keyspace@0__:KEY` carries the event name,
-// `__keyevent@0__:EVENT` carries the key. Events come from engine.onKeyspaceEvent (writes
-// on any node); the hub listens only while some client is subscribed.
+// Pub/sub: PUBLISH, and keyspace notifications (`__keyspace@0__:KEY` carries the event
+// name, `__keyevent@0__:EVENT` carries the key). Events come from engine.onKeyspaceEvent
+// (writes on any node), PUBLISHes made on other nodes from engine.onPeerPublish; the hub
+// listens to the engine only while some client is subscribed. PUBLISH replies with the
+// receivers on this node (as Redis Cluster does).
 import { Buffer } from 'node:buffer';
 import { RespOutput, appendArrayHeader, appendError, appendBulk, appendBulkText, appendInteger, appendNull, appendPushHeader, appendSimple } from '../wire/resp.js';
 import type { RespVersion } from '../wire/resp.js';
+import { PUBLISH_CHANNEL_BYTES_MAX } from '../core/pubsub-messages.js';
 import { CommandFlag, NO_KEYS, command } from './common.js';
 import type { Engine, KeyspaceEvent } from './engine.js';
 import { globMatch } from './glob.js';
@@ -92,7 +95,13 @@ export class PubSubHub {
   }
 
   private listen(): void {
-    if (this.unsubscribeEngine === undefined) this.unsubscribeEngine = this.engine.onKeyspaceEvent((event) => this.publishEvent(event));
+    if (this.unsubscribeEngine !== undefined) return;
+    const stopEvents = this.engine.onKeyspaceEvent((event) => this.publishEvent(event));
+    const stopPeers = this.engine.onPeerPublish?.((channel, message) => this.publishFromPeer(channel, message));
+    this.unsubscribeEngine = () => {
+      stopEvents();
+      stopPeers?.();
+    };
   }
 
   private unlistenIfIdle(): void {
@@ -110,7 +119,16 @@ export class PubSubHub {
     }
   }
 
-  /** Deliver a message to subscribers of channel and of matching patterns. */
+  /** A PUBLISH made on another node: delivered here only, never sent on. */
+  private publishFromPeer(channel: Uint8Array, message: Uint8Array): void {
+    try {
+      this.publish(Buffer.from(channel.buffer, channel.byteOffset, channel.byteLength), Buffer.from(message.buffer, message.byteOffset, message.byteLength));
+    } catch (error) {
+      this.logger.error({ err: error }, 'delivering a message published on a peer failed');
+    }
+  }
+
+  /** Deliver a message to subscribers of channel and of matching patterns; returns how many got it. */
   publish(channel: Buffer, message: Buffer): number {
     let delivered = 0;
     const sessions = this.channels.get(mapKey(channel));
@@ -181,6 +199,22 @@ function unsubscribeVariant(kind: 'unsubscribe' | 'punsubscribe') {
   };
 }
 
+/**
+ * PUBLISH: local subscribers get it now, linked peers once each (best effort). The reply
+ * counts receivers on this node only. The message is bounded by the RESP decoder
+ * (PROTO_MAX_BULK_BYTES = VALUE_BYTES_MAX); the channel by PUBLISH_CHANNEL_BYTES_MAX.
+ */
+function publishCommand(session: Session, args: Buffer[]): void {
+  const channel = args[1]!;
+  const message = args[2]!;
+  if (channel.length > PUBLISH_CHANNEL_BYTES_MAX) {
+    return void appendError(session.out, `ERR channel is ${channel.length} bytes, the limit is ${PUBLISH_CHANNEL_BYTES_MAX}`);
+  }
+  const receivers = session.server.pubsub.publish(channel, message);
+  session.engine.publish?.(channel, message);
+  appendInteger(session.out, receivers);
+}
+
 /** PING in RESP2 subscribed mode answers `[pong, message]`, elsewhere +PONG or the message. */
 function pingCommand(session: Session, args: Buffer[]): void {
   if (args.length > 2) return void appendError(session.out, wrongArityMessage('ping'));
@@ -203,4 +237,5 @@ export const PUBSUB_COMMANDS: readonly CommandSpec[] = [
   command('unsubscribe', -1, PubSub, NO_KEYS, 'pubsub', 'Stop listening on channels', unsubscribeVariant('unsubscribe')),
   command('punsubscribe', -1, PubSub, NO_KEYS, 'pubsub', 'Stop listening on patterns', unsubscribeVariant('punsubscribe')),
   command('ping', -1, PubSub | Fast, NO_KEYS, 'connection', 'Ping the server', pingCommand),
+  command('publish', 3, Fast, NO_KEYS, 'pubsub', 'Post a message to a channel, on this node and every linked one', publishCommand),
 ];
