@@ -1,4 +1,4 @@
-// Proves PUBLISH reaches this server's SUBSCRIBE and PSUBSCRIBE clients in Redis's RESP2 and RESP3 forms (binary safe), counts only local receivers, hands every message to the engine for the peers once, delivers messages relayed from peers without sending them on.
+// Proves PUBLISH reaches this server's SUBSCRIBE and PSUBSCRIBE clients in Redis's RESP2 and RESP3 forms (binary safe), counts only local receivers, hands every message to the engine for the peers once, delivers messages relayed from peers without sending them on, and that PUBSUB CHANNELS/NUMSUB/NUMPAT answer (and fail) as Redis 7.0 does.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { PUBLISH_CHANNEL_BYTES_MAX } from '../../src/core/pubsub-messages.js';
@@ -125,6 +125,34 @@ test('a channel beyond PUBLISH_CHANNEL_BYTES_MAX is refused; nothing is delivere
   assert.equal(engine.publishedToPeers.length, sentBefore);
   await exchange(publisher, request('PUBLISH', Buffer.alloc(PUBLISH_CHANNEL_BYTES_MAX, 0x61), 'x'), ':0\r\n');
   await exchange(publisher, 'PING\r\n', '+PONG\r\n');
+  await closeAll();
+});
+
+test('PUBSUB CHANNELS, NUMSUB and NUMPAT describe this node, with Redis 7.0 replies and errors', async () => {
+  const first = await connected();
+  const second = await connected();
+  const admin = await connected();
+  await exchange(first, 'SUBSCRIBE b.1 a.1 zz\r\n', [`b.1`, `a.1`, `zz`].map((name, index) => `*3\r\n${bulk('subscribe')}${bulk(name)}:${index + 1}\r\n`).join(''));
+  await exchange(second, 'SUBSCRIBE a.1\r\nPSUBSCRIBE x* y*\r\n', `*3\r\n${bulk('subscribe')}${bulk('a.1')}:1\r\n*3\r\n${bulk('psubscribe')}${bulk('x*')}:2\r\n*3\r\n${bulk('psubscribe')}${bulk('y*')}:3\r\n`);
+  await exchange(first, 'PSUBSCRIBE x*\r\n', `*3\r\n${bulk('psubscribe')}${bulk('x*')}:4\r\n`);
+  await exchange(admin, 'PUBSUB CHANNELS\r\n', `*3\r\n${bulk('a.1')}${bulk('b.1')}${bulk('zz')}`);
+  await exchange(admin, 'pubsub channels *.1\r\n', `*2\r\n${bulk('a.1')}${bulk('b.1')}`);
+  await exchange(admin, 'PUBSUB CHANNELS nothing*\r\n', '*0\r\n');
+  await exchange(admin, 'PUBSUB NUMSUB a.1 zz x* missing\r\n', `*8\r\n${bulk('a.1')}:2\r\n${bulk('zz')}:1\r\n${bulk('x*')}:0\r\n${bulk('missing')}:0\r\n`);
+  await exchange(admin, 'PUBSUB NUMSUB\r\n', '*0\r\n');
+  await exchange(admin, 'PUBSUB NUMPAT\r\n', ':2\r\n');
+  await exchange(admin, 'PUBSUB NUMPAT extra\r\n', "-ERR wrong number of arguments for 'pubsub|numpat' command\r\n");
+  await exchange(admin, 'PUBSUB CHANNELS a b\r\n', "-ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.\r\n");
+  await exchange(admin, 'PUBSUB FOO\r\n', "-ERR unknown subcommand 'FOO'. Try PUBSUB HELP.\r\n");
+  await exchange(admin, 'PUBSUB\r\n', "-ERR wrong number of arguments for 'pubsub' command\r\n");
+  const before = admin.text().length;
+  admin.send('PUBSUB HELP\r\n');
+  const help = (await admin.waitFor((text) => text.endsWith('+    Print this help.\r\n'))).slice(before);
+  assert.match(help, /^\*10\r\n\+PUBSUB <subcommand> \[<arg> \[value\] \[opt\] \.\.\.\]\. Subcommands are:\r\n\+CHANNELS \[<pattern>\]\r\n/);
+  first.destroy();
+  await first.closed;
+  await new Promise((resolve) => setTimeout(resolve, 50)); // the server sees the close
+  await exchange(admin, 'PUBSUB CHANNELS\r\nPUBSUB NUMPAT\r\n', `*1\r\n${bulk('a.1')}:2\r\n`);
   await closeAll();
 });
 
