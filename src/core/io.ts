@@ -39,7 +39,9 @@ export type Input =
   /** WAIT: report how many peers stored writes up to writeSeq, once `replicas` did or at deadline. */
   | { readonly kind: 'wait'; readonly nowMs: number; readonly requestId: number; readonly writeSeq: number; readonly replicas: number; readonly deadlineMs: number }
   /** Quorum read: ask every linked peer for key, answer once a majority of members replied. */
-  | { readonly kind: 'quorumRead'; readonly nowMs: number; readonly requestId: number; readonly key: Uint8Array; readonly deadlineMs: number };
+  | { readonly kind: 'quorumRead'; readonly nowMs: number; readonly requestId: number; readonly key: Uint8Array; readonly deadlineMs: number }
+  /** A client PUBLISHed here (local subscribers already have it): send it once to each linked peer. */
+  | { readonly kind: 'publish'; readonly nowMs: number; readonly channel: Uint8Array; readonly message: Uint8Array };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -92,6 +94,8 @@ export type Effect =
       readonly replies: number;
       readonly needed: number;
     }
+  /** A peer relayed a PUBLISH made on it: deliver to this node's subscribers only (never forwarded). */
+  | { readonly kind: 'published'; readonly channel: Uint8Array; readonly message: Uint8Array }
   /** Call tick at or after this time (the earliest pending deadline; later ones replace it). */
   | { readonly kind: 'wakeAt'; readonly deadlineMs: number }
   | { readonly kind: 'log'; readonly level: LogLevel; readonly message: string; readonly fields: Readonly<Record<string, unknown>> };

@@ -2,14 +2,15 @@
 // strings are append-only; PEER_PROTOCOL_VERSION changes when a shape changes.
 import { isAntiEntropyMessage, type AntiEntropyMessage } from './antientropy.js';
 import { isMembershipMessage, type MembershipMessage } from './membership.js';
+import { isPubSubMessage, type PubSubMessage } from './pubsub-messages.js';
 import { isReplicationMessage, type ReplicationMessage } from './replication.js';
 
 /** 3: records are typed rows (rows.ts); nodes of 2 would misread them, so links refuse. */
 export const PEER_PROTOCOL_VERSION = 3;
 
-export type PeerMessage = MembershipMessage | ReplicationMessage | AntiEntropyMessage;
+export type PeerMessage = MembershipMessage | ReplicationMessage | AntiEntropyMessage | PubSubMessage;
 
 /** Structural check of a decoded message; anything else is dropped and counted. */
 export function isPeerMessage(value: unknown): value is PeerMessage {
-  return isMembershipMessage(value) || isReplicationMessage(value) || isAntiEntropyMessage(value);
+  return isMembershipMessage(value) || isReplicationMessage(value) || isAntiEntropyMessage(value) || isPubSubMessage(value);
 }

@@ -65,6 +65,8 @@ export class NodeCore {
     old_tombstones_refused: 0,
     purged_tombstones_refused: 0,
     rows_cleared: 0,
+    publish_relayed_out: 0,
+    publish_relayed_in: 0,
   };
   readonly keyspace: Keyspace;
 
@@ -158,9 +160,12 @@ export class NodeCore {
         this.quorumReads.start(input.requestId, input.key, this.view.get(input.key), this.linkedPeers(), members, input.deadlineMs, out);
         break;
       }
+      case 'publish':
+        this.onPublish(input.channel, input.message, out);
+        break;
     }
-    // Writes move no deadline: no wakeAt on that hot path.
-    return this.finish(out, input.kind !== 'clientWrite');
+    // Writes and publishes move no deadline: no wakeAt on those hot paths.
+    return this.finish(out, input.kind !== 'clientWrite' && input.kind !== 'publish');
   }
 
   private finish(out: Effect[], deadlinesMayHaveMoved: boolean): Effect[] {
@@ -266,6 +271,9 @@ export class NodeCore {
       this.purgeExact(message.records, nowMs, out);
     } else if (message.type === 'repair') {
       this.persistChanges(this.mergeIncoming(from, message.records, nowMs, out), { kind: 'none' }, out);
+    } else if (message.type === 'publish') {
+      this.counters.publish_relayed_in!++;
+      out.push({ kind: 'published', channel: message.channel, message: message.message });
     } else if (isAntiEntropyMessage(message)) {
       // Until a resync begins, our old records must not travel: they may be forgotten
       // deletes. End the peer's session now rather than leave it to time out.
@@ -276,6 +284,15 @@ export class NodeCore {
       const received = this.antiEntropy.onMessage(from, message, nowMs, out);
       if (received.length > 0) this.persistChanges(this.mergeIncoming(from, received, nowMs, out), { kind: 'none' }, out);
       if (this.resync.state === 'pulling' && this.resync.peer === from) this.checkResyncDone(from, nowMs, out);
+    }
+  }
+
+  /** One message object for every peer, so the runtime encodes the frame once. */
+  private onPublish(channel: Uint8Array, message: Uint8Array, out: Effect[]): void {
+    const relay: PeerMessage = { type: 'publish', channel, message };
+    for (const peer of this.peers.peers()) {
+      out.push(sendEffect(peer, relay));
+      this.counters.publish_relayed_out!++;
     }
   }
 

@@ -46,6 +46,7 @@ export class NodeRuntime implements Engine {
   private readonly waitResolvers = new Map<number, (replicas: number) => void>();
   private readonly quorumResolvers = new Map<number, { resolve: (record: VersionedRecord | undefined) => void; reject: (error: Error) => void }>();
   private readonly keyspace = new KeyspaceEvents();
+  private readonly peerPublishListeners = new Set<(channel: Uint8Array, message: Uint8Array) => void>();
   private stopped = false;
   private clientsPaused = false;
   private lastUpTimer: NodeJS.Timeout | undefined;
@@ -206,6 +207,9 @@ export class NodeRuntime implements Engine {
       case 'applied':
         if (this.keyspace.hasListeners) this.keyspace.publish(effect.records, effect.previous, effect.expired, this.nowMs());
         break;
+      case 'published':
+        for (const listener of this.peerPublishListeners) listener(effect.channel, effect.message);
+        break;
       case 'waitDone':
         this.waitResolvers.get(effect.requestId)?.(effect.replicas);
         this.waitResolvers.delete(effect.requestId);
@@ -353,6 +357,15 @@ export class NodeRuntime implements Engine {
 
   onKeyspaceEvent(listener: (event: KeyspaceEvent) => void): () => void {
     return this.keyspace.subscribe(listener);
+  }
+
+  publish(channel: Uint8Array, message: Uint8Array): void {
+    this.input({ kind: 'publish', nowMs: this.nowMs(), channel, message });
+  }
+
+  onPeerPublish(listener: (channel: Uint8Array, message: Uint8Array) => void): () => void {
+    this.peerPublishListeners.add(listener);
+    return () => this.peerPublishListeners.delete(listener);
   }
 
   /** Stop accepting, close links, let pending writes commit, flush and close LMDB. */

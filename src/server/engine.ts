@@ -88,4 +88,8 @@ export interface Engine {
   configView(): Readonly<Record<string, string>>;
   /** Keyspace events of changes made on any node; returns the unsubscribe function. */
   onKeyspaceEvent(listener: (event: KeyspaceEvent) => void): () => void;
+  /** PUBLISH made here: send it once to every linked peer (best effort, never forwarded by them). */
+  publish?(channel: Uint8Array, message: Uint8Array): void;
+  /** Messages PUBLISHed on other nodes and relayed here; returns the unsubscribe function. */
+  onPeerPublish?(listener: (channel: Uint8Array, message: Uint8Array) => void): () => void;
 }

@@ -1,10 +1,13 @@
-// Pub/sub over keyspace notifications: `__keyspace@0__:KEY` carries the event name,
-// `__keyevent@0__:EVENT` carries the key. Events come from engine.onKeyspaceEvent (writes
-// on any node); the hub listens only while some client is subscribed.
+// Pub/sub: PUBLISH, and keyspace notifications (`__keyspace@0__:KEY` carries the event
+// name, `__keyevent@0__:EVENT` carries the key). Events come from engine.onKeyspaceEvent
+// (writes on any node), PUBLISHes made on other nodes from engine.onPeerPublish; the hub
+// listens to the engine only while some client is subscribed. PUBLISH replies with the
+// receivers on this node, and PUBSUB introspects this node only (as Redis Cluster does).
 import { Buffer } from 'node:buffer';
 import { RespOutput, appendArrayHeader, appendError, appendBulk, appendBulkText, appendInteger, appendNull, appendPushHeader, appendSimple } from '../wire/resp.js';
 import type { RespVersion } from '../wire/resp.js';
-import { CommandFlag, NO_KEYS, command } from './common.js';
+import { PUBLISH_CHANNEL_BYTES_MAX } from '../core/pubsub-messages.js';
+import { CommandFlag, NO_KEYS, argLower, command } from './common.js';
 import type { Engine, KeyspaceEvent } from './engine.js';
 import { globMatch } from './glob.js';
 import type { Session } from './session.js';
@@ -38,6 +41,21 @@ export class PubSubHub {
 
   patternCount(): number {
     return this.patterns.size;
+  }
+
+  /** Clients subscribed to exactly this channel (pattern subscriptions not counted), as PUBSUB NUMSUB. */
+  subscriberCount(channel: Buffer): number {
+    return this.channels.get(mapKey(channel))?.size ?? 0;
+  }
+
+  /** Channels with a subscriber, those matching pattern when given, in byte order (PUBSUB CHANNELS). */
+  channelNames(pattern: Buffer | undefined): Buffer[] {
+    const names: Buffer[] = [];
+    for (const key of this.channels.keys()) {
+      const name = Buffer.from(key, 'latin1');
+      if (pattern === undefined || globMatch(pattern, name)) names.push(name);
+    }
+    return names.sort(Buffer.compare);
   }
 
   subscribe(session: Session, channel: Buffer): void {
@@ -92,7 +110,13 @@ export class PubSubHub {
   }
 
   private listen(): void {
-    if (this.unsubscribeEngine === undefined) this.unsubscribeEngine = this.engine.onKeyspaceEvent((event) => this.publishEvent(event));
+    if (this.unsubscribeEngine !== undefined) return;
+    const stopEvents = this.engine.onKeyspaceEvent((event) => this.publishEvent(event));
+    const stopPeers = this.engine.onPeerPublish?.((channel, message) => this.publishFromPeer(channel, message));
+    this.unsubscribeEngine = () => {
+      stopEvents();
+      stopPeers?.();
+    };
   }
 
   private unlistenIfIdle(): void {
@@ -110,7 +134,16 @@ export class PubSubHub {
     }
   }
 
-  /** Deliver a message to subscribers of channel and of matching patterns. */
+  /** A PUBLISH made on another node: delivered here only, never sent on. */
+  private publishFromPeer(channel: Uint8Array, message: Uint8Array): void {
+    try {
+      this.publish(Buffer.from(channel.buffer, channel.byteOffset, channel.byteLength), Buffer.from(message.buffer, message.byteOffset, message.byteLength));
+    } catch (error) {
+      this.logger.error({ err: error }, 'delivering a message published on a peer failed');
+    }
+  }
+
+  /** Deliver a message to subscribers of channel and of matching patterns; returns how many got it. */
   publish(channel: Buffer, message: Buffer): number {
     let delivered = 0;
     const sessions = this.channels.get(mapKey(channel));
@@ -181,6 +214,68 @@ function unsubscribeVariant(kind: 'unsubscribe' | 'punsubscribe') {
   };
 }
 
+/**
+ * PUBLISH: local subscribers get it now, linked peers once each (best effort). The reply
+ * counts receivers on this node only. The message is bounded by the RESP decoder
+ * (PROTO_MAX_BULK_BYTES = VALUE_BYTES_MAX); the channel by PUBLISH_CHANNEL_BYTES_MAX.
+ */
+function publishCommand(session: Session, args: Buffer[]): void {
+  const channel = args[1]!;
+  const message = args[2]!;
+  if (channel.length > PUBLISH_CHANNEL_BYTES_MAX) {
+    return void appendError(session.out, `ERR channel is ${channel.length} bytes, the limit is ${PUBLISH_CHANNEL_BYTES_MAX}`);
+  }
+  const receivers = session.server.pubsub.publish(channel, message);
+  session.engine.publish?.(channel, message);
+  appendInteger(session.out, receivers);
+}
+
+const PUBSUB_HELP = [
+  'PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'CHANNELS [<pattern>]',
+  "    Return the currently active channels matching a <pattern> (default: '*').",
+  'NUMPAT',
+  '    Return number of subscriptions to patterns.',
+  'NUMSUB [<channel> ...]',
+  '    Return the number of subscribers for the specified channels, excluding',
+  '    pattern subscriptions(default: no channels).',
+  'HELP',
+  '    Print this help.',
+];
+
+/** PUBSUB CHANNELS / NUMSUB / NUMPAT / HELP about this node's subscribers, with Redis 7.0's replies and errors. */
+function pubsubCommand(session: Session, args: Buffer[]): void {
+  const out = session.out;
+  const hub = session.server.pubsub;
+  const sub = argLower(args[1]!);
+  const typed = args[1]!.toString('utf8', 0, 128);
+  switch (sub) {
+    case 'channels': {
+      if (args.length > 3) return void appendError(out, `ERR unknown subcommand or wrong number of arguments for '${typed}'. Try PUBSUB HELP.`);
+      const names = hub.channelNames(args[2]);
+      appendArrayHeader(out, names.length);
+      for (const name of names) appendBulk(out, name);
+      return;
+    }
+    case 'numsub':
+      appendArrayHeader(out, (args.length - 2) * 2);
+      for (let index = 2; index < args.length; index++) {
+        appendBulk(out, args[index]!);
+        appendInteger(out, hub.subscriberCount(args[index]!));
+      }
+      return;
+    case 'numpat':
+    case 'help':
+      if (args.length !== 2) return void appendError(out, wrongArityMessage(`pubsub|${sub}`));
+      if (sub === 'numpat') return void appendInteger(out, hub.patternCount());
+      appendArrayHeader(out, PUBSUB_HELP.length);
+      for (const line of PUBSUB_HELP) appendSimple(out, line);
+      return;
+    default:
+      return void appendError(out, `ERR unknown subcommand '${typed}'. Try PUBSUB HELP.`);
+  }
+}
+
 /** PING in RESP2 subscribed mode answers `[pong, message]`, elsewhere +PONG or the message. */
 function pingCommand(session: Session, args: Buffer[]): void {
   if (args.length > 2) return void appendError(session.out, wrongArityMessage('ping'));
@@ -203,4 +298,6 @@ export const PUBSUB_COMMANDS: readonly CommandSpec[] = [
   command('unsubscribe', -1, PubSub, NO_KEYS, 'pubsub', 'Stop listening on channels', unsubscribeVariant('unsubscribe')),
   command('punsubscribe', -1, PubSub, NO_KEYS, 'pubsub', 'Stop listening on patterns', unsubscribeVariant('punsubscribe')),
   command('ping', -1, PubSub | Fast, NO_KEYS, 'connection', 'Ping the server', pingCommand),
+  command('publish', 3, Fast, NO_KEYS, 'pubsub', 'Post a message to a channel, on this node and every linked one', publishCommand),
+  command('pubsub', -2, 0, NO_KEYS, 'pubsub', "Introspect this node's channels and patterns (CHANNELS NUMSUB NUMPAT)", pubsubCommand),
 ];

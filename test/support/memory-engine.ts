@@ -149,6 +149,28 @@ export class MemoryEngine implements Engine {
     return this.events.listenerCount;
   }
 
+  /** What PUBLISH handed over for the (absent) peers, copied, in order. */
+  readonly publishedToPeers: Array<{ channel: Buffer; message: Buffer }> = [];
+  private readonly peerPublishListeners = new Set<(channel: Uint8Array, message: Uint8Array) => void>();
+
+  publish(channel: Uint8Array, message: Uint8Array): void {
+    this.publishedToPeers.push({ channel: Buffer.from(channel), message: Buffer.from(message) });
+  }
+
+  onPeerPublish(listener: (channel: Uint8Array, message: Uint8Array) => void): () => void {
+    this.peerPublishListeners.add(listener);
+    return () => this.peerPublishListeners.delete(listener);
+  }
+
+  /** A message published on another node arrives, as the runtime's `published` effect delivers it. */
+  deliverFromPeer(channel: Uint8Array, message: Uint8Array): void {
+    for (const listener of this.peerPublishListeners) listener(channel, message);
+  }
+
+  peerPublishListenerCount(): number {
+    return this.peerPublishListeners.size;
+  }
+
   /** Run the core's expiry sweep over everything and emit `expired`, as the real sweep does. */
   sweepExpired(): number {
     const nowMs = this.nowMs();
