@@ -3,8 +3,30 @@
 // of its increments; a write of a new base (SET, HSET) records the slots it observed, so
 // concurrent increments on other nodes all count and only observed ones are reset.
 // Integers stay exact (bigint); a float increment (INCRBYFLOAT) makes the value a float.
-import type { BaseValue, SlotTotal } from './rows.js';
+import { decodeSlotTotal, parseRow, parseSlotElement, slotPrefix, type BaseValue, type SlotTotal } from './rows.js';
+import type { StoreView } from './store-view.js';
 import type { NodeId } from './types.js';
+
+/** Slot rows read per page. */
+const SLOT_PAGE_ROWS = 256;
+
+/** Every origin's live slot total of a counted element (a hash field, or empty for a string). */
+export function readSlotTotals(view: Pick<StoreView, 'scanRows'>, key: Uint8Array, counted: Uint8Array): Map<NodeId, SlotTotal> {
+  const slots = new Map<NodeId, SlotTotal>();
+  const prefix = slotPrefix(key, counted);
+  let after: Uint8Array | undefined;
+  for (;;) {
+    const page = view.scanRows(prefix, after, SLOT_PAGE_ROWS);
+    for (const row of page.records) {
+      if (row.value === null) continue;
+      const slot = parseSlotElement(parseRow(row.key)!.element);
+      const total = decodeSlotTotal(row.value);
+      if (slot !== undefined && total !== undefined && slot.counted.length === counted.length) slots.set(slot.origin, total);
+    }
+    if (page.done || page.records.length === 0) return slots;
+    after = page.records[page.records.length - 1]!.key;
+  }
+}
 
 export const INT64_MIN = -(2n ** 63n);
 export const INT64_MAX = 2n ** 63n - 1n;

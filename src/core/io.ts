@@ -20,6 +20,12 @@ export interface ClientWrite {
   readonly key: Uint8Array;
   readonly value: Uint8Array | null;
   readonly expiresAtMs: number;
+  /**
+   * A string header that replaces whatever the key holds (SET): the core clears a key of
+   * another type first and records the counter slots it observes, so the new value reads
+   * exactly as written. The server need not look the key up for a plain SET.
+   */
+  readonly replacesKey?: boolean;
 }
 
 export type Input =

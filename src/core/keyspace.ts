@@ -11,7 +11,8 @@ import { compareHlc, nextHlc, type HlcClock } from './hlc.js';
 import type { ClientWrite } from './io.js';
 import type { MerkleTree } from './merkle.js';
 import { compareVersions } from './record.js';
-import { clearRowKey, FLUSH_ROW_KEY, keyPrefix, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
+import { readSlotTotals } from './counters.js';
+import { clearRowKey, encodeHeader, FLUSH_ROW_KEY, headerType, KeyType, keyPrefix, plainStringValue, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
 import { RowWrites, type Changes } from './row-writes.js';
 import type { StoreView } from './store-view.js';
 import type { TombstoneTracker } from './tombstones.js';
@@ -29,6 +30,7 @@ export interface MergeResult extends Changes {
 const SCAN_PAGE_RECORDS = 4096;
 const FLUSH_KIND = -2;
 const NO_PURGES: Uint8Array[] = [];
+const EMPTY_BYTES = new Uint8Array(0);
 
 /** The kind of a record's key, FLUSH_KIND for the flush row, -1 for anything else. */
 function kindOf(key: Uint8Array): number {
@@ -61,6 +63,7 @@ export class Keyspace {
   /** Clear and slot rows per bucket: reads and merges skip their lookups where there are none. */
   private readonly clearRows = new Uint32Array(KEY_BUCKET_COUNT);
   private readonly slotRows = new Uint32Array(KEY_BUCKET_COUNT);
+  private slotRowsTotal = 0;
   /** The stored flush row (FLUSHALL): every row at or below it is dead. */
   private flush: VersionedRecord | undefined;
   private sweepBucket = 0;
@@ -86,7 +89,7 @@ export class Keyspace {
 
   /** Whether the key of this bucket may have counter slots (false: it has none). */
   mayHaveSlots(bucket: number): boolean {
-    return this.slotRows[bucket]! > 0;
+    return this.slotRowsTotal > 0 && this.slotRows[bucket]! > 0;
   }
 
   /** Keep the Merkle tree and counts in step with one stored change of one row. */
@@ -106,7 +109,9 @@ export class Keyspace {
     } else if (kind === RowKind.Clear || kind === RowKind.Slot) {
       const counts = kind === RowKind.Clear ? this.clearRows : this.slotRows;
       const bucket = rowBucket(key);
-      counts[bucket] = counts[bucket]! + (after === undefined ? 0 : 1) - (before === undefined ? 0 : 1);
+      const change = (after === undefined ? 0 : 1) - (before === undefined ? 0 : 1);
+      counts[bucket] = counts[bucket]! + change;
+      if (kind === RowKind.Slot) this.slotRowsTotal += change;
     } else if (kind === FLUSH_KIND) {
       if (after !== undefined && (this.flush === undefined || compareVersions(after, this.flush) > 0)) this.flush = after;
     }
@@ -119,7 +124,7 @@ export class Keyspace {
       const write = writes[0]!;
       const kind = kindOf(write.key);
       const before = kind === RowKind.Clear || kind === FLUSH_KIND ? undefined : this.view.get(write.key);
-      if (before === undefined ? kind !== RowKind.Clear && kind !== FLUSH_KIND : !isExpiredHeader(before, kind, nowMs)) {
+      if (before === undefined ? kind !== RowKind.Clear && kind !== FLUSH_KIND && !this.replaceActs(write, undefined) : !isExpiredHeader(before, kind, nowMs) && !this.replaceActs(write, before)) {
         // The hot path of a plain SET: one row, nothing it acts on.
         const record: VersionedRecord = { key: write.key, value: write.value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs };
         this.track(before, record);
@@ -132,13 +137,42 @@ export class Keyspace {
       if (kind === RowKind.Header) {
         // A key created where an expired one waits for the sweep: its rows go first, by the
         // same clear every node derives from that expiry (so concurrent creations agree).
-        const current = rows.get(write.key);
-        if (current !== undefined && isExpiredHeader(current, kind, nowMs)) this.storeClearIfNewer(rows, expiryClear(current));
+        let current = rows.get(write.key);
+        if (current !== undefined && isExpiredHeader(current, kind, nowMs)) {
+          this.storeClearIfNewer(rows, expiryClear(current));
+          current = rows.get(write.key);
+        }
+        if (write.replacesKey === true) {
+          this.replaceKey(rows, write, current, clock, origin, nowMs);
+          continue;
+        }
       }
       const record: VersionedRecord = { key: write.key, value: write.value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs };
       this.store(rows, record, kind);
     }
     return rows.changes();
+  }
+
+  /** Whether a replacing header write must do more than write itself (another type, or counter slots). */
+  private replaceActs(write: ClientWrite, before: VersionedRecord | undefined): boolean {
+    if (write.replacesKey !== true) return false;
+    if (this.slotRowsTotal > 0 && this.slotRows[rowBucket(write.key)]! > 0) return true;
+    return before !== undefined && before.value !== null && headerType(before.value) !== KeyType.String;
+  }
+
+  /** SET semantics (ClientWrite.replacesKey): clear another type first, observe counter slots. */
+  private replaceKey(rows: RowWrites, write: ClientWrite, current: VersionedRecord | undefined, clock: HlcClock, origin: NodeId, nowMs: number): void {
+    const userKey = rowUserKey(write.key)!;
+    if (current !== undefined && current.value !== null && headerType(current.value) !== KeyType.String) {
+      this.store(rows, { key: clearRowKey(userKey), value: null, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: 0 }, RowKind.Clear);
+    }
+    let value = write.value;
+    const plain = value === null ? undefined : plainStringValue(value);
+    if (plain !== undefined && this.slotRows[rowBucket(write.key)]! > 0) {
+      const observed = readSlotTotals(this.view, userKey, EMPTY_BYTES);
+      if (observed.size > 0) value = encodeHeader({ type: KeyType.String, base: { bytes: plain, observed } });
+    }
+    this.store(rows, { key: write.key, value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs }, RowKind.Header);
   }
 
   /** Store a derived clear (of an expiry) unless a newer clear is there already. */

@@ -18,7 +18,7 @@ import {
 } from './common.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
-import { deleteWrite, liveHeader, readString, stringValue, stringWrites, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
+import { deleteWrite, liveHeader, readString, replaceWrite, stringValue, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 import { decodeHeader, headerRowKey, KeyType } from '../core/rows.js';
 import { isAbsent } from '../core/record.js';
 
@@ -103,7 +103,7 @@ function setCommand(session: Session, args: Buffer[]): void {
   const value = args[2]!;
   if (!checkKeyLength(session, key)) return;
   if (args.length === 3) {
-    writeThenOk(session, stringWrites(session.engine, key, value, 0, liveHeader(session.engine, key)));
+    writeThenOk(session, [replaceWrite(key, value, 0)]);
     return;
   }
   const options = parseSetOptions(session, args);
@@ -139,7 +139,7 @@ function setCommand(session: Session, args: Buffer[]): void {
   }
   if (skip) return;
   // An absolute expiry already in the past stores nothing: the key is simply gone.
-  const writes = expiresAtMs !== 0 && expiresAtMs <= nowMs ? [deleteWrite(key)] : stringWrites(engine, key, value, expiresAtMs, header);
+  const writes = [expiresAtMs !== 0 && expiresAtMs <= nowMs ? deleteWrite(key) : replaceWrite(key, value, expiresAtMs)];
   session.deferWrite(engine.write(writes), start);
 }
 
@@ -152,7 +152,7 @@ function setnxCommand(session: Session, args: Buffer[]): void {
   }
   const start = session.out.length;
   appendInteger(session.out, 1);
-  session.deferWrite(session.engine.write(stringWrites(session.engine, key, args[2]!, 0, undefined)), start);
+  session.deferWrite(session.engine.write([replaceWrite(key, args[2]!, 0)]), start);
 }
 
 function setexVariant(unitMs: number, name: string) {
@@ -163,7 +163,7 @@ function setexVariant(unitMs: number, name: string) {
     if (amount === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
     const expiresAtMs = session.engine.nowMs() + amount * unitMs;
     if (amount <= 0 || !Number.isSafeInteger(expiresAtMs)) return void appendError(session.out, `ERR invalid expire time in '${name}' command`);
-    writeThenOk(session, stringWrites(session.engine, key, args[3]!, expiresAtMs, liveHeader(session.engine, key)));
+    writeThenOk(session, [replaceWrite(key, args[3]!, expiresAtMs)]);
   };
 }
 
@@ -200,7 +200,7 @@ function msetCommand(session: Session, args: Buffer[]): void {
   for (let index = 1; index < args.length; index += 2) {
     const key = args[index]!;
     if (!checkKeyLength(session, key)) return;
-    for (const write of stringWrites(session.engine, key, args[index + 1]!, 0, liveHeader(session.engine, key))) writes.push(write);
+    writes.push(replaceWrite(key, args[index + 1]!, 0));
   }
   writeThenOk(session, writes);
 }

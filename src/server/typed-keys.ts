@@ -2,22 +2,17 @@
 // its live header (type and expiry), a string's value with its counter slots applied, and
 // the rows that replace a key's value. Every command family builds on these.
 import { utf8 } from '../core/bytes.js';
-import { counterValue, formatCounter } from '../core/counters.js';
+import { counterValue, formatCounter, readSlotTotals } from '../core/counters.js';
 import type { ClientWrite } from '../core/io.js';
 import {
   clearRowKey,
   decodeHeader,
-  decodeSlotTotal,
-  encodeHeader,
   encodeStringHeader,
   headerRowKey,
   headerType,
   KEY_TYPE_NAMES,
   KeyType,
-  parseRow,
-  parseSlotElement,
   plainStringValue,
-  slotPrefix,
   type BaseValue,
   type SlotTotal,
 } from '../core/rows.js';
@@ -29,8 +24,6 @@ export const WRONGTYPE_ERROR = 'WRONGTYPE Operation against a key holding the wr
 /** Returned by reads of a key that holds another type. */
 export const WRONG_TYPE = Symbol('wrong type');
 
-/** Slot rows read per page. */
-const SLOT_PAGE_ROWS = 256;
 const EMPTY = new Uint8Array(0);
 
 /** The key's header if the key exists now (not expired), else undefined. */
@@ -60,21 +53,7 @@ export function headerOfType(engine: Engine, key: Uint8Array, type: KeyType): Ve
 
 /** Every origin's slot total of a counted element (a hash field, or empty for a string). */
 export function readSlots(engine: Engine, key: Uint8Array, counted: Uint8Array): Map<NodeId, SlotTotal> {
-  const slots = new Map<NodeId, SlotTotal>();
-  if (!engine.mayHaveSlots(key)) return slots;
-  const prefix = slotPrefix(key, counted);
-  let after: Uint8Array | undefined;
-  for (;;) {
-    const page = engine.scanRows(prefix, after, SLOT_PAGE_ROWS);
-    for (const row of page.records) {
-      if (row.value === null) continue;
-      const slot = parseSlotElement(parseRow(row.key)!.element);
-      const total = decodeSlotTotal(row.value);
-      if (slot !== undefined && total !== undefined && slot.counted.length === counted.length) slots.set(slot.origin, total);
-    }
-    if (page.done || page.records.length === 0) return slots;
-    after = page.records[page.records.length - 1]!.key;
-  }
+  return engine.mayHaveSlots(key) ? readSlotTotals(engine, key, counted) : new Map();
 }
 
 /** A base value with its counter slots applied: the bytes a reader sees. */
@@ -102,22 +81,22 @@ export function readString(engine: Engine, key: Uint8Array): Uint8Array | null |
 }
 
 /**
- * The rows that make key the string `value` whatever it held (SET): a key of another type
- * is cleared first; a counter's base records the slots it observed, so increments made
- * concurrently elsewhere still count and the ones seen here are reset.
+ * The rows that make key the string `value` whatever it held (SET). The core does the
+ * rest (ClientWrite.replacesKey): a key of another type is cleared first, and a counter's
+ * new base records the slots it observed, so increments made concurrently elsewhere still
+ * count and the ones seen here are reset. `engine` and `current` are for callers that
+ * looked the key up already; the write does not depend on them.
  */
-export function stringWrites(engine: Engine, key: Uint8Array, value: Uint8Array, expiresAtMs: number, current: VersionedRecord | undefined): ClientWrite[] {
-  const row = headerRowKey(key);
-  if (current === undefined) return [{ key: row, value: encodeStringHeader(value), expiresAtMs }];
-  if (typeOf(current) !== KeyType.String) {
-    return [
-      { key: clearRowKey(key), value: null, expiresAtMs: 0 },
-      { key: row, value: encodeStringHeader(value), expiresAtMs },
-    ];
-  }
-  const slots = readSlots(engine, key, EMPTY);
-  const header = slots.size === 0 ? encodeStringHeader(value) : encodeHeader({ type: KeyType.String, base: { bytes: value, observed: slots } });
-  return [{ key: row, value: header, expiresAtMs }];
+export function stringWrites(_engine: Engine, key: Uint8Array, value: Uint8Array, expiresAtMs: number, _current?: VersionedRecord): ClientWrite[] {
+  return [replaceWrite(key, value, expiresAtMs)];
+}
+
+/**
+ * SET's row when the server has not looked the key up: the core clears a key of another
+ * type and records observed counter slots itself (ClientWrite.replacesKey).
+ */
+export function replaceWrite(key: Uint8Array, value: Uint8Array, expiresAtMs: number): ClientWrite {
+  return { key: headerRowKey(key), value: encodeStringHeader(value), expiresAtMs, replacesKey: true };
 }
 
 /** The row that deletes key (with every row written before it, on every node). */

@@ -86,7 +86,7 @@ export class MemoryEngine implements Engine {
     }
     const nowMs = this.nowMs();
     // Copy: the server hands us views into socket read buffers.
-    const owned = writes.map((write) => ({ key: Buffer.from(write.key), value: write.value === null ? null : Buffer.from(write.value), expiresAtMs: write.expiresAtMs }));
+    const owned = writes.map((write) => ({ ...write, key: Buffer.from(write.key), value: write.value === null ? null : Buffer.from(write.value) }));
     const changes = this.keyspace.stamp(owned, this.clock, MEMORY_ENGINE_NODE_ID, nowMs);
     void this.store.write({ records: changes.records, purgeKeys: changes.purgeKeys });
     const sequence = ++this.sequence;
