@@ -1,5 +1,6 @@
 // Pipelined loader: writes exactly `count` distinct keys (key:000000, key:000001, ...)
-// with fixed-size values over one raw socket, a bounded number of batches in flight.
+// with fixed-size values (or any commands) over one raw socket, a bounded number of
+// batches in flight.
 import { RespConnection, encodeCommand, type Reply } from './resp-client.js';
 
 /** Commands per socket write: large enough to amortise syscalls, small enough to stream. */
@@ -21,8 +22,13 @@ export function benchKey(index: number, count: number): string {
 }
 
 export async function loadKeys(port: number, count: number, valueBytes: number): Promise<LoadResult> {
-  const connection = await RespConnection.connect(port);
   const value = Buffer.alloc(valueBytes, 'x');
+  return loadCommands(port, count, (index) => ['SET', benchKey(index, count), value]);
+}
+
+/** Sends `count` commands made by commandAt(index), pipelined in batches; errors counted. */
+export async function loadCommands(port: number, count: number, commandAt: (index: number) => (string | Buffer)[]): Promise<LoadResult> {
+  const connection = await RespConnection.connect(port);
   const started = performance.now();
   let errors = 0;
   let firstError: string | undefined;
@@ -38,7 +44,7 @@ export async function loadKeys(port: number, count: number, valueBytes: number):
     for (let start = 0; start < count; start += LOAD_BATCH_COMMANDS) {
       const end = Math.min(count, start + LOAD_BATCH_COMMANDS);
       const parts: Buffer[] = [];
-      for (let index = start; index < end; index++) parts.push(encodeCommand(['SET', benchKey(index, count), value]));
+      for (let index = start; index < end; index++) parts.push(encodeCommand(commandAt(index)));
       while (inFlight >= LOAD_BATCHES_IN_FLIGHT_MAX) await new Promise<void>((resolve) => { wake = resolve; });
       inFlight++;
       let remaining = end - start;

@@ -1,0 +1,135 @@
+// Data-type benchmark (issue 10): HSET and INCR against SET on the same node (goal: within
+// 80% of SET), each beside redis-server in the same interleaved rounds; then the reads of a
+// big hash: HGETALL of 10,000 fields and an HSCAN walk through 1,000,000 fields.
+import { errorMessage, formatCount, formatRatio, markdownTable } from './format.js';
+import { loadCommands } from './loader.js';
+import { runRedisBenchmark, type BenchmarkRow } from './redis-benchmark.js';
+import { RespConnection, type Reply } from './resp-client.js';
+import { diagnose, startPeerkv, startRedis, stopServer, type Server } from './servers.js';
+import { skippedRow, type PartResult } from './summary.js';
+
+export interface TypesOptions {
+  readonly requests: number;
+  readonly rounds: number;
+  /** Fields of the hash HSCAN walks. */
+  readonly scanFields: number;
+  readonly stub: boolean;
+}
+
+/** Goal of issue 10: HSET and INCR throughput at least this fraction of SET's, same node, same run. */
+const TYPE_RATIO_GOAL = 0.8;
+const HGETALL_FIELDS = 10_000;
+const HGETALL_CALLS = 20;
+const HSCAN_COUNT = 1_000;
+const VALUE_BYTES = 100;
+
+function typesArgs(requests: number): string[] {
+  return ['-t', 'set,hset,incr', '-c', '50', '-d', String(VALUE_BYTES), '-r', '100000', '-n', String(requests)];
+}
+
+export async function runTypes(options: TypesOptions): Promise<PartResult> {
+  const result: PartResult = { rows: [], notes: [] };
+  console.log('\n## Data types: HSET and INCR against SET, big-hash reads\n');
+  const servers: Server[] = [];
+  try {
+    servers.push(await startRedis('redis'));
+    servers.push(await startPeerkv({ name: 'peerkv', stub: options.stub }));
+  } catch (error) {
+    result.rows.push(skippedRow('HSET, INCR / SET', `>= ${TYPE_RATIO_GOAL}x`, `a server did not start: ${errorMessage(error)}`));
+    for (const server of servers) await stopServer(server);
+    return result;
+  }
+  try {
+    await throughput(servers, options, result);
+    await bigHash(servers, options, result);
+  } catch (error) {
+    const reason = errorMessage(error) + (await diagnose(servers));
+    console.log(`skipped: ${reason}`);
+    result.rows.push(skippedRow('data types', 'report', reason));
+  } finally {
+    for (const server of servers) await stopServer(server);
+  }
+  return result;
+}
+
+async function throughput(servers: Server[], options: TypesOptions, result: PartResult): Promise<void> {
+  const best = new Map<string, Map<string, number>>();
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const server of servers) {
+      const rows: BenchmarkRow[] = await runRedisBenchmark(server.port, typesArgs(options.requests));
+      console.log(`round ${round} ${server.name.padEnd(7)}: ${rows.map((row) => `${row.test} ${formatCount(row.requestsPerSecond)}/s`).join(', ')}`);
+      for (const row of rows) {
+        const entry = best.get(row.test) ?? new Map<string, number>();
+        entry.set(server.name, Math.max(entry.get(server.name) ?? 0, row.requestsPerSecond));
+        best.set(row.test, entry);
+      }
+    }
+  }
+  const rps = (test: string, name: string) => best.get(test)?.get(name) ?? 0;
+  const table: string[][] = [];
+  for (const test of ['SET', 'HSET', 'INCR']) {
+    const ofSet = rps(test, 'peerkv') / rps('SET', 'peerkv');
+    table.push([test, formatCount(rps(test, 'redis')), formatCount(rps(test, 'peerkv')), formatRatio(rps(test, 'peerkv') / rps(test, 'redis')), formatRatio(ofSet)]);
+    if (test === 'SET') continue;
+    result.rows.push({
+      benchmark: `${test} / SET on peerkv (rps)`,
+      result: `${formatCount(rps(test, 'peerkv'))} / ${formatCount(rps('SET', 'peerkv'))} = ${formatRatio(ofSet)} (redis ${formatRatio(rps(test, 'redis') / rps('SET', 'redis'))}; peerkv/redis ${formatRatio(rps(test, 'peerkv') / rps(test, 'redis'))})`,
+      goal: `>= ${TYPE_RATIO_GOAL.toFixed(2)}x`,
+      met: ofSet >= TYPE_RATIO_GOAL,
+    });
+  }
+  console.log(`\nbest of ${options.rounds} interleaved rounds (requests/s):\n`);
+  console.log(markdownTable(['test', 'redis rps', 'peerkv rps', 'peerkv/redis', 'peerkv test/SET'], table));
+  result.notes.push(`data types: redis-benchmark ${typesArgs(options.requests).join(' ')}, best of ${options.rounds} rounds, redis and peerkv interleaved`);
+}
+
+async function bigHash(servers: Server[], options: TypesOptions, result: PartResult): Promise<void> {
+  const value = Buffer.alloc(VALUE_BYTES, 'v');
+  const table: string[][] = [];
+  const cells: Record<string, string[]> = { hgetall: [], hscan: [] };
+  for (const server of servers) {
+    const load = await loadCommands(server.port, HGETALL_FIELDS, (index) => ['HSET', 'bench:hash10k', `field:${index}`, value]);
+    if (load.errors > 0) throw new Error(`${server.name}: HSET load failed: ${load.firstError}`);
+    const connection = await RespConnection.connect(server.port);
+    try {
+      const started = performance.now();
+      for (let call = 0; call < HGETALL_CALLS; call++) {
+        const reply = await connection.command('HGETALL', 'bench:hash10k');
+        if (!Array.isArray(reply) || reply.length !== 2 * HGETALL_FIELDS) throw new Error(`${server.name}: HGETALL returned ${describe(reply)}`);
+      }
+      cells.hgetall!.push(`${((performance.now() - started) / HGETALL_CALLS).toFixed(1)} ms`);
+      const loadStarted = performance.now();
+      const big = await loadCommands(server.port, options.scanFields, (index) => ['HSET', 'bench:hash1m', `field:${index}`, value]);
+      if (big.errors > 0) throw new Error(`${server.name}: HSET load failed: ${big.firstError}`);
+      const loadSeconds = (performance.now() - loadStarted) / 1000;
+      const hlen = await connection.command('HLEN', 'bench:hash1m');
+      const scanStarted = performance.now();
+      const seen = new Set<string>();
+      let cursor = '0';
+      let calls = 0;
+      do {
+        const reply = await connection.command('HSCAN', 'bench:hash1m', cursor, 'COUNT', String(HSCAN_COUNT));
+        if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) throw new Error(`${server.name}: HSCAN returned ${describe(reply)}`);
+        cursor = String(reply[0]);
+        const pairs = reply[1] as Reply[];
+        for (let index = 0; index < pairs.length; index += 2) seen.add(String(pairs[index]));
+        calls++;
+      } while (cursor !== '0');
+      const scanMs = performance.now() - scanStarted;
+      cells.hscan!.push(`${(scanMs / 1000).toFixed(2)} s, ${calls} calls, ${formatCount(seen.size)} fields (HLEN ${String(hlen)}; loaded at ${formatCount(options.scanFields / loadSeconds)}/s)`);
+      if (seen.size !== options.scanFields) throw new Error(`${server.name}: HSCAN saw ${seen.size} of ${options.scanFields} fields`);
+    } finally {
+      connection.close();
+    }
+  }
+  table.push([`HGETALL of ${formatCount(HGETALL_FIELDS)} fields (per call)`, ...cells.hgetall!]);
+  table.push([`HSCAN COUNT ${HSCAN_COUNT} through ${formatCount(options.scanFields)} fields`, ...cells.hscan!]);
+  console.log(`\n${markdownTable(['read', ...servers.map((server) => server.name)], table)}`);
+  result.rows.push({ benchmark: `HGETALL of ${formatCount(HGETALL_FIELDS)} fields`, result: `peerkv ${cells.hgetall![1]} / redis ${cells.hgetall![0]}`, goal: 'report', met: undefined });
+  result.rows.push({ benchmark: `HSCAN through ${formatCount(options.scanFields)} fields`, result: `peerkv ${cells.hscan![1]}; redis ${cells.hscan![0]}`, goal: 'report', met: undefined });
+}
+
+function describe(reply: Reply): string {
+  if (Array.isArray(reply)) return `an array of ${reply.length}`;
+  return reply instanceof Error ? `error ${reply.message}` : String(reply);
+}
