@@ -2,7 +2,7 @@
 // and carries out the effects it returns, persisting before anything is acknowledged.
 import { hostname } from 'node:os';
 import { KEY_BUCKET_COUNT, keyBucket } from '../core/bytes.js';
-import { rowKindOf, RowKind, rowUserKey } from '../core/rows.js';
+import { rowUserKey } from '../core/rows.js';
 import type { RowPage } from '../core/store-view.js';
 import type { ClientWrite, Effect, Input, PeerHello } from '../core/io.js';
 import { NodeCore, WATCHERS_META_NAME } from '../core/node.js';
@@ -305,9 +305,9 @@ export class NodeRuntime implements Engine {
 
   scan(cursor: number, count: number): { keys: Uint8Array[]; headers: VersionedRecord[]; cursor: number } {
     const fromBucket = Math.max(0, Math.min(cursor, KEY_BUCKET_COUNT));
-    const page = this.store.scanBuckets(fromBucket, KEY_BUCKET_COUNT, Math.max(1, count));
+    const page = this.store.scanHeaders(fromBucket, KEY_BUCKET_COUNT, Math.max(1, count));
     const nowMs = this.nowMs();
-    const headers = page.records.filter((record) => rowKindOf(record.key) === RowKind.Header && !isAbsent(record, nowMs));
+    const headers = page.records.filter((record) => !isAbsent(record, nowMs));
     const keys = headers.map((record) => rowUserKey(record.key)!);
     return { keys, headers, cursor: page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket };
   }

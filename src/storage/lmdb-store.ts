@@ -13,10 +13,10 @@ import type { VersionedRecord } from '../core/types.js';
 import { DATA_FILE_MODE, prepareDataDir } from './data-dir.js';
 import { upgradeStore } from './format-upgrade.js';
 import { assertBucketRange } from './memory-store.js';
-import { decodeRecordValueCopy, decodeStoredRecord, encodeBucketStart, encodeRecordValue, encodeStoredKey, INLINE_KEY_BYTES_MAX, isLongKey } from './record-codec.js';
+import { decodeRecordValueCopy, decodeStoredKey, decodeStoredRecord, encodeBucketStart, encodeRecordValue, encodeStoredKey, INLINE_KEY_BYTES_MAX, isLongKey } from './record-codec.js';
 import type { RowPage, ScanResult, Store, WriteBatch } from './store.js';
 import { hasPrefix } from '../core/store-view.js';
-import { rowPrefixBucket } from '../core/rows.js';
+import { rowBucket, rowKindOf, RowKind, rowPrefixBucket, rowPrefixLength } from '../core/rows.js';
 
 export type FsyncMode = 'always' | 'everysec' | 'no';
 
@@ -50,6 +50,8 @@ export const EVERYSEC_SYNC_INTERVAL_MS = 1_000; // Redis appendfsync everysec: l
  * space costs nothing; with the writable map (fsync everysec/no) the data file is
  * extended to the map size, sparse: its blocks on disk are what is used (du, not ls).
  */
+/** A key's element rows read one by one before a header scan seeks past the rest of them. */
+const HEADER_SCAN_SKIP_ROWS = 16;
 export const LMDB_MAP_BYTES_MIN = 1024 * 1024 * 1024;
 const RECORDS_DB_NAME = 'records';
 const META_DB_NAME = 'meta';
@@ -241,6 +243,66 @@ export class LmdbStore implements Store {
     } finally {
       iterator.return?.();
     }
+  }
+
+  scanHeaders(fromBucket: number, toBucketExclusive: number, limitKeys: number): ScanResult {
+    assertBucketRange(fromBucket, toBucketExclusive, limitKeys);
+    const headers: VersionedRecord[] = [];
+    const end = toBucketExclusive < KEY_BUCKET_COUNT ? encodeBucketStart(toBucketExclusive) : undefined;
+    let start: Buffer | undefined = fromBucket < toBucketExclusive ? encodeBucketStart(fromBucket) : undefined;
+    let nextBucket = KEY_BUCKET_COUNT;
+    let lastBucket = -1;
+    scan: while (start !== undefined) {
+      const restartAt: Buffer | undefined = start;
+      start = undefined;
+      let currentPrefix: Uint8Array | undefined;
+      let rowsOfKey = 0;
+      for (const entry of this.records.getRange({ start: restartAt, end })) {
+        const bucket = bucketOfStoredKey(entry.key);
+        if (bucket !== lastBucket) {
+          if (headers.length >= limitKeys) {
+            nextBucket = bucket;
+            break scan;
+          }
+          lastBucket = bucket;
+        }
+        const decoded = decodeStoredKey(entry.key);
+        const row = decoded?.key ?? decodeStoredRecord(entry.key, entry.value)?.key;
+        if (row === undefined) continue;
+        const prefixLength = rowPrefixLength(row);
+        if (prefixLength === 0) continue; // the flush row
+        if (currentPrefix !== undefined && currentPrefix.length === prefixLength && hasPrefix(row, currentPrefix)) {
+          // Element rows of a key already seen: past a few, seek over the rest of the key.
+          if (++rowsOfKey >= HEADER_SCAN_SKIP_ROWS && prefixLength <= INLINE_KEY_BYTES_MAX) {
+            start = storedPrefixEnd(bucket, currentPrefix);
+            if (start === undefined || (end !== undefined && Buffer.compare(start, end) >= 0)) start = undefined;
+            continue scan;
+          }
+          if (row[prefixLength] !== RowKind.Header) continue;
+        } else {
+          currentPrefix = row.slice(0, prefixLength);
+          rowsOfKey = 0;
+          if (row[prefixLength] !== RowKind.Header) continue;
+        }
+        const record = decodeStoredRecord(entry.key, entry.value);
+        if (record === undefined) this.corruptRecords++;
+        else headers.push(record);
+      }
+    }
+    if (this.overlay.size === 0) return { records: headers, nextBucket };
+    return { records: this.withPendingHeaders(headers, fromBucket, Math.min(nextBucket, toBucketExclusive)), nextBucket };
+  }
+
+  /** Stored headers of [fromBucket, toBucketExclusive) with pending writes applied, in (bucket, key) order. */
+  private withPendingHeaders(stored: VersionedRecord[], fromBucket: number, toBucketExclusive: number): VersionedRecord[] {
+    const pending = new Map<string, VersionedRecord | null>();
+    for (const entry of this.overlayInRange(fromBucket, toBucketExclusive)) {
+      if (rowKindOf(entry.key) === RowKind.Header) pending.set(bytesToMapKey(entry.key), entry.record);
+    }
+    if (pending.size === 0) return stored;
+    const merged = stored.filter((record) => !pending.has(bytesToMapKey(record.key)));
+    for (const record of pending.values()) if (record !== null) merged.push(record);
+    return merged.sort((a, b) => rowBucket(a.key) - rowBucket(b.key) || compareBytes(a.key, b.key));
   }
 
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {

@@ -3,7 +3,7 @@
 // crash model: writes can be held uncommitted and then lost, like a process killed
 // before its LMDB commit.
 import { bytesToMapKey, compareBytes, KEY_BUCKET_COUNT } from '../core/bytes.js';
-import { rowBucket, rowPrefixBucket } from '../core/rows.js';
+import { rowBucket, rowKindOf, RowKind, rowPrefixBucket } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
 import { rowPageOf } from '../core/store-view.js';
 import type { RowPage, ScanResult, Store, WriteBatch } from './store.js';
@@ -82,6 +82,19 @@ export class MemoryStore implements Store {
       if (records.length >= limitRecords) return { records, nextBucket: this.nextNonEmptyBucket(bucket, toBucketExclusive) };
       const bucketRecords = this.visibleBucket(bucket);
       for (const record of bucketRecords) records.push(record);
+    }
+    return { records, nextBucket: KEY_BUCKET_COUNT };
+  }
+
+  scanHeaders(fromBucket: number, toBucketExclusive: number, limitKeys: number): ScanResult {
+    assertBucketRange(fromBucket, toBucketExclusive, limitKeys);
+    const records: VersionedRecord[] = [];
+    for (let bucket = fromBucket; bucket < toBucketExclusive; bucket++) {
+      if (this.committed[bucket] === undefined && !this.overlay.has(bucket)) continue;
+      const headers = this.visibleBucket(bucket).filter((record) => rowKindOf(record.key) === RowKind.Header);
+      if (headers.length === 0) continue;
+      if (records.length >= limitKeys) return { records, nextBucket: bucket };
+      for (const record of headers) records.push(record);
     }
     return { records, nextBucket: KEY_BUCKET_COUNT };
   }

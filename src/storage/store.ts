@@ -1,6 +1,6 @@
 // The storage boundary. The core reads synchronously through its StoreView port
 // (src/core/store-view.ts); writes are ordered and asynchronous, resolving once committed.
-import type { StoreView } from '../core/store-view.js';
+import type { ScanResult, StoreView } from '../core/store-view.js';
 import type { VersionedRecord } from '../core/types.js';
 
 export type { RowPage, ScanResult, StoreView } from '../core/store-view.js';
@@ -12,6 +12,11 @@ export interface WriteBatch {
 }
 
 export interface Store extends StoreView {
+  /**
+   * As scanBuckets, but only header rows (one per key, rows.ts), limitKeys of them: a
+   * key's element rows are skipped, so a bucket holding a million-field hash costs a seek.
+   */
+  scanHeaders(fromBucket: number, toBucketExclusive: number, limitKeys: number): ScanResult;
   /**
    * Apply a batch after every earlier one. Visible to get/scan at once; the promise
    * resolves once committed (survives kill -9) and, with fsync 'always', flushed to disk.

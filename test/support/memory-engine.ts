@@ -12,7 +12,7 @@ import type { ClientWrite } from '../../src/core/io.js';
 import { Keyspace } from '../../src/core/keyspace.js';
 import { MerkleTree } from '../../src/core/merkle.js';
 import { isAbsent } from '../../src/core/record.js';
-import { rowKindOf, RowKind, rowUserKey } from '../../src/core/rows.js';
+import { rowUserKey } from '../../src/core/rows.js';
 import type { RowPage } from '../../src/core/store-view.js';
 import { TombstoneTracker } from '../../src/core/tombstones.js';
 import type { MemberView, VersionedRecord } from '../../src/core/types.js';
@@ -103,8 +103,8 @@ export class MemoryEngine implements Engine {
 
   scan(cursor: number, count: number): { keys: Uint8Array[]; headers: VersionedRecord[]; cursor: number } {
     const nowMs = this.nowMs();
-    const page = this.store.scanBuckets(Math.min(cursor, KEY_BUCKET_COUNT), KEY_BUCKET_COUNT, Math.max(1, count));
-    const headers = page.records.filter((record) => rowKindOf(record.key) === RowKind.Header && !isAbsent(record, nowMs));
+    const page = this.store.scanHeaders(Math.min(cursor, KEY_BUCKET_COUNT), KEY_BUCKET_COUNT, Math.max(1, count));
+    const headers = page.records.filter((record) => !isAbsent(record, nowMs));
     return { keys: headers.map((record) => rowUserKey(record.key)!), headers, cursor: page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket };
   }
 

@@ -10,6 +10,8 @@ import type { VersionedRecord } from '../../src/core/types.js';
 import { DATA_FILE_NAME, openLmdbStore, type FsyncMode } from '../../src/storage/lmdb-store.js';
 import { encodeStoredKey } from '../../src/storage/record-codec.js';
 import { countRecords } from '../support/records.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { clearRowKey, encodeStringHeader, headerRowKey, KeyType, rowKey, rowKindOf, RowKind, rowUserKey } from '../../src/core/rows.js';
 
 const ORIGIN = 'ffeeddccbbaa99887766554433221100';
 
@@ -99,3 +101,33 @@ test('10 MB of records fit the initial map: the data file stays mapped once', ()
     assert.equal(await mapsOf(join(dir, DATA_FILE_NAME)), 1, 'lmdb-js keeps outgrown maps mapped until close; the initial map must be big enough');
     await store.close();
   }));
+
+test('scanHeaders returns one header per key and seeks over a big key\'s element rows', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peerkv-headers-'));
+  const store = await openLmdbStore({ dir, fsync: 'no' });
+  try {
+    const stamp = (key: Uint8Array, value: Uint8Array | null, logical: number) => ({ key, value, hlc: { wallMs: 1, logical }, origin: 'ab'.repeat(16), expiresAtMs: 0 });
+    const records = [];
+    for (let index = 0; index < 50; index++) records.push(stamp(headerRowKey(utf8(`s${index}`)), encodeStringHeader(utf8('v')), index));
+    records.push(stamp(headerRowKey(utf8('big')), Uint8Array.of(KeyType.Hash), 100));
+    for (let index = 0; index < 5_000; index++) records.push(stamp(rowKey(utf8('big'), RowKind.Field, utf8(`f${index}`)), Uint8Array.of(0, 1), 200 + index));
+    records.push(stamp(clearRowKey(utf8('gone')), null, 9_000));
+    await store.write({ records, purgeKeys: [] });
+    const headers = [];
+    let bucket = 0;
+    while (bucket < 65_536) {
+      const page = store.scanHeaders(bucket, 65_536, 7);
+      headers.push(...page.records);
+      bucket = page.nextBucket;
+    }
+    assert.equal(headers.length, 51);
+    assert.ok(headers.every((record) => rowKindOf(record.key) === RowKind.Header));
+    // Pending writes (not yet committed) are part of the answer too.
+    void store.write({ records: [stamp(headerRowKey(utf8('pending')), encodeStringHeader(utf8('p')), 9_999)], purgeKeys: [headerRowKey(utf8('s0'))] });
+    const all = store.scanHeaders(0, 65_536, 1_000_000).records.map((record) => Buffer.from(rowUserKey(record.key)!).toString());
+    assert.ok(all.includes('pending') && !all.includes('s0') && all.includes('big'));
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
