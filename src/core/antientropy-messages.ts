@@ -1,6 +1,6 @@
 // Anti-entropy messages and their structural checks (the protocol is in antientropy.ts).
 import { KEY_BUCKET_COUNT } from './bytes.js';
-import { MERKLE_FANOUT, MERKLE_HASH_BYTES, MERKLE_LEAF_LEVEL, merkleNodeCount } from './merkle.js';
+import { BUCKET_DIGEST_BYTES, MERKLE_FANOUT, MERKLE_HASH_BYTES, MERKLE_LEAF_LEVEL, merkleNodeCount } from './merkle.js';
 import type { VersionedRecord } from './types.js';
 import { isArrayOf, isObject, isUint, isVersionedRecord } from './validate.js';
 
@@ -29,7 +29,13 @@ export type AntiEntropyMessage =
   /** Batches up to and including seq were received. */
   | { readonly type: 'aeAck'; readonly session: number; readonly seq: number }
   /** The sender gave the session up (timeout or protocol error). */
-  | { readonly type: 'aeAbort'; readonly session: number };
+  | { readonly type: 'aeAbort'; readonly session: number }
+  /**
+   * Instead of streaming every row of a big differing bucket, the sender's sub-digests of
+   * it (MerkleTree.bucketDigests): each side then streams only the rows of the sub-ranges
+   * that differ. Appended to the protocol: type strings are append-only.
+   */
+  | { readonly type: 'aeBucketDigest'; readonly session: number; readonly bucket: number; readonly hashes: Uint8Array };
 
 function isAscending(numbers: readonly number[], limitExclusive: number, allowEqualNeighbours: boolean): boolean {
   let previous = -1;
@@ -74,6 +80,8 @@ export function isAntiEntropyMessage(value: unknown): value is AntiEntropyMessag
       return isUint(value.seq) && typeof value.done === 'boolean' && isArrayOf(value.records, isVersionedRecord, AE_RECORDS_PER_MESSAGE_MAX);
     case 'aeAck':
       return isUint(value.seq);
+    case 'aeBucketDigest':
+      return isUint(value.bucket) && value.bucket < KEY_BUCKET_COUNT && value.hashes instanceof Uint8Array && value.hashes.length === BUCKET_DIGEST_BYTES;
     default:
       return false;
   }

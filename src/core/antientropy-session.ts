@@ -34,6 +34,19 @@ export interface Session {
   recordsSent: number;
   recordsReceived: number;
   nextProgressLogRecords: number;
+  /** Our big differing buckets whose rows wait for the peer's digests (or its end of stream). */
+  readonly bigBuckets: Set<number>;
+  /** Digests the peer sent before our stream started. */
+  readonly peerDigests: Map<number, Uint8Array>;
+  /** Big buckets to stream: all rows (subs undefined) or those of the differing sub-ranges, from `after`. */
+  readonly bucketScans: BucketScan[];
+}
+
+export interface BucketScan {
+  readonly bucket: number;
+  /** BUCKET_DIGEST_COUNT-bit bitmap of the sub-ranges to send; undefined: every row. */
+  readonly subs: Uint8Array | undefined;
+  after: Uint8Array | undefined;
 }
 
 /** What we keep per peer; survives link flaps so status totals keep counting. */
@@ -68,6 +81,8 @@ export function messageBytesEstimate(message: AntiEntropyMessage): number {
       return MESSAGE_OVERHEAD_BYTES + message.hashes.length + message.parents.length * 3;
     case 'aeDiff':
       return MESSAGE_OVERHEAD_BYTES + message.ranges.length * 3;
+    case 'aeBucketDigest':
+      return MESSAGE_OVERHEAD_BYTES + message.hashes.length;
     case 'aeRecords': {
       let bytes = MESSAGE_OVERHEAD_BYTES;
       for (const record of message.records) bytes += recordBytesEstimate(record);
@@ -85,5 +100,6 @@ export function newSession(id: number, initiator: boolean, nowMs: number, progre
     expectedLevel: 1, differing: createNodeBitmap(), cursor: 0, pending: [], pendingIndex: 0,
     batchesSent: 0, batchesAcked: 0, sentDone: false, batchesReceived: 0, receivedDone: false,
     recordsSent: 0, recordsReceived: 0, nextProgressLogRecords: progressLogRecords,
+    bigBuckets: new Set(), peerDigests: new Map(), bucketScans: [],
   };
 }

@@ -25,6 +25,10 @@ import {
   MerkleTree,
   bitmapHasAny,
   bitmapToRanges,
+  bucketDigestIndex,
+  clearBitmapBit,
+  differingDigests,
+  isBitmapSet,
   findClearBit,
   findSetBit,
   merkleNodeCount,
@@ -43,6 +47,15 @@ import {
 
 export { AE_NODES_PARENTS_PER_MESSAGE_MAX, AE_RECORDS_PER_MESSAGE_MAX, isAntiEntropyMessage, type AntiEntropyMessage } from './antientropy-messages.js';
 export type { AntiEntropyStatus } from './antientropy-session.js';
+
+/**
+ * A differing bucket with at least this many rows is compared by sub-digests before its
+ * rows travel (aeBucketDigest): one changed field of a million-field hash sends a few
+ * hundred rows, not the hash. Below it, sending the rows costs less than the digests.
+ */
+export const AE_BIG_BUCKET_ROWS_MIN = 2_048;
+/** Big buckets compared by digests per round; beyond it they stream whole (bounded digest traffic). */
+export const AE_BIG_BUCKETS_PER_ROUND_MAX = 64;
 
 /** Unacknowledged record batches per stream: 2 overlaps the peer's merge with our scan. */
 export const AE_BATCHES_IN_FLIGHT_MAX = 2;
@@ -83,6 +96,7 @@ export class AntiEntropy {
     rounds_in_sync: 0,
     rounds_deferred_busy: 0,
     rounds_refused_busy: 0,
+    big_buckets_compared: 0,
     messages_sent: 0,
     bytes_estimate: 0,
     records_sent: 0,
@@ -172,6 +186,9 @@ export class AntiEntropy {
         if (message.seq < session.batchesAcked || message.seq >= session.batchesSent) return this.ignore();
         session.batchesAcked = message.seq + 1;
         this.pump(state, session, nowMs, out);
+        return [];
+      case 'aeBucketDigest':
+        this.onBucketDigest(state, session, message.bucket, message.hashes, nowMs, out);
         return [];
       case 'aeAbort':
         this.counterValues.sessions_aborted++;
@@ -302,7 +319,34 @@ export class AntiEntropy {
   private startStream(state: PeerState, session: Session, nowMs: number, out: Effect[]): void {
     session.phase = 'stream';
     session.cursor = 0;
+    // Big buckets leave the plain stream: our digests go first, their rows once the peer's arrive.
+    for (let bucket = findSetBit(session.differing, 0, KEY_BUCKET_COUNT); bucket < KEY_BUCKET_COUNT; bucket = findSetBit(session.differing, bucket + 1, KEY_BUCKET_COUNT)) {
+      if (session.bigBuckets.size >= AE_BIG_BUCKETS_PER_ROUND_MAX) break;
+      if (this.tree.rowsInBucket(bucket) < AE_BIG_BUCKET_ROWS_MIN) continue;
+      clearBitmapBit(session.differing, bucket);
+      session.bigBuckets.add(bucket);
+      this.counterValues.big_buckets_compared++;
+      this.send(state.peer, { type: 'aeBucketDigest', session: session.id, bucket, hashes: this.tree.bucketDigests(bucket, this.view) }, out);
+    }
+    for (const [bucket, hashes] of session.peerDigests) this.resolveBigBucket(session, bucket, hashes);
+    session.peerDigests.clear();
     this.pump(state, session, nowMs, out);
+  }
+
+  /** The peer's sub-digests of a bucket: stream ours of the differing sub-ranges (if it is one of our big ones). */
+  private onBucketDigest(state: PeerState, session: Session, bucket: number, hashes: Uint8Array, nowMs: number, out: Effect[]): void {
+    if (session.phase !== 'stream') {
+      session.peerDigests.set(bucket, hashes);
+      return;
+    }
+    this.resolveBigBucket(session, bucket, hashes);
+    this.pump(state, session, nowMs, out);
+  }
+
+  private resolveBigBucket(session: Session, bucket: number, peerHashes: Uint8Array | undefined): void {
+    if (!session.bigBuckets.delete(bucket)) return; // streamed whole by us, or already resolved
+    const subs = peerHashes === undefined ? undefined : differingDigests(this.tree.bucketDigests(bucket, this.view), peerHashes);
+    if (subs === undefined || subs.some((byte) => byte !== 0)) session.bucketScans.push({ bucket, subs, after: undefined });
   }
 
   private onRecords(state: PeerState, session: Session, message: Extract<AntiEntropyMessage, { type: 'aeRecords' }>, nowMs: number, out: Effect[]): VersionedRecord[] {
@@ -313,6 +357,11 @@ export class AntiEntropy {
     }
     session.batchesReceived++;
     session.receivedDone = message.done;
+    if (message.done && session.bigBuckets.size > 0) {
+      // The peer's stream ended without digests of these (it streamed them whole, or they were lost): send ours whole.
+      for (const bucket of [...session.bigBuckets]) this.resolveBigBucket(session, bucket, undefined);
+      this.pump(state, session, nowMs, out);
+    }
     const count = message.records.length;
     session.recordsReceived += count;
     state.keysReceived += count;
@@ -329,7 +378,12 @@ export class AntiEntropy {
     if (session.phase !== 'stream') return;
     while (!session.sentDone && session.batchesSent - session.batchesAcked < AE_BATCHES_IN_FLIGHT_MAX) {
       const records = this.fillBatch(session);
-      const done = session.pendingIndex >= session.pending.length && findSetBit(session.differing, session.cursor, KEY_BUCKET_COUNT) >= KEY_BUCKET_COUNT;
+      const done =
+        session.pendingIndex >= session.pending.length &&
+        findSetBit(session.differing, session.cursor, KEY_BUCKET_COUNT) >= KEY_BUCKET_COUNT &&
+        session.bucketScans.length === 0 &&
+        session.bigBuckets.size === 0;
+      if (records.length === 0 && !done) break; // waiting for the peer's digests
       this.send(state.peer, { type: 'aeRecords', session: session.id, seq: session.batchesSent, records, done }, out);
       session.batchesSent++;
       session.sentDone = done;
@@ -365,7 +419,7 @@ export class AntiEntropy {
     const from = findSetBit(session.differing, session.cursor, KEY_BUCKET_COUNT);
     if (from >= KEY_BUCKET_COUNT) {
       session.cursor = KEY_BUCKET_COUNT;
-      return false;
+      return this.scanBigBucket(session, limitRecords);
     }
     const toExclusive = findClearBit(session.differing, from, KEY_BUCKET_COUNT);
     const result = this.view.scanBuckets(from, toExclusive, limitRecords);
@@ -374,6 +428,19 @@ export class AntiEntropy {
     session.cursor = Math.min(result.nextBucket, toExclusive);
     session.pending = result.records;
     session.pendingIndex = 0;
+    return true;
+  }
+
+  /** The next page of the first big bucket to stream (its differing sub-ranges, or all); false when none is left. */
+  private scanBigBucket(session: Session, limitRecords: number): boolean {
+    const scan = session.bucketScans[0];
+    if (scan === undefined) return false;
+    const page = this.view.scanBucket(scan.bucket, scan.after, limitRecords);
+    const subs = scan.subs;
+    session.pending = subs === undefined ? page.records : page.records.filter((record) => isBitmapSet(subs, bucketDigestIndex(record.key)));
+    session.pendingIndex = 0;
+    if (page.done || page.records.length === 0) session.bucketScans.shift();
+    else scan.after = page.records[page.records.length - 1]!.key;
     return true;
   }
 

@@ -4,6 +4,7 @@
 // siblings, and the tree is the same whatever order the records arrived in.
 import { KEY_BUCKET_COUNT, mix32, murmur3 } from './bytes.js';
 import { rowBucket } from './rows.js';
+import type { StoreView } from './store-view.js';
 import type { VersionedRecord } from './types.js';
 
 /** Children per inner node. */
@@ -15,6 +16,34 @@ export const MERKLE_LEAF_LEVEL = 4;
 export const MERKLE_LEVEL_COUNT = MERKLE_LEAF_LEVEL + 1;
 /** Bytes of one node hash on the wire: high then low uint32, big-endian. */
 export const MERKLE_HASH_BYTES = 8;
+
+/** Sub-ranges of one big bucket that anti-entropy compares before sending its rows (8 KiB of digests). */
+export const BUCKET_DIGEST_COUNT = 1024;
+export const BUCKET_DIGEST_BYTES = BUCKET_DIGEST_COUNT * MERKLE_HASH_BYTES;
+/** Big buckets whose sub-digests stay cached (16 KiB each). */
+const BUCKET_DIGESTS_CACHED_MAX = 256;
+const BUCKET_DIGEST_SCAN_PAGE_ROWS = 4096;
+const BUCKET_DIGEST_SEED = 0x2545f491;
+
+/** The sub-range of its bucket a row falls in. */
+export function bucketDigestIndex(key: Uint8Array): number {
+  return murmur3(key, BUCKET_DIGEST_SEED) & (BUCKET_DIGEST_COUNT - 1);
+}
+
+/** Indexes (a BUCKET_DIGEST_COUNT-bit bitmap) where two bucketDigests answers differ. */
+export function differingDigests(ours: Uint8Array, theirs: Uint8Array): Uint8Array {
+  const bitmap = new Uint8Array(BUCKET_DIGEST_COUNT / 8);
+  for (let index = 0; index < BUCKET_DIGEST_COUNT; index++) {
+    const offset = index * MERKLE_HASH_BYTES;
+    for (let byte = 0; byte < MERKLE_HASH_BYTES; byte++) {
+      if (ours[offset + byte] !== theirs[offset + byte]) {
+        bitmap[index >>> 3] |= 1 << (index & 7);
+        break;
+      }
+    }
+  }
+  return bitmap;
+}
 
 /** Nodes at each level: 1, 16, 256, 4096, 65536. */
 const LEVEL_NODE_COUNTS = [1, 16, 256, 4096, 65_536] as const;
@@ -133,6 +162,14 @@ function writeUint32(bytes: Uint8Array, offset: number, value: number): void {
 export class MerkleTree {
   /** Node hashes, level by level, each node as (high, low) uint32: 560 KiB in all. */
   private readonly hashes = new Uint32Array(NODE_COUNT_TOTAL * 2);
+  /** Rows per bucket (leaf). */
+  private readonly leafRows = new Uint32Array(KEY_BUCKET_COUNT);
+  /**
+   * Sub-digests of big buckets, built on first use (bucketDigests) and then kept in step
+   * by update(): a level below the leaves, only where anti-entropy needs it. Map order is
+   * use order, so the least recently used goes first when full.
+   */
+  private readonly subDigests = new Map<number, Uint32Array>();
 
   static build(records: Iterable<VersionedRecord>): MerkleTree {
     const tree = new MerkleTree();
@@ -165,14 +202,60 @@ export class MerkleTree {
       deltaHigh ^= scratch[0]!;
       deltaLow ^= scratch[1]!;
     }
-    if (deltaHigh === 0 && deltaLow === 0) return; // same version: nothing to do
     let index = rowBucket(key);
+    this.leafRows[index] = this.leafRows[index]! + (after === undefined ? 0 : 1) - (before === undefined ? 0 : 1);
+    if (deltaHigh === 0 && deltaLow === 0) return; // same version: nothing to do
+    const digests = this.subDigests.get(index);
+    if (digests !== undefined) {
+      const position = bucketDigestIndex(key) * 2;
+      digests[position] ^= deltaHigh;
+      digests[position + 1] ^= deltaLow;
+    }
     for (let level = MERKLE_LEAF_LEVEL; level >= 0; level--) {
       const position = (LEVEL_OFFSETS[level as 0] + index) * 2;
       this.hashes[position] ^= deltaHigh;
       this.hashes[position + 1] ^= deltaLow;
       index >>>= FANOUT_BITS;
     }
+  }
+
+  /** Rows stored in a bucket (every kind, tombstones included). */
+  rowsInBucket(bucket: number): number {
+    return this.leafRows[bucket]!;
+  }
+
+  /**
+   * The bucket's BUCKET_DIGEST_COUNT sub-digests (XOR of the version hashes of its rows by
+   * bucketDigestIndex), 8 bytes each as writeNodeHash writes them. The first call for a
+   * bucket reads its rows through `view`; later ones are kept in step by update().
+   */
+  bucketDigests(bucket: number, view: Pick<StoreView, 'scanBucket'>): Uint8Array {
+    let digests = this.subDigests.get(bucket);
+    if (digests === undefined) {
+      digests = new Uint32Array(BUCKET_DIGEST_COUNT * 2);
+      let after: Uint8Array | undefined;
+      for (;;) {
+        const page = view.scanBucket(bucket, after, BUCKET_DIGEST_SCAN_PAGE_ROWS);
+        for (const record of page.records) {
+          const [high, low] = recordVersionHash(record);
+          const position = bucketDigestIndex(record.key) * 2;
+          digests[position] ^= high;
+          digests[position + 1] ^= low;
+        }
+        if (page.done || page.records.length === 0) break;
+        after = page.records[page.records.length - 1]!.key;
+      }
+      if (this.subDigests.size >= BUCKET_DIGESTS_CACHED_MAX) this.subDigests.delete(this.subDigests.keys().next().value!);
+    } else {
+      this.subDigests.delete(bucket); // re-inserted below: most recently used
+    }
+    this.subDigests.set(bucket, digests);
+    const bytes = new Uint8Array(BUCKET_DIGEST_COUNT * MERKLE_HASH_BYTES);
+    for (let index = 0; index < BUCKET_DIGEST_COUNT; index++) {
+      writeUint32(bytes, index * MERKLE_HASH_BYTES, digests[index * 2]!);
+      writeUint32(bytes, index * MERKLE_HASH_BYTES + 4, digests[index * 2 + 1]!);
+    }
+    return bytes;
   }
 
   /** Forget every record (for a full resync). */
@@ -259,6 +342,10 @@ export function createNodeBitmap(): Uint8Array {
 
 export function setBitmapBit(bitmap: Uint8Array, index: number): void {
   bitmap[index >>> 3] |= 1 << (index & 7);
+}
+
+export function clearBitmapBit(bitmap: Uint8Array, index: number): void {
+  bitmap[index >>> 3] &= ~(1 << (index & 7));
 }
 
 export function isBitmapSet(bitmap: Uint8Array, index: number): boolean {

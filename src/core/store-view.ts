@@ -34,6 +34,8 @@ export interface StoreView {
    * bucket, so this is one storage range however many other keys the bucket holds.
    */
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage;
+  /** As scanRows, for every row of one bucket: pages through a bucket of any size. */
+  scanBucket(bucket: number, after: Uint8Array | undefined, limitRecords: number): RowPage;
 }
 
 /** True if bytes starts with prefix. */
@@ -47,10 +49,10 @@ export function hasPrefix(bytes: Uint8Array, prefix: Uint8Array): boolean {
  * scanRows over records already in memory (the memory store, the simulator's disk):
  * filter one bucket's records by prefix and position, sort, cut at the limit.
  */
-export function rowPageOf(candidates: Iterable<VersionedRecord>, prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
+export function rowPageOf(candidates: Iterable<VersionedRecord>, prefix: Uint8Array | undefined, after: Uint8Array | undefined, limitRecords: number): RowPage {
   const matching: VersionedRecord[] = [];
   for (const record of candidates) {
-    if (!hasPrefix(record.key, prefix)) continue;
+    if (prefix !== undefined && !hasPrefix(record.key, prefix)) continue;
     if (after !== undefined && compareBytes(record.key, after) <= 0) continue;
     matching.push(record);
   }

@@ -306,13 +306,23 @@ export class LmdbStore implements Store {
   }
 
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
-    assertBucketRange(0, 0, limitRecords);
     const bucket = rowPrefixBucket(prefix);
     // Stored keys hold at most INLINE_KEY_BYTES_MAX bytes of the row key: range over that
     // much of the prefix and check the whole prefix on the decoded rows.
     const rangePrefix = prefix.length > INLINE_KEY_BYTES_MAX ? prefix.subarray(0, INLINE_KEY_BYTES_MAX) : prefix;
-    const start = after === undefined ? storedPrefixKey(bucket, rangePrefix) : encodeStoredKey(after);
-    const end = storedPrefixEnd(bucket, rangePrefix);
+    return this.rowRange(bucket, prefix, storedPrefixKey(bucket, rangePrefix), storedPrefixEnd(bucket, rangePrefix), after, limitRecords);
+  }
+
+  scanBucket(bucket: number, after: Uint8Array | undefined, limitRecords: number): RowPage {
+    assertBucketRange(bucket, bucket + 1, limitRecords);
+    const end = bucket + 1 < KEY_BUCKET_COUNT ? encodeBucketStart(bucket + 1) : undefined;
+    return this.rowRange(bucket, undefined, encodeBucketStart(bucket), end, after, limitRecords);
+  }
+
+  /** Rows of one bucket in [start, end) with `prefix` (all when undefined), after `after`, pending writes applied. */
+  private rowRange(bucket: number, prefix: Uint8Array | undefined, rangeStart: Buffer, end: Buffer | undefined, after: Uint8Array | undefined, limitRecords: number): RowPage {
+    assertBucketRange(0, 0, limitRecords);
+    const start = after === undefined ? rangeStart : encodeStoredKey(after);
     const stored: VersionedRecord[] = [];
     let exhausted = true;
     for (const entry of this.records.getRange({ start, end })) {
@@ -321,7 +331,7 @@ export class LmdbStore implements Store {
         this.corruptRecords++;
         continue;
       }
-      if (!hasPrefix(record.key, prefix) || (after !== undefined && compareBytes(record.key, after) <= 0)) continue;
+      if ((prefix !== undefined && !hasPrefix(record.key, prefix)) || (after !== undefined && compareBytes(record.key, after) <= 0)) continue;
       if (stored.length === limitRecords) {
         exhausted = false;
         break;
@@ -333,7 +343,7 @@ export class LmdbStore implements Store {
     const last = exhausted ? undefined : stored[stored.length - 1]!.key;
     const pending = new Map<string, VersionedRecord | null>();
     for (const entry of this.overlay.values()) {
-      if (entry.bucket !== bucket || !hasPrefix(entry.key, prefix)) continue;
+      if (entry.bucket !== bucket || (prefix !== undefined && !hasPrefix(entry.key, prefix))) continue;
       if (after !== undefined && compareBytes(entry.key, after) <= 0) continue;
       if (last !== undefined && compareBytes(entry.key, last) > 0) continue;
       pending.set(bytesToMapKey(entry.key), entry.record);

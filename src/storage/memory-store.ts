@@ -99,6 +99,10 @@ export class MemoryStore implements Store {
     return { records, nextBucket: KEY_BUCKET_COUNT };
   }
 
+  scanBucket(bucket: number, after: Uint8Array | undefined, limitRecords: number): RowPage {
+    return rowPageOf(this.visibleBucket(bucket), undefined, after, limitRecords);
+  }
+
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
     return rowPageOf(this.visibleBucket(rowPrefixBucket(prefix)), prefix, after, limitRecords);
   }

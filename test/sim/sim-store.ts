@@ -107,6 +107,10 @@ export class SimStore implements StoreView {
     return { records, nextBucket: KEY_BUCKET_COUNT };
   }
 
+  scanBucket(bucket: number, after: Uint8Array | undefined, limitRecords: number): RowPage {
+    return rowPageOf(this.visible.bucketRecords(bucket), undefined, after, limitRecords);
+  }
+
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
     return rowPageOf(this.visible.bucketRecords(rowPrefixBucket(prefix)), prefix, after, limitRecords);
   }

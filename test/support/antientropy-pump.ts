@@ -28,6 +28,10 @@ export class SortedStoreView implements StoreView {
     slot.set(bytesToMapKey(record.key), record);
   }
 
+  scanBucket(bucket: number, after: Uint8Array | undefined, limitRecords: number): RowPage {
+    return rowPageOf(this.buckets.get(bucket)?.values() ?? [], undefined, after, limitRecords);
+  }
+
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
     return rowPageOf(this.buckets.get(rowPrefixBucket(prefix))?.values() ?? [], prefix, after, limitRecords);
   }

@@ -11,6 +11,7 @@ import {
   isAntiEntropyMessage,
 } from '../../src/core/antientropy.js';
 import { utf8 } from '../../src/core/bytes.js';
+import { rowKey, RowKind } from '../../src/core/rows.js';
 import { DEFAULT_CORE_CONFIG } from '../../src/core/config.js';
 import type { Effect } from '../../src/core/io.js';
 import type { VersionedRecord } from '../../src/core/types.js';
@@ -357,4 +358,33 @@ test('a round stuck on a silent peer holds up rounds with others for AE_BUSY_IDL
   assert.deepEqual(out, [], 'still within the idle allowance');
   fresh.antiEntropy.onTick(AE_BUSY_IDLE_MS + AE_BUSY_RETRY_MS, out);
   assert.deepEqual(sends(out).map((effect) => [effect.to, effect.message.type]), [[ID_C, 'aeRoot']], 'A went quiet: C gets its round');
+});
+
+test('a big bucket is compared by sub-digests: one changed field of a 20,000-field hash moves a few rows, both ways', () => {
+  const key = utf8('big-hash');
+  const fields = (count: number, wallMs: number) =>
+    Array.from({ length: count }, (_, index): VersionedRecord => ({ key: rowKey(key, RowKind.Field, utf8(`f${index}`)), value: utf8('v'), hlc: { wallMs, logical: index }, origin: ID_A, expiresAtMs: 0 }));
+  const shared = fields(20_000, 1_000);
+  const onlyA: VersionedRecord = { key: rowKey(key, RowKind.Field, utf8('new-on-a')), value: utf8('a'), hlc: { wallMs: 5_000, logical: 0 }, origin: ID_A, expiresAtMs: 0 };
+  const changedOnB: VersionedRecord = { ...shared[7]!, value: utf8('b'), hlc: { wallMs: 6_000, logical: 0 }, origin: ID_B };
+  const a = new Replica(ID_A, [...shared, onlyA]);
+  const b = new Replica(ID_B, [...shared.filter((_, index) => index !== 7), changedOnB]);
+  const pump = new Pump([a, b]);
+  pump.linkUp(a, b, 0);
+  pump.run(0);
+  assert.deepEqual(describeRecords(a.view.all()), describeRecords(b.view.all()));
+  const moved = pump.delivered.filter((delivery) => delivery.message.type === 'aeRecords').reduce((sum, delivery) => sum + (delivery.message as unknown as { records: unknown[] }).records.length, 0);
+  assert.ok(moved > 0 && moved < 200, `moved ${moved} rows, expected a few sub-ranges' worth`);
+  assert.equal(pump.delivered.filter((delivery) => delivery.message.type === 'aeBucketDigest').length, 2);
+});
+
+test('a big bucket whose peer has it small (or no digest arrives) is still exchanged whole', () => {
+  const key = utf8('big-hash');
+  const fields = Array.from({ length: 3_000 }, (_, index): VersionedRecord => ({ key: rowKey(key, RowKind.Field, utf8(`f${index}`)), value: utf8('v'), hlc: { wallMs: 1_000, logical: index }, origin: ID_A, expiresAtMs: 0 }));
+  const a = new Replica(ID_A, fields);
+  const b = new Replica(ID_B, fields.slice(0, 10));
+  const pump = new Pump([a, b]);
+  pump.linkUp(a, b, 0);
+  pump.run(0);
+  assert.deepEqual(describeRecords(a.view.all()), describeRecords(b.view.all()));
 });
