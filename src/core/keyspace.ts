@@ -67,6 +67,8 @@ export class Keyspace {
   /** The stored flush row (FLUSHALL): every row at or below it is dead. */
   private flush: VersionedRecord | undefined;
   private sweepBucket = 0;
+  /** Inside a big bucket: the last row swept (undefined between buckets). */
+  private sweepAfter: Uint8Array | undefined;
 
   constructor(
     private readonly view: StoreView,
@@ -311,7 +313,31 @@ export class Keyspace {
 
   /** True when the last sweep slice ended the pass over every bucket (the next starts again at 0). */
   sweepWrapped(): boolean {
-    return this.sweepBucket === 0;
+    return this.sweepBucket === 0 && this.sweepAfter === undefined;
+  }
+
+  /**
+   * The rows of the next sweep slice: whole small buckets up to sweepKeysMax rows, or one
+   * page of a big bucket (a million-field hash is swept a page per slice, never at once).
+   */
+  private nextSweepPage(): { readonly records: readonly VersionedRecord[] } {
+    const limit = this.config.sweepKeysMax;
+    if (this.sweepAfter !== undefined || this.tree.rowsInBucket(this.sweepBucket) > limit) {
+      const page = this.view.scanBucket(this.sweepBucket, this.sweepAfter, limit);
+      if (page.done || page.records.length === 0) {
+        this.sweepAfter = undefined;
+        this.sweepBucket = this.sweepBucket + 1 >= KEY_BUCKET_COUNT ? 0 : this.sweepBucket + 1;
+      } else {
+        this.sweepAfter = page.records[page.records.length - 1]!.key;
+      }
+      return page;
+    }
+    let toBucket = this.sweepBucket + 1;
+    while (toBucket < KEY_BUCKET_COUNT && this.tree.rowsInBucket(toBucket) <= limit) toBucket++;
+    const page = this.view.scanBuckets(this.sweepBucket, toBucket, limit);
+    const next = Math.min(page.nextBucket, toBucket);
+    this.sweepBucket = next >= KEY_BUCKET_COUNT ? 0 : next;
+    return page;
   }
 
   /**
@@ -320,8 +346,7 @@ export class Keyspace {
    * continues after this slice.
    */
   sweepSlice(nowMs: number): Changes {
-    const page = this.view.scanBuckets(this.sweepBucket, KEY_BUCKET_COUNT, this.config.sweepKeysMax);
-    this.sweepBucket = page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket;
+    const page = this.nextSweepPage();
     const rows = new RowWrites(this.view);
     const graceStartMs = nowMs - this.config.tombstoneGraceMs;
     let expired = 0;
