@@ -1,7 +1,7 @@
 // Peer protocol messages: the union of what each core module sends. Message `type`
 // strings are append-only; PEER_PROTOCOL_VERSION changes when a shape changes.
-import { isAntiEntropyMessage, type AntiEntropyMessage } from './antientropy.js';
-import { isMembershipMessage, type MembershipMessage } from './membership.js';
+import { isAntiEntropyMessage, type AntiEntropyMessage } from './antientropy-messages.js';
+import { isMembershipMessage, type MembershipMessage } from './membership-messages.js';
 import { isPubSubMessage, type PubSubMessage } from './pubsub-messages.js';
 import { isReplicationMessage, type ReplicationMessage } from './replication.js';
 
