@@ -11,7 +11,7 @@ import { compareHlc, nextHlc, type HlcClock } from './hlc.js';
 import type { ClientWrite } from './io.js';
 import type { MerkleTree } from './merkle.js';
 import { compareVersions } from './record.js';
-import { clearRowKey, FLUSH_ROW_KEY, keyPrefix, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
+import { clearRowKey, FLUSH_ROW_KEY, headerType, keyPrefix, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
 import { RowWrites, type Changes } from './row-writes.js';
 import type { StoreView } from './store-view.js';
 import type { TombstoneTracker } from './tombstones.js';
@@ -52,6 +52,16 @@ export function expiryClear(header: VersionedRecord): VersionedRecord {
 
 function isExpiredHeader(record: VersionedRecord, kind: number, nowMs: number): boolean {
   return kind === RowKind.Header && record.value !== null && record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs;
+}
+
+/**
+ * True if a remote header meets a live local header of another type: two nodes created the
+ * key as different types concurrently (DESIGN.md 6; the higher stamp wins everywhere).
+ */
+function isTypeConflict(incoming: VersionedRecord, local: VersionedRecord | undefined, nowMs: number): boolean {
+  if (incoming.value === null || local === undefined || local.value === null) return false;
+  if (isExpiredHeader(local, RowKind.Header, nowMs)) return false;
+  return headerType(incoming.value) !== headerType(local.value);
 }
 
 export class Keyspace {
@@ -236,7 +246,9 @@ export class Keyspace {
           continue;
         }
         const local = rows.get(record.key);
-        if ((local !== undefined && compareVersions(record, local) <= 0) || this.cleared(rows, record, kind)) {
+        const cleared = this.cleared(rows, record, kind);
+        if (!cleared && kind === RowKind.Header && isTypeConflict(record, local, nowMs)) this.counters.type_conflicts!++;
+        if ((local !== undefined && compareVersions(record, local) <= 0) || cleared) {
           this.counters.records_stale_in!++;
           continue;
         }
