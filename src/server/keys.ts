@@ -3,6 +3,7 @@
 import { Buffer } from 'node:buffer';
 import { KEY_BUCKET_COUNT } from '../core/bytes.js';
 import type { ClientWrite } from '../core/io.js';
+import { parseInteger64 } from '../core/counters.js';
 import { FLUSH_ROW_KEY } from '../core/rows.js';
 import {
   RespOutput,
@@ -119,9 +120,18 @@ function keysCommand(session: Session, args: Buffer[]): void {
   for (const key of found) appendBulk(session.out, key);
 }
 
+/** Redis 7.0 reads the cursor as an unsigned 64-bit number; ours are buckets, so any larger one is past the end. */
+const CURSOR_PATTERN = /^[0-9]{1,20}$/;
+
+function parseCursor(arg: Buffer): number | undefined {
+  const text = arg.toString('latin1');
+  if (!CURSOR_PATTERN.test(text) || BigInt(text) > 0xffff_ffff_ffff_ffffn) return undefined;
+  return Math.min(Number(text), KEY_BUCKET_COUNT);
+}
+
 function scanCommand(session: Session, args: Buffer[]): void {
-  const cursor = parseIntegerArg(args[1]!);
-  if (cursor === undefined || cursor < 0) return void appendError(session.out, 'ERR invalid cursor');
+  const cursor = parseCursor(args[1]!);
+  if (cursor === undefined) return void appendError(session.out, 'ERR invalid cursor');
   let pattern: Buffer | undefined;
   let count = 10;
   let onlyType: string | undefined;
@@ -132,10 +142,10 @@ function scanCommand(session: Session, args: Buffer[]): void {
     if (argIs(option, 'match')) {
       pattern = isMatchAll(value) ? undefined : value;
     } else if (argIs(option, 'count')) {
-      const parsed = parseIntegerArg(value);
+      const parsed = parseInteger64(value);
       if (parsed === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
-      if (parsed < 1) return void appendError(session.out, SYNTAX_ERROR);
-      count = Math.min(parsed, SCAN_COUNT_MAX);
+      if (parsed < 1n) return void appendError(session.out, SYNTAX_ERROR);
+      count = parsed > BigInt(SCAN_COUNT_MAX) ? SCAN_COUNT_MAX : Number(parsed);
     } else if (argIs(option, 'type')) {
       onlyType = value.toString('latin1').toLowerCase();
     } else {

@@ -326,6 +326,12 @@ test('SCAN TYPE and MATCH, KEYS with patterns', async () => {
   assert.deepEqual(await scanAll('TYPE', 'hash'), ['h:1', 'h:2']);
   assert.deepEqual(await scanAll('TYPE', 'list'), []);
   assert.deepEqual(await scanAll('TYPE', 'string', 'MATCH', 's:1?', 'COUNT', '3'), Array.from({ length: 10 }, (_, index) => `s:1${index}`).sort());
+  assert.deepEqual(await redis.call('scan', '18446744073709551615', 'COUNT', '10000000000000000'), ['0', []], 'a cursor past the end');
+  await assert.rejects(redis.call('scan', '18446744073709551616'), /^ReplyError: ERR invalid cursor$/);
+  await assert.rejects(redis.call('scan', '-1'), /^ReplyError: ERR invalid cursor$/);
+  await assert.rejects(redis.call('scan', '0', 'COUNT', '0'), /^ReplyError: ERR syntax error$/);
+  await assert.rejects(redis.call('scan', '0', 'COUNT', 'x'), /^ReplyError: ERR value is not an integer or out of range$/);
+  await assert.rejects(redis.call('scan', '0', 'TYPE'), /^ReplyError: ERR syntax error$/);
   assert.deepEqual((await redis.keys('h:*')).sort(), ['h:1', 'h:2']);
   assert.equal((await redis.keys('*')).length, 52);
   assert.deepEqual(await redis.keys('a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b'), []);
