@@ -28,13 +28,14 @@ const COPY_PAGE_ROWS = 1024;
  */
 export function copyRowWrites(engine: Engine, source: Uint8Array, destination: Uint8Array, header: VersionedRecord): ClientWrite[] {
   const writes: ClientWrite[] = [deleteWrite(destination)];
-  const counted = engine.mayHaveSlots(source);
   if (typeOf(header) === KeyType.String) {
     // The value as readers see it, counters applied: stringWrites' base over a cleared key.
+    // A string has no element rows (rows of a type that lost a creation race stay behind).
     writes.push({ key: headerRowKey(destination), value: encodeStringHeader(stringValue(engine, source, header)), expiresAtMs: header.expiresAtMs });
-  } else {
-    writes.push({ key: headerRowKey(destination), value: header.value, expiresAtMs: header.expiresAtMs });
+    return writes;
   }
+  writes.push({ key: headerRowKey(destination), value: header.value, expiresAtMs: header.expiresAtMs });
+  const counted = engine.mayHaveSlots(source);
   const prefix = keyPrefix(source);
   let after: Uint8Array | undefined;
   for (;;) {

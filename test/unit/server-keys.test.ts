@@ -10,6 +10,7 @@ import {
   encodeFieldValue,
   encodeHeader,
   encodeSlotTotal,
+  encodeStringHeader,
   FLUSH_ROW_KEY,
   headerRowKey,
   keyPrefix,
@@ -162,6 +163,13 @@ test('RENAME writes the destination clear, the re-keyed rows and the source clea
   assert.equal(await redis.get('renamed'), '42');
   assert.deepEqual(rowsOf('renamed'), ['header']);
   assert.deepEqual(rowsOf('counter'), []);
+  // A string that won a creation race over a hash: the hash's rows stay behind, dead, and are not copied.
+  await writeHash('mixed', { a: '1' });
+  await engine.write([{ key: headerRowKey(bytes('mixed')), value: encodeStringHeader(bytes('s')), expiresAtMs: 0 }]);
+  assert.deepEqual(rowsOf('mixed'), ['header', 'field:a']);
+  await redis.rename('mixed', 'mixed2');
+  assert.deepEqual(rowsOf('mixed2'), ['header']);
+  assert.equal(await redis.get('mixed2'), 's');
 });
 
 test('COPY: REPLACE, DB 0 only, same-key and missing-source answers, expiry copied, copies independent', async () => {
