@@ -1,4 +1,4 @@
-// The client commands of `peerkv` (set, get, del, keys, ttl, members, status, ping): each
+// The client commands of `peerkv` (set, get, type, del, keys, ttl, members, status, ping): each
 // opens one RESP connection, runs its requests, prints, and returns the exit code.
 // Output: plain text for people, or one JSON document with --json.
 import { performance } from 'node:perf_hooks';
@@ -121,7 +121,12 @@ async function alivePeerCount(client: RespClient): Promise<number> {
 
 export function runGet(context: ClientContext, key: string, quorum: boolean): Promise<number> {
   return withClient(context, async (client) => {
-    const reply = checkReply(await client.command([quorum ? 'PEERKV.QGET' : 'GET', key]), quorum ? 'PEERKV.QGET' : 'GET');
+    const raw = await client.command([quorum ? 'PEERKV.QGET' : 'GET', key]);
+    if (raw.type === 'error' && raw.value.startsWith('WRONGTYPE')) {
+      const type = replyText(checkReply(await client.command(['TYPE', key]), 'TYPE')) ?? 'another type';
+      throw new CommandFailure(`WRONGTYPE ${key} holds a ${type}, not a string: get reads strings only (peerkv type KEY names the type)`);
+    }
+    const reply = checkReply(raw, quorum ? 'PEERKV.QGET' : 'GET');
     if (reply.type === 'null') {
       if (context.json) printJson(context, { key, value: null });
       throw new CommandFailure(`key not found: ${key}`);
@@ -132,6 +137,15 @@ export function runGet(context: ClientContext, key: string, quorum: boolean): Pr
       context.stdout.write(reply.value);
       context.stdout.write('\n');
     }
+    return EXIT_OK;
+  });
+}
+
+export function runType(context: ClientContext, key: string): Promise<number> {
+  return withClient(context, async (client) => {
+    const type = replyText(checkReply(await client.command(['TYPE', key]), 'TYPE')) ?? '';
+    if (context.json) printJson(context, { key, type });
+    else print(context, type);
     return EXIT_OK;
   });
 }

@@ -13,6 +13,7 @@ import {
   runSet,
   runStatus,
   runTtl,
+  runType,
   type ClientContext,
 } from './commands.js';
 import { defineStartOptions, startOptionsFromFlags, type StartFlags } from './start-options.js';
@@ -120,6 +121,9 @@ function addClientCommands(program: Command, io: MainIo, setExitCode: (code: num
     .argument('<key>')
     .option('--quorum', 'read from a majority of nodes (PEERKV.QGET)')
     .action(run((context, command) => runGet(context, command.processedArgs[0] as string, command.opts<{ quorum?: boolean }>().quorum === true)));
+  client('type', 'print the type of KEY (string, hash, ...; none if missing)')
+    .argument('<key>')
+    .action(run((context, command) => runType(context, command.processedArgs[0] as string)));
   client('del', 'delete keys; prints how many existed')
     .argument('<keys...>')
     .action(run((context, command) => runDel(context, command.processedArgs[0] as string[])));

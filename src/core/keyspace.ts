@@ -56,6 +56,16 @@ function isExpiredHeader(record: VersionedRecord, kind: number, nowMs: number): 
   return kind === RowKind.Header && record.value !== null && record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs;
 }
 
+/**
+ * True if a remote header meets a live local header of another type: two nodes created the
+ * key as different types concurrently (DESIGN.md 6; the higher stamp wins everywhere).
+ */
+function isTypeConflict(incoming: VersionedRecord, local: VersionedRecord | undefined, nowMs: number): boolean {
+  if (incoming.value === null || local === undefined || local.value === null) return false;
+  if (isExpiredHeader(local, RowKind.Header, nowMs)) return false;
+  return headerType(incoming.value) !== headerType(local.value);
+}
+
 export class Keyspace {
   /** Keys with a live header (expired but unswept included), and those of them with an expiry. */
   liveKeys = 0;
@@ -272,7 +282,9 @@ export class Keyspace {
           continue;
         }
         const local = rows.get(record.key);
-        if ((local !== undefined && compareVersions(record, local) <= 0) || this.cleared(rows, record, kind)) {
+        const cleared = this.cleared(rows, record, kind);
+        if (!cleared && kind === RowKind.Header && isTypeConflict(record, local, nowMs)) this.counters.type_conflicts!++;
+        if ((local !== undefined && compareVersions(record, local) <= 0) || cleared) {
           this.counters.records_stale_in!++;
           continue;
         }

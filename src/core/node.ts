@@ -65,6 +65,7 @@ export class NodeCore {
     old_tombstones_refused: 0,
     purged_tombstones_refused: 0,
     rows_cleared: 0,
+    type_conflicts: 0,
     publish_relayed_out: 0,
     publish_relayed_in: 0,
   };

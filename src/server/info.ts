@@ -6,9 +6,11 @@ import { REDIS_COMPATIBLE_VERSION } from './connection.js';
 import { CLIENTS_MAX } from './limits.js';
 import type { ServerState } from './state.js';
 
-/** Sections in INFO order; `default`/`all`/`everything` select all of them. */
-export const INFO_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'keyspace', 'cluster'] as const;
+/** Sections in INFO order; `all`/`everything` select all of them, `default` (and none) all but the extra ones. */
+export const INFO_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'commandstats', 'errorstats', 'keyspace', 'cluster'] as const;
 type SectionName = (typeof INFO_SECTIONS)[number];
+/** Not in `default`, as in Redis: long and only for those who ask. */
+const EXTRA_SECTIONS: ReadonlySet<SectionName> = new Set(['commandstats', 'errorstats']);
 
 let peakMemoryBytes = 0;
 
@@ -96,6 +98,8 @@ function statsSection(server: ServerState, info: EngineInfo): string[] {
     `pubsub_channels:${server.pubsub.channelCount()}`,
     `pubsub_patterns:${server.pubsub.patternCount()}`,
     `total_protocol_errors:${stats.protocolErrors}`,
+    // Keys created as different types on two nodes at once (DESIGN.md 6): the newer header won.
+    `type_conflicts:${info.counters.type_conflicts ?? 0}`,
     `total_internal_errors:${stats.internalErrors}`,
     `client_output_overflows:${stats.outputOverflows}`,
   ];
@@ -149,6 +153,8 @@ const TITLES: Record<SectionName, string> = {
   stats: 'Stats',
   replication: 'Replication',
   cpu: 'CPU',
+  commandstats: 'Commandstats',
+  errorstats: 'Errorstats',
   keyspace: 'Keyspace',
   cluster: 'Cluster',
 };
@@ -158,10 +164,12 @@ export function buildInfo(server: ServerState, requested: readonly string[]): st
   const nowMs = Date.now();
   const engineNowMs = server.engine.nowMs();
   const info = server.engine.info();
-  const everything = requested.length === 0 || requested.some((name) => name === 'all' || name === 'everything' || name === 'default');
+  const everything = requested.some((name) => name === 'all' || name === 'everything');
+  const defaults = requested.length === 0 || requested.includes('default');
   const blocks: string[] = [];
   for (const name of INFO_SECTIONS) {
-    if (!everything && !requested.includes(name)) continue;
+    const selected = everything || requested.includes(name) || (defaults && !EXTRA_SECTIONS.has(name));
+    if (!selected) continue;
     let lines: string[];
     if (name === 'server') lines = serverSection(server, info, nowMs);
     else if (name === 'clients') lines = clientsSection(server);
@@ -170,9 +178,11 @@ export function buildInfo(server: ServerState, requested: readonly string[]): st
     else if (name === 'stats') lines = statsSection(server, info);
     else if (name === 'replication') lines = ['role:master', 'connected_slaves:0', `master_replid:${info.nodeId.padEnd(40, '0')}`, 'master_repl_offset:0'];
     else if (name === 'cpu') lines = cpuSection();
+    else if (name === 'commandstats') lines = server.commandStats.commandLines();
+    else if (name === 'errorstats') lines = server.commandStats.errorLines();
     else if (name === 'keyspace') lines = [`db0:keys=${info.keys},expires=${info.keysWithExpiry},avg_ttl=0`];
     else lines = clusterSection(info, engineNowMs);
-    blocks.push(`# ${TITLES[name]}\r\n${lines.join('\r\n')}\r\n`);
+    blocks.push(`# ${TITLES[name]}\r\n${lines.map((line) => `${line}\r\n`).join('')}`);
   }
   return blocks.join('\r\n');
 }

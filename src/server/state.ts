@@ -4,6 +4,7 @@ import type { Engine } from './engine.js';
 import { PubSubHub } from './pubsub.js';
 import type { Session } from './session.js';
 import { buildCommandTable } from './commands.js';
+import { CommandStats } from './command-stats.js';
 import type { CommandTable } from './table.js';
 
 export interface Logger {
@@ -57,6 +58,8 @@ export class ServerState {
     keyspaceMisses: 0,
     outputOverflows: 0,
   };
+  /** Calls, time and errors per command (INFO commandstats, errorstats). */
+  readonly commandStats = new CommandStats();
   /** Client port, set once listening (INFO tcp_port). */
   tcpPort = 0;
   /** Commands per second over the last sample period. */

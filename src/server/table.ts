@@ -1,6 +1,7 @@
 // The command table and dispatch: name lookup (case-insensitive, cached), arity,
 // authentication and subscribed-mode checks, then the handler.
 import type { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import { appendError } from '../wire/resp.js';
 import type { Session } from './session.js';
 
@@ -71,6 +72,8 @@ export class CommandTable {
   }
 }
 
+const MINUS = 0x2d;
+
 /** Redis quotes at most this much of the unknown command's arguments. */
 const UNKNOWN_ARGS_QUOTE_CHARS_MAX = 128;
 
@@ -91,36 +94,35 @@ export function wrongArityMessage(name: string): string {
   return `ERR wrong number of arguments for '${name}' command`;
 }
 
+/** Answer a known command with the error that refused it (INFO commandstats: rejected_calls). */
+function reject(session: Session, spec: CommandSpec, message: string): void {
+  session.server.commandStats.recordRejected(spec.name);
+  appendCountedError(session, message);
+}
+
+function appendCountedError(session: Session, message: string): void {
+  const start = session.out.length;
+  appendError(session.out, message);
+  session.server.commandStats.recordError(session.out.buffer, start + 1, session.out.length);
+}
+
 /** Run one command against the session; its reply (or a deferred one) lands in session.out. */
 export function executeCommand(session: Session, args: Buffer[]): void {
   const server = session.server;
   server.stats.commandsProcessed++;
   const spec = server.table.lookup(args[0]!);
-  if (spec === undefined) {
-    appendError(session.out, unknownCommandMessage(args));
-    return;
-  }
-  if (!arityMatches(spec.arity, args.length)) {
-    appendError(session.out, wrongArityMessage(spec.name));
-    return;
-  }
-  if (!session.authenticated && (spec.flags & CommandFlag.NoAuth) === 0) {
-    appendError(session.out, 'NOAUTH Authentication required.');
-    return;
-  }
+  if (spec === undefined) return void appendCountedError(session, unknownCommandMessage(args));
+  if (!arityMatches(spec.arity, args.length)) return void reject(session, spec, wrongArityMessage(spec.name));
+  if (!session.authenticated && (spec.flags & CommandFlag.NoAuth) === 0) return void reject(session, spec, 'NOAUTH Authentication required.');
   if (session.protocol === 2 && (spec.flags & CommandFlag.PubSub) === 0 && session.subscriptionCount() > 0) {
-    appendError(
-      session.out,
-      `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
-    );
-    return;
+    return void reject(session, spec, `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
   }
   if ((spec.flags & CommandFlag.ReadOnly) !== 0 && server.engine.loading?.() === true) {
-    appendError(session.out, 'LOADING peerkv is resyncing from its peers after a long absence; reads resume when it completes');
-    return;
+    return void reject(session, spec, 'LOADING peerkv is resyncing from its peers after a long absence; reads resume when it completes');
   }
   session.lastCommand = spec.name;
   const start = session.out.length;
+  const startedMs = performance.now();
   try {
     spec.handler(session, args);
   } catch (error) {
@@ -130,4 +132,8 @@ export function executeCommand(session: Session, args: Buffer[]): void {
     session.out.truncate(start);
     appendError(session.out, 'ERR internal error');
   }
+  const out = session.out;
+  const failed = out.length > start && out.buffer[start] === MINUS;
+  server.commandStats.recordCall(spec.name, performance.now() - startedMs, failed);
+  if (failed) server.commandStats.recordError(out.buffer, start + 1, out.length);
 }

@@ -3,7 +3,8 @@
 // header, DESIGN.md section 6); an expiry in the past deletes the key.
 import type { Buffer } from 'node:buffer';
 import { appendError, appendInteger } from '../wire/resp.js';
-import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, argIs, checkKeyLength, command, parseIntegerArg } from './common.js';
+import { INT64_MAX, INT64_MIN, parseInteger64 } from '../core/counters.js';
+import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, argIs, checkKeyLength, command } from './common.js';
 import { deleteWrite, expiryWrite, liveHeader } from './typed-keys.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
@@ -52,32 +53,52 @@ function parseConditions(session: Session, args: Buffer[]): number | undefined {
   return conditions;
 }
 
-/** Whether the conditions let the expiry change from currentMs (0 = none, i.e. infinite) to newMs. */
-function allowed(conditions: number, currentMs: number, newMs: number): boolean {
+/** Whether the conditions let the expiry change from currentMs (0 = none, i.e. infinite) to newMs (Redis 7.0's checks). */
+function allowed(conditions: number, currentMs: number, newMs: bigint): boolean {
   if ((conditions & IF_NO_EXPIRY) !== 0 && currentMs !== 0) return false;
   if ((conditions & IF_HAS_EXPIRY) !== 0 && currentMs === 0) return false;
-  if ((conditions & IF_GREATER) !== 0 && (currentMs === 0 || newMs <= currentMs)) return false;
-  if ((conditions & IF_LESS) !== 0 && currentMs !== 0 && newMs >= currentMs) return false;
+  if ((conditions & IF_GREATER) !== 0 && (currentMs === 0 || newMs <= BigInt(currentMs))) return false;
+  if ((conditions & IF_LESS) !== 0 && currentMs !== 0 && newMs >= BigInt(currentMs)) return false;
   return true;
+}
+
+/**
+ * Redis's expire-time arithmetic on 64-bit integers: `amount` in units of unitMs, plus
+ * baseMs (0 for absolute forms), as absolute ms; undefined when it overflows 64 bits
+ * ("ERR invalid expire time in '<command>' command").
+ */
+export function expiryAtMs(amount: bigint, unitMs: number, baseMs: number): bigint | undefined {
+  const unit = BigInt(unitMs);
+  if (amount > INT64_MAX / unit || amount < INT64_MIN / unit) return undefined;
+  const atMs = amount * unit;
+  return atMs > INT64_MAX - BigInt(baseMs) ? undefined : atMs + BigInt(baseMs);
+}
+
+/**
+ * The stored form of an absolute expiry that is in the future: a record keeps whole ms
+ * as a double, so times beyond 2^53 ms (285,000 years) are kept as that far.
+ */
+export function storedExpiryMs(atMs: bigint): number {
+  return atMs > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(atMs);
 }
 
 function expireVariant(unitMs: number, absolute: boolean, name: string) {
   return (session: Session, args: Buffer[]): void => {
     const key = args[1]!;
     if (!checkKeyLength(session, key)) return;
-    const amount = parseIntegerArg(args[2]!);
-    if (amount === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
     const conditions = parseConditions(session, args);
     if (conditions === undefined) return;
+    const amount = parseInteger64(args[2]!);
+    if (amount === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
     const engine = session.engine;
     const nowMs = engine.nowMs();
-    const atMs = absolute ? amount * unitMs : nowMs + amount * unitMs;
-    if (!Number.isSafeInteger(atMs)) return void appendError(session.out, `ERR invalid expire time in '${name}' command`);
+    const atMs = expiryAtMs(amount, unitMs, absolute ? 0 : nowMs);
+    if (atMs === undefined) return void appendError(session.out, `ERR invalid expire time in '${name}' command`);
     const header = liveHeader(engine, key);
     if (header === undefined || !allowed(conditions, header.expiresAtMs, atMs)) return void appendInteger(session.out, 0);
     const start = session.out.length;
     appendInteger(session.out, 1);
-    session.deferWrite(engine.write([atMs <= nowMs ? deleteWrite(key) : expiryWrite(key, header, atMs)]), start);
+    session.deferWrite(engine.write([atMs <= BigInt(nowMs) ? deleteWrite(key) : expiryWrite(key, header, storedExpiryMs(atMs))]), start);
   };
 }
 

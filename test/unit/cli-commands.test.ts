@@ -86,6 +86,7 @@ const INFO_CLUSTER = [
 ].join('\r\n');
 
 const store = new Map<string, string>([['a', 'apple'], ['bin', '\u00ff\u0000\u0001']]);
+const hashes = new Set<string>(['h']);
 
 function redisLike(args: string[]): string | undefined {
   const [name, ...rest] = args;
@@ -94,9 +95,11 @@ function redisLike(args: string[]): string | undefined {
     case 'AUTH': return rest[0] === 'pw' ? '+OK\r\n' : '-WRONGPASS invalid username-password pair\r\n';
     case 'SET': return '+OK\r\n';
     case 'GET': {
+      if (hashes.has(rest[0]!)) return '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n';
       const value = store.get(rest[0]!);
       return value === undefined ? '$-1\r\n' : bulk(Buffer.from(value, 'latin1'));
     }
+    case 'TYPE': return hashes.has(rest[0]!) ? '+hash\r\n' : store.has(rest[0]!) ? '+string\r\n' : '+none\r\n';
     case 'DEL': return `:${rest.filter((key) => store.has(key)).length}\r\n`;
     case 'TTL': return store.has(rest[0]!) ? ':-1\r\n' : ':-2\r\n';
     case 'WAIT': return `:${Math.min(Number(rest[0]), 2)}\r\n`;
@@ -137,6 +140,19 @@ test('get prints raw bytes; a missing key exits 1 with one line on stderr', asyn
   assert.deepEqual([missing.code, missing.stdout, missing.stderr], [1, '', 'peerkv: key not found: nope\n']);
   assert.deepEqual(JSON.parse((await run(server.port, ['get', 'a', '--json'])).stdout), { key: 'a', value: 'apple' });
   assert.deepEqual(JSON.parse((await run(server.port, ['get', 'bin', '--json'])).stdout), { key: 'bin', valueBase64: '/wAB' });
+});
+
+test('get on a key of another type fails in one line naming its type; type prints the type, none when missing', async () => {
+  const server = await fakeServer(redisLike);
+  const wrong = await run(server.port, ['get', 'h']);
+  assert.deepEqual([wrong.code, wrong.stdout], [1, '']);
+  assert.equal(wrong.stderr, 'peerkv: WRONGTYPE h holds a hash, not a string: get reads strings only (peerkv type KEY names the type)\n');
+  assert.deepEqual(server.requests.slice(-2), [['GET', 'h'], ['TYPE', 'h']]);
+  assert.deepEqual(await run(server.port, ['type', 'h']), { code: 0, stdout: 'hash\n', stdoutBytes: Buffer.from('hash\n'), stderr: '' });
+  assert.equal((await run(server.port, ['type', 'a'])).stdout, 'string\n');
+  assert.equal((await run(server.port, ['type', 'nope'])).stdout, 'none\n');
+  assert.deepEqual(JSON.parse((await run(server.port, ['type', 'h', '--json'])).stdout), { key: 'h', type: 'hash' });
+  assert.equal((await run(server.port, ['type'])).code, 2, 'KEY is required');
 });
 
 test('get --quorum sends PEERKV.QGET and reports a server error as a failed command', async () => {
