@@ -6,6 +6,7 @@
 // the key back. Everything else waits for the grace period.
 import { bytesToMapKey, fromUtf8, utf8 } from './bytes.js';
 import { compareVersions } from './record.js';
+import { clearRowKey, rowKindOf, RowKind, rowUserKey } from './rows.js';
 import type { NodeId, VersionedRecord } from './types.js';
 import { isNodeId, isUint } from './validate.js';
 
@@ -118,7 +119,15 @@ export class TombstoneTracker {
   /** True if a tombstone newer than or equal to this version was purged recently: refuse it. */
   wasPurged(record: VersionedRecord, nowMs: number): boolean {
     if (this.purged.size === 0) return false;
-    const known = this.purged.get(bytesToMapKey(record.key));
+    if (this.refusedBy(bytesToMapKey(record.key), record, nowMs)) return true;
+    // A row of a key whose clear row was purged: the clear removed it everywhere, so a
+    // late copy stamped at or below that clear must not come back either.
+    const userKey = record.value === null && rowKindOf(record.key) === RowKind.Clear ? undefined : rowUserKey(record.key);
+    return userKey !== undefined && this.refusedBy(bytesToMapKey(clearRowKey(userKey)), record, nowMs);
+  }
+
+  private refusedBy(mapKey: string, record: VersionedRecord, nowMs: number): boolean {
+    const known = this.purged.get(mapKey);
     return known !== undefined && nowMs - known.atMs < PURGED_MEMORY_MS && compareVersions(record, known.version) <= 0;
   }
 

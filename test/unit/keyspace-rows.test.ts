@@ -118,3 +118,12 @@ test('FLUSHALL removes every row before it here and on a replica, later rows sur
   assert.deepEqual(b.rows(), a.rows());
   assert.equal(b.keyspace.liveKeys, 1);
 });
+
+test('after a clear row is purged, a late copy of a row it removed is still refused', () => {
+  const tracker = new TombstoneTracker(A, DEFAULT_CORE_CONFIG.tombstoneGraceMs);
+  const field: VersionedRecord = { key: rowKey(KEY, RowKind.Field, utf8('f')), value: utf8('x'), hlc: { wallMs: 100, logical: 0 }, origin: B, expiresAtMs: 0 };
+  const cleared: VersionedRecord = { key: clearRowKey(KEY), value: null, hlc: { wallMs: 200, logical: 0 }, origin: A, expiresAtMs: 0 };
+  tracker.rememberPurged([cleared], 1_000);
+  assert.equal(tracker.wasPurged(field, 2_000), true);
+  assert.equal(tracker.wasPurged({ ...field, hlc: { wallMs: 300, logical: 0 } }, 2_000), false, 'a row written after the clear is welcome');
+});
