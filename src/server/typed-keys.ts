@@ -1,8 +1,7 @@
 // What commands read and write of a key's rows (DESIGN.md section 6, src/core/rows.ts):
 // its live header (type and expiry), a string's value with its counter slots applied, and
 // the rows that replace a key's value. Every command family builds on these.
-import { utf8 } from '../core/bytes.js';
-import { counterValue, formatCounter } from '../core/counters.js';
+import { countedBytes, observedSlots } from '../core/counters.js';
 import type { ClientWrite } from '../core/io.js';
 import {
   clearRowKey,
@@ -79,9 +78,7 @@ export function readSlots(engine: Engine, key: Uint8Array, counted: Uint8Array):
 
 /** A base value with its counter slots applied: the bytes a reader sees. */
 export function countedValue(base: BaseValue, slots: ReadonlyMap<NodeId, SlotTotal>): Uint8Array {
-  if (slots.size === 0) return base.bytes;
-  const counter = counterValue(base, slots);
-  return counter === undefined ? base.bytes : utf8(formatCounter(counter));
+  return countedBytes(base, slots);
 }
 
 /** The value of a live string header, counters applied. */
@@ -108,16 +105,21 @@ export function readString(engine: Engine, key: Uint8Array): Uint8Array | null |
  */
 export function stringWrites(engine: Engine, key: Uint8Array, value: Uint8Array, expiresAtMs: number, current: VersionedRecord | undefined): ClientWrite[] {
   const row = headerRowKey(key);
-  if (current === undefined) return [{ key: row, value: encodeStringHeader(value), expiresAtMs }];
-  if (typeOf(current) !== KeyType.String) {
+  if (current !== undefined && typeOf(current) !== KeyType.String) {
     return [
       { key: clearRowKey(key), value: null, expiresAtMs: 0 },
       { key: row, value: encodeStringHeader(value), expiresAtMs },
     ];
   }
-  const slots = readSlots(engine, key, EMPTY);
-  const header = slots.size === 0 ? encodeStringHeader(value) : encodeHeader({ type: KeyType.String, base: { bytes: value, observed: slots } });
-  return [{ key: row, value: header, expiresAtMs }];
+  // An absent key may still have slots: increments stamped after a concurrent DEL's clear,
+  // or slots an expired header leaves. The new base observes them too, so they do not count.
+  return [{ key: row, value: stringHeader(value, readSlots(engine, key, EMPTY)), expiresAtMs }];
+}
+
+/** A string header whose base observed these slots (the plain form when there are none). */
+export function stringHeader(value: Uint8Array, slots: ReadonlyMap<NodeId, SlotTotal>): Uint8Array {
+  if (slots.size === 0) return encodeStringHeader(value);
+  return encodeHeader({ type: KeyType.String, base: { bytes: value, observed: observedSlots(slots) } });
 }
 
 /** The row that deletes key (with every row written before it, on every node). */
