@@ -1,12 +1,15 @@
 // String commands: GET SET GETSET GETEX GETDEL MGET MSET MSETNX and the SETNX SETEX
-// PSETEX STRLEN variants.
+// PSETEX STRLEN variants; the rest of the string group lives beside them (string-edits.ts:
+// APPEND GETRANGE SETRANGE SETBIT GETBIT, lcs.ts) and is listed here.
 // Conditional forms read through engine.get first; it already reflects uncommitted
 // writes, so commands of one pipeline see each other.
 import { Buffer } from 'node:buffer';
 import type { ClientWrite } from '../core/io.js';
 import { RespOutput, appendArrayHeader, appendBulk, appendBulkOrNull, appendError, appendInteger, appendNull, appendOk } from '../wire/resp.js';
 import { ALL_KEYS, CommandFlag, ONE_KEY, SYNTAX_ERROR, checkKeyLength, command, parseIntegerArg, writeThenOk } from './common.js';
+import { LCS_COMMANDS } from './lcs.js';
 import type { Session } from './session.js';
+import { STRING_EDIT_COMMANDS } from './string-edits.js';
 import { expiryAtMs, isAbsoluteExpiry, parseStringOptions, StringOption } from './string-options.js';
 import type { CommandSpec } from './table.js';
 import { deleteWrite, expiryWrite, liveHeader, readString, stringValue, stringWrites, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
@@ -229,4 +232,6 @@ export const STRING_COMMANDS: readonly CommandSpec[] = [
   command('peerkv.qget', -2, ReadOnly, ONE_KEY, 'string', 'Get the value of a key from a majority of members', quorumGetCommand),
   command('mset', -3, Write, [1, -1, 2], 'string', 'Set several keys', msetCommand),
   command('msetnx', -3, Write, [1, -1, 2], 'string', 'Set several keys only if none of them exists', msetnxCommand),
+  ...STRING_EDIT_COMMANDS,
+  ...LCS_COMMANDS,
 ];
