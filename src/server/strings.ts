@@ -1,12 +1,13 @@
 // String commands: GET SET GETSET GETEX GETDEL MGET MSET MSETNX and the SETNX SETEX
 // PSETEX STRLEN variants; the rest of the string group lives beside them (string-edits.ts:
-// APPEND GETRANGE SETRANGE SETBIT GETBIT, lcs.ts) and is listed here.
+// APPEND GETRANGE SETRANGE, lcs.ts, counters.ts: INCR and friends) and is listed here.
 // Conditional forms read through engine.get first; it already reflects uncommitted
 // writes, so commands of one pipeline see each other.
 import { Buffer } from 'node:buffer';
 import type { ClientWrite } from '../core/io.js';
 import { RespOutput, appendArrayHeader, appendBulk, appendBulkOrNull, appendError, appendInteger, appendNull, appendOk } from '../wire/resp.js';
 import { ALL_KEYS, CommandFlag, ONE_KEY, SYNTAX_ERROR, checkKeyLength, command, parseIntegerArg, writeThenOk } from './common.js';
+import { COUNTER_COMMANDS } from './counters.js';
 import { LCS_COMMANDS } from './lcs.js';
 import type { Session } from './session.js';
 import { STRING_EDIT_COMMANDS } from './string-edits.js';
@@ -234,4 +235,5 @@ export const STRING_COMMANDS: readonly CommandSpec[] = [
   command('msetnx', -3, Write, [1, -1, 2], 'string', 'Set several keys only if none of them exists', msetnxCommand),
   ...STRING_EDIT_COMMANDS,
   ...LCS_COMMANDS,
+  ...COUNTER_COMMANDS,
 ];
