@@ -2,8 +2,12 @@
 // (slot[origin] - observed[origin]). Only an origin writes its own slot, a running total
 // of its increments; a write of a new base (SET, HSET) records the slots it observed, so
 // concurrent increments on other nodes all count and only observed ones are reset.
-// Integers stay exact (bigint); a float increment (INCRBYFLOAT) makes the value a float.
-import { decodeSlotTotal, parseRow, parseSlotElement, slotPrefix, type BaseValue, type SlotTotal } from './rows.js';
+// Integers are exact modulo 2^64: slots are stored as int64 running totals that may wrap,
+// and since only differences count, a value read as int64 is exact whenever it lies in
+// Redis's range (each node checks an increment's overflow against its own view). A float
+// increment (INCRBYFLOAT) makes the value a float.
+import { utf8 } from './bytes.js';
+import { decodeSlotTotal, OBSERVED_ORIGINS_MAX, parseRow, parseSlotElement, slotPrefix, type BaseValue, type SlotTotal } from './rows.js';
 import type { StoreView } from './store-view.js';
 import type { NodeId } from './types.js';
 
@@ -57,13 +61,10 @@ export function parseInteger64(bytes: Uint8Array): bigint | undefined {
 
 const FLOAT_PATTERN = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** Redis's string2ld: a finite decimal float, no spaces; undefined otherwise. */
+/** Redis's string2ld for a stored value: as parseLongDouble, finite values only. */
 export function parseFloatText(bytes: Uint8Array): number | undefined {
-  if (bytes.length === 0 || bytes.length > FLOAT_CHARS_MAX) return undefined;
-  const text = latin1(bytes);
-  if (!FLOAT_PATTERN.test(text)) return undefined;
-  const value = Number(text);
-  return Number.isFinite(value) ? value : undefined;
+  const value = parseLongDouble(bytes);
+  return value !== undefined && Number.isFinite(value) ? value : undefined;
 }
 
 /** The base as a number: an integer when it is one, else a float, else undefined (not a number). */
@@ -74,7 +75,11 @@ export function parseCounterBase(bytes: Uint8Array): CounterNumber | undefined {
   return float === undefined ? undefined : { kind: 'float', value: float };
 }
 
-/** The increments counted over the base: sum of slot - observed, per part. */
+/**
+ * The increments counted over the base: sum of slot - observed, per part. Each origin's
+ * integer difference is read as int64 (its running total may have wrapped); the sum is
+ * exact, and an integer counter takes it modulo 2^64 (applyIncrements).
+ */
 export function unobservedIncrements(base: BaseValue, slots: ReadonlyMap<NodeId, SlotTotal>): SlotTotal {
   let integer = 0n;
   let float = 0;
@@ -82,53 +87,152 @@ export function unobservedIncrements(base: BaseValue, slots: ReadonlyMap<NodeId,
   for (const origin of [...slots.keys()].sort()) {
     const slot = slots.get(origin)!;
     const seen = base.observed.get(origin);
-    integer += slot.integer - (seen?.integer ?? 0n);
+    integer += BigInt.asIntN(64, slot.integer - (seen?.integer ?? 0n));
     float += slot.float - (seen?.float ?? 0);
   }
   return { integer, float };
+}
+
+/** A parsed base with increments applied: int64 arithmetic modulo 2^64 while no float counts. */
+function applyIncrements(parsed: CounterNumber, increments: SlotTotal): CounterNumber {
+  if (parsed.kind === 'integer' && increments.float === 0) return { kind: 'integer', value: BigInt.asIntN(64, parsed.value + increments.integer) };
+  return { kind: 'float', value: Number(parsed.value) + Number(increments.integer) + increments.float };
+}
+
+function hasIncrements(increments: SlotTotal): boolean {
+  return BigInt.asIntN(64, increments.integer) !== 0n || increments.float !== 0;
 }
 
 /** The counter's value, or undefined when the base is not a number (and increments exist). */
 export function counterValue(base: BaseValue, slots: ReadonlyMap<NodeId, SlotTotal>): CounterNumber | undefined {
   const parsed = parseCounterBase(base.bytes);
   if (parsed === undefined) return undefined;
-  const increments = unobservedIncrements(base, slots);
-  if (parsed.kind === 'integer' && increments.float === 0) return { kind: 'integer', value: parsed.value + increments.integer };
-  return { kind: 'float', value: Number(parsed.value) + Number(increments.integer) + increments.float };
+  return applyIncrements(parsed, unobservedIncrements(base, slots));
 }
 
 /**
- * Redis's text of a float result (ld2string LD_STR_HUMAN): fixed notation with up to 17
- * significant digits, no exponent, trailing zeros removed, never "-0".
+ * The bytes a reader sees: the base exactly as written while no unobserved increment
+ * counts (SET k 1.50 reads back 1.50 even after resets), else the counter's text. A base
+ * that is not a number keeps its bytes (increments cannot apply to it).
+ */
+export function countedBytes(base: BaseValue, slots: ReadonlyMap<NodeId, SlotTotal>): Uint8Array {
+  if (slots.size === 0) return base.bytes;
+  const increments = unobservedIncrements(base, slots);
+  if (!hasIncrements(increments)) return base.bytes;
+  const parsed = parseCounterBase(base.bytes);
+  return parsed === undefined ? base.bytes : utf8(formatCounter(applyIncrements(parsed, increments)));
+}
+
+/** value + delta, or undefined when the sum leaves the 64-bit range (Redis's overflow error). */
+export function addInteger64(value: bigint, delta: bigint): bigint | undefined {
+  const sum = value + delta;
+  return sum < INT64_MIN || sum > INT64_MAX ? undefined : sum;
+}
+
+/** An origin's running total after one increment; the integer part wraps as int64 (only differences count). */
+export function incrementSlot(slot: SlotTotal, integerDelta: bigint, floatDelta: number): SlotTotal {
+  return { integer: BigInt.asIntN(64, slot.integer + integerDelta), float: slot.float + floatDelta };
+}
+
+/**
+ * An origin's running total after INCRBYFLOAT's delta. The delta's integral part (and the
+ * carry out of the float total) goes to the exact integer total, so the float total stays a
+ * fraction in (-1, 1): a float running total that once held 1e20 would swallow every later
+ * 0.1, even after a reset observed it. A delta whose integral part does not fit the integer
+ * total goes whole to the float total. The sum integer + float changes by the delta exactly
+ * up to the rounding of one fraction.
+ */
+export function incrementSlotByFloat(slot: SlotTotal, delta: number): SlotTotal {
+  if (!Number.isFinite(delta)) return { integer: slot.integer, float: slot.float + delta };
+  const whole = Math.trunc(delta);
+  const fraction = slot.float + (delta - whole);
+  const carry = Math.trunc(fraction);
+  const integer = slot.integer + BigInt(whole) + BigInt(carry);
+  if (integer >= INT64_MIN && integer <= INT64_MAX) return { integer, float: fraction - carry };
+  return { integer: slot.integer, float: slot.float + delta };
+}
+
+/**
+ * The slots a new base records as observed: all of them, or the OBSERVED_ORIGINS_MAX with
+ * the largest totals (ties by origin) when there are more; the others keep counting over it.
+ */
+export function observedSlots(slots: ReadonlyMap<NodeId, SlotTotal>): ReadonlyMap<NodeId, SlotTotal> {
+  if (slots.size <= OBSERVED_ORIGINS_MAX) return slots;
+  const magnitude = (total: SlotTotal): number => Math.abs(Number(total.integer)) + Math.abs(total.float);
+  const kept = [...slots.entries()].sort((a, b) => magnitude(b[1]) - magnitude(a[1]) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return new Map(kept.slice(0, OBSERVED_ORIGINS_MAX));
+}
+
+const INFINITY_PATTERN = /^[+-]?inf(inity)?$/i;
+const NONZERO_DIGIT_PATTERN = /[1-9a-fA-F]/;
+/** strtold's hexadecimal form: 0x, hex digits with an optional point, an optional binary exponent. */
+const HEX_FLOAT_PATTERN = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?$/;
+
+function hexFloatValue(match: RegExpExecArray): number {
+  let mantissa = 0;
+  for (const digit of (match[2] ?? '') + (match[3] ?? '')) mantissa = mantissa * 16 + Number.parseInt(digit, 16);
+  const value = mantissa * 2 ** (Number(match[4] ?? '0') - 4 * (match[3] ?? '').length);
+  return match[1] === '-' ? -value : value;
+}
+
+/** Decimal exponents of long double's range: beyond them strtold reports a range error. */
+const LONG_DOUBLE_EXPONENT_MAX = 4932;
+const LONG_DOUBLE_EXPONENT_MIN = -4951;
+
+/** The decimal exponent of a decimal text's leading nonzero digit (0 for zero). */
+function decimalOrder(text: string): number {
+  const [mantissa, exponent] = text.replace(/^[+-]/, '').split(/[eE]/) as [string, string | undefined];
+  const [whole, fraction = ''] = mantissa.split('.') as [string, string | undefined];
+  const leading = whole.replace(/^0+/, '');
+  const order = leading.length > 0 ? leading.length - 1 : -(fraction.search(/[1-9]/) + 1);
+  return order + Number(exponent ?? '0');
+}
+
+/**
+ * A float as Redis's string2ld reads it (strtold into a long double, no spaces, whole
+ * text): decimal and hexadecimal (0x1.8p3) forms, "inf"/"infinity" with a sign, never NaN.
+ * Texts within long double's range but past a double's read as +-Infinity (which the
+ * callers refuse as Redis refuses infinite results) or 0; undefined when the text is not
+ * a float or lies beyond long double's range, which Redis refuses too.
+ */
+export function parseLongDouble(bytes: Uint8Array): number | undefined {
+  if (bytes.length === 0 || bytes.length >= FLOAT_CHARS_MAX) return undefined;
+  const text = latin1(bytes);
+  if (INFINITY_PATTERN.test(text)) return text.startsWith('-') ? -Infinity : Infinity;
+  const hex = HEX_FLOAT_PATTERN.exec(text);
+  if (hex !== null) return (hex[2] ?? '') + (hex[3] ?? '') === '' ? undefined : hexFloatValue(hex);
+  if (!FLOAT_PATTERN.test(text)) return undefined;
+  const value = Number(text);
+  if (value !== 0 && Number.isFinite(value)) return value;
+  if (value === 0 && !NONZERO_DIGIT_PATTERN.test(text.split(/[eE]/)[0]!)) return value;
+  const order = decimalOrder(text);
+  return order > LONG_DOUBLE_EXPONENT_MAX || order < LONG_DOUBLE_EXPONENT_MIN ? undefined : value;
+}
+
+/**
+ * Significant digits a float result is printed with. Redis computes in 80-bit long double
+ * and prints %.17Lf, whose extra precision hides the binary noise a double shows
+ * (1 - 1.1 is -0.10000000000000009 in a double, -0.1 from Redis); 15 digits are what
+ * double arithmetic keeps exact, so sums of decimal amounts print as Redis prints them.
+ */
+const FLOAT_SIGNIFICANT_DIGITS = 15;
+/** Redis's %.17Lf: never more than 17 decimals (1e-20 prints as 0). */
+const FLOAT_DECIMALS_MAX = 17;
+
+/**
+ * Redis's text of a float result (ld2string LD_STR_HUMAN): fixed notation, no exponent,
+ * trailing zeros removed, never "-0"; see FLOAT_SIGNIFICANT_DIGITS.
  */
 export function formatFloat(value: number): string {
-  if (Object.is(value, -0) || value === 0) return '0';
-  let text = value.toPrecision(17);
-  if (/e/i.test(text)) text = expandExponent(value);
+  if (value === 0) return '0';
+  // Past 2^53 every double is an integer; Redis prints a long double's exact digits
+  // (2^63 is 9223372036854775808, not the shortest 9223372036854776000).
+  if (Math.abs(value) >= 2 ** 53) return BigInt(value).toString();
+  const integerDigits = Math.floor(Math.log10(Math.abs(value))) + 1;
+  const decimals = Math.min(FLOAT_DECIMALS_MAX, Math.max(0, FLOAT_SIGNIFICANT_DIGITS - integerDigits));
+  let text = value.toFixed(decimals);
   if (text.includes('.')) text = text.replace(/0+$/, '').replace(/\.$/, '');
-  // toPrecision(17) shows binary noise (0.1 + 0.2 -> 0.30000000000000004); Redis uses long double, whose
-  // %.17Lg of the sum is the shortest form here: prefer the shortest text that reads back the same.
-  const shortest = shortestText(value);
-  return shortest.length < text.length ? shortest : text;
-}
-
-function shortestText(value: number): string {
-  const text = String(value);
-  return /e/i.test(text) ? expandExponent(value) : text;
-}
-
-function expandExponent(value: number): string {
-  const [mantissa, exponentText] = value.toExponential().split('e') as [string, string];
-  const exponent = Number(exponentText);
-  const negative = mantissa.startsWith('-');
-  const digits = mantissa.replace('-', '').replace('.', '');
-  let text: string;
-  if (exponent >= 0) {
-    text = digits.length <= exponent + 1 ? digits + '0'.repeat(exponent + 1 - digits.length) : `${digits.slice(0, exponent + 1)}.${digits.slice(exponent + 1)}`;
-  } else {
-    text = `0.${'0'.repeat(-exponent - 1)}${digits}`;
-  }
-  return negative ? `-${text}` : text;
+  return text === '-0' ? '0' : text;
 }
 
 /** The counter's value as the bytes a GET returns. */

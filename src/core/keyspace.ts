@@ -11,7 +11,7 @@ import { compareHlc, nextHlc, type HlcClock } from './hlc.js';
 import type { ClientWrite } from './io.js';
 import type { MerkleTree } from './merkle.js';
 import { compareVersions } from './record.js';
-import { readSlotTotals } from './counters.js';
+import { observedSlots, readSlotTotals } from './counters.js';
 import { clearRowKey, encodeHeader, FLUSH_ROW_KEY, headerType, KeyType, keyPrefix, plainStringValue, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
 import { RowWrites, type Changes } from './row-writes.js';
 import type { StoreView } from './store-view.js';
@@ -181,7 +181,7 @@ export class Keyspace {
     let value = write.value;
     const plain = value === null ? undefined : plainStringValue(value);
     if (plain !== undefined && this.slotRows[rowBucket(write.key)]! > 0) {
-      const observed = readSlotTotals(this.view, userKey, EMPTY_BYTES);
+      const observed = observedSlots(readSlotTotals(this.view, userKey, EMPTY_BYTES));
       if (observed.size > 0) value = encodeHeader({ type: KeyType.String, base: { bytes: plain, observed } });
     }
     this.store(rows, { key: write.key, value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs }, RowKind.Header);

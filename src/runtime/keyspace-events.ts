@@ -1,6 +1,6 @@
 // Keyspace notifications: names the Redis event of each applied change and hands it to every subscriber.
 import { bytesToMapKey, equalBytes } from '../core/bytes.js';
-import { decodeSlotTotal, headerType, KeyType, parseRow, parseSlotElement, RowKind } from '../core/rows.js';
+import { decodeHeader, decodeSlotTotal, headerType, KeyType, parseRow, parseSlotElement, RowKind } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
 import { isAbsent } from '../core/record.js';
 import type { KeyspaceEvent, KeyspaceEventName } from '../server/engine.js';
@@ -29,20 +29,24 @@ export class KeyspaceEvents {
    */
   publish(records: readonly VersionedRecord[], previous: readonly (VersionedRecord | undefined)[], expired: boolean, nowMs: number): void {
     const seen = records.length > 1 ? new Set<string>() : undefined;
+    const counted = records.length > 1 ? keysWithSlots(records) : undefined;
     for (let index = 0; index < records.length; index++) {
       const record = records[index]!;
       const row = parseRow(record.key);
       if (row === undefined) continue; // the flush row: FLUSHALL names no key
       const name = keyspaceEventOf(row.kind, record, previous[index], expired, nowMs);
       if (name === undefined) continue;
+      // INCR of an absent key writes the header of base "0" beside its slot: Redis names only the increment.
+      if (name === 'set' && counted?.has(bytesToMapKey(row.key)) === true && isCounterCreation(record, previous[index], nowMs)) continue;
       if (seen !== undefined) {
         const id = `${name}:${bytesToMapKey(row.key)}`;
         if (seen.has(id)) continue;
         seen.add(id);
       }
       this.emit({ key: row.key, event: name });
-      // As Redis does for SET .. EX/PX/EXAT/PXAT: `set`, then `expire`.
-      if (name === 'set' && record.expiresAtMs !== 0) this.emit({ key: row.key, event: 'expire' });
+      // As Redis does for SET .. EX/PX/EXAT/PXAT: `set`, then `expire`; not for an expiry
+      // kept from before (SET KEEPTTL, APPEND, SETRANGE).
+      if (name === 'set' && record.expiresAtMs !== 0 && !keptExpiry(record, previous[index], nowMs)) this.emit({ key: row.key, event: 'expire' });
     }
   }
 
@@ -78,6 +82,28 @@ function keyspaceEventOf(kind: RowKind, record: VersionedRecord, before: Version
     }
   }
   return undefined;
+}
+
+function keptExpiry(record: VersionedRecord, before: VersionedRecord | undefined, nowMs: number): boolean {
+  return before !== undefined && before.value !== null && !isAbsent(before, nowMs) && before.expiresAtMs === record.expiresAtMs;
+}
+
+/** Map keys of the user keys that have a string slot row in the batch. */
+function keysWithSlots(records: readonly VersionedRecord[]): Set<string> | undefined {
+  let keys: Set<string> | undefined;
+  for (const record of records) {
+    const row = parseRow(record.key);
+    if (row?.kind !== RowKind.Slot || parseSlotElement(row.element)?.counted.length !== 0) continue;
+    (keys ??= new Set()).add(bytesToMapKey(row.key));
+  }
+  return keys;
+}
+
+/** A string header of base "0" over no live version: the header an increment creates its key with. */
+function isCounterCreation(record: VersionedRecord, before: VersionedRecord | undefined, nowMs: number): boolean {
+  if (before !== undefined && !isAbsent(before, nowMs) && before.value !== null) return false;
+  const bytes = decodeHeader(record.value!)?.base?.bytes;
+  return bytes !== undefined && bytes.length === 1 && bytes[0] === 0x30;
 }
 
 function floatPart(record: VersionedRecord | undefined): number {

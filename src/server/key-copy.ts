@@ -29,7 +29,7 @@ const COPY_PAGE_ROWS = 1024;
 export function copyRowWrites(engine: Engine, source: Uint8Array, destination: Uint8Array, header: VersionedRecord): ClientWrite[] {
   const writes: ClientWrite[] = [deleteWrite(destination)];
   if (typeOf(header) === KeyType.String) {
-    // The value as readers see it, counters applied: stringWrites' base over a cleared key.
+    // The value as readers see it, counters applied: replaceWrite's base over a cleared key.
     // A string has no element rows (rows of a type that lost a creation race stay behind).
     writes.push({ key: headerRowKey(destination), value: encodeStringHeader(stringValue(engine, source, header)), expiresAtMs: header.expiresAtMs });
     return writes;

@@ -1,24 +1,19 @@
-// String commands: GET SET MGET MSET (plus SETNX SETEX PSETEX GETDEL STRLEN, which are
-// thin variants). Conditional forms read through engine.get first; it already reflects
-// uncommitted writes, so commands of one pipeline see each other.
+// String commands: GET SET GETSET GETEX GETDEL MGET MSET MSETNX and the SETNX SETEX
+// PSETEX STRLEN variants; the rest of the string group lives beside them (string-edits.ts:
+// APPEND GETRANGE SETRANGE, lcs.ts, counters.ts: INCR and friends) and is listed here.
+// Conditional forms read through engine.get first; it already reflects uncommitted
+// writes, so commands of one pipeline see each other.
 import { Buffer } from 'node:buffer';
 import type { ClientWrite } from '../core/io.js';
-import { RespOutput, appendArrayHeader, appendBulk, appendError, appendInteger, appendNull, appendOk } from '../wire/resp.js';
-import {
-  ALL_KEYS,
-  CommandFlag,
-  NOT_INTEGER_ERROR,
-  ONE_KEY,
-  SYNTAX_ERROR,
-  argIs,
-  checkKeyLength,
-  command,
-  parseIntegerArg,
-  writeThenOk,
-} from './common.js';
+import { RespOutput, appendArrayHeader, appendBulk, appendBulkOrNull, appendError, appendInteger, appendNull, appendOk } from '../wire/resp.js';
+import { ALL_KEYS, CommandFlag, ONE_KEY, SYNTAX_ERROR, checkKeyLength, command, parseIntegerArg, writeThenOk } from './common.js';
+import { COUNTER_COMMANDS } from './counters.js';
+import { LCS_COMMANDS } from './lcs.js';
 import type { Session } from './session.js';
+import { STRING_EDIT_COMMANDS } from './string-edits.js';
+import { expiryAtMs, isAbsoluteExpiry, parseStringOptions, StringOption } from './string-options.js';
 import type { CommandSpec } from './table.js';
-import { deleteWrite, liveHeader, readString, replaceWrite, stringValue, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
+import { deleteWrite, expiryWrite, liveHeader, readString, replaceWrite, stringValue, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 import { decodeHeader, headerRowKey, KeyType } from '../core/rows.js';
 import { isAbsent } from '../core/record.js';
 
@@ -35,69 +30,7 @@ function getCommand(session: Session, args: Buffer[]): void {
   }
 }
 
-const enum Condition {
-  Always,
-  IfAbsent,
-  IfPresent,
-}
-
-const enum ExpiryKind {
-  None,
-  RelativeSeconds,
-  RelativeMs,
-  AtSeconds,
-  AtMs,
-  Keep,
-}
-
-interface SetOptions {
-  condition: Condition;
-  returnOld: boolean;
-  expiry: ExpiryKind;
-  expiryArg: number;
-}
-
-/** Parse SET's options from args[3..]; replies with the error and returns undefined on bad input. */
-function parseSetOptions(session: Session, args: Buffer[]): SetOptions | undefined {
-  const options: SetOptions = { condition: Condition.Always, returnOld: false, expiry: ExpiryKind.None, expiryArg: 0 };
-  for (let index = 3; index < args.length; index++) {
-    const arg = args[index]!;
-    let expiry = ExpiryKind.None;
-    if (argIs(arg, 'nx') && options.condition !== Condition.IfPresent) options.condition = Condition.IfAbsent;
-    else if (argIs(arg, 'xx') && options.condition !== Condition.IfAbsent) options.condition = Condition.IfPresent;
-    else if (argIs(arg, 'get')) options.returnOld = true;
-    else if (argIs(arg, 'keepttl') && options.expiry === ExpiryKind.None) options.expiry = ExpiryKind.Keep;
-    else if (argIs(arg, 'ex')) expiry = ExpiryKind.RelativeSeconds;
-    else if (argIs(arg, 'px')) expiry = ExpiryKind.RelativeMs;
-    else if (argIs(arg, 'exat')) expiry = ExpiryKind.AtSeconds;
-    else if (argIs(arg, 'pxat')) expiry = ExpiryKind.AtMs;
-    else return replyError(session, SYNTAX_ERROR);
-    if (expiry === ExpiryKind.None) continue;
-    if (options.expiry !== ExpiryKind.None || index + 1 >= args.length) return replyError(session, SYNTAX_ERROR);
-    const amount = parseIntegerArg(args[++index]!);
-    if (amount === undefined) return replyError(session, NOT_INTEGER_ERROR);
-    if (amount <= 0) return replyError(session, "ERR invalid expire time in 'set' command");
-    options.expiry = expiry;
-    options.expiryArg = amount;
-  }
-  return options;
-}
-
-function replyError(session: Session, message: string): undefined {
-  appendError(session.out, message);
-  return undefined;
-}
-
-/** Absolute expiry in ms for a relative or absolute amount; undefined if it overflows. */
-function absoluteExpiryMs(kind: ExpiryKind, amount: number, nowMs: number): number | undefined {
-  let atMs: number;
-  if (kind === ExpiryKind.RelativeSeconds) atMs = nowMs + amount * 1000;
-  else if (kind === ExpiryKind.RelativeMs) atMs = nowMs + amount;
-  else if (kind === ExpiryKind.AtSeconds) atMs = amount * 1000;
-  else atMs = amount;
-  return Number.isSafeInteger(atMs) ? atMs : undefined;
-}
-
+/** SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT amount|KEEPTTL]: NX/XX judged on the local view. */
 function setCommand(session: Session, args: Buffer[]): void {
   const key = args[1]!;
   const value = args[2]!;
@@ -106,37 +39,30 @@ function setCommand(session: Session, args: Buffer[]): void {
     writeThenOk(session, [replaceWrite(key, value, 0)]);
     return;
   }
-  const options = parseSetOptions(session, args);
-  if (options === undefined) return;
+  const options = parseStringOptions(args, 3, true);
+  if (options === undefined) return void appendError(session.out, SYNTAX_ERROR);
   const engine = session.engine;
   const nowMs = engine.nowMs();
   let expiresAtMs = 0;
-  if (options.expiry !== ExpiryKind.None && options.expiry !== ExpiryKind.Keep) {
-    const atMs = absoluteExpiryMs(options.expiry, options.expiryArg, nowMs);
-    if (atMs === undefined) {
-      appendError(session.out, "ERR invalid expire time in 'set' command");
-      return;
-    }
+  if (options.expiryArg !== undefined) {
+    const atMs = expiryAtMs(options, nowMs, 'set');
+    if (typeof atMs === 'string') return void appendError(session.out, atMs);
     expiresAtMs = atMs;
   }
+  const returnOld = (options.flags & StringOption.ReturnOld) !== 0;
   const header = liveHeader(engine, key);
   let old: Uint8Array | null = null;
-  if (header !== undefined && options.returnOld) {
+  if (header !== undefined && returnOld) {
     if (typeOf(header) !== KeyType.String) return void appendError(session.out, WRONGTYPE_ERROR);
     old = stringValue(engine, key, header);
   }
   const exists = header !== undefined;
-  const skip = (options.condition === Condition.IfAbsent && exists) || (options.condition === Condition.IfPresent && !exists);
-  if (options.expiry === ExpiryKind.Keep && exists) expiresAtMs = header.expiresAtMs;
+  const skip = ((options.flags & StringOption.IfAbsent) !== 0 && exists) || ((options.flags & StringOption.IfPresent) !== 0 && !exists);
+  if ((options.flags & StringOption.KeepTtl) !== 0 && exists) expiresAtMs = header.expiresAtMs;
   const start = session.out.length;
-  if (options.returnOld) {
-    if (old === null) appendNull(session.out, session.protocol);
-    else appendBulk(session.out, old);
-  } else if (skip) {
-    appendNull(session.out, session.protocol);
-  } else {
-    appendOk(session.out);
-  }
+  if (returnOld) appendBulkOrNull(session.out, old, session.protocol);
+  else if (skip) appendNull(session.out, session.protocol);
+  else appendOk(session.out);
   if (skip) return;
   // An absolute expiry already in the past stores nothing: the key is simply gone.
   const writes = [expiresAtMs !== 0 && expiresAtMs <= nowMs ? deleteWrite(key) : replaceWrite(key, value, expiresAtMs)];
@@ -155,16 +81,56 @@ function setnxCommand(session: Session, args: Buffer[]): void {
   session.deferWrite(session.engine.write([replaceWrite(key, args[2]!, 0)]), start);
 }
 
-function setexVariant(unitMs: number, name: string) {
+/** SETEX/PSETEX key amount value: SET with EX/PX, with Redis's checks of the amount. */
+function setexVariant(flag: number, name: string) {
   return (session: Session, args: Buffer[]): void => {
     const key = args[1]!;
     if (!checkKeyLength(session, key)) return;
-    const amount = parseIntegerArg(args[2]!);
-    if (amount === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
-    const expiresAtMs = session.engine.nowMs() + amount * unitMs;
-    if (amount <= 0 || !Number.isSafeInteger(expiresAtMs)) return void appendError(session.out, `ERR invalid expire time in '${name}' command`);
+    const expiresAtMs = expiryAtMs({ flags: flag, expiryArg: args[2]! }, session.engine.nowMs(), name);
+    if (typeof expiresAtMs === 'string') return void appendError(session.out, expiresAtMs);
     writeThenOk(session, [replaceWrite(key, args[3]!, expiresAtMs)]);
   };
+}
+
+/** GETSET key value: SET key value GET (the TTL goes, as with SET). */
+function getsetCommand(session: Session, args: Buffer[]): void {
+  const key = args[1]!;
+  if (!checkKeyLength(session, key)) return;
+  const engine = session.engine;
+  const header = liveHeader(engine, key);
+  if (header !== undefined && typeOf(header) !== KeyType.String) return void appendError(session.out, WRONGTYPE_ERROR);
+  const start = session.out.length;
+  appendBulkOrNull(session.out, header === undefined ? null : stringValue(engine, key, header), session.protocol);
+  session.deferWrite(engine.write([replaceWrite(key, args[2]!, 0)]), start);
+}
+
+/**
+ * GETEX key [EX|PX|EXAT|PXAT amount|PERSIST]: the value, and the header rewritten with
+ * the new expiry (same value and observed slots, so concurrent increments still count).
+ * An absolute time already past deletes the key; no option writes nothing.
+ */
+function getexCommand(session: Session, args: Buffer[]): void {
+  const options = parseStringOptions(args, 2, false);
+  if (options === undefined) return void appendError(session.out, SYNTAX_ERROR);
+  const engine = session.engine;
+  const key = args[1]!;
+  const header = liveHeader(engine, key);
+  if (header === undefined) return void appendNull(session.out, session.protocol);
+  if (typeOf(header) !== KeyType.String) return void appendError(session.out, WRONGTYPE_ERROR);
+  const nowMs = engine.nowMs();
+  let atMs: number | undefined;
+  if (options.expiryArg !== undefined) {
+    const parsed = expiryAtMs(options, nowMs, 'getex');
+    if (typeof parsed === 'string') return void appendError(session.out, parsed);
+    atMs = parsed;
+  }
+  const start = session.out.length;
+  appendBulk(session.out, stringValue(engine, key, header));
+  let write: ClientWrite;
+  if (atMs !== undefined) write = isAbsoluteExpiry(options) && atMs <= nowMs ? deleteWrite(key) : expiryWrite(key, header, atMs);
+  else if ((options.flags & StringOption.Persist) !== 0 && header.expiresAtMs !== 0) write = expiryWrite(key, header, 0);
+  else return;
+  session.deferWrite(engine.write([write]), start);
 }
 
 function getdelCommand(session: Session, args: Buffer[]): void {
@@ -205,6 +171,29 @@ function msetCommand(session: Session, args: Buffer[]): void {
   writeThenOk(session, writes);
 }
 
+/**
+ * MSETNX key value [key value ...]: sets them all when none exists, judged on the local
+ * view only (another node may create one of the keys at the same time; both writes then
+ * merge by last-writer-wins like any SET).
+ */
+function msetnxCommand(session: Session, args: Buffer[]): void {
+  if (args.length % 2 === 0) return void appendError(session.out, "ERR wrong number of arguments for 'msetnx' command");
+  const engine = session.engine;
+  for (let index = 1; index < args.length; index += 2) {
+    if (!checkKeyLength(session, args[index]!)) return;
+  }
+  for (let index = 1; index < args.length; index += 2) {
+    if (liveHeader(engine, args[index]!) !== undefined) return void appendInteger(session.out, 0);
+  }
+  const writes: ClientWrite[] = [];
+  for (let index = 1; index < args.length; index += 2) {
+    writes.push(replaceWrite(args[index]!, args[index + 1]!, 0));
+  }
+  const start = session.out.length;
+  appendInteger(session.out, 1);
+  session.deferWrite(engine.write(writes), start);
+}
+
 /** Quorum reads wait at most this long by default for a majority to answer. */
 const QUORUM_READ_TIMEOUT_MS = 2_000;
 
@@ -234,11 +223,17 @@ export const STRING_COMMANDS: readonly CommandSpec[] = [
   command('get', 2, ReadOnly | Fast, ONE_KEY, 'string', 'Get the value of a key', getCommand),
   command('set', -3, Write, ONE_KEY, 'string', 'Set the value of a key, with optional expiry and conditions', setCommand),
   command('setnx', 3, Write | Fast, ONE_KEY, 'string', 'Set a key only if it does not exist', setnxCommand),
-  command('setex', 4, Write, ONE_KEY, 'string', 'Set a key with an expiry in seconds', setexVariant(1000, 'setex')),
-  command('psetex', 4, Write, ONE_KEY, 'string', 'Set a key with an expiry in milliseconds', setexVariant(1, 'psetex')),
+  command('setex', 4, Write, ONE_KEY, 'string', 'Set a key with an expiry in seconds', setexVariant(StringOption.ExpireSeconds, 'setex')),
+  command('psetex', 4, Write, ONE_KEY, 'string', 'Set a key with an expiry in milliseconds', setexVariant(StringOption.ExpireMs, 'psetex')),
+  command('getset', 3, Write | Fast, ONE_KEY, 'string', 'Set the value of a key and return its old value', getsetCommand),
   command('getdel', 2, Write | Fast, ONE_KEY, 'string', 'Get the value of a key and delete it', getdelCommand),
+  command('getex', -2, Write | Fast, ONE_KEY, 'string', 'Get the value of a key and set or remove its expiry', getexCommand),
   command('strlen', 2, ReadOnly | Fast, ONE_KEY, 'string', 'Length of the value of a key', strlenCommand),
   command('mget', -2, ReadOnly | Fast, ALL_KEYS, 'string', 'Get the values of several keys', mgetCommand),
   command('peerkv.qget', -2, ReadOnly, ONE_KEY, 'string', 'Get the value of a key from a majority of members', quorumGetCommand),
   command('mset', -3, Write, [1, -1, 2], 'string', 'Set several keys', msetCommand),
+  command('msetnx', -3, Write, [1, -1, 2], 'string', 'Set several keys only if none of them exists', msetnxCommand),
+  ...STRING_EDIT_COMMANDS,
+  ...LCS_COMMANDS,
+  ...COUNTER_COMMANDS,
 ];

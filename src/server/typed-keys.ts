@@ -1,12 +1,12 @@
 // What commands read and write of a key's rows (DESIGN.md section 6, src/core/rows.ts):
 // its live header (type and expiry), a string's value with its counter slots applied, and
 // the rows that replace a key's value. Every command family builds on these.
-import { utf8 } from '../core/bytes.js';
-import { counterValue, formatCounter, readSlotTotals } from '../core/counters.js';
+import { countedBytes, observedSlots, readSlotTotals } from '../core/counters.js';
 import type { ClientWrite } from '../core/io.js';
 import {
   clearRowKey,
   decodeHeader,
+  encodeHeader,
   encodeStringHeader,
   headerRowKey,
   headerType,
@@ -58,9 +58,7 @@ export function readSlots(engine: Engine, key: Uint8Array, counted: Uint8Array):
 
 /** A base value with its counter slots applied: the bytes a reader sees. */
 export function countedValue(base: BaseValue, slots: ReadonlyMap<NodeId, SlotTotal>): Uint8Array {
-  if (slots.size === 0) return base.bytes;
-  const counter = counterValue(base, slots);
-  return counter === undefined ? base.bytes : utf8(formatCounter(counter));
+  return countedBytes(base, slots);
 }
 
 /** The value of a live string header, counters applied. */
@@ -81,22 +79,19 @@ export function readString(engine: Engine, key: Uint8Array): Uint8Array | null |
 }
 
 /**
- * The rows that make key the string `value` whatever it held (SET). The core does the
- * rest (ClientWrite.replacesKey): a key of another type is cleared first, and a counter's
- * new base records the slots it observed, so increments made concurrently elsewhere still
- * count and the ones seen here are reset. `engine` and `current` are for callers that
- * looked the key up already; the write does not depend on them.
- */
-export function stringWrites(_engine: Engine, key: Uint8Array, value: Uint8Array, expiresAtMs: number, _current?: VersionedRecord): ClientWrite[] {
-  return [replaceWrite(key, value, expiresAtMs)];
-}
-
-/**
- * SET's row when the server has not looked the key up: the core clears a key of another
- * type and records observed counter slots itself (ClientWrite.replacesKey).
+ * SET's row: `value` replaces whatever the key held. The core does the rest
+ * (ClientWrite.replacesKey): a key of another type is cleared first, and a counter's new
+ * base records the slots it observed (leftover ones of an absent key too), so increments
+ * made concurrently elsewhere still count and the ones seen here are reset.
  */
 export function replaceWrite(key: Uint8Array, value: Uint8Array, expiresAtMs: number): ClientWrite {
   return { key: headerRowKey(key), value: encodeStringHeader(value), expiresAtMs, replacesKey: true };
+}
+
+/** A string header whose base observed these slots (the plain form when there are none). */
+export function stringHeader(value: Uint8Array, slots: ReadonlyMap<NodeId, SlotTotal>): Uint8Array {
+  if (slots.size === 0) return encodeStringHeader(value);
+  return encodeHeader({ type: KeyType.String, base: { bytes: value, observed: observedSlots(slots) } });
 }
 
 /** The row that deletes key (with every row written before it, on every node). */

@@ -1,0 +1,163 @@
+// INCR DECR INCRBY DECRBY INCRBYFLOAT on counter rows (DESIGN.md section 6). The value is
+// the header's base plus the unobserved slot increments (core/counters.ts); an increment
+// writes only this node's own slot row (its running total), so increments made at the
+// same time on other nodes all count, and the key's expiry is left alone as in Redis. An
+// absent key gets a header for base "0" in the same write. Redis's overflow and
+// not-a-number checks are made against the value this node sees.
+import type { Buffer } from 'node:buffer';
+import { utf8 } from '../core/bytes.js';
+import { addInteger64, countedBytes, formatCounter, counterValue, incrementSlot, incrementSlotByFloat, INT64_MIN, parseInteger64, parseLongDouble } from '../core/counters.js';
+import type { ClientWrite } from '../core/io.js';
+import { decodeHeader, decodeSlotTotal, encodeSlotTotal, headerRowKey, KeyType, rowKey, RowKind, slotElement, ZERO_SLOT, type BaseValue, type SlotTotal } from '../core/rows.js';
+import type { NodeId } from '../core/types.js';
+import { appendBulkText, appendError, type RespOutput } from '../wire/resp.js';
+import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, checkKeyLength, command } from './common.js';
+import type { Engine } from './engine.js';
+import type { Session } from './session.js';
+import type { CommandSpec } from './table.js';
+import { liveHeader, readSlots, stringHeader, typeOf, WRONGTYPE_ERROR } from './typed-keys.js';
+
+export const OVERFLOW_ERROR = 'ERR increment or decrement would overflow';
+export const NOT_FLOAT_ERROR = 'ERR value is not a valid float';
+export const NAN_OR_INFINITY_ERROR = 'ERR increment would produce NaN or Infinity';
+
+const EMPTY = new Uint8Array(0);
+/** 2^63: results at or beyond it in magnitude leave the int64 range. */
+const FLOAT_INT64_LIMIT = 2 ** 63;
+const ZERO_TEXT = utf8('0');
+
+/** What an increment needs of a key: its value's parts and the rows that change it. */
+interface CounterState {
+  readonly base: BaseValue;
+  readonly slots: Map<NodeId, SlotTotal>;
+  /** This node's slot row key and its running total before the increment. */
+  readonly ownRow: Uint8Array;
+  readonly own: SlotTotal;
+  /** The header to write first when the key does not exist (base "0"), else undefined. */
+  readonly newHeader: Uint8Array | undefined;
+}
+
+/** The key's counter state; undefined after replying WRONGTYPE. */
+function counterState(session: Session, key: Uint8Array): CounterState | undefined {
+  const engine = session.engine;
+  const header = liveHeader(engine, key);
+  if (header !== undefined && typeOf(header) !== KeyType.String) {
+    appendError(session.out, WRONGTYPE_ERROR);
+    return undefined;
+  }
+  const self = engine.nodeId();
+  const ownRow = rowKey(key, RowKind.Slot, slotElement(EMPTY, self));
+  const slots = readSlots(engine, key, EMPTY);
+  if (header === undefined) {
+    // Slots left from before (increments after a concurrent DEL, or under an expired header)
+    // are observed by the new base, so the new key starts at 0.
+    const newHeader = stringHeader(ZERO_TEXT, slots);
+    const base = decodeHeader(newHeader)!.base!;
+    return { base, slots, ownRow, own: ownTotal(engine, ownRow, base, self), newHeader };
+  }
+  const base = decodeHeader(header.value!)?.base ?? { bytes: EMPTY, observed: new Map() };
+  return { base, slots, ownRow, own: ownTotal(engine, ownRow, base, self), newHeader: undefined };
+}
+
+/**
+ * This node's running total: its slot row, or when a clear removed that row while the
+ * base still records what it observed of it (a DEL concurrent with the write of the
+ * base), the observed total, so the next increment counts once and only once.
+ */
+function ownTotal(engine: Engine, ownRow: Uint8Array, base: BaseValue, self: NodeId): SlotTotal {
+  const row = engine.get(ownRow);
+  const stored = row === undefined || row.value === null ? undefined : decodeSlotTotal(row.value);
+  return stored ?? base.observed.get(self) ?? ZERO_SLOT;
+}
+
+/** Commit the own slot (after the new header, if any) and reply once committed. */
+function writeIncrement(session: Session, key: Uint8Array, state: CounterState, slot: SlotTotal, reply: () => void): void {
+  const writes: ClientWrite[] = [];
+  if (state.newHeader !== undefined) writes.push({ key: headerRowKey(key), value: state.newHeader, expiresAtMs: 0 });
+  writes.push({ key: state.ownRow, value: encodeSlotTotal(slot), expiresAtMs: 0 });
+  const start = session.out.length;
+  reply();
+  session.deferWrite(session.engine.write(writes), start);
+}
+
+/** INCR/DECR/INCRBY/DECRBY by delta: the new value as an integer reply. */
+function incrementBy(session: Session, key: Uint8Array, delta: bigint): void {
+  if (!checkKeyLength(session, key)) return;
+  const state = counterState(session, key);
+  if (state === undefined) return;
+  // Redis reads the value as its text: what a GET returns must be a 64-bit integer.
+  const current = parseInteger64(countedBytes(state.base, state.slots));
+  if (current === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
+  const next = addInteger64(current, delta);
+  if (next === undefined) return void appendError(session.out, OVERFLOW_ERROR);
+  writeIncrement(session, key, state, incrementSlot(state.own, delta, 0), () => appendInteger64(session.out, next));
+}
+
+/** An integer reply of the whole int64 range (appendInteger takes a number). */
+export function appendInteger64(out: RespOutput, value: bigint): void {
+  out.ascii(`:${value}`);
+  out.crlf();
+}
+
+function integerArgument(session: Session, arg: Uint8Array): bigint | undefined {
+  const value = parseInteger64(arg);
+  if (value === undefined) appendError(session.out, NOT_INTEGER_ERROR);
+  return value;
+}
+
+function incrCommand(session: Session, args: Buffer[]): void {
+  incrementBy(session, args[1]!, 1n);
+}
+
+function decrCommand(session: Session, args: Buffer[]): void {
+  incrementBy(session, args[1]!, -1n);
+}
+
+function incrbyCommand(session: Session, args: Buffer[]): void {
+  const delta = integerArgument(session, args[2]!);
+  if (delta !== undefined) incrementBy(session, args[1]!, delta);
+}
+
+function decrbyCommand(session: Session, args: Buffer[]): void {
+  const delta = integerArgument(session, args[2]!);
+  if (delta === undefined) return;
+  if (delta === INT64_MIN) return void appendError(session.out, 'ERR decrement would overflow');
+  incrementBy(session, args[1]!, -delta);
+}
+
+/**
+ * INCRBYFLOAT key increment: the new value as a bulk string. The own slot takes the
+ * increment (integral part exact, fraction in the float part: incrementSlotByFloat); the
+ * reply is the value as every node computes it from the rows.
+ */
+function incrbyfloatCommand(session: Session, args: Buffer[]): void {
+  const key = args[1]!;
+  if (!checkKeyLength(session, key)) return;
+  const state = counterState(session, key);
+  if (state === undefined) return;
+  const current = parseLongDouble(countedBytes(state.base, state.slots));
+  const delta = parseLongDouble(args[2]!);
+  if (current === undefined || delta === undefined) return void appendError(session.out, NOT_FLOAT_ERROR);
+  if (!Number.isFinite(current + delta)) return void appendError(session.out, NAN_OR_INFINITY_ERROR);
+  // A result past the int64 range is a float in Redis: the increment goes to the float
+  // total then, so the value does not read back as a wrapped integer.
+  const slot = Math.abs(current + delta) < FLOAT_INT64_LIMIT ? incrementSlotByFloat(state.own, delta) : incrementSlot(state.own, 0n, delta);
+  // The running total must stay finite too, or the value could never be read back.
+  if (!Number.isFinite(slot.float)) return void appendError(session.out, NAN_OR_INFINITY_ERROR);
+  const slots = new Map(state.slots);
+  slots.set(session.engine.nodeId(), slot);
+  const next = counterValue(state.base, slots);
+  const text = next === undefined || (next.kind === 'float' && !Number.isFinite(next.value)) ? undefined : formatCounter(next);
+  if (text === undefined) return void appendError(session.out, NAN_OR_INFINITY_ERROR);
+  writeIncrement(session, key, state, slot, () => appendBulkText(session.out, text));
+}
+
+const { Write, Fast } = CommandFlag;
+
+export const COUNTER_COMMANDS: readonly CommandSpec[] = [
+  command('incr', 2, Write | Fast, ONE_KEY, 'string', 'Increment the integer value of a key by one', incrCommand),
+  command('decr', 2, Write | Fast, ONE_KEY, 'string', 'Decrement the integer value of a key by one', decrCommand),
+  command('incrby', 3, Write | Fast, ONE_KEY, 'string', 'Increment the integer value of a key by a number', incrbyCommand),
+  command('decrby', 3, Write | Fast, ONE_KEY, 'string', 'Decrement the integer value of a key by a number', decrbyCommand),
+  command('incrbyfloat', 3, Write | Fast, ONE_KEY, 'string', 'Increment the float value of a key by a number', incrbyfloatCommand),
+];
