@@ -234,8 +234,7 @@ export class NodeCore {
     const observed = observeHlc(this.clock, hlc, nowMs);
     if (!observed.ok) {
       this.counters.clock_offset_drops!++;
-      const link = this.peers.get(from);
-      if (link !== undefined && message.type === 'replicate') link.receiveGap = true;
+      if (message.type === 'replicate') this.peers.dropped(from, message);
       if (nowMs - this.lastClockWarningMs >= 1_000) {
         this.lastClockWarningMs = nowMs;
         out.push({
@@ -251,8 +250,9 @@ export class NodeCore {
       this.membership.onMessage(from, message, nowMs, out);
       this.reactToMemberChanges(nowMs, out);
     } else if (message.type === 'replicate') {
-      if (!this.peers.has(from)) return;
-      const winners = this.mergeIncoming(from, message.records, nowMs, out);
+      const records = this.peers.receive(from, message);
+      if (records === undefined) return; // not linked, or a client write whose last frame is still to come
+      const winners = this.mergeIncoming(from, records, nowMs, out);
       this.persistChanges(winners, { kind: 'remote', from, seq: message.seq, link: this.peers.get(from)! }, out);
     } else if (message.type === 'replicateAck') {
       if (this.peers.acknowledge(from, message.seq, this.writeSeq)) {

@@ -7,8 +7,12 @@ import { isArrayOf, isBytes, isObject, isUint, isVersionedRecord, ROW_KEY_BYTES_
 export const REPLICATE_RECORDS_MAX = 10_000;
 
 export type ReplicationMessage =
-  /** seq: the sender's write sequence of the last record in this batch (cumulative). */
-  | { readonly type: 'replicate'; readonly seq: number; readonly records: readonly VersionedRecord[] }
+  /**
+   * seq: the sender's write sequence of the last record in this batch (cumulative). more:
+   * the frame ends inside a client write; the receiver merges it with the frames up to
+   * the next one without `more`, in one step (one transaction), and acks only then.
+   */
+  | { readonly type: 'replicate'; readonly seq: number; readonly records: readonly VersionedRecord[]; readonly more?: true }
   /** Everything up to seq from the receiver of this ack is committed here. */
   | { readonly type: 'replicateAck'; readonly seq: number }
   /** Quorum read: send me your version of key (answered with readReply of the same id). */
@@ -25,7 +29,7 @@ export function isReplicationMessage(value: unknown): value is ReplicationMessag
   if (!isObject(value)) return false;
   switch (value.type) {
     case 'replicate':
-      return isUint(value.seq) && isArrayOf(value.records, isVersionedRecord, REPLICATE_RECORDS_MAX);
+      return isUint(value.seq) && isArrayOf(value.records, isVersionedRecord, REPLICATE_RECORDS_MAX) && (value.more === undefined || value.more === true);
     case 'replicateAck':
       return isUint(value.seq);
     case 'readRequest':
