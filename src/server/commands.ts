@@ -2,6 +2,7 @@
 import { ADMIN_COMMANDS } from './admin.js';
 import { CONNECTION_COMMANDS } from './connection.js';
 import { KEY_COMMANDS } from './keys.js';
+import { MULTI_COMMANDS } from './multi.js';
 import { PUBSUB_COMMANDS } from './pubsub.js';
 import { STRING_COMMANDS } from './strings.js';
 import { CommandTable } from './table.js';
@@ -9,7 +10,7 @@ import { TTL_COMMANDS } from './ttl.js';
 
 export function buildCommandTable(): CommandTable {
   const table = new CommandTable();
-  for (const group of [CONNECTION_COMMANDS, PUBSUB_COMMANDS, STRING_COMMANDS, KEY_COMMANDS, TTL_COMMANDS, ADMIN_COMMANDS]) {
+  for (const group of [CONNECTION_COMMANDS, PUBSUB_COMMANDS, STRING_COMMANDS, KEY_COMMANDS, TTL_COMMANDS, ADMIN_COMMANDS, MULTI_COMMANDS]) {
     for (const spec of group) table.add(spec);
   }
   return table;

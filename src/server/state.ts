@@ -5,6 +5,7 @@ import { PubSubHub } from './pubsub.js';
 import type { Session } from './session.js';
 import { buildCommandTable } from './commands.js';
 import type { CommandTable } from './table.js';
+import { WatchRegistry } from './watch.js';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -42,6 +43,8 @@ export class ServerState {
   readonly logger: Logger;
   readonly table: CommandTable;
   readonly pubsub: PubSubHub;
+  /** Which connections WATCH which keys (MULTI/EXEC). */
+  readonly watches: WatchRegistry;
   readonly sessions = new Map<number, Session>();
   readonly startedAtMs = Date.now();
   readonly stats: ServerStats = {
@@ -71,6 +74,7 @@ export class ServerState {
     this.logger = options.logger;
     this.table = buildCommandTable();
     this.pubsub = new PubSubHub(options.engine, options.logger);
+    this.watches = new WatchRegistry(options.engine, options.logger);
   }
 
   allocateClientId(): number {
@@ -88,5 +92,6 @@ export class ServerState {
 
   close(): void {
     this.pubsub.close();
+    this.watches.close();
   }
 }

@@ -1,7 +1,8 @@
 // The command table and dispatch: name lookup (case-insensitive, cached), arity,
-// authentication and subscribed-mode checks, then the handler.
+// authentication and subscribed-mode checks, then the handler, or, after MULTI, the queue.
 import type { Buffer } from 'node:buffer';
 import { appendError } from '../wire/resp.js';
+import { discardTransaction, queueCommand, rejectInTransaction } from './transaction-queue.js';
 import type { Session } from './session.js';
 
 /** Writes its reply to session.out (or defers it); never throws on bad input. */
@@ -16,6 +17,10 @@ export const CommandFlag = {
   ReadOnly: 8,
   Admin: 16,
   Fast: 32,
+  /** Refused inside MULTI (Redis's no-multi). */
+  NoMulti: 64,
+  /** Runs at once inside MULTI instead of being queued (MULTI EXEC DISCARD WATCH QUIT RESET). */
+  MultiControl: 128,
 } as const;
 
 export interface CommandSpec {
@@ -91,34 +96,51 @@ export function wrongArityMessage(name: string): string {
   return `ERR wrong number of arguments for '${name}' command`;
 }
 
+/**
+ * A command refused before it runs. Inside MULTI this also dooms the transaction (EXEC
+ * answers EXECABORT); a refused EXEC ends it, with the reason, as Redis does.
+ */
+function reject(session: Session, spec: CommandSpec | undefined, message: string): void {
+  if (session.transaction === undefined) return void appendError(session.out, message);
+  if (spec?.name === 'exec') {
+    discardTransaction(session);
+    return void appendError(session.out, `EXECABORT Transaction discarded because of: ${message.startsWith('-') ? message.slice(1) : message}`);
+  }
+  rejectInTransaction(session, message);
+}
+
 /** Run one command against the session; its reply (or a deferred one) lands in session.out. */
 export function executeCommand(session: Session, args: Buffer[]): void {
   const server = session.server;
   server.stats.commandsProcessed++;
   const spec = server.table.lookup(args[0]!);
-  if (spec === undefined) {
-    appendError(session.out, unknownCommandMessage(args));
-    return;
-  }
-  if (!arityMatches(spec.arity, args.length)) {
-    appendError(session.out, wrongArityMessage(spec.name));
-    return;
-  }
-  if (!session.authenticated && (spec.flags & CommandFlag.NoAuth) === 0) {
-    appendError(session.out, 'NOAUTH Authentication required.');
-    return;
-  }
+  if (spec === undefined) return reject(session, spec, unknownCommandMessage(args));
+  if (!arityMatches(spec.arity, args.length)) return reject(session, spec, wrongArityMessage(spec.name));
+  if (!session.authenticated && (spec.flags & CommandFlag.NoAuth) === 0) return reject(session, spec, 'NOAUTH Authentication required.');
   if (session.protocol === 2 && (spec.flags & CommandFlag.PubSub) === 0 && session.subscriptionCount() > 0) {
-    appendError(
-      session.out,
+    return reject(
+      session,
+      spec,
       `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
     );
-    return;
+  }
+  if (session.transaction !== undefined) {
+    if ((spec.flags & CommandFlag.NoMulti) !== 0) return reject(session, spec, 'ERR Command not allowed inside a transaction');
+    if ((spec.flags & CommandFlag.MultiControl) === 0) {
+      // Reads are refused while loading when EXEC runs them, not now (as Redis).
+      session.lastCommand = spec.name;
+      return queueCommand(session, args);
+    }
   }
   if ((spec.flags & CommandFlag.ReadOnly) !== 0 && server.engine.loading?.() === true) {
-    appendError(session.out, 'LOADING peerkv is resyncing from its peers after a long absence; reads resume when it completes');
-    return;
+    return reject(session, spec, 'LOADING peerkv is resyncing from its peers after a long absence; reads resume when it completes');
   }
+  callHandler(session, spec, args);
+}
+
+/** The handler of an accepted command (also each command EXEC runs). */
+export function callHandler(session: Session, spec: CommandSpec, args: Buffer[]): void {
+  const server = session.server;
   session.lastCommand = spec.name;
   const start = session.out.length;
   try {
