@@ -7,6 +7,7 @@
 // peer must apply in one transaction: frames are cut only between client writes, and a
 // client write too big for one frame travels in frames marked `more` that the receiver
 // holds until the last one arrives, then merges all of them together.
+import { compareHlc } from './hlc.js';
 import type { Effect } from './io.js';
 import type { PeerMessage } from './messages.js';
 import { REPLICATE_RECORDS_MAX, type ReplicationMessage } from './replication.js';
@@ -38,6 +39,11 @@ export interface PeerLink {
   ackedSeq: number;
   /** Our write sequence when the link came up: earlier writes were not pushed on it. */
   readonly linkStartSeq: number;
+  /**
+   * The peer's clock when the link came up on its side (its syncHello): it pushes on this
+   * link every write it stamps later. Undefined until that hello arrives.
+   */
+  pushedAfter: Hlc | undefined;
   outbox: VersionedRecord[];
   /** Where each client write queued in the outbox ends (exclusive indices, ascending), and its write sequence. */
   outboxWriteEnds: number[];
@@ -93,6 +99,7 @@ export class ReplicationLinks {
     this.links.set(peer, {
       ackedSeq: 0,
       linkStartSeq: writeSeq,
+      pushedAfter: undefined,
       outbox: [],
       outboxWriteEnds: [],
       outboxWriteSeqs: [],
@@ -256,6 +263,23 @@ export class ReplicationLinks {
     link.partialDropped = message.more === true;
     link.partial = [];
     link.partialBytes = 0;
+  }
+
+  /** The peer's syncHello: from `pushedAfter` on (its clock), it pushes all it writes on this link. */
+  notePushedAfter(peer: NodeId, pushedAfter: Hlc | undefined): void {
+    const link = this.links.get(peer);
+    if (link !== undefined) link.pushedAfter = pushedAfter;
+  }
+
+  /**
+   * Whether a row will reach us from its origin over their live link: stamped after the
+   * link came up on the origin's side, and the link lost nothing so far. Anti-entropy leaves
+   * such rows to replication: merged on their own, they could show part of a client write
+   * (a MULTI/EXEC) before the rest of it arrives.
+   */
+  arrivesByReplication(record: VersionedRecord): boolean {
+    const link = this.links.get(record.origin);
+    return link?.pushedAfter !== undefined && !link.receiveGap && !link.partialDropped && compareHlc(record.hlc, link.pushedAfter) > 0;
   }
 
   /** Record a cumulative ack; false when stale or claiming writes we never issued. */

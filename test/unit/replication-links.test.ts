@@ -1,4 +1,4 @@
-// Proves a replication link sends at once when idle, holds new records while its last frame is unacknowledged, never holds past a full batch or REPLICATE_HOLD_MAX_MS (a deadline the node wakes for), cuts frames only between client writes (a write too big for one frame goes in frames marked `more` that the receiver merges as one), and never acks a write still in a later frame.
+// Proves a replication link sends at once when idle, holds new records while its last frame is unacknowledged, never holds past a full batch or REPLICATE_HOLD_MAX_MS (a deadline the node wakes for), cuts frames only between client writes (a write too big for one frame goes in frames marked `more` that the receiver merges as one), never acks a write still in a later frame, and tells which rows their origin will push on a live link (anti-entropy leaves those to replication).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { utf8 } from '../../src/core/bytes.js';
@@ -183,4 +183,22 @@ test('any mix of client writes: frames within bounds, cut between writes unless 
     ),
     { numRuns: 300 },
   );
+});
+
+test('rows their origin stamped after the link came up on its side arrive by replication; older ones, or any after a lost frame, do not', () => {
+  const links = new ReplicationLinks(BATCH_BYTES_MAX);
+  links.open(ORIGIN, 0);
+  const stamped = (wallMs: number, logical = 0, origin = ORIGIN): VersionedRecord => ({ ...record(1), hlc: { wallMs, logical }, origin });
+  assert.equal(links.arrivesByReplication(stamped(5_000)), false, 'no syncHello yet: unknown');
+  links.notePushedAfter(ORIGIN, { wallMs: 1_000, logical: 3 });
+  assert.equal(links.arrivesByReplication(stamped(1_000, 4)), true, 'stamped after the link came up: pushed to us');
+  assert.equal(links.arrivesByReplication(stamped(1_000, 3)), false, 'stamped before');
+  assert.equal(links.arrivesByReplication(stamped(5_000, 0, PEER)), false, 'no link to its origin');
+  links.dropped(ORIGIN, { type: 'replicate', seq: 1, records: [] });
+  assert.equal(links.arrivesByReplication(stamped(5_000)), false, 'a frame was lost on this link: anti-entropy must bring it');
+  links.close(ORIGIN);
+  links.open(ORIGIN, 0);
+  links.notePushedAfter(ORIGIN, { wallMs: 9_000, logical: 0 });
+  assert.equal(links.arrivesByReplication(stamped(5_000)), false, 'stamped before the new link came up');
+  assert.equal(links.arrivesByReplication(stamped(9_001)), true);
 });
