@@ -31,6 +31,7 @@ const SCAN_PAGE_RECORDS = 4096;
 const FLUSH_KIND = -2;
 const NO_PURGES: Uint8Array[] = [];
 const EMPTY_BYTES = new Uint8Array(0);
+const EMPTY_PREFIX = EMPTY_BYTES;
 
 /** The kind of a record's key, FLUSH_KIND for the flush row, -1 for anything else. */
 function kindOf(key: Uint8Array): number {
@@ -203,7 +204,10 @@ export class Keyspace {
     else if (kind === FLUSH_KIND) this.applyFlush(rows, record);
   }
 
-  /** Remove the rows of the clear's key stamped at or below it. */
+  /**
+   * Remove the rows of the clear's key stamped at or below it: stored ones, and ones this
+   * step wrote before it (a MULTI/EXEC that sets a key and then deletes it).
+   */
   private applyClear(rows: RowWrites, clear: VersionedRecord): void {
     const prefix = keyPrefix(rowUserKey(clear.key)!);
     let after: Uint8Array | undefined;
@@ -213,9 +217,10 @@ export class Keyspace {
       if (page.done || page.records.length === 0) break;
       after = page.records[page.records.length - 1]!.key;
     }
+    for (const key of rows.writtenKeys(prefix, rowBucket(clear.key))) this.removeIfCleared(rows, key, clear);
   }
 
-  /** Remove every row of every key at or below the flush row (FLUSHALL). */
+  /** Remove every row of every key at or below the flush row (FLUSHALL), stored or written earlier in this step. */
   private applyFlush(rows: RowWrites, flush: VersionedRecord): void {
     let bucket = 0;
     while (bucket < KEY_BUCKET_COUNT) {
@@ -223,6 +228,7 @@ export class Keyspace {
       for (const stored of page.records) this.removeIfCleared(rows, stored.key, flush);
       bucket = page.nextBucket;
     }
+    for (const key of rows.writtenKeys(EMPTY_PREFIX, undefined)) this.removeIfCleared(rows, key, flush);
   }
 
   private removeIfCleared(rows: RowWrites, key: Uint8Array, clear: VersionedRecord): void {

@@ -68,6 +68,7 @@ export class NodeCore {
     type_conflicts: 0,
     publish_relayed_out: 0,
     publish_relayed_in: 0,
+    ae_records_left_to_replication: 0,
   };
   readonly keyspace: Keyspace;
 
@@ -228,15 +229,15 @@ export class NodeCore {
     this.peers.open(peer.id, this.writeSeq);
     this.membership.onLinkUp(peer, nowMs, out);
     this.startAntiEntropy(peer.id, nowMs, out);
-    out.push(sendEffect(peer.id, { type: 'syncHello', current: !this.resync.active() }));
+    // pushedAfter: every write stamped after this one goes to the peer on this link.
+    out.push(sendEffect(peer.id, { type: 'syncHello', current: !this.resync.active(), pushedAfter: this.clock.last }));
   }
 
   private onPeerMessage(from: NodeId, hlc: Hlc, message: PeerMessage, nowMs: number, out: Effect[]): void {
     const observed = observeHlc(this.clock, hlc, nowMs);
     if (!observed.ok) {
       this.counters.clock_offset_drops!++;
-      const link = this.peers.get(from);
-      if (link !== undefined && message.type === 'replicate') link.receiveGap = true;
+      if (message.type === 'replicate') this.peers.dropped(from, message);
       if (nowMs - this.lastClockWarningMs >= 1_000) {
         this.lastClockWarningMs = nowMs;
         out.push({
@@ -252,8 +253,9 @@ export class NodeCore {
       this.membership.onMessage(from, message, nowMs, out);
       this.reactToMemberChanges(nowMs, out);
     } else if (message.type === 'replicate') {
-      if (!this.peers.has(from)) return;
-      const winners = this.mergeIncoming(from, message.records, nowMs, out);
+      const records = this.peers.receive(from, message);
+      if (records === undefined) return; // not linked, or a client write whose last frame is still to come
+      const winners = this.mergeIncoming(from, records, nowMs, out);
       this.persistChanges(winners, { kind: 'remote', from, seq: message.seq, link: this.peers.get(from)! }, out);
     } else if (message.type === 'replicateAck') {
       if (this.peers.acknowledge(from, message.seq, this.writeSeq)) {
@@ -267,6 +269,7 @@ export class NodeCore {
       const newer = this.quorumReads.onReply(from, message.id, message.record, nowMs, out);
       if (newer !== undefined) this.persistChanges(this.mergeIncoming(from, [newer], nowMs, out), { kind: 'none' }, out);
     } else if (message.type === 'syncHello') {
+      this.peers.notePushedAfter(from, message.pushedAfter);
       if (this.resync.wantsSourceFrom(message.current)) this.beginResync(from, nowMs, out);
     } else if (message.type === 'purge') {
       this.purgeExact(message.records, nowMs, out);
@@ -282,10 +285,22 @@ export class NodeCore {
         if (message.type !== 'aeAbort') out.push(sendEffect(from, { type: 'aeAbort', session: message.session }));
         return;
       }
-      const received = this.antiEntropy.onMessage(from, message, nowMs, out);
+      const received = this.leftToReplication(this.antiEntropy.onMessage(from, message, nowMs, out));
       if (received.length > 0) this.persistChanges(this.mergeIncoming(from, received, nowMs, out), { kind: 'none' }, out);
       if (this.resync.state === 'pulling' && this.resync.peer === from) this.checkResyncDone(from, nowMs, out);
     }
+  }
+
+  /**
+   * Anti-entropy records without those their origin is replicating to us on a live link:
+   * those arrive whole, with the rest of their client write; merged now, one bucket's rows
+   * could show part of a MULTI/EXEC. If the link loses anything, the next rounds bring them.
+   */
+  private leftToReplication(records: VersionedRecord[]): VersionedRecord[] {
+    if (records.length === 0) return records;
+    const kept = records.filter((record) => !this.peers.arrivesByReplication(record));
+    this.counters.ae_records_left_to_replication! += records.length - kept.length;
+    return kept;
   }
 
   /** One message object for every peer, so the runtime encodes the frame once. */

@@ -1,10 +1,16 @@
 // Per-link replication state: what each linked peer acknowledged, the records queued
-// for it, and the WAIT requests counting those acknowledgements. Acks are cumulative
-// and only mean something on the link they arrived on, so the state lives and dies
-// with the link.
+// for it, the part of a client write received so far, and the WAIT requests counting
+// those acknowledgements. Acks are cumulative and only mean something on the link they
+// arrived on, so the state lives and dies with the link.
+//
+// A client write (one SET, one MSET, one MULTI/EXEC) is one batch of records that every
+// peer must apply in one transaction: frames are cut only between client writes, and a
+// client write too big for one frame travels in frames marked `more` that the receiver
+// holds until the last one arrives, then merges all of them together.
+import { compareHlc } from './hlc.js';
 import type { Effect } from './io.js';
 import type { PeerMessage } from './messages.js';
-import { REPLICATE_RECORDS_MAX } from './replication.js';
+import { REPLICATE_RECORDS_MAX, type ReplicationMessage } from './replication.js';
 import type { Hlc, NodeId, VersionedRecord } from './types.js';
 
 /** Pending waits are answered at their deadline at the latest; bound them anyway. */
@@ -21,13 +27,27 @@ const RECORD_OVERHEAD_BYTES = 48;
  */
 export const REPLICATE_HOLD_MAX_MS = 20;
 const HLC_UNSET: Hlc = { wallMs: 0, logical: 0 };
+/**
+ * Estimated bytes of the unfinished client write a receiver holds from one link. The
+ * biggest transaction a client can queue (MULTI_QUEUED_BYTES_MAX, 1 GiB) fits; past this
+ * the link stops acknowledging (receiveGap) and anti-entropy brings the rows instead.
+ */
+export const REPLICATE_PARTIAL_BYTES_MAX = 2 * 1024 * 1024 * 1024;
 
 export interface PeerLink {
   /** Highest write sequence the peer acknowledged on this link. */
   ackedSeq: number;
   /** Our write sequence when the link came up: earlier writes were not pushed on it. */
   readonly linkStartSeq: number;
+  /**
+   * The peer's clock when the link came up on its side (its syncHello): it pushes on this
+   * link every write it stamps later. Undefined until that hello arrives.
+   */
+  pushedAfter: Hlc | undefined;
   outbox: VersionedRecord[];
+  /** Where each client write queued in the outbox ends (exclusive indices, ascending), and its write sequence. */
+  outboxWriteEnds: number[];
+  outboxWriteSeqs: number[];
   outboxSeq: number;
   /** Estimated bytes of the outbox. */
   outboxBytes: number;
@@ -39,6 +59,11 @@ export interface PeerLink {
    * our acks, being cumulative, would vouch for writes we never stored: stop acking.
    */
   receiveGap: boolean;
+  /** Records of a client write whose last frame has not arrived yet (frames marked `more`). */
+  partial: VersionedRecord[];
+  partialBytes: number;
+  /** A frame of the client write being received was dropped: drop the rest of it too. */
+  partialDropped: boolean;
 }
 
 interface PendingWait {
@@ -71,7 +96,22 @@ export class ReplicationLinks {
   constructor(private readonly batchBytesMax: number) {}
 
   open(peer: NodeId, writeSeq: number): void {
-    this.links.set(peer, { ackedSeq: 0, linkStartSeq: writeSeq, outbox: [], outboxSeq: 0, outboxBytes: 0, sentSeq: 0, sentAtMs: 0, receiveGap: false });
+    this.links.set(peer, {
+      ackedSeq: 0,
+      linkStartSeq: writeSeq,
+      pushedAfter: undefined,
+      outbox: [],
+      outboxWriteEnds: [],
+      outboxWriteSeqs: [],
+      outboxSeq: 0,
+      outboxBytes: 0,
+      sentSeq: 0,
+      sentAtMs: 0,
+      receiveGap: false,
+      partial: [],
+      partialBytes: 0,
+      partialDropped: false,
+    });
   }
 
   close(peer: NodeId): void {
@@ -90,12 +130,15 @@ export class ReplicationLinks {
     return [...this.links.keys()].sort();
   }
 
-  /** Queue committed local writes for every linked peer; flush sends them. */
+  /** Queue the records of one committed client write for every linked peer; flush sends them. */
   queueLocal(records: readonly VersionedRecord[], writeSeq: number): void {
+    if (records.length === 0) return;
     let bytes = 0;
     for (const record of records) bytes += recordBytes(record);
     for (const link of this.links.values()) {
       for (const record of records) link.outbox.push(record);
+      link.outboxWriteEnds.push(link.outbox.length);
+      link.outboxWriteSeqs.push(writeSeq);
       link.outboxSeq = writeSeq;
       link.outboxBytes += bytes;
     }
@@ -122,32 +165,121 @@ export class ReplicationLinks {
       const records = link.outbox;
       if (records.length === 0 || this.holds(link, nowMs)) continue;
       if (shared === undefined || shared.seq !== link.outboxSeq || !sameRecords(shared.records, records)) {
-        shared = { records, seq: link.outboxSeq, messages: this.batches(records, link.outboxSeq) };
+        shared = { records, seq: link.outboxSeq, messages: this.batches(records, link.outboxWriteEnds, link.outboxWriteSeqs) };
       }
       for (const message of shared.messages) out.push(sendEffect(peer, message));
       this.recordsSent += records.length;
       link.outbox = [];
+      link.outboxWriteEnds = [];
+      link.outboxWriteSeqs = [];
       link.outboxBytes = 0;
       link.sentSeq = link.outboxSeq;
       link.sentAtMs = nowMs;
     }
   }
 
-  private batches(records: readonly VersionedRecord[], seq: number): PeerMessage[] {
+  /**
+   * Frames within the batch bounds, cut only between client writes: a write that does not
+   * fit in what is left of a frame starts the next one. A write bigger than a whole frame
+   * is cut inside, and every frame but its last is marked `more` (the receiver holds them).
+   * Each frame's seq is that of the last write it ends, so an ack never vouches for a
+   * write still in a later frame.
+   */
+  private batches(records: readonly VersionedRecord[], writeEnds: readonly number[], writeSeqs: readonly number[]): PeerMessage[] {
     const messages: PeerMessage[] = [];
     let start = 0;
     let bytes = 0;
-    for (let index = 0; index < records.length; index++) {
-      bytes += recordBytes(records[index]!);
-      const full = bytes >= this.batchBytesMax || index - start + 1 >= REPLICATE_RECORDS_MAX;
-      if (full || index === records.length - 1) {
-        const batch = start === 0 && index === records.length - 1 ? records : records.slice(start, index + 1);
-        messages.push({ type: 'replicate', seq, records: batch });
-        start = index + 1;
-        bytes = 0;
+    let seq = 0;
+    const cut = (end: number, more: boolean) => {
+      const batch = start === 0 && end === records.length ? records : records.slice(start, end);
+      messages.push(more ? { type: 'replicate', seq, records: batch, more: true } : { type: 'replicate', seq, records: batch });
+      start = end;
+      bytes = 0;
+    };
+    let writeStart = 0;
+    for (let write = 0; write < writeEnds.length; write++) {
+      const writeEnd = writeEnds[write]!;
+      let writeBytes = 0;
+      for (let index = writeStart; index < writeEnd; index++) writeBytes += recordBytes(records[index]!);
+      if (writeStart > start && (bytes + writeBytes > this.batchBytesMax || writeEnd - start > REPLICATE_RECORDS_MAX)) cut(writeStart, false);
+      seq = writeSeqs[write]!;
+      let split = false;
+      for (let index = writeStart; index < writeEnd; index++) {
+        const size = recordBytes(records[index]!);
+        // Only a write too big for a frame of its own gets here with a full frame.
+        if (index > start && (bytes + size > this.batchBytesMax || index - start >= REPLICATE_RECORDS_MAX)) {
+          cut(index, true);
+          split = true;
+        }
+        bytes += size;
       }
+      // The last frame of a split write holds nothing else (a receiver that dropped part
+      // of the write drops that frame too, and nothing more).
+      if (split) cut(writeEnd, false);
+      writeStart = writeEnd;
     }
+    if (start < records.length) cut(records.length, false);
     return messages;
+  }
+
+  /**
+   * The records of a replicate frame that are ready to merge: a frame marked `more` is
+   * held (undefined) until the frame that ends its client write, which returns them all.
+   * A held write past REPLICATE_PARTIAL_BYTES_MAX is dropped and the link stops acking.
+   */
+  receive(peer: NodeId, message: Extract<ReplicationMessage, { type: 'replicate' }>): readonly VersionedRecord[] | undefined {
+    const link = this.links.get(peer);
+    if (link === undefined) return undefined;
+    if (link.partialDropped) {
+      // The rest of a client write one of whose frames was dropped: never half of it.
+      if (message.more !== true) link.partialDropped = false;
+      return undefined;
+    }
+    if (message.more !== true && link.partial.length === 0) return message.records;
+    for (const record of message.records) {
+      link.partial.push(record);
+      link.partialBytes += recordBytes(record);
+    }
+    if (link.partialBytes > REPLICATE_PARTIAL_BYTES_MAX) {
+      this.dropped(peer, message);
+      return undefined;
+    }
+    if (message.more === true) return undefined;
+    const whole = link.partial;
+    link.partial = [];
+    link.partialBytes = 0;
+    return whole;
+  }
+
+  /**
+   * A replicate frame from peer was not stored (clock too far ahead, partial write too
+   * big): acks would vouch for it, so the link stops acking; a client write it belonged to
+   * is dropped whole (anti-entropy brings its rows).
+   */
+  dropped(peer: NodeId, message: Extract<ReplicationMessage, { type: 'replicate' }>): void {
+    const link = this.links.get(peer);
+    if (link === undefined) return;
+    link.receiveGap = true;
+    link.partialDropped = message.more === true;
+    link.partial = [];
+    link.partialBytes = 0;
+  }
+
+  /** The peer's syncHello: from `pushedAfter` on (its clock), it pushes all it writes on this link. */
+  notePushedAfter(peer: NodeId, pushedAfter: Hlc | undefined): void {
+    const link = this.links.get(peer);
+    if (link !== undefined) link.pushedAfter = pushedAfter;
+  }
+
+  /**
+   * Whether a row will reach us from its origin over their live link: stamped after the
+   * link came up on the origin's side, and the link lost nothing so far. Anti-entropy leaves
+   * such rows to replication: merged on their own, they could show part of a client write
+   * (a MULTI/EXEC) before the rest of it arrives.
+   */
+  arrivesByReplication(record: VersionedRecord): boolean {
+    const link = this.links.get(record.origin);
+    return link?.pushedAfter !== undefined && !link.receiveGap && !link.partialDropped && compareHlc(record.hlc, link.pushedAfter) > 0;
   }
 
   /** Record a cumulative ack; false when stale or claiming writes we never issued. */

@@ -1,14 +1,18 @@
 // Replication messages: a node pushes its committed local writes to every linked peer;
 // the peer merges, commits, then acknowledges the sequence number.
-import type { VersionedRecord } from './types.js';
-import { isArrayOf, isBytes, isObject, isUint, isVersionedRecord, ROW_KEY_BYTES_MAX } from './validate.js';
+import type { Hlc, VersionedRecord } from './types.js';
+import { isArrayOf, isBytes, isHlc, isObject, isUint, isVersionedRecord, ROW_KEY_BYTES_MAX } from './validate.js';
 
 /** Records per replicate frame, bounded so one frame never nears PEER_FRAME_BYTES_MAX. */
 export const REPLICATE_RECORDS_MAX = 10_000;
 
 export type ReplicationMessage =
-  /** seq: the sender's write sequence of the last record in this batch (cumulative). */
-  | { readonly type: 'replicate'; readonly seq: number; readonly records: readonly VersionedRecord[] }
+  /**
+   * seq: the sender's write sequence of the last record in this batch (cumulative). more:
+   * the frame ends inside a client write; the receiver merges it with the frames up to
+   * the next one without `more`, in one step (one transaction), and acks only then.
+   */
+  | { readonly type: 'replicate'; readonly seq: number; readonly records: readonly VersionedRecord[]; readonly more?: true }
   /** Everything up to seq from the receiver of this ack is committed here. */
   | { readonly type: 'replicateAck'; readonly seq: number }
   /** Quorum read: send me your version of key (answered with readReply of the same id). */
@@ -18,14 +22,17 @@ export type ReplicationMessage =
   | { readonly type: 'repair'; readonly records: readonly VersionedRecord[] }
   /** Every member acknowledged these tombstones: remove exactly these versions. */
   | { readonly type: 'purge'; readonly records: readonly VersionedRecord[] }
-  /** Sent on every link-up: whether the sender is current (not resyncing after a long absence). */
-  | { readonly type: 'syncHello'; readonly current: boolean };
+  /**
+   * Sent on every link-up: whether the sender is current (not resyncing after a long
+   * absence), and its clock then: it pushes on this link every write it stamps later.
+   */
+  | { readonly type: 'syncHello'; readonly current: boolean; readonly pushedAfter?: Hlc };
 
 export function isReplicationMessage(value: unknown): value is ReplicationMessage {
   if (!isObject(value)) return false;
   switch (value.type) {
     case 'replicate':
-      return isUint(value.seq) && isArrayOf(value.records, isVersionedRecord, REPLICATE_RECORDS_MAX);
+      return isUint(value.seq) && isArrayOf(value.records, isVersionedRecord, REPLICATE_RECORDS_MAX) && (value.more === undefined || value.more === true);
     case 'replicateAck':
       return isUint(value.seq);
     case 'readRequest':
@@ -33,7 +40,7 @@ export function isReplicationMessage(value: unknown): value is ReplicationMessag
     case 'readReply':
       return isUint(value.id) && (value.record === null || isVersionedRecord(value.record));
     case 'syncHello':
-      return typeof value.current === 'boolean';
+      return typeof value.current === 'boolean' && (value.pushedAfter === undefined || isHlc(value.pushedAfter));
     case 'repair':
     case 'purge':
       return isArrayOf(value.records, isVersionedRecord, REPLICATE_RECORDS_MAX);

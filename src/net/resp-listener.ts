@@ -17,6 +17,7 @@ import {
 import { Session, type SessionTransport } from '../server/session.js';
 import { ServerState, type Logger } from '../server/state.js';
 import { executeCommand } from '../server/table.js';
+import { discardTransaction } from '../server/transaction-queue.js';
 
 /** After we end a connection, how long the client gets to close its side before we drop it. */
 const CLOSE_GRACE_MS = 2_000;
@@ -220,6 +221,7 @@ class Connection implements SessionTransport {
     this.ending = true;
     const state = this.listener.state;
     state.pubsub.dropSession(this.session);
+    discardTransaction(this.session);
     state.sessions.delete(this.session.id);
     this.listener.connections.delete(this);
   }

@@ -24,6 +24,7 @@ const FLAG_NAMES: readonly [number, string][] = [
   [CommandFlag.PubSub, 'pubsub'],
   [CommandFlag.NoAuth, 'no_auth'],
   [CommandFlag.Fast, 'fast'],
+  [CommandFlag.NoMulti, 'no_multi'],
 ];
 
 /** One COMMAND / COMMAND INFO entry in Redis 7's 10-element layout. */

@@ -3,6 +3,7 @@ import { ADMIN_COMMANDS } from './admin.js';
 import { CONNECTION_COMMANDS } from './connection.js';
 import { KEY_COPY_COMMANDS } from './key-copy.js';
 import { KEY_COMMANDS } from './keys.js';
+import { MULTI_COMMANDS } from './multi.js';
 import { OBJECT_COMMANDS } from './object.js';
 import { PUBSUB_COMMANDS } from './pubsub.js';
 import { STRING_COMMANDS } from './strings.js';
@@ -11,7 +12,7 @@ import { TTL_COMMANDS } from './ttl.js';
 
 export function buildCommandTable(): CommandTable {
   const table = new CommandTable();
-  for (const group of [CONNECTION_COMMANDS, PUBSUB_COMMANDS, STRING_COMMANDS, KEY_COMMANDS, KEY_COPY_COMMANDS, OBJECT_COMMANDS, TTL_COMMANDS, ADMIN_COMMANDS]) {
+  for (const group of [CONNECTION_COMMANDS, PUBSUB_COMMANDS, STRING_COMMANDS, KEY_COMMANDS, KEY_COPY_COMMANDS, OBJECT_COMMANDS, TTL_COMMANDS, ADMIN_COMMANDS, MULTI_COMMANDS]) {
     for (const spec of group) table.add(spec);
   }
   return table;

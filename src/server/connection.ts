@@ -16,6 +16,7 @@ import {
 import { CommandFlag, NOT_INTEGER_ERROR, NO_KEYS, SYNTAX_ERROR, argIs, argLower, command, parseIntegerArg } from './common.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
+import { discardTransaction } from './transaction-queue.js';
 
 /** Redis version we answer as: clients gate features on it. */
 export const REDIS_COMPATIBLE_VERSION = '7.2.0';
@@ -119,7 +120,8 @@ export function clientInfoLine(session: Session, nowMs: number): string {
   return (
     `id=${session.id} addr=${session.transport.remoteAddress} laddr=${session.transport.localAddress} fd=-1 name=${session.name} ` +
     `age=${Math.floor((nowMs - session.createdAtMs) / 1000)} idle=${Math.floor((nowMs - session.lastActiveMs) / 1000)} ` +
-    `flags=${subscribed ? 'P' : 'N'} db=0 sub=${session.channels.size} psub=${session.patterns.size} ssub=0 multi=-1 ` +
+    `flags=${subscribed ? 'P' : session.transaction !== undefined ? 'x' : 'N'} db=0 sub=${session.channels.size} psub=${session.patterns.size} ssub=0 ` +
+    `multi=${session.transaction === undefined ? -1 : session.transaction.commands.length} ` +
     `cmd=${session.lastCommand || 'NULL'} user=default redir=-1 resp=${session.protocol} ` +
     `lib-name=${session.libraryName} lib-ver=${session.libraryVersion}\n`
   );
@@ -196,8 +198,9 @@ function selectCommand(session: Session, args: Buffer[]): void {
   appendOk(session.out);
 }
 
-/** RESET: back to a fresh connection's state (RESP2, no name, no subscriptions, re-auth if needed). */
+/** RESET: back to a fresh connection's state (RESP2, no name, no subscriptions, no transaction or watches, re-auth if needed). */
 function resetCommand(session: Session): void {
+  discardTransaction(session);
   session.server.pubsub.dropSession(session);
   session.protocol = 2;
   session.name = '';
@@ -205,14 +208,14 @@ function resetCommand(session: Session): void {
   appendSimple(session.out, 'RESET');
 }
 
-const { NoAuth, PubSub, Fast, Admin } = CommandFlag;
+const { NoAuth, PubSub, Fast, Admin, MultiControl } = CommandFlag;
 
 export const CONNECTION_COMMANDS: readonly CommandSpec[] = [
   command('echo', 2, Fast, NO_KEYS, 'connection', 'Echo the given string', echoCommand),
-  command('quit', -1, NoAuth | PubSub | Fast, NO_KEYS, 'connection', 'Close the connection', quitCommand),
+  command('quit', -1, NoAuth | PubSub | Fast | MultiControl, NO_KEYS, 'connection', 'Close the connection', quitCommand),
   command('hello', -1, NoAuth | Fast, NO_KEYS, 'connection', 'Handshake: protocol version, AUTH, SETNAME', helloCommand),
   command('auth', -2, NoAuth | Fast, NO_KEYS, 'connection', 'Authenticate the connection', authCommand),
   command('select', 2, Fast, NO_KEYS, 'connection', 'Select the database (only 0 exists)', selectCommand),
   command('client', -2, Admin, NO_KEYS, 'connection', 'Client connection introspection (ID GETNAME SETNAME INFO LIST SETINFO)', clientCommand),
-  command('reset', 1, NoAuth | PubSub | Fast, NO_KEYS, 'connection', 'Reset the connection', resetCommand),
+  command('reset', 1, NoAuth | PubSub | Fast | MultiControl, NO_KEYS, 'connection', 'Reset the connection', resetCommand),
 ];

@@ -5,6 +5,7 @@ import { Buffer } from 'node:buffer';
 import { RespOutput, appendError, type RespVersion } from '../wire/resp.js';
 import type { Engine } from './engine.js';
 import type { ServerState } from './state.js';
+import { WatchedKeys, type QueuedTransaction } from './transaction-state.js';
 
 /** What the network side gives a session: out-of-band delivery for pub/sub pushes. */
 export interface SessionTransport {
@@ -21,10 +22,18 @@ interface PendingReply {
   /** A write: resolves with its write sequence. A deferred reply: resolves with the encoded reply. */
   readonly promise: Promise<number> | Promise<Buffer>;
   readonly isWrite: boolean;
+  /**
+   * EXEC's one write: on failure its whole reply [start, end) becomes the error; on success
+   * it changes no bytes, and the deferred replies inside the range fill in as usual.
+   */
+  readonly wholeExec?: boolean;
+  /** For wholeExec: how many entries after it belong to the EXEC's commands (deferred replies). */
+  readonly nested?: number;
 }
 
 export class Session {
-  readonly engine: Engine;
+  /** The node's engine; during EXEC, the transaction's (transaction-engine.ts). */
+  engine: Engine;
   /** Replies of the current batch. */
   readonly out = new RespOutput();
   protocol: RespVersion = 2;
@@ -42,7 +51,13 @@ export class Session {
   /** Subscribed channels and patterns, keyed by their latin1 form. */
   readonly channels = new Map<string, Buffer>();
   readonly patterns = new Map<string, Buffer>();
+  /** Commands queued since MULTI; undefined outside a transaction. */
+  transaction: QueuedTransaction | undefined;
+  /** Keys this connection WATCHes (watch.ts keeps them in step with changes). */
+  readonly watched = new WatchedKeys();
   private pending: PendingReply[] = [];
+  /** While EXEC runs its commands: where its pending entry goes, undefined otherwise. */
+  private execPendingIndex: number | undefined;
 
   constructor(
     readonly server: ServerState,
@@ -62,7 +77,26 @@ export class Session {
    * replaced by an error. The write's sequence becomes lastWriteSeq once settled.
    */
   deferWrite(write: Promise<number>, start: number): void {
+    if (this.execPendingIndex !== undefined) return; // EXEC's one write stands for it (endExec)
     this.pending.push({ start, end: this.out.length, promise: write, isWrite: true });
+  }
+
+  /** EXEC starts running its queued commands: their writes are answered by endExec's one write. */
+  beginExec(): void {
+    this.execPendingIndex = this.pending.length;
+  }
+
+  /**
+   * EXEC ran its commands; their replies are out[start, out.length). With `write` (the one
+   * write of every row they wrote), the replies stand only if it commits; otherwise the
+   * whole EXEC reply is replaced by the error.
+   */
+  endExec(start: number, write: Promise<number> | undefined): void {
+    const index = this.execPendingIndex!;
+    this.execPendingIndex = undefined;
+    if (write === undefined) return;
+    const nested = this.pending.length - index;
+    this.pending.splice(index, 0, { start, end: this.out.length, promise: write, isWrite: true, wholeExec: true, nested });
   }
 
   /** A reply known only later (WAIT): its bytes go here, between the replies around it. */
@@ -107,6 +141,7 @@ export class Session {
     for (let index = 0; index < pending.length; index++) {
       const entry = pending[index]!;
       const outcome = outcomes[index]!;
+      if (entry.wholeExec === true && outcome.status === 'fulfilled') continue; // its bytes stand; entries inside fill in
       parts.push(this.out.slice(cursor, entry.start));
       if (outcome.status === 'rejected') {
         this.server.logger.warn({ err: outcome.reason, client: this.id }, 'deferred reply failed');
@@ -117,6 +152,7 @@ export class Session {
         parts.push(outcome.value as Buffer);
       }
       cursor = entry.end;
+      if (entry.wholeExec === true) index += entry.nested!; // replaced by the error, with what was inside
     }
     parts.push(this.out.slice(cursor, this.out.length));
     this.out.truncate(0);

@@ -6,6 +6,7 @@ import type { Session } from './session.js';
 import { buildCommandTable } from './commands.js';
 import { CommandStats } from './command-stats.js';
 import type { CommandTable } from './table.js';
+import { WatchRegistry } from './watch.js';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -43,6 +44,8 @@ export class ServerState {
   readonly logger: Logger;
   readonly table: CommandTable;
   readonly pubsub: PubSubHub;
+  /** Which connections WATCH which keys (MULTI/EXEC). */
+  readonly watches: WatchRegistry;
   readonly sessions = new Map<number, Session>();
   readonly startedAtMs = Date.now();
   readonly stats: ServerStats = {
@@ -74,6 +77,7 @@ export class ServerState {
     this.logger = options.logger;
     this.table = buildCommandTable();
     this.pubsub = new PubSubHub(options.engine, options.logger);
+    this.watches = new WatchRegistry(options.engine, options.logger);
   }
 
   allocateClientId(): number {
@@ -91,5 +95,6 @@ export class ServerState {
 
   close(): void {
     this.pubsub.close();
+    this.watches.close();
   }
 }

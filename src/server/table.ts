@@ -1,8 +1,9 @@
 // The command table and dispatch: name lookup (case-insensitive, cached), arity,
-// authentication and subscribed-mode checks, then the handler.
+// authentication and subscribed-mode checks, then the handler, or, after MULTI, the queue.
 import type { Buffer } from 'node:buffer';
 import { performance } from 'node:perf_hooks';
 import { appendError } from '../wire/resp.js';
+import { discardTransaction, queueCommand, rejectInTransaction } from './transaction-queue.js';
 import type { Session } from './session.js';
 
 /** Writes its reply to session.out (or defers it); never throws on bad input. */
@@ -17,6 +18,10 @@ export const CommandFlag = {
   ReadOnly: 8,
   Admin: 16,
   Fast: 32,
+  /** Refused inside MULTI (Redis's no-multi). */
+  NoMulti: 64,
+  /** Runs at once inside MULTI instead of being queued (MULTI EXEC DISCARD WATCH QUIT RESET). */
+  MultiControl: 128,
 } as const;
 
 export interface CommandSpec {
@@ -94,10 +99,19 @@ export function wrongArityMessage(name: string): string {
   return `ERR wrong number of arguments for '${name}' command`;
 }
 
-/** Answer a known command with the error that refused it (INFO commandstats: rejected_calls). */
-function reject(session: Session, spec: CommandSpec, message: string): void {
-  session.server.commandStats.recordRejected(spec.name);
-  appendCountedError(session, message);
+/**
+ * A command refused before it runs (INFO commandstats: rejected_calls). Inside MULTI this
+ * also dooms the transaction (EXEC answers EXECABORT); a refused EXEC ends it, with the
+ * reason, as Redis does.
+ */
+function reject(session: Session, spec: CommandSpec | undefined, message: string): void {
+  if (spec !== undefined) session.server.commandStats.recordRejected(spec.name);
+  if (session.transaction === undefined) return void appendCountedError(session, message);
+  if (spec?.name === 'exec') {
+    discardTransaction(session);
+    return void appendCountedError(session, `EXECABORT Transaction discarded because of: ${message.startsWith('-') ? message.slice(1) : message}`);
+  }
+  rejectInTransaction(session, message);
 }
 
 function appendCountedError(session: Session, message: string): void {
@@ -111,15 +125,33 @@ export function executeCommand(session: Session, args: Buffer[]): void {
   const server = session.server;
   server.stats.commandsProcessed++;
   const spec = server.table.lookup(args[0]!);
-  if (spec === undefined) return void appendCountedError(session, unknownCommandMessage(args));
-  if (!arityMatches(spec.arity, args.length)) return void reject(session, spec, wrongArityMessage(spec.name));
-  if (!session.authenticated && (spec.flags & CommandFlag.NoAuth) === 0) return void reject(session, spec, 'NOAUTH Authentication required.');
+  if (spec === undefined) return reject(session, spec, unknownCommandMessage(args));
+  if (!arityMatches(spec.arity, args.length)) return reject(session, spec, wrongArityMessage(spec.name));
+  if (!session.authenticated && (spec.flags & CommandFlag.NoAuth) === 0) return reject(session, spec, 'NOAUTH Authentication required.');
   if (session.protocol === 2 && (spec.flags & CommandFlag.PubSub) === 0 && session.subscriptionCount() > 0) {
-    return void reject(session, spec, `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
+    return reject(
+      session,
+      spec,
+      `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
+    );
+  }
+  if (session.transaction !== undefined) {
+    if ((spec.flags & CommandFlag.NoMulti) !== 0) return reject(session, spec, 'ERR Command not allowed inside a transaction');
+    if ((spec.flags & CommandFlag.MultiControl) === 0) {
+      // Reads are refused while loading when EXEC runs them, not now (as Redis).
+      session.lastCommand = spec.name;
+      return queueCommand(session, args);
+    }
   }
   if ((spec.flags & CommandFlag.ReadOnly) !== 0 && server.engine.loading?.() === true) {
-    return void reject(session, spec, 'LOADING peerkv is resyncing from its peers after a long absence; reads resume when it completes');
+    return reject(session, spec, 'LOADING peerkv is resyncing from its peers after a long absence; reads resume when it completes');
   }
+  callHandler(session, spec, args);
+}
+
+/** The handler of an accepted command (also each command EXEC runs). */
+export function callHandler(session: Session, spec: CommandSpec, args: Buffer[]): void {
+  const server = session.server;
   session.lastCommand = spec.name;
   const start = session.out.length;
   const startedMs = performance.now();

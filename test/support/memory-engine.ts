@@ -190,6 +190,14 @@ export class MemoryEngine implements Engine {
     return this.peerPublishListeners.size;
   }
 
+  /** Rows written on another node arrive (as a replicate frame): merged by the core, with their keyspace events. */
+  applyRemote(records: readonly VersionedRecord[]): void {
+    const nowMs = this.nowMs();
+    const merged = this.keyspace.merge(records, nowMs);
+    void this.store.write({ records: merged.records, purgeKeys: merged.purgeKeys });
+    this.events.publish(merged.records, merged.previous, false, nowMs);
+  }
+
   /** Run the core's expiry sweep over everything and emit `expired`, as the real sweep does. */
   sweepExpired(): number {
     const nowMs = this.nowMs();

@@ -1,4 +1,4 @@
-// Proves the peer frame decoder's error values (oversize, undecodable, unknown message), its hostile-msgpack safety, big frames in small chunks, and sealed frames refusing replay.
+// Proves the peer frame decoder's error values (oversize, undecodable, unknown message), its hostile-msgpack safety, big frames in small chunks, sealed frames refusing replay, and a replicate frame's `more` mark surviving the wire.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Packr } from 'msgpackr';
@@ -120,4 +120,16 @@ test('sealed frames open in order; a replayed or tampered frame does not', () =>
   const tampered = Buffer.from(second.subarray(4));
   tampered[0] = tampered[0]! ^ 1;
   assert.equal(new FrameOpener(key, DIRECTION_FROM_DIALER).open(tampered), null);
+});
+
+test('a replicate frame marked more decodes with the mark; a mark other than true is a bad_message', () => {
+  const records = [{ key: Buffer.from('k'), value: Buffer.from('v'), hlc, origin: 'a'.repeat(32), expiresAtMs: 0 }];
+  const marked: PeerEnvelope = { v: PEER_PROTOCOL_VERSION, hlc, message: { type: 'replicate', seq: 4, records, more: true } };
+  const [decoded] = new FrameDecoder().feed(encodeFrame(marked));
+  assert.ok(!isFrameError(decoded) && decoded!.message.type === 'replicate');
+  assert.equal(decoded.message.more, true);
+  const [plain] = new FrameDecoder().feed(encodeFrame({ ...marked, message: { type: 'replicate', seq: 4, records } }));
+  assert.ok(!isFrameError(plain) && plain!.message.type === 'replicate' && plain.message.more === undefined);
+  const [wrong] = new FrameDecoder().feed(frameFromPayload(encodePayload({ v: PEER_PROTOCOL_VERSION, hlc, message: { type: 'replicate', seq: 4, records: [], more: false } })));
+  assert.equal((wrong as FrameError).code, 'bad_message');
 });

@@ -1,9 +1,12 @@
-// Proves a replication link sends at once when idle, holds new records while its last frame is unacknowledged, and never holds past a full batch or REPLICATE_HOLD_MAX_MS (a deadline the node wakes for).
+// Proves a replication link sends at once when idle, holds new records while its last frame is unacknowledged, never holds past a full batch or REPLICATE_HOLD_MAX_MS (a deadline the node wakes for), cuts frames only between client writes (a write too big for one frame goes in frames marked `more` that the receiver merges as one), never acks a write still in a later frame, and tells which rows their origin will push on a live link (anti-entropy leaves those to replication).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { utf8 } from '../../src/core/bytes.js';
 import type { Effect } from '../../src/core/io.js';
-import { REPLICATE_HOLD_MAX_MS, ReplicationLinks } from '../../src/core/replication-links.js';
+import fc from 'fast-check';
+import type { PeerMessage } from '../../src/core/messages.js';
+import { recordBytes, REPLICATE_HOLD_MAX_MS, ReplicationLinks } from '../../src/core/replication-links.js';
+import { REPLICATE_RECORDS_MAX } from '../../src/core/replication.js';
 import type { VersionedRecord } from '../../src/core/types.js';
 
 const PEER = 'b0'.repeat(16);
@@ -68,6 +71,134 @@ test('a full batch goes without waiting for the ack', () => {
   const links = linkWithFrameInFlight(0);
   const big = Array.from({ length: 8 }, (_, index) => record(10 + index, 10_000));
   links.queueLocal(big, 2);
-  assert.deepEqual(flushAt(links, 1), [[2, 7], [2, 1]], 'past the batch bound: split, and sent at once');
+  const out: Effect[] = [];
+  links.flush(1, out);
+  assert.deepEqual(frames(out), [[2, 6], [2, 2]], 'past the batch bound: split, and sent at once');
+  assert.deepEqual(moreFlags(out), [true, false], 'one client write: the first frame says more follows');
   assert.equal(links.recordsSent, 9);
+});
+
+function moreFlags(out: Effect[]): boolean[] {
+  return out.flatMap((effect) => (effect.kind === 'send' && effect.message.type === 'replicate' ? [effect.message.more === true] : []));
+}
+
+function replicateMessages(out: Effect[]): Extract<PeerMessage, { type: 'replicate' }>[] {
+  return out.flatMap((effect) => (effect.kind === 'send' && effect.message.type === 'replicate' ? [effect.message] : []));
+}
+
+test('frames are cut only between client writes, each acked at the seq of the last write it ends', () => {
+  const links = new ReplicationLinks(BATCH_BYTES_MAX);
+  links.open(PEER, 0);
+  // Writes of 3 records of ~10 KB: two fit in a 64 KiB frame, a third does not.
+  for (let write = 0; write < 5; write++) links.queueLocal([0, 1, 2].map((index) => record(write * 3 + index, 10_000)), write + 1);
+  const out: Effect[] = [];
+  links.flush(0, out);
+  assert.deepEqual(frames(out), [[2, 6], [4, 6], [5, 3]], 'whole writes per frame; seq of the last write in it');
+  assert.deepEqual(moreFlags(out), [false, false, false]);
+});
+
+test('a client write of more records than a frame may carry goes in frames marked more, merged as one by the receiver', () => {
+  const sender = new ReplicationLinks(64 * 1024 * 1024); // the record bound cuts here, not the byte bound
+  sender.open(PEER, 0);
+  const before = [record(0)];
+  const huge = Array.from({ length: REPLICATE_RECORDS_MAX * 2 + 5 }, (_, index) => record(100 + index, 0));
+  const after = [record(1)];
+  sender.queueLocal(before, 1);
+  sender.queueLocal(huge, 2);
+  sender.queueLocal(after, 3);
+  const out: Effect[] = [];
+  sender.flush(0, out);
+  const messages = replicateMessages(out);
+  assert.deepEqual(messages.map((message) => [message.records.length, message.more === true]), [[1, false], [REPLICATE_RECORDS_MAX, true], [REPLICATE_RECORDS_MAX, true], [5, false], [1, false]]);
+  assert.deepEqual(messages[0]!.records, before, 'the write before stays whole in its own frame');
+  assert.deepEqual(messages.at(-1)!.records, after, 'the write after starts a frame of its own');
+  const receiver = new ReplicationLinks(BATCH_BYTES_MAX);
+  receiver.open(ORIGIN, 0);
+  const merged = messages.map((message) => receiver.receive(ORIGIN, message));
+  assert.deepEqual(merged[0], before);
+  for (const held of merged.slice(1, -2)) assert.equal(held, undefined, 'frames marked more are held');
+  assert.deepEqual(merged.at(-2), huge, 'the last frame of the write hands over all of it, in order');
+  assert.deepEqual(merged.at(-1), after);
+});
+
+test('a receiver that drops a frame of a split client write drops the rest of that write, then resumes', () => {
+  const sender = new ReplicationLinks(16 * 1024);
+  sender.open(PEER, 0);
+  sender.queueLocal(Array.from({ length: 5 }, (_, index) => record(index, 10_000)), 1);
+  sender.queueLocal([record(9)], 2);
+  const out: Effect[] = [];
+  sender.flush(0, out);
+  const messages = replicateMessages(out);
+  assert.deepEqual(messages.map((message) => [message.records.length, message.more === true]), [[1, true], [1, true], [1, true], [1, true], [1, false], [1, false]]);
+  const receiver = new ReplicationLinks(16 * 1024);
+  receiver.open(ORIGIN, 0);
+  assert.equal(receiver.receive(ORIGIN, messages[0]!), undefined);
+  receiver.dropped(ORIGIN, messages[1]!); // e.g. its clock was too far ahead
+  assert.equal(receiver.get(ORIGIN)!.receiveGap, true, 'acks stop: they would vouch for the dropped frame');
+  for (const message of messages.slice(2, 5)) assert.equal(receiver.receive(ORIGIN, message), undefined, 'never half of the write');
+  assert.deepEqual(receiver.receive(ORIGIN, messages[5]!), [record(9)], 'the next write arrives whole');
+});
+
+test('any mix of client writes: frames within bounds, cut between writes unless marked more, received as whole writes', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 2_000, max: 40_000 }),
+      fc.array(fc.array(fc.integer({ min: 0, max: 12_000 }), { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 30 }),
+      (batchBytesMax, writes) => {
+        const sender = new ReplicationLinks(batchBytesMax);
+        sender.open(PEER, 0);
+        let next = 0;
+        const written: VersionedRecord[][] = writes.map((sizes, index) => {
+          const records = sizes.map((size) => record(next++, size));
+          sender.queueLocal(records, index + 1);
+          return records;
+        });
+        const out: Effect[] = [];
+        sender.flush(0, out);
+        const messages = replicateMessages(out);
+        const writeOf = new Map<VersionedRecord, number>();
+        written.forEach((records, index) => records.forEach((item) => writeOf.set(item, index)));
+        const lastOf = (index: number) => written[index]!.at(-1)!;
+        for (const message of messages) {
+          const bytes = message.records.reduce((sum, item) => sum + recordBytes(item), 0);
+          assert.ok(message.records.length === 1 || bytes <= batchBytesMax, 'within the byte bound (or one record)');
+          const last = message.records.at(-1)!;
+          const endsWrite = lastOf(writeOf.get(last)!) === last;
+          assert.equal(message.more === true, !endsWrite, 'a frame is marked more exactly when it ends inside a write');
+          if (endsWrite) assert.equal(message.seq, writeOf.get(last)! + 1, 'acked at the seq of the last write it ends');
+        }
+        const receiver = new ReplicationLinks(batchBytesMax);
+        receiver.open(ORIGIN, 0);
+        const applied: VersionedRecord[][] = [];
+        for (const message of messages) {
+          const ready = receiver.receive(ORIGIN, message);
+          if (ready !== undefined) applied.push([...ready]);
+        }
+        assert.deepEqual(applied.flat(), written.flat(), 'every record, in order');
+        for (const batch of applied) {
+          assert.equal(written[writeOf.get(batch[0]!)!]![0], batch[0], 'each applied batch starts a write');
+          assert.equal(lastOf(writeOf.get(batch.at(-1)!)!), batch.at(-1), 'and ends one: writes are never applied in parts');
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('rows their origin stamped after the link came up on its side arrive by replication; older ones, or any after a lost frame, do not', () => {
+  const links = new ReplicationLinks(BATCH_BYTES_MAX);
+  links.open(ORIGIN, 0);
+  const stamped = (wallMs: number, logical = 0, origin = ORIGIN): VersionedRecord => ({ ...record(1), hlc: { wallMs, logical }, origin });
+  assert.equal(links.arrivesByReplication(stamped(5_000)), false, 'no syncHello yet: unknown');
+  links.notePushedAfter(ORIGIN, { wallMs: 1_000, logical: 3 });
+  assert.equal(links.arrivesByReplication(stamped(1_000, 4)), true, 'stamped after the link came up: pushed to us');
+  assert.equal(links.arrivesByReplication(stamped(1_000, 3)), false, 'stamped before');
+  assert.equal(links.arrivesByReplication(stamped(5_000, 0, PEER)), false, 'no link to its origin');
+  links.dropped(ORIGIN, { type: 'replicate', seq: 1, records: [] });
+  assert.equal(links.arrivesByReplication(stamped(5_000)), false, 'a frame was lost on this link: anti-entropy must bring it');
+  links.close(ORIGIN);
+  links.open(ORIGIN, 0);
+  links.notePushedAfter(ORIGIN, { wallMs: 9_000, logical: 0 });
+  assert.equal(links.arrivesByReplication(stamped(5_000)), false, 'stamped before the new link came up');
+  assert.equal(links.arrivesByReplication(stamped(9_001)), true);
 });

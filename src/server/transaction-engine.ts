@@ -1,0 +1,260 @@
+// The engine the commands of one EXEC run against. write() only collects: EXEC hands
+// everything collected to the node's engine as ONE client write once the last queued
+// command has run, so the core stamps it as one batch (one LMDB transaction here, one
+// replication batch applied in one transaction on every peer). Reads see the collected
+// writes laid over the stored rows as the core will apply them: a row written in the
+// transaction replaces the stored one; a clear row hides every stored row of its key and
+// the key's rows collected before it; the flush row (FLUSHALL) hides every stored row and
+// everything collected before it; a header written over an expired one hides the stored
+// rows the clear implied by that expiry removes (keyspace.ts expiryClear).
+import { bytesToMapKey, compareBytes, equalBytes, KEY_BUCKET_COUNT } from '../core/bytes.js';
+import { compareHlc } from '../core/hlc.js';
+import type { ClientWrite } from '../core/io.js';
+import { expiryClear } from '../core/keyspace.js';
+import { FLUSH_ROW_KEY, headerRowKey, rowBucket, rowKindOf, RowKind, rowPrefixBucket, rowUserKey } from '../core/rows.js';
+import { hasPrefix, type RowPage } from '../core/store-view.js';
+import type { VersionedRecord } from '../core/types.js';
+import type { Engine, EngineInfo, KeyspaceEvent } from './engine.js';
+
+/** A row written in the transaction; `order` is its place among the transaction's writes (from 1). */
+interface Collected {
+  readonly record: VersionedRecord;
+  readonly order: number;
+}
+
+/** What the transaction did to one user key's stored rows. */
+interface KeyState {
+  readonly key: Uint8Array;
+  /** Order of the last clear row written for the key (0: none): it hides every stored row. */
+  clearOrder: number;
+  /** The clear an expired header implies, stored by the core before a header written over it. */
+  expiryClear: VersionedRecord | undefined;
+  /** A slot row of the key was written. */
+  slots: boolean;
+}
+
+/** True if the row's version is at or below the clear's, as the core decides (keyspace.ts). */
+function notAfter(row: VersionedRecord, clear: VersionedRecord): boolean {
+  const byClock = compareHlc(row.hlc, clear.hlc);
+  return byClock < 0 || (byClock === 0 && row.origin <= clear.origin);
+}
+
+function isLiveHeader(record: VersionedRecord | undefined, nowMs: number): record is VersionedRecord {
+  return record !== undefined && record.value !== null && (record.expiresAtMs === 0 || record.expiresAtMs > nowMs);
+}
+
+export class TransactionEngine implements Engine {
+  readonly quorumGet?: Engine['quorumGet'];
+  readonly loading?: Engine['loading'];
+  readonly publish?: Engine['publish'];
+  readonly onPeerPublish?: Engine['onPeerPublish'];
+  private readonly writes: ClientWrite[] = [];
+  private readonly rows = new Map<string, Collected>();
+  /** Collected rows by bucket: a key's rows share one (rows.ts), so scanRows looks at few. */
+  private readonly rowsByBucket = new Map<number, Map<string, Collected>>();
+  private readonly keys = new Map<string, KeyState>();
+  private flushOrder = 0;
+  /** Time stands still during EXEC: a key cannot expire between two of its commands. */
+  private readonly frozenNowMs: number;
+  private readonly committed: Promise<number>;
+  private settle: ((write: Promise<number>) => void) | undefined;
+
+  constructor(private readonly engine: Engine) {
+    this.frozenNowMs = engine.nowMs();
+    this.committed = new Promise<number>((resolve, reject) => {
+      this.settle = (write) => void write.then(resolve, reject);
+    });
+    // EXEC reports a failed commit once, for the whole transaction; the copies handed to
+    // each command are not awaited by anyone.
+    this.committed.catch(() => undefined);
+    if (engine.quorumGet !== undefined) this.quorumGet = engine.quorumGet.bind(engine);
+    if (engine.loading !== undefined) this.loading = engine.loading.bind(engine);
+    if (engine.publish !== undefined) this.publish = engine.publish.bind(engine);
+    if (engine.onPeerPublish !== undefined) this.onPeerPublish = engine.onPeerPublish.bind(engine);
+  }
+
+  /** Every write the transaction's commands made, in order: EXEC's one client write. */
+  collected(): readonly ClientWrite[] {
+    return this.writes;
+  }
+
+  /** The one real write of the collected rows: every write() promise settles with it. */
+  commit(write: Promise<number>): void {
+    this.settle!(write);
+  }
+
+  nowMs(): number {
+    return this.frozenNowMs;
+  }
+
+  nodeId(): string {
+    return this.engine.nodeId();
+  }
+
+  write(writes: readonly ClientWrite[]): Promise<number> {
+    for (const write of writes) this.collect(write);
+    return this.committed;
+  }
+
+  private collect(write: ClientWrite): void {
+    const order = this.writes.length + 1;
+    const userKey = rowUserKey(write.key);
+    if (userKey === undefined) {
+      if (!equalBytes(write.key, FLUSH_ROW_KEY)) throw new Error('transaction write of a key that is not a row key');
+      this.flushOrder = order;
+    } else {
+      const state = this.keyState(userKey);
+      const kind = rowKindOf(write.key);
+      if (kind === RowKind.Clear) state.clearOrder = order;
+      else if (kind === RowKind.Slot) state.slots = true;
+      else if (kind === RowKind.Header) {
+        // The core stores the clear an expired header implies before a header written over
+        // it. The transaction's own header is stamped after its expiry (time stands still
+        // here, EXEC commits right after): that clear takes what was written up to it.
+        const current = this.get(write.key);
+        if (current !== undefined && current.value !== null && !isLiveHeader(current, this.frozenNowMs)) {
+          const collected = this.rows.get(bytesToMapKey(write.key));
+          if (collected !== undefined) state.clearOrder = Math.max(state.clearOrder, collected.order);
+          else state.expiryClear = expiryClear(current);
+        }
+      }
+    }
+    const record: VersionedRecord = {
+      key: write.key,
+      value: write.value,
+      hlc: { wallMs: this.frozenNowMs, logical: order },
+      origin: this.engine.nodeId(),
+      expiresAtMs: write.expiresAtMs,
+    };
+    const id = bytesToMapKey(write.key);
+    const collected: Collected = { record, order };
+    this.rows.set(id, collected);
+    const bucket = rowBucket(write.key);
+    let inBucket = this.rowsByBucket.get(bucket);
+    if (inBucket === undefined) this.rowsByBucket.set(bucket, (inBucket = new Map()));
+    inBucket.set(id, collected);
+    this.writes.push(write);
+  }
+
+  private keyState(userKey: Uint8Array): KeyState {
+    const id = bytesToMapKey(userKey);
+    let state = this.keys.get(id);
+    if (state === undefined) this.keys.set(id, (state = { key: userKey, clearOrder: 0, expiryClear: undefined, slots: false }));
+    return state;
+  }
+
+  /** Order below which the transaction's own rows of the row's key are hidden. */
+  private hiddenBelow(row: Uint8Array): number {
+    const userKey = rowUserKey(row);
+    const clearOrder = userKey === undefined ? 0 : (this.keys.get(bytesToMapKey(userKey))?.clearOrder ?? 0);
+    return Math.max(clearOrder, this.flushOrder);
+  }
+
+  private collectedVisible(collected: Collected): boolean {
+    return collected.order >= this.hiddenBelow(collected.record.key);
+  }
+
+  /** Whether a stored row survives what the transaction wrote before (ignoring rows it rewrote). */
+  private storedVisible(stored: VersionedRecord): boolean {
+    if (this.flushOrder > 0) return false;
+    const userKey = rowUserKey(stored.key);
+    if (userKey === undefined) return true;
+    const state = this.keys.get(bytesToMapKey(userKey));
+    if (state === undefined) return true;
+    if (state.clearOrder > 0) return false;
+    return state.expiryClear === undefined || !notAfter(stored, state.expiryClear);
+  }
+
+  get(row: Uint8Array): VersionedRecord | undefined {
+    const collected = this.rows.get(bytesToMapKey(row));
+    if (collected !== undefined) return this.collectedVisible(collected) ? collected.record : undefined;
+    const stored = this.engine.get(row);
+    return stored !== undefined && this.storedVisible(stored) ? stored : undefined;
+  }
+
+  scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limit: number): RowPage {
+    const inBucket = this.rowsByBucket.get(rowPrefixBucket(prefix));
+    let storedAfter = after;
+    for (;;) {
+      const page = this.engine.scanRows(prefix, storedAfter, limit);
+      const boundary = page.done ? undefined : page.records[page.records.length - 1]!.key;
+      const merged: VersionedRecord[] = [];
+      for (const stored of page.records) {
+        if (!this.rows.has(bytesToMapKey(stored.key)) && this.storedVisible(stored)) merged.push(stored);
+      }
+      if (inBucket !== undefined) {
+        for (const collected of inBucket.values()) {
+          const key = collected.record.key;
+          if (!hasPrefix(key, prefix) || !this.collectedVisible(collected)) continue;
+          if (after !== undefined && compareBytes(key, after) <= 0) continue;
+          if (boundary !== undefined && compareBytes(key, boundary) > 0) continue;
+          merged.push(collected.record);
+        }
+      }
+      if (merged.length > 0 || page.done) {
+        merged.sort((a, b) => compareBytes(a.key, b.key));
+        if (merged.length > limit) return { records: merged.slice(0, limit), done: false };
+        return { records: merged, done: page.done };
+      }
+      // Every stored row of this page is hidden and nothing collected falls in it: read on.
+      storedAfter = boundary;
+    }
+  }
+
+  mayHaveSlots(key: Uint8Array): boolean {
+    return this.engine.mayHaveSlots(key) || this.keys.get(bytesToMapKey(key))?.slots === true;
+  }
+
+  scan(cursor: number, count: number): { keys: Uint8Array[]; headers: VersionedRecord[]; cursor: number } {
+    const page = this.engine.scan(cursor, count);
+    const nowMs = this.frozenNowMs;
+    const keys: Uint8Array[] = [];
+    const headers: VersionedRecord[] = [];
+    const listed = new Set<string>();
+    for (const key of page.keys) {
+      const header = this.get(headerRowKey(key));
+      listed.add(bytesToMapKey(key));
+      if (!isLiveHeader(header, nowMs)) continue;
+      keys.push(key);
+      headers.push(header);
+    }
+    const endBucket = page.cursor === 0 ? KEY_BUCKET_COUNT : page.cursor;
+    for (const state of this.keys.values()) {
+      const row = headerRowKey(state.key);
+      const bucket = rowBucket(row);
+      if (bucket < cursor || bucket >= endBucket || listed.has(bytesToMapKey(state.key))) continue;
+      const header = this.get(row);
+      if (!isLiveHeader(header, nowMs)) continue;
+      keys.push(state.key);
+      headers.push(header);
+    }
+    return { keys, headers, cursor: page.cursor };
+  }
+
+  keyCount(): number {
+    // Counted as the engine counts: a key with a header (expired but unswept included).
+    const present = (header: VersionedRecord | undefined) => (header !== undefined && header.value !== null ? 1 : 0);
+    let count = this.flushOrder > 0 ? 0 : this.engine.keyCount();
+    for (const state of this.keys.values()) {
+      const row = headerRowKey(state.key);
+      count += present(this.get(row)) - (this.flushOrder > 0 ? 0 : present(this.engine.get(row)));
+    }
+    return count;
+  }
+
+  wait(writeSeq: number, replicas: number, timeoutMs: number): Promise<number> {
+    return this.engine.wait(writeSeq, replicas, timeoutMs);
+  }
+
+  info(): EngineInfo {
+    return this.engine.info();
+  }
+
+  configView(): Readonly<Record<string, string>> {
+    return this.engine.configView();
+  }
+
+  onKeyspaceEvent(listener: (event: KeyspaceEvent) => void): () => void {
+    return this.engine.onKeyspaceEvent(listener);
+  }
+}
