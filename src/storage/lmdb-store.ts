@@ -95,6 +95,13 @@ function storedPrefixKey(bucket: number, prefix: Uint8Array): Buffer {
   return stored;
 }
 
+/** True if both keys are long and share the bytes their stored keys hold (their order there is by digest). */
+function sameLongKeyGroup(a: Uint8Array, b: Uint8Array): boolean {
+  if (!isLongKey(a) || !isLongKey(b)) return false;
+  for (let index = 0; index < INLINE_KEY_BYTES_MAX; index++) if (a[index] !== b[index]) return false;
+  return true;
+}
+
 /** The first stored key after every row of a prefix: the prefix with its last byte raised (carrying). */
 function storedPrefixEnd(bucket: number, prefix: Uint8Array): Buffer | undefined {
   const end = storedPrefixKey(bucket, prefix);
@@ -249,10 +256,15 @@ export class LmdbStore implements Store {
     // Stored keys hold at most INLINE_KEY_BYTES_MAX bytes of the row key: range over that
     // much of the prefix and check the whole prefix on the decoded rows.
     const rangePrefix = prefix.length > INLINE_KEY_BYTES_MAX ? prefix.subarray(0, INLINE_KEY_BYTES_MAX) : prefix;
-    const start = after === undefined ? storedPrefixKey(bucket, rangePrefix) : encodeStoredKey(after);
+    // Long keys sharing their first INLINE_KEY_BYTES_MAX bytes (a group) lie in digest order,
+    // not key order: a page starts at the whole group of a long `after`, and takes the group
+    // it ends in whole, then sorts and cuts, so paging by `after` skips none of them.
+    const start =
+      after === undefined ? storedPrefixKey(bucket, rangePrefix) : isLongKey(after) ? storedPrefixKey(bucket, after.subarray(0, INLINE_KEY_BYTES_MAX)) : encodeStoredKey(after);
     const end = storedPrefixEnd(bucket, rangePrefix);
-    const stored: VersionedRecord[] = [];
+    let stored: VersionedRecord[] = [];
     let exhausted = true;
+    let hasLongKeys = false;
     for (const entry of this.records.getRange({ start, end })) {
       const record = decodeStoredRecord(entry.key, entry.value);
       if (record === undefined) {
@@ -260,11 +272,19 @@ export class LmdbStore implements Store {
         continue;
       }
       if (!hasPrefix(record.key, prefix) || (after !== undefined && compareBytes(record.key, after) <= 0)) continue;
-      if (stored.length === limitRecords) {
+      if (stored.length >= limitRecords && !sameLongKeyGroup(record.key, stored[stored.length - 1]!.key)) {
         exhausted = false;
         break;
       }
+      if (isLongKey(record.key)) hasLongKeys = true;
       stored.push(record);
+    }
+    if (hasLongKeys) {
+      stored.sort(compareRecordKeys);
+      if (stored.length > limitRecords) {
+        stored = stored.slice(0, limitRecords);
+        exhausted = false;
+      }
     }
     if (this.overlay.size === 0) return { records: stored, done: exhausted };
     // Pending writes win over what is stored; beyond the last stored row they belong to a later page.

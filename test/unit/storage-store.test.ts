@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { bytesToMapKey, compareBytes, KEY_BUCKET_COUNT, utf8 } from '../../src/core/bytes.js';
-import { rowBucket } from '../../src/core/rows.js';
+import { kindPrefix, rowBucket, rowKey, RowKind } from '../../src/core/rows.js';
 import type { VersionedRecord } from '../../src/core/types.js';
 import { openLmdbStore } from '../../src/storage/lmdb-store.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
@@ -177,6 +177,29 @@ for (const implementation of implementations) {
       assert.deepEqual(store.scanBuckets(5, 5, 10), { records: [], nextBucket: KEY_BUCKET_COUNT });
       await store.flush();
       assert.equal(countRecords(store), expected.length);
+    }));
+
+  test(`${implementation.name}: row pages follow key order, also across long row keys that share their stored bytes`, () =>
+    withOpen(async (store) => {
+      const userKey = utf8('hash');
+      const shared = 'x'.repeat(1_100);
+      const rows = Array.from({ length: 300 }, (_, index) => rowKey(userKey, RowKind.Field, utf8(index % 3 === 0 ? `short:${index}` : `${shared}${index}`)));
+      await store.write({ records: rows.slice(0, 200).map((key) => makeRecord(key, 'v')), purgeKeys: [] });
+      void store.write({ records: rows.slice(200).map((key) => makeRecord(key, 'w')), purgeKeys: [] }); // pending in LMDB
+      const expected = rows.slice().sort(compareBytes);
+      for (const limit of [1, 7, 100, 1_000]) {
+        const paged: Uint8Array[] = [];
+        let after: Uint8Array | undefined;
+        for (;;) {
+          const page = store.scanRows(kindPrefix(userKey, RowKind.Field), after, limit);
+          assert.ok(page.records.length <= limit);
+          for (const record of page.records) paged.push(record.key);
+          if (page.done) break;
+          after = page.records[page.records.length - 1]!.key;
+        }
+        assert.deepEqual(paged, expected, `limit ${limit}`);
+      }
+      await store.flush();
     }));
 
   test(`${implementation.name}: meta values read back at once and after commit`, () =>
