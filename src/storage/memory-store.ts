@@ -5,7 +5,7 @@
 import { bytesToMapKey, compareBytes, KEY_BUCKET_COUNT } from '../core/bytes.js';
 import { rowBucket, rowPrefixBucket } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
-import { rowPageOf } from '../core/store-view.js';
+import { hasPrefix } from '../core/store-view.js';
 import type { RowPage, ScanResult, Store, WriteBatch } from './store.js';
 
 export interface MemoryStoreOptions {
@@ -61,6 +61,11 @@ export class MemoryStore implements Store {
   private overlayMeta = new Map<string, Uint8Array>();
   private pending: PendingWrite[] = [];
   private closed = false;
+  /**
+   * Each bucket's visible records in key order, kept until a write touches the bucket: a
+   * key with many rows (a big hash) is paged by scanRows without sorting it every page.
+   */
+  private readonly sortedBuckets = new Map<number, VersionedRecord[]>();
 
   constructor(options: MemoryStoreOptions = {}) {
     this.autoCommit = options.autoCommit ?? true;
@@ -87,7 +92,19 @@ export class MemoryStore implements Store {
   }
 
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
-    return rowPageOf(this.visibleBucket(rowPrefixBucket(prefix)), prefix, after, limitRecords);
+    assertBucketRange(0, 0, limitRecords);
+    const sorted = this.visibleBucket(rowPrefixBucket(prefix));
+    let index = firstNotBelow(sorted, prefix);
+    if (after !== undefined) {
+      index = Math.max(index, firstNotBelow(sorted, after));
+      if (index < sorted.length && compareBytes(sorted[index]!.key, after) === 0) index++;
+    }
+    const records: VersionedRecord[] = [];
+    while (index < sorted.length && hasPrefix(sorted[index]!.key, prefix)) {
+      if (records.length === limitRecords) return { records, done: false };
+      records.push(sorted[index++]!);
+    }
+    return { records, done: true };
   }
 
   write(batch: WriteBatch): Promise<void> {
@@ -173,6 +190,7 @@ export class MemoryStore implements Store {
 
   private setOverlay(key: Uint8Array, record: VersionedRecord | null): void {
     const bucket = rowBucket(key);
+    this.sortedBuckets.delete(bucket);
     const mapKey = bytesToMapKey(key);
     let slots = this.overlay.get(bucket);
     if (slots === undefined) {
@@ -189,18 +207,23 @@ export class MemoryStore implements Store {
     }
     for (const record of operation.records) {
       const bucket = rowBucket(record.key);
+      this.sortedBuckets.delete(bucket);
       let records = this.committed[bucket];
       if (records === undefined) records = this.committed[bucket] = new Map();
       const mapKey = bytesToMapKey(record.key);
       records.set(mapKey, record);
     }
     for (const key of operation.purgeKeys) {
-      this.committed[rowBucket(key)]?.delete(bytesToMapKey(key));
+      const bucket = rowBucket(key);
+      this.sortedBuckets.delete(bucket);
+      this.committed[bucket]?.delete(bytesToMapKey(key));
     }
   }
 
   /** Recompute the overlay from the writes still pending (after a commit or a crash). */
   private rebuildOverlay(): void {
+    // Writes dropped by a crash change what their buckets show.
+    for (const bucket of this.overlay.keys()) this.sortedBuckets.delete(bucket);
     this.overlay = new Map();
     this.overlayMeta = new Map();
     for (const write of this.pending) {
@@ -214,7 +237,10 @@ export class MemoryStore implements Store {
     }
   }
 
+  /** The bucket's visible records in key order (shared: callers must not change the array). */
   private visibleBucket(bucket: number): VersionedRecord[] {
+    const cached = this.sortedBuckets.get(bucket);
+    if (cached !== undefined) return cached;
     const committed = this.committed[bucket];
     const slots = this.overlay.get(bucket);
     const records: VersionedRecord[] = [];
@@ -222,7 +248,9 @@ export class MemoryStore implements Store {
       for (const [mapKey, record] of committed) if (slots?.has(mapKey) !== true) records.push(record);
     }
     if (slots !== undefined) for (const slot of slots.values()) if (slot.record !== null) records.push(slot.record);
-    return records.sort(compareRecordKeys);
+    records.sort(compareRecordKeys);
+    this.sortedBuckets.set(bucket, records);
+    return records;
   }
 
   private bucketHasRecords(bucket: number): boolean {
@@ -240,6 +268,18 @@ export class MemoryStore implements Store {
     for (let bucket = fromBucket; bucket < toBucketExclusive; bucket++) if (this.bucketHasRecords(bucket)) return bucket;
     return KEY_BUCKET_COUNT;
   }
+}
+
+/** Index of the first record whose key is not below `key` (binary search over sorted records). */
+function firstNotBelow(sorted: readonly VersionedRecord[], key: Uint8Array): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareBytes(sorted[middle]!.key, key) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** Programmer errors in scan arguments; shared by both stores so they fail alike. */
