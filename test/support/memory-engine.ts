@@ -7,12 +7,10 @@ import { startRespServer, type RespServer } from '../../src/net/resp-listener.js
 import type { Logger } from '../../src/server/state.js';
 import { KEY_BUCKET_COUNT, keyBucket } from '../../src/core/bytes.js';
 import { DEFAULT_CORE_CONFIG } from '../../src/core/config.js';
-import { createHlcClock, HLC_ZERO, type HlcClock } from '../../src/core/hlc.js';
+import { createHlcClock, HLC_ZERO, observeHlc, type HlcClock } from '../../src/core/hlc.js';
 import type { ClientWrite } from '../../src/core/io.js';
 import { Keyspace } from '../../src/core/keyspace.js';
 import { MerkleTree } from '../../src/core/merkle.js';
-import { isAbsent } from '../../src/core/record.js';
-import { rowKindOf, RowKind, rowUserKey } from '../../src/core/rows.js';
 import type { RowPage } from '../../src/core/store-view.js';
 import { TombstoneTracker } from '../../src/core/tombstones.js';
 import type { MemberView, VersionedRecord } from '../../src/core/types.js';
@@ -31,6 +29,10 @@ export interface MemoryEngineOptions {
   readonly members?: readonly MemberView[];
   /** Writes resolve this long after they are applied (a slow disk); 0 = at once. */
   readonly commitDelayMs?: number;
+  /** This node's id (the origin of its stamps and counter slots); default MEMORY_ENGINE_NODE_ID. */
+  readonly nodeId?: string;
+  /** Keep the rows of every local write (in `batches`) for delivery to another engine's merge(). */
+  readonly keepBatches?: boolean;
 }
 
 export class MemoryEngine implements Engine {
@@ -41,6 +43,8 @@ export class MemoryEngine implements Engine {
   /** Number of write() calls, and the writes of the last one. */
   writeCalls = 0;
   lastWrites: readonly ClientWrite[] = [];
+  /** The stamped rows of each local write, in order (with keepBatches): what a node would replicate. */
+  readonly batches: VersionedRecord[][] = [];
   /** The rows, kept by the core's own keyspace logic (clears, expiry, counters). */
   readonly store = new MemoryStore();
   private readonly keyspace: Keyspace;
@@ -49,11 +53,13 @@ export class MemoryEngine implements Engine {
   private readonly counters: Record<string, number> = {};
   private sequence = 0;
   private readonly now: () => number;
+  private readonly id: string;
 
   constructor(private readonly options: MemoryEngineOptions = {}) {
     this.now = options.nowMs ?? Date.now;
+    this.id = options.nodeId ?? MEMORY_ENGINE_NODE_ID;
     const counters = new Proxy(this.counters, { get: (target, name: string) => target[name] ?? 0 });
-    this.keyspace = new Keyspace(this.store, new MerkleTree(), new TombstoneTracker(MEMORY_ENGINE_NODE_ID, DEFAULT_CORE_CONFIG.tombstoneGraceMs), DEFAULT_CORE_CONFIG, counters);
+    this.keyspace = new Keyspace(this.store, new MerkleTree(), new TombstoneTracker(this.id, DEFAULT_CORE_CONFIG.tombstoneGraceMs), DEFAULT_CORE_CONFIG, counters);
   }
 
   nowMs(): number {
@@ -61,7 +67,7 @@ export class MemoryEngine implements Engine {
   }
 
   nodeId(): string {
-    return MEMORY_ENGINE_NODE_ID;
+    return this.id;
   }
 
   get(row: Uint8Array): VersionedRecord | undefined {
@@ -76,6 +82,10 @@ export class MemoryEngine implements Engine {
     return this.keyspace.mayHaveSlots(keyBucket(key));
   }
 
+  fieldCount(key: Uint8Array): number {
+    return this.keyspace.fieldCount(key);
+  }
+
   write(writes: readonly ClientWrite[]): Promise<number> {
     this.writeCalls++;
     this.lastWrites = writes;
@@ -87,13 +97,24 @@ export class MemoryEngine implements Engine {
     const nowMs = this.nowMs();
     // Copy: the server hands us views into socket read buffers.
     const owned = writes.map((write) => ({ key: Buffer.from(write.key), value: write.value === null ? null : Buffer.from(write.value), expiresAtMs: write.expiresAtMs }));
-    const changes = this.keyspace.stamp(owned, this.clock, MEMORY_ENGINE_NODE_ID, nowMs);
+    const changes = this.keyspace.stamp(owned, this.clock, this.id, nowMs);
     void this.store.write({ records: changes.records, purgeKeys: changes.purgeKeys });
+    if (this.options.keepBatches === true) this.batches.push(changes.records);
     const sequence = ++this.sequence;
     this.events.publish(changes.records, changes.previous, false, nowMs);
     const delayMs = this.options.commitDelayMs ?? 0;
     if (delayMs === 0) return Promise.resolve(sequence);
     return new Promise((resolve) => setTimeout(() => resolve(sequence), delayMs));
+  }
+
+  /** Rows replicated from another node, merged as a node merges them (LWW, clears), with their keyspace events. */
+  merge(records: readonly VersionedRecord[]): void {
+    const nowMs = this.nowMs();
+    // As a node observes the stamp of every peer message: later local writes stamp above these rows.
+    for (const record of records) observeHlc(this.clock, record.hlc, nowMs);
+    const merged = this.keyspace.merge(records, nowMs);
+    void this.store.write({ records: merged.records, purgeKeys: merged.purgeKeys });
+    this.events.publish(merged.records, merged.previous, false, nowMs);
   }
 
   /** A majority of one: the local version. */
@@ -104,8 +125,8 @@ export class MemoryEngine implements Engine {
   scan(cursor: number, count: number): { keys: Uint8Array[]; headers: VersionedRecord[]; cursor: number } {
     const nowMs = this.nowMs();
     const page = this.store.scanBuckets(Math.min(cursor, KEY_BUCKET_COUNT), KEY_BUCKET_COUNT, Math.max(1, count));
-    const headers = page.records.filter((record) => rowKindOf(record.key) === RowKind.Header && !isAbsent(record, nowMs));
-    return { keys: headers.map((record) => rowUserKey(record.key)!), headers, cursor: page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket };
+    const { keys, headers } = this.keyspace.liveKeysOf(page.records, nowMs);
+    return { keys, headers, cursor: page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket };
   }
 
   keyCount(): number {
