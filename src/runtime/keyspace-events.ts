@@ -1,6 +1,6 @@
 // Keyspace notifications: names the Redis event of each applied change and hands it to every subscriber.
 import { bytesToMapKey, equalBytes } from '../core/bytes.js';
-import { decodeSlotTotal, headerType, KeyType, parseRow, parseSlotElement, RowKind } from '../core/rows.js';
+import { decodeSlotTotal, headerType, KeyType, parseRow, parseSlotElement, rowKey, rowKindOf, RowKind, type ParsedRow } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
 import { isAbsent } from '../core/record.js';
 import type { KeyspaceEvent, KeyspaceEventName } from '../server/engine.js';
@@ -25,25 +25,47 @@ export class KeyspaceEvents {
 
   /**
    * The events of one applied batch, once per key and event (an HSET of three fields is
-   * one `hset`); previous[index] is the version records[index] replaced.
+   * one `hset`); previous[index] is the version records[index] replaced. Two row patterns
+   * read as Redis names them: a key's clear followed by tombstones of its fields is HDEL
+   * of the last fields (`hdel`, then `del`), and a field written beside a slot row of the
+   * same field is the base "0" HINCRBY creates it with (only the increment is named).
    */
   publish(records: readonly VersionedRecord[], previous: readonly (VersionedRecord | undefined)[], expired: boolean, nowMs: number): void {
     const seen = records.length > 1 ? new Set<string>() : undefined;
+    const emitOnce = (key: Uint8Array, name: KeyspaceEventName): void => {
+      if (seen !== undefined) {
+        const id = `${name}:${bytesToMapKey(key)}`;
+        if (seen.has(id)) return;
+        seen.add(id);
+      }
+      this.emit({ key, event: name });
+    };
+    const countedFields = records.length > 1 ? fieldsWithSlotRows(records) : undefined;
+    let pendingDel: Uint8Array | undefined;
     for (let index = 0; index < records.length; index++) {
       const record = records[index]!;
       const row = parseRow(record.key);
       if (row === undefined) continue; // the flush row: FLUSHALL names no key
+      if (pendingDel !== undefined && !isFieldTombstoneOf(row, record, pendingDel)) {
+        emitOnce(pendingDel, 'del');
+        pendingDel = undefined;
+      }
       const name = keyspaceEventOf(row.kind, record, previous[index], expired, nowMs);
       if (name === undefined) continue;
-      if (seen !== undefined) {
-        const id = `${name}:${bytesToMapKey(row.key)}`;
-        if (seen.has(id)) continue;
-        seen.add(id);
+      if (name === 'del' && row.kind === RowKind.Clear && index + 1 < records.length) {
+        const next = records[index + 1]!;
+        const nextRow = parseRow(next.key);
+        if (nextRow !== undefined && isFieldTombstoneOf(nextRow, next, row.key)) {
+          pendingDel = row.key;
+          continue;
+        }
       }
-      this.emit({ key: row.key, event: name });
+      if (name === 'hset' && countedFields?.has(bytesToMapKey(record.key)) === true) continue;
+      emitOnce(row.key, name);
       // As Redis does for SET .. EX/PX/EXAT/PXAT: `set`, then `expire`.
       if (name === 'set' && record.expiresAtMs !== 0) this.emit({ key: row.key, event: 'expire' });
     }
+    if (pendingDel !== undefined) emitOnce(pendingDel, 'del');
   }
 
   private emit(event: KeyspaceEvent): void {
@@ -78,6 +100,23 @@ function keyspaceEventOf(kind: RowKind, record: VersionedRecord, before: Version
     }
   }
   return undefined;
+}
+
+function isFieldTombstoneOf(row: ParsedRow, record: VersionedRecord, key: Uint8Array): boolean {
+  return row.kind === RowKind.Field && record.value === null && equalBytes(row.key, key);
+}
+
+/** Row keys (bytesToMapKey) of the Field rows whose slot rows are in the batch; undefined when it has none. */
+function fieldsWithSlotRows(records: readonly VersionedRecord[]): Set<string> | undefined {
+  let fields: Set<string> | undefined;
+  for (const record of records) {
+    if (rowKindOf(record.key) !== RowKind.Slot) continue;
+    const row = parseRow(record.key)!;
+    const slot = parseSlotElement(row.element);
+    if (slot === undefined || slot.counted.length === 0) continue;
+    (fields ??= new Set()).add(bytesToMapKey(rowKey(row.key, RowKind.Field, slot.counted)));
+  }
+  return fields;
 }
 
 function floatPart(record: VersionedRecord | undefined): number {
