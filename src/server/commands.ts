@@ -1,6 +1,7 @@
 // Every command group, assembled into the table the dispatcher uses.
 import { ADMIN_COMMANDS } from './admin.js';
 import { CONNECTION_COMMANDS } from './connection.js';
+import { HASH_COMMANDS } from './hashes.js';
 import { KEY_COMMANDS } from './keys.js';
 import { PUBSUB_COMMANDS } from './pubsub.js';
 import { STRING_COMMANDS } from './strings.js';
@@ -9,7 +10,7 @@ import { TTL_COMMANDS } from './ttl.js';
 
 export function buildCommandTable(): CommandTable {
   const table = new CommandTable();
-  for (const group of [CONNECTION_COMMANDS, PUBSUB_COMMANDS, STRING_COMMANDS, KEY_COMMANDS, TTL_COMMANDS, ADMIN_COMMANDS]) {
+  for (const group of [CONNECTION_COMMANDS, PUBSUB_COMMANDS, STRING_COMMANDS, KEY_COMMANDS, TTL_COMMANDS, HASH_COMMANDS, ADMIN_COMMANDS]) {
     for (const spec of group) table.add(spec);
   }
   return table;
