@@ -88,7 +88,9 @@ export class Keyspace {
   private readonly slotRows = new Uint32Array(KEY_BUCKET_COUNT);
   /** The stored flush row (FLUSHALL): every row at or below it is dead. */
   private flush: VersionedRecord | undefined;
+  /** Where the next sweep slice starts: after row sweepAfter of sweepBucket (undefined: the bucket's start). */
   private sweepBucket = 0;
+  private sweepAfter: Uint8Array | undefined;
 
   constructor(
     private readonly view: StoreView,
@@ -101,11 +103,23 @@ export class Keyspace {
 
   /** Build the tree and counts from what is stored (at start). */
   load(): void {
+    this.forEachPage((records) => {
+      for (const record of records) this.track(undefined, record);
+    });
+  }
+
+  /**
+   * Every stored record, SCAN_PAGE_RECORDS at a time in (bucket, key) order: pages stop
+   * inside a bucket, so a key of a million rows never sits in memory whole.
+   */
+  private forEachPage(visit: (records: VersionedRecord[]) => void): void {
     let bucket = 0;
+    let after: Uint8Array | undefined;
     while (bucket < KEY_BUCKET_COUNT) {
-      const page = this.view.scanBuckets(bucket, KEY_BUCKET_COUNT, SCAN_PAGE_RECORDS);
-      for (const record of page.records) this.track(undefined, record);
+      const page = this.view.scanFrom(bucket, after, SCAN_PAGE_RECORDS);
+      visit(page.records);
       bucket = page.nextBucket;
+      after = page.nextAfter;
     }
   }
 
@@ -247,12 +261,9 @@ export class Keyspace {
 
   /** Remove every row of every key at or below the flush row (FLUSHALL). */
   private applyFlush(rows: RowWrites, flush: VersionedRecord): void {
-    let bucket = 0;
-    while (bucket < KEY_BUCKET_COUNT) {
-      const page = this.view.scanBuckets(bucket, KEY_BUCKET_COUNT, SCAN_PAGE_RECORDS);
-      for (const stored of page.records) this.removeIfCleared(rows, stored.key, flush);
-      bucket = page.nextBucket;
-    }
+    this.forEachPage((records) => {
+      for (const stored of records) this.removeIfCleared(rows, stored.key, flush);
+    });
   }
 
   private removeIfCleared(rows: RowWrites, key: Uint8Array, clear: VersionedRecord): void {
@@ -327,15 +338,12 @@ export class Keyspace {
   /** Forget every record older than horizonMs (resync), one page at a time: each page's keys go to onPage. */
   dropOlderThan(horizonMs: number, onPage: (keys: Uint8Array[]) => void): number {
     let dropped = 0;
-    let bucket = 0;
-    while (bucket < KEY_BUCKET_COUNT) {
-      const page = this.view.scanBuckets(bucket, KEY_BUCKET_COUNT, SCAN_PAGE_RECORDS);
-      const stale = page.records.filter((record) => record.hlc.wallMs < horizonMs);
+    this.forEachPage((records) => {
+      const stale = records.filter((record) => record.hlc.wallMs < horizonMs);
       for (const record of stale) this.track(record, undefined);
       if (stale.length > 0) onPage(stale.map((record) => record.key));
       dropped += stale.length;
-      bucket = page.nextBucket;
-    }
+    });
     return dropped;
   }
 
@@ -353,7 +361,7 @@ export class Keyspace {
 
   /** True when the last sweep slice ended the pass over every bucket (the next starts again at 0). */
   sweepWrapped(): boolean {
-    return this.sweepBucket === 0;
+    return this.sweepBucket === 0 && this.sweepAfter === undefined;
   }
 
   /**
@@ -362,8 +370,10 @@ export class Keyspace {
    * continues after this slice.
    */
   sweepSlice(nowMs: number): Changes {
-    const page = this.view.scanBuckets(this.sweepBucket, KEY_BUCKET_COUNT, this.config.sweepKeysMax);
+    // Pages stop inside a bucket: a hash of a million fields is swept a slice at a time.
+    const page = this.view.scanFrom(this.sweepBucket, this.sweepAfter, this.config.sweepKeysMax);
     this.sweepBucket = page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket;
+    this.sweepAfter = page.nextAfter;
     const rows = new RowWrites(this.view);
     const graceStartMs = nowMs - this.config.tombstoneGraceMs;
     let expired = 0;

@@ -14,9 +14,9 @@ import { DATA_FILE_MODE, prepareDataDir } from './data-dir.js';
 import { upgradeStore } from './format-upgrade.js';
 import { assertBucketRange } from './memory-store.js';
 import { decodeRecordValueCopy, decodeStoredRecord, encodeBucketStart, encodeRecordValue, encodeStoredKey, INLINE_KEY_BYTES_MAX, isLongKey } from './record-codec.js';
-import type { RowPage, ScanResult, Store, WriteBatch } from './store.js';
-import { hasPrefix } from '../core/store-view.js';
-import { rowPrefixBucket } from '../core/rows.js';
+import type { RangePage, RowPage, ScanResult, Store, WriteBatch } from './store.js';
+import { hasPrefix, rangePageOf } from '../core/store-view.js';
+import { rowBucket, rowPrefixBucket } from '../core/rows.js';
 
 export type FsyncMode = 'always' | 'everysec' | 'no';
 
@@ -93,6 +93,10 @@ function storedPrefixKey(bucket: number, prefix: Uint8Array): Buffer {
   stored[1] = bucket & 0xff;
   stored.set(prefix, 2);
   return stored;
+}
+
+function compareBucketThenKey(a: VersionedRecord, b: VersionedRecord): number {
+  return rowBucket(a.key) - rowBucket(b.key) || compareBytes(a.key, b.key);
 }
 
 /** True if both keys are long and share the bytes their stored keys hold (their order there is by digest). */
@@ -302,6 +306,55 @@ export class LmdbStore implements Store {
     merged.sort(compareRecordKeys);
     if (merged.length <= limitRecords) return { records: merged, done: exhausted };
     return { records: merged.slice(0, limitRecords), done: false };
+  }
+
+  scanFrom(fromBucket: number, after: Uint8Array | undefined, limitRecords: number): RangePage {
+    assertBucketRange(fromBucket, KEY_BUCKET_COUNT, limitRecords);
+    if (fromBucket >= KEY_BUCKET_COUNT) return rangePageOf([], true);
+    const beyondStart = (bucket: number, key: Uint8Array) => bucket > fromBucket || (bucket === fromBucket && (after === undefined || compareBytes(key, after) > 0));
+    // As scanRows: a long `after` starts at its whole group, and the group a page ends in is
+    // taken whole before the page is sorted and cut.
+    const start = after === undefined ? encodeBucketStart(fromBucket) : isLongKey(after) ? storedPrefixKey(fromBucket, after.subarray(0, INLINE_KEY_BYTES_MAX)) : encodeStoredKey(after);
+    let stored: VersionedRecord[] = [];
+    let exhausted = true;
+    let hasLongKeys = false;
+    for (const entry of this.records.getRange({ start })) {
+      const record = decodeStoredRecord(entry.key, entry.value);
+      if (record === undefined) {
+        this.corruptRecords++;
+        continue;
+      }
+      if (!beyondStart(bucketOfStoredKey(entry.key), record.key)) continue;
+      if (stored.length >= limitRecords && !sameLongKeyGroup(record.key, stored[stored.length - 1]!.key)) {
+        exhausted = false;
+        break;
+      }
+      if (isLongKey(record.key)) hasLongKeys = true;
+      stored.push(record);
+    }
+    if (hasLongKeys) {
+      stored.sort(compareBucketThenKey);
+      if (stored.length > limitRecords) {
+        stored = stored.slice(0, limitRecords);
+        exhausted = false;
+      }
+    }
+    if (this.overlay.size === 0) return rangePageOf(stored, exhausted);
+    // Pending writes win over what is stored; beyond the last stored row they belong to a later page.
+    const last = exhausted ? undefined : stored[stored.length - 1]!.key;
+    const lastBucket = last === undefined ? KEY_BUCKET_COUNT : rowBucket(last);
+    const pending = new Map<string, VersionedRecord | null>();
+    for (const entry of this.overlay.values()) {
+      if (!beyondStart(entry.bucket, entry.key)) continue;
+      if (last !== undefined && (entry.bucket > lastBucket || (entry.bucket === lastBucket && compareBytes(entry.key, last) > 0))) continue;
+      pending.set(bytesToMapKey(entry.key), entry.record);
+    }
+    if (pending.size === 0) return rangePageOf(stored, exhausted);
+    const merged = stored.filter((record) => !pending.has(bytesToMapKey(record.key)));
+    for (const record of pending.values()) if (record !== null) merged.push(record);
+    merged.sort(compareBucketThenKey);
+    if (merged.length <= limitRecords) return rangePageOf(merged, exhausted, last);
+    return rangePageOf(merged.slice(0, limitRecords), false);
   }
 
   /** Merge one bucket's stored records with its pending entries, in key order. */

@@ -5,8 +5,8 @@
 import { bytesToMapKey, compareBytes, KEY_BUCKET_COUNT } from '../core/bytes.js';
 import { rowBucket, rowPrefixBucket } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
-import { hasPrefix } from '../core/store-view.js';
-import type { RowPage, ScanResult, Store, WriteBatch } from './store.js';
+import { hasPrefix, rangePageOf } from '../core/store-view.js';
+import type { RangePage, RowPage, ScanResult, Store, WriteBatch } from './store.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -105,6 +105,25 @@ export class MemoryStore implements Store {
       records.push(sorted[index++]!);
     }
     return { records, done: true };
+  }
+
+  scanFrom(fromBucket: number, after: Uint8Array | undefined, limitRecords: number): RangePage {
+    assertBucketRange(fromBucket, KEY_BUCKET_COUNT, limitRecords);
+    const records: VersionedRecord[] = [];
+    for (let bucket = fromBucket; bucket < KEY_BUCKET_COUNT; bucket++) {
+      if (this.committed[bucket] === undefined && !this.overlay.has(bucket)) continue;
+      const sorted = this.visibleBucket(bucket);
+      let index = 0;
+      if (bucket === fromBucket && after !== undefined) {
+        index = firstNotBelow(sorted, after);
+        if (index < sorted.length && compareBytes(sorted[index]!.key, after) === 0) index++;
+      }
+      for (; index < sorted.length; index++) {
+        if (records.length === limitRecords) return rangePageOf(records, false);
+        records.push(sorted[index]!);
+      }
+    }
+    return rangePageOf(records, true);
   }
 
   write(batch: WriteBatch): Promise<void> {

@@ -3,7 +3,7 @@
 import type { StoreView } from '../core/store-view.js';
 import type { VersionedRecord } from '../core/types.js';
 
-export type { RowPage, ScanResult, StoreView } from '../core/store-view.js';
+export type { RangePage, RowPage, ScanResult, StoreView } from '../core/store-view.js';
 
 export interface WriteBatch {
   readonly records: readonly VersionedRecord[];
