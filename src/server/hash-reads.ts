@@ -229,7 +229,7 @@ function hrandfieldCommand(session: Session, args: Buffer[]): void {
   else appendBulk(session.out, pick.field);
 }
 
-const { ReadOnly, Fast } = CommandFlag;
+const { ReadOnly } = CommandFlag;
 
 export const HASH_READ_COMMANDS: readonly CommandSpec[] = [
   command('hgetall', 2, ReadOnly, ONE_KEY, 'hash', 'All fields and values of a hash', wholeHashVariant(Parts.Both)),
