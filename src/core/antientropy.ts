@@ -36,7 +36,7 @@ import {
   setBitmapBit,
 } from './merkle.js';
 import type { NodeId, VersionedRecord } from './types.js';
-import type { StoreView } from './store-view.js';
+import { scanBucketPage, type StoreView } from './store-view.js';
 import { messageBytesEstimate, newSession, recordBytesEstimate, type AntiEntropyStatus, type PeerState, type Session } from './antientropy-session.js';
 import {
   AE_NODES_PARENTS_PER_MESSAGE_MAX,
@@ -435,7 +435,7 @@ export class AntiEntropy {
   private scanBigBucket(session: Session, limitRecords: number): boolean {
     const scan = session.bucketScans[0];
     if (scan === undefined) return false;
-    const page = this.view.scanBucket(scan.bucket, scan.after, limitRecords);
+    const page = scanBucketPage(this.view, scan.bucket, scan.after, limitRecords);
     const subs = scan.subs;
     session.pending = subs === undefined ? page.records : page.records.filter((record) => isBitmapSet(subs, bucketDigestIndex(record.key)));
     session.pendingIndex = 0;

@@ -4,19 +4,20 @@
 // turns the decisions into persist effects. Rows are opaque LWW records here except for
 // three kinds that act on others (rows.ts): a clear row removes the rows of its key
 // stamped at or below it, the flush row does so for every key, and an expired header
-// turns into the clear row its expiry implies.
-import { KEY_BUCKET_COUNT } from './bytes.js';
+// turns into the clear row its expiry implies. It also keeps the live field count of
+// every hash (derived, local, rebuilt by load(), never replicated): a hash exists while
+// it has a live field, so HLEN, TYPE, EXISTS and DBSIZE never scan its fields.
+import { bytesToMapKey, equalBytes, KEY_BUCKET_COUNT } from './bytes.js';
 import type { CoreConfig } from './config.js';
 import { compareHlc, nextHlc, type HlcClock } from './hlc.js';
 import type { ClientWrite } from './io.js';
 import type { MerkleTree } from './merkle.js';
-import { compareVersions } from './record.js';
+import { compareVersions, isAbsent } from './record.js';
 import { observedSlots, readSlotTotals } from './counters.js';
-import { clearRowKey, encodeHeader, FLUSH_ROW_KEY, headerType, KeyType, keyPrefix, plainStringValue, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
+import { clearRowKey, encodeHeader, FLUSH_ROW_KEY, headerRowKey, headerType, KeyType, keyPrefix, plainStringValue, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
 import { RowWrites, type Changes } from './row-writes.js';
 import type { StoreView } from './store-view.js';
 import type { TombstoneTracker } from './tombstones.js';
-import { equalBytes } from './bytes.js';
 import type { Hlc, NodeId, VersionedRecord } from './types.js';
 
 export type { Changes } from './row-writes.js';
@@ -53,6 +54,24 @@ export function expiryClear(header: VersionedRecord): VersionedRecord {
   return { key: clearRowKey(userKey), value: null, hlc, origin: header.origin, expiresAtMs: 0 };
 }
 
+const HASH_HEADER_VALUE = encodeHeader({ type: KeyType.Hash, base: undefined });
+const NO_ORIGIN: NodeId = '00000000000000000000000000000000';
+
+/**
+ * The header a hash reads with when its fields outlived its header row: a clear (HDEL of
+ * the last field, DEL) removed the header while a field written later elsewhere survived
+ * it. Such a key is a hash without expiry; the oldest possible version, so any real header
+ * written for it (EXPIRE, a new HSET) wins.
+ */
+export function headerlessHashHeader(userKey: Uint8Array): VersionedRecord {
+  return { key: headerRowKey(userKey), value: HASH_HEADER_VALUE, hlc: { wallMs: 0, logical: 0 }, origin: NO_ORIGIN, expiresAtMs: 0 };
+}
+
+/** True for a live (non-tombstone) header of a hash: such a key counts by its fields, not its header. */
+function isHashHeader(record: VersionedRecord): boolean {
+  return record.value !== null && headerType(record.value) === KeyType.Hash;
+}
+
 function isExpiredHeader(record: VersionedRecord, kind: number, nowMs: number): boolean {
   return kind === RowKind.Header && record.value !== null && record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs;
 }
@@ -68,17 +87,23 @@ function isTypeConflict(incoming: VersionedRecord, local: VersionedRecord | unde
 }
 
 export class Keyspace {
-  /** Keys with a live header (expired but unswept included), and those of them with an expiry. */
+  /**
+   * Live keys (expired but unswept included): keys with a live header of a type other
+   * than hash, plus keys with a live field (a hash exists while it has one). Keys with
+   * an expiry: live headers with one.
+   */
   liveKeys = 0;
   keysWithExpiry = 0;
+  /** Live field rows per user key (bytesToMapKey), for keys that have at least one. */
+  private readonly fieldCounts = new Map<string, number>();
   /** Clear and slot rows per bucket: reads and merges skip their lookups where there are none. */
   private readonly clearRows = new Uint32Array(KEY_BUCKET_COUNT);
   private readonly slotRows = new Uint32Array(KEY_BUCKET_COUNT);
   private slotRowsTotal = 0;
   /** The stored flush row (FLUSHALL): every row at or below it is dead. */
   private flush: VersionedRecord | undefined;
+  /** Where the next sweep slice starts: after row sweepAfter of sweepBucket (undefined: the bucket's start). */
   private sweepBucket = 0;
-  /** Inside a big bucket: the last row swept (undefined between buckets). */
   private sweepAfter: Uint8Array | undefined;
 
   constructor(
@@ -92,11 +117,23 @@ export class Keyspace {
 
   /** Build the tree and counts from what is stored (at start). */
   load(): void {
+    this.forEachPage((records) => {
+      for (const record of records) this.track(undefined, record);
+    });
+  }
+
+  /**
+   * Every stored record, SCAN_PAGE_RECORDS at a time in (bucket, key) order: pages stop
+   * inside a bucket, so a key of a million rows never sits in memory whole.
+   */
+  private forEachPage(visit: (records: VersionedRecord[]) => void): void {
     let bucket = 0;
+    let after: Uint8Array | undefined;
     while (bucket < KEY_BUCKET_COUNT) {
-      const page = this.view.scanBuckets(bucket, KEY_BUCKET_COUNT, SCAN_PAGE_RECORDS);
-      for (const record of page.records) this.track(undefined, record);
+      const page = this.view.scanFrom(bucket, after, SCAN_PAGE_RECORDS);
+      visit(page.records);
       bucket = page.nextBucket;
+      after = page.nextAfter;
     }
   }
 
@@ -112,13 +149,17 @@ export class Keyspace {
     const kind = kindOf(key);
     if (kind === RowKind.Header) {
       if (before !== undefined && before.value !== null) {
-        this.liveKeys--;
+        if (!isHashHeader(before)) this.liveKeys--;
         if (before.expiresAtMs !== 0) this.keysWithExpiry--;
       }
       if (after !== undefined && after.value !== null) {
-        this.liveKeys++;
+        if (!isHashHeader(after)) this.liveKeys++;
         if (after.expiresAtMs !== 0) this.keysWithExpiry++;
       }
+    } else if (kind === RowKind.Field) {
+      const wasLive = before !== undefined && before.value !== null;
+      const isLive = after !== undefined && after.value !== null;
+      if (wasLive !== isLive) this.countField(key, isLive ? 1 : -1);
     } else if (kind === RowKind.Clear || kind === RowKind.Slot) {
       const counts = kind === RowKind.Clear ? this.clearRows : this.slotRows;
       const bucket = rowBucket(key);
@@ -128,6 +169,53 @@ export class Keyspace {
     } else if (kind === FLUSH_KIND) {
       if (after !== undefined && (this.flush === undefined || compareVersions(after, this.flush) > 0)) this.flush = after;
     }
+  }
+
+  private countField(row: Uint8Array, delta: 1 | -1): void {
+    const mapKey = bytesToMapKey(rowUserKey(row)!);
+    const count = (this.fieldCounts.get(mapKey) ?? 0) + delta;
+    if (count < 0) throw new Error('field count below zero');
+    if (count === 0) {
+      this.fieldCounts.delete(mapKey);
+      this.liveKeys--;
+    } else {
+      this.fieldCounts.set(mapKey, count);
+      if (count === 1 && delta === 1) this.liveKeys++;
+    }
+  }
+
+  /** Live field rows of a user key (0 for a key that is not a hash). O(1). */
+  fieldCount(userKey: Uint8Array): number {
+    if (this.fieldCounts.size === 0) return 0;
+    return this.fieldCounts.get(bytesToMapKey(userKey)) ?? 0;
+  }
+
+  /**
+   * The live keys among whole buckets of rows (a scanBuckets page), each with the header
+   * it reads with: live headers, except hashes without a live field, and hashes whose
+   * fields outlived their header (headerlessHashHeader).
+   */
+  liveKeysOf(records: readonly VersionedRecord[], nowMs: number): { keys: Uint8Array[]; headers: VersionedRecord[] } {
+    const keys: Uint8Array[] = [];
+    const headers: VersionedRecord[] = [];
+    // A key's rows are contiguous and its header sorts before its fields.
+    let decided: Uint8Array | undefined;
+    for (const record of records) {
+      const kind = rowKindOf(record.key);
+      if ((kind !== RowKind.Header && kind !== RowKind.Field) || record.value === null) continue;
+      const userKey = rowUserKey(record.key)!;
+      if (decided !== undefined && equalBytes(decided, userKey)) continue;
+      decided = userKey;
+      if (kind === RowKind.Header) {
+        if (isAbsent(record, nowMs) || (isHashHeader(record) && this.fieldCount(userKey) === 0)) continue;
+        keys.push(userKey);
+        headers.push(record);
+      } else {
+        keys.push(userKey);
+        headers.push(headerlessHashHeader(userKey));
+      }
+    }
+    return { keys, headers };
   }
 
   /** Client writes stamped by our clock: always the newest version of their rows. */
@@ -222,12 +310,9 @@ export class Keyspace {
 
   /** Remove every row of every key at or below the flush row (FLUSHALL), stored or written earlier in this step. */
   private applyFlush(rows: RowWrites, flush: VersionedRecord): void {
-    let bucket = 0;
-    while (bucket < KEY_BUCKET_COUNT) {
-      const page = this.view.scanBuckets(bucket, KEY_BUCKET_COUNT, SCAN_PAGE_RECORDS);
-      for (const stored of page.records) this.removeIfCleared(rows, stored.key, flush);
-      bucket = page.nextBucket;
-    }
+    this.forEachPage((records) => {
+      for (const stored of records) this.removeIfCleared(rows, stored.key, flush);
+    });
     for (const key of rows.writtenKeys(EMPTY_PREFIX, undefined)) this.removeIfCleared(rows, key, flush);
   }
 
@@ -305,15 +390,12 @@ export class Keyspace {
   /** Forget every record older than horizonMs (resync), one page at a time: each page's keys go to onPage. */
   dropOlderThan(horizonMs: number, onPage: (keys: Uint8Array[]) => void): number {
     let dropped = 0;
-    let bucket = 0;
-    while (bucket < KEY_BUCKET_COUNT) {
-      const page = this.view.scanBuckets(bucket, KEY_BUCKET_COUNT, SCAN_PAGE_RECORDS);
-      const stale = page.records.filter((record) => record.hlc.wallMs < horizonMs);
+    this.forEachPage((records) => {
+      const stale = records.filter((record) => record.hlc.wallMs < horizonMs);
       for (const record of stale) this.track(record, undefined);
       if (stale.length > 0) onPage(stale.map((record) => record.key));
       dropped += stale.length;
-      bucket = page.nextBucket;
-    }
+    });
     return dropped;
   }
 
@@ -335,36 +417,15 @@ export class Keyspace {
   }
 
   /**
-   * The rows of the next sweep slice: whole small buckets up to sweepKeysMax rows, or one
-   * page of a big bucket (a million-field hash is swept a page per slice, never at once).
-   */
-  private nextSweepPage(): { readonly records: readonly VersionedRecord[] } {
-    const limit = this.config.sweepKeysMax;
-    if (this.sweepAfter !== undefined || this.tree.rowsInBucket(this.sweepBucket) > limit) {
-      const page = this.view.scanBucket(this.sweepBucket, this.sweepAfter, limit);
-      if (page.done || page.records.length === 0) {
-        this.sweepAfter = undefined;
-        this.sweepBucket = this.sweepBucket + 1 >= KEY_BUCKET_COUNT ? 0 : this.sweepBucket + 1;
-      } else {
-        this.sweepAfter = page.records[page.records.length - 1]!.key;
-      }
-      return page;
-    }
-    let toBucket = this.sweepBucket + 1;
-    while (toBucket < KEY_BUCKET_COUNT && this.tree.rowsInBucket(toBucket) <= limit) toBucket++;
-    const page = this.view.scanBuckets(this.sweepBucket, toBucket, limit);
-    const next = Math.min(page.nextBucket, toBucket);
-    this.sweepBucket = next >= KEY_BUCKET_COUNT ? 0 : next;
-    return page;
-  }
-
-  /**
    * One bounded slice of the sweep: expired headers become the clears their expiry implies
    * (removing the key's rows), tombstones past the grace period go. The next call
    * continues after this slice.
    */
   sweepSlice(nowMs: number): Changes {
-    const page = this.nextSweepPage();
+    // Pages stop inside a bucket: a hash of a million fields is swept a slice at a time.
+    const page = this.view.scanFrom(this.sweepBucket, this.sweepAfter, this.config.sweepKeysMax);
+    this.sweepBucket = page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket;
+    this.sweepAfter = page.nextAfter;
     const rows = new RowWrites(this.view);
     const graceStartMs = nowMs - this.config.tombstoneGraceMs;
     let expired = 0;

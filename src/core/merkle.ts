@@ -4,7 +4,7 @@
 // siblings, and the tree is the same whatever order the records arrived in.
 import { KEY_BUCKET_COUNT, mix32, murmur3 } from './bytes.js';
 import { rowBucket } from './rows.js';
-import type { StoreView } from './store-view.js';
+import { scanBucketPage, type StoreView } from './store-view.js';
 import type { VersionedRecord } from './types.js';
 
 /** Children per inner node. */
@@ -229,13 +229,13 @@ export class MerkleTree {
    * bucketDigestIndex), 8 bytes each as writeNodeHash writes them. The first call for a
    * bucket reads its rows through `view`; later ones are kept in step by update().
    */
-  bucketDigests(bucket: number, view: Pick<StoreView, 'scanBucket'>): Uint8Array {
+  bucketDigests(bucket: number, view: Pick<StoreView, 'scanFrom'>): Uint8Array {
     let digests = this.subDigests.get(bucket);
     if (digests === undefined) {
       digests = new Uint32Array(BUCKET_DIGEST_COUNT * 2);
       let after: Uint8Array | undefined;
       for (;;) {
-        const page = view.scanBucket(bucket, after, BUCKET_DIGEST_SCAN_PAGE_ROWS);
+        const page = scanBucketPage(view, bucket, after, BUCKET_DIGEST_SCAN_PAGE_ROWS);
         for (const record of page.records) {
           const [high, low] = recordVersionHash(record);
           const position = bucketDigestIndex(record.key) * 2;

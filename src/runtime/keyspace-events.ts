@@ -1,6 +1,6 @@
 // Keyspace notifications: names the Redis event of each applied change and hands it to every subscriber.
 import { bytesToMapKey, equalBytes } from '../core/bytes.js';
-import { decodeHeader, decodeSlotTotal, headerType, KeyType, parseRow, parseSlotElement, RowKind } from '../core/rows.js';
+import { decodeHeader, decodeSlotTotal, headerType, KeyType, parseRow, parseSlotElement, rowKey, rowKindOf, RowKind, type ParsedRow } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
 import { isAbsent } from '../core/record.js';
 import type { KeyspaceEvent, KeyspaceEventName } from '../server/engine.js';
@@ -25,29 +25,51 @@ export class KeyspaceEvents {
 
   /**
    * The events of one applied batch, once per key and event (an HSET of three fields is
-   * one `hset`); previous[index] is the version records[index] replaced.
+   * one `hset`); previous[index] is the version records[index] replaced. Two row patterns
+   * read as Redis names them: a key's clear followed by tombstones of its fields is HDEL
+   * of the last fields (`hdel`, then `del`), and a field written beside a slot row of the
+   * same field is the base "0" HINCRBY creates it with (only the increment is named).
    */
   publish(records: readonly VersionedRecord[], previous: readonly (VersionedRecord | undefined)[], expired: boolean, nowMs: number): void {
     const seen = records.length > 1 ? new Set<string>() : undefined;
+    const emitOnce = (key: Uint8Array, name: KeyspaceEventName): void => {
+      if (seen !== undefined) {
+        const id = `${name}:${bytesToMapKey(key)}`;
+        if (seen.has(id)) return;
+        seen.add(id);
+      }
+      this.emit({ key, event: name });
+    };
+    const countedFields = records.length > 1 ? fieldsWithSlotRows(records) : undefined;
     const counted = records.length > 1 ? keysWithSlots(records) : undefined;
+    let pendingDel: Uint8Array | undefined;
     for (let index = 0; index < records.length; index++) {
       const record = records[index]!;
       const row = parseRow(record.key);
       if (row === undefined) continue; // the flush row: FLUSHALL names no key
+      if (pendingDel !== undefined && !isFieldTombstoneOf(row, record, pendingDel)) {
+        emitOnce(pendingDel, 'del');
+        pendingDel = undefined;
+      }
       const name = keyspaceEventOf(row.kind, record, previous[index], expired, nowMs);
       if (name === undefined) continue;
+      if (name === 'del' && row.kind === RowKind.Clear && index + 1 < records.length) {
+        const next = records[index + 1]!;
+        const nextRow = parseRow(next.key);
+        if (nextRow !== undefined && isFieldTombstoneOf(nextRow, next, row.key)) {
+          pendingDel = row.key;
+          continue;
+        }
+      }
+      if (name === 'hset' && countedFields?.has(bytesToMapKey(record.key)) === true) continue;
       // INCR of an absent key writes the header of base "0" beside its slot: Redis names only the increment.
       if (name === 'set' && counted?.has(bytesToMapKey(row.key)) === true && isCounterCreation(record, previous[index], nowMs)) continue;
-      if (seen !== undefined) {
-        const id = `${name}:${bytesToMapKey(row.key)}`;
-        if (seen.has(id)) continue;
-        seen.add(id);
-      }
-      this.emit({ key: row.key, event: name });
+      emitOnce(row.key, name);
       // As Redis does for SET .. EX/PX/EXAT/PXAT: `set`, then `expire`; not for an expiry
       // kept from before (SET KEEPTTL, APPEND, SETRANGE).
       if (name === 'set' && record.expiresAtMs !== 0 && !keptExpiry(record, previous[index], nowMs)) this.emit({ key: row.key, event: 'expire' });
     }
+    if (pendingDel !== undefined) emitOnce(pendingDel, 'del');
   }
 
   private emit(event: KeyspaceEvent): void {
@@ -104,6 +126,23 @@ function isCounterCreation(record: VersionedRecord, before: VersionedRecord | un
   if (before !== undefined && !isAbsent(before, nowMs) && before.value !== null) return false;
   const bytes = decodeHeader(record.value!)?.base?.bytes;
   return bytes !== undefined && bytes.length === 1 && bytes[0] === 0x30;
+}
+
+function isFieldTombstoneOf(row: ParsedRow, record: VersionedRecord, key: Uint8Array): boolean {
+  return row.kind === RowKind.Field && record.value === null && equalBytes(row.key, key);
+}
+
+/** Row keys (bytesToMapKey) of the Field rows whose slot rows are in the batch; undefined when it has none. */
+function fieldsWithSlotRows(records: readonly VersionedRecord[]): Set<string> | undefined {
+  let fields: Set<string> | undefined;
+  for (const record of records) {
+    if (rowKindOf(record.key) !== RowKind.Slot) continue;
+    const row = parseRow(record.key)!;
+    const slot = parseSlotElement(row.element);
+    if (slot === undefined || slot.counted.length === 0) continue;
+    (fields ??= new Set()).add(bytesToMapKey(rowKey(row.key, RowKind.Field, slot.counted)));
+  }
+  return fields;
 }
 
 function floatPart(record: VersionedRecord | undefined): number {

@@ -2,12 +2,10 @@
 // and carries out the effects it returns, persisting before anything is acknowledged.
 import { hostname } from 'node:os';
 import { KEY_BUCKET_COUNT, keyBucket } from '../core/bytes.js';
-import { rowUserKey } from '../core/rows.js';
 import type { RowPage } from '../core/store-view.js';
 import type { ClientWrite, Effect, Input, PeerHello } from '../core/io.js';
 import { NodeCore, WATCHERS_META_NAME } from '../core/node.js';
 import type { Hlc, VersionedRecord } from '../core/types.js';
-import { isAbsent } from '../core/record.js';
 import { startAdminHttp, type AdminHttp } from '../net/admin-http.js';
 import { Discovery } from '../net/discovery.js';
 import { broadcastAddressFor } from '../net/broadcast-address.js';
@@ -287,6 +285,10 @@ export class NodeRuntime implements Engine {
     return this.core.keyspace.mayHaveSlots(keyBucket(key));
   }
 
+  fieldCount(key: Uint8Array): number {
+    return this.core.keyspace.fieldCount(key);
+  }
+
   write(writes: readonly ClientWrite[]): Promise<number> {
     if (this.stopped) return Promise.reject(new Error('node is shutting down'));
     const requestId = ++this.requestCounter;
@@ -306,9 +308,7 @@ export class NodeRuntime implements Engine {
   scan(cursor: number, count: number): { keys: Uint8Array[]; headers: VersionedRecord[]; cursor: number } {
     const fromBucket = Math.max(0, Math.min(cursor, KEY_BUCKET_COUNT));
     const page = this.store.scanHeaders(fromBucket, KEY_BUCKET_COUNT, Math.max(1, count));
-    const nowMs = this.nowMs();
-    const headers = page.records.filter((record) => !isAbsent(record, nowMs));
-    const keys = headers.map((record) => rowUserKey(record.key)!);
+    const { keys, headers } = this.core.keyspace.liveKeysOf(page.records, this.nowMs());
     return { keys, headers, cursor: page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket };
   }
 

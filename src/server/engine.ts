@@ -65,12 +65,17 @@ export interface Engine {
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limit: number): RowPage;
   /** False when the key certainly has no counter slot rows (reads skip looking for them). */
   mayHaveSlots(key: Uint8Array): boolean;
+  /** Live field rows of a hash key (0 when it has none), kept by the keyspace: O(1). */
+  fieldCount(key: Uint8Array): number;
   /**
    * Stamp, commit and replicate writes, atomically visible to later get() calls at once.
    * Resolves with the write sequence for WAIT after the commit, rejects on storage errors.
    */
   write(writes: readonly ClientWrite[]): Promise<number>;
-  /** Keys with a live header from bucket cursor on, with their headers; cursor 0 starts, a returned 0 means done. */
+  /**
+   * Live keys from bucket cursor on, with the headers they read with (Keyspace.liveKeysOf:
+   * hashes need a live field); cursor 0 starts, a returned 0 means done.
+   */
   scan(cursor: number, count: number): { keys: Uint8Array[]; headers: VersionedRecord[]; cursor: number };
   /** Number of live keys (approximate while expired keys wait for the sweep). */
   keyCount(): number;

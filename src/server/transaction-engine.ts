@@ -11,10 +11,14 @@ import { bytesToMapKey, compareBytes, equalBytes, KEY_BUCKET_COUNT } from '../co
 import { compareHlc } from '../core/hlc.js';
 import type { ClientWrite } from '../core/io.js';
 import { expiryClear } from '../core/keyspace.js';
-import { FLUSH_ROW_KEY, headerRowKey, rowBucket, rowKindOf, RowKind, rowPrefixBucket, rowUserKey } from '../core/rows.js';
+import { FLUSH_ROW_KEY, headerRowKey, KeyType, kindPrefix, rowBucket, rowKindOf, RowKind, rowPrefixBucket, rowUserKey } from '../core/rows.js';
 import { hasPrefix, type RowPage } from '../core/store-view.js';
 import type { VersionedRecord } from '../core/types.js';
 import type { Engine, EngineInfo, KeyspaceEvent } from './engine.js';
+import { liveHeader } from './typed-keys.js';
+
+/** Field rows read per page when a transaction counts a hash it changed. */
+const FIELD_COUNT_PAGE_ROWS = 4096;
 
 /** A row written in the transaction; `order` is its place among the transaction's writes (from 1). */
 interface Collected {
@@ -205,40 +209,53 @@ export class TransactionEngine implements Engine {
     return this.engine.mayHaveSlots(key) || this.keys.get(bytesToMapKey(key))?.slots === true;
   }
 
+  fieldCount(key: Uint8Array): number {
+    if (this.flushOrder === 0 && !this.keys.has(bytesToMapKey(key))) return this.engine.fieldCount(key);
+    // The transaction touched the key: count its live fields as this view shows them.
+    const prefix = kindPrefix(key, RowKind.Field);
+    let count = 0;
+    let after: Uint8Array | undefined;
+    for (;;) {
+      const page = this.scanRows(prefix, after, FIELD_COUNT_PAGE_ROWS);
+      for (const record of page.records) if (record.value !== null) count++;
+      if (page.done || page.records.length === 0) return count;
+      after = page.records[page.records.length - 1]!.key;
+    }
+  }
+
   scan(cursor: number, count: number): { keys: Uint8Array[]; headers: VersionedRecord[]; cursor: number } {
     const page = this.engine.scan(cursor, count);
-    const nowMs = this.frozenNowMs;
     const keys: Uint8Array[] = [];
     const headers: VersionedRecord[] = [];
     const listed = new Set<string>();
-    for (const key of page.keys) {
-      const header = this.get(headerRowKey(key));
+    const take = (key: Uint8Array) => {
       listed.add(bytesToMapKey(key));
-      if (!isLiveHeader(header, nowMs)) continue;
+      const header = liveHeader(this, key);
+      if (header === undefined) return;
       keys.push(key);
       headers.push(header);
-    }
+    };
+    for (const key of page.keys) take(key);
     const endBucket = page.cursor === 0 ? KEY_BUCKET_COUNT : page.cursor;
     for (const state of this.keys.values()) {
-      const row = headerRowKey(state.key);
-      const bucket = rowBucket(row);
+      const bucket = rowBucket(headerRowKey(state.key));
       if (bucket < cursor || bucket >= endBucket || listed.has(bytesToMapKey(state.key))) continue;
-      const header = this.get(row);
-      if (!isLiveHeader(header, nowMs)) continue;
-      keys.push(state.key);
-      headers.push(header);
+      take(state.key);
     }
     return { keys, headers, cursor: page.cursor };
   }
 
   keyCount(): number {
-    // Counted as the engine counts: a key with a header (expired but unswept included).
-    const present = (header: VersionedRecord | undefined) => (header !== undefined && header.value !== null ? 1 : 0);
+    // Counted as the core counts (Keyspace.liveKeys): one for a header of a type other than
+    // hash (expired but unswept included), one for live fields (a key that lost a type
+    // conflict to a string but kept fields counts twice until it is cleared).
+    const present = (engine: Engine, key: Uint8Array) => {
+      const header = engine.get(headerRowKey(key));
+      const asHeader = header !== undefined && header.value !== null && header.value[0] !== KeyType.Hash ? 1 : 0;
+      return asHeader + (engine.fieldCount(key) > 0 ? 1 : 0);
+    };
     let count = this.flushOrder > 0 ? 0 : this.engine.keyCount();
-    for (const state of this.keys.values()) {
-      const row = headerRowKey(state.key);
-      count += present(this.get(row)) - (this.flushOrder > 0 ? 0 : present(this.engine.get(row)));
-    }
+    for (const state of this.keys.values()) count += present(this, state.key) - (this.flushOrder > 0 ? 0 : present(this.engine, state.key));
     return count;
   }
 

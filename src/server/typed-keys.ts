@@ -3,6 +3,7 @@
 // the rows that replace a key's value. Every command family builds on these.
 import { countedBytes, observedSlots, readSlotTotals } from '../core/counters.js';
 import type { ClientWrite } from '../core/io.js';
+import { headerlessHashHeader } from '../core/keyspace.js';
 import {
   clearRowKey,
   decodeHeader,
@@ -26,11 +27,17 @@ export const WRONG_TYPE = Symbol('wrong type');
 
 const EMPTY = new Uint8Array(0);
 
-/** The key's header if the key exists now (not expired), else undefined. */
+/**
+ * The key's header if the key exists now, else undefined: not expired, and for a hash
+ * with at least one live field (Redis deletes an empty hash). A hash whose fields
+ * outlived its header row (a concurrent HSET stamped after a clear) reads with
+ * headerlessHashHeader.
+ */
 export function liveHeader(engine: Engine, key: Uint8Array): VersionedRecord | undefined {
   const header = engine.get(headerRowKey(key));
-  if (header === undefined || header.value === null) return undefined;
+  if (header === undefined || header.value === null) return engine.fieldCount(key) > 0 ? headerlessHashHeader(key) : undefined;
   if (header.expiresAtMs !== 0 && header.expiresAtMs <= engine.nowMs()) return undefined;
+  if (header.value[0] === KeyType.Hash && engine.fieldCount(key) === 0) return undefined;
   return header;
 }
 

@@ -14,8 +14,8 @@ import { DATA_FILE_MODE, prepareDataDir } from './data-dir.js';
 import { upgradeStore } from './format-upgrade.js';
 import { assertBucketRange } from './memory-store.js';
 import { decodeRecordValueCopy, decodeStoredKey, decodeStoredRecord, encodeBucketStart, encodeRecordValue, encodeStoredKey, INLINE_KEY_BYTES_MAX, isLongKey } from './record-codec.js';
-import type { RowPage, ScanResult, Store, WriteBatch } from './store.js';
-import { hasPrefix } from '../core/store-view.js';
+import type { RangePage, RowPage, ScanResult, Store, WriteBatch } from './store.js';
+import { hasPrefix, rangePageOf } from '../core/store-view.js';
 import { rowBucket, rowKindOf, RowKind, rowPrefixBucket, rowPrefixLength } from '../core/rows.js';
 
 export type FsyncMode = 'always' | 'everysec' | 'no';
@@ -95,6 +95,17 @@ function storedPrefixKey(bucket: number, prefix: Uint8Array): Buffer {
   stored[1] = bucket & 0xff;
   stored.set(prefix, 2);
   return stored;
+}
+
+function compareBucketThenKey(a: VersionedRecord, b: VersionedRecord): number {
+  return rowBucket(a.key) - rowBucket(b.key) || compareBytes(a.key, b.key);
+}
+
+/** True if both keys are long and share the bytes their stored keys hold (their order there is by digest). */
+function sameLongKeyGroup(a: Uint8Array, b: Uint8Array): boolean {
+  if (!isLongKey(a) || !isLongKey(b)) return false;
+  for (let index = 0; index < INLINE_KEY_BYTES_MAX; index++) if (a[index] !== b[index]) return false;
+  return true;
 }
 
 /** The first stored key after every row of a prefix: the prefix with its last byte raised (carrying). */
@@ -257,6 +268,7 @@ export class LmdbStore implements Store {
       start = undefined;
       let currentPrefix: Uint8Array | undefined;
       let rowsOfKey = 0;
+      let keyFound = false;
       for (const entry of this.records.getRange({ start: restartAt, end })) {
         const bucket = bucketOfStoredKey(entry.key);
         if (bucket !== lastBucket) {
@@ -278,15 +290,22 @@ export class LmdbStore implements Store {
             if (start === undefined || (end !== undefined && Buffer.compare(start, end) >= 0)) start = undefined;
             continue scan;
           }
-          if (row[prefixLength] !== RowKind.Header) continue;
         } else {
           currentPrefix = row.slice(0, prefixLength);
           rowsOfKey = 0;
-          if (row[prefixLength] !== RowKind.Header) continue;
+          keyFound = false;
         }
+        // The key's header, or for a key without one its first field (a hash whose header a
+        // concurrent clear removed still exists: Keyspace.liveKeysOf decides).
+        const kind = row[prefixLength];
+        if (keyFound || (kind !== RowKind.Header && kind !== RowKind.Field)) continue;
         const record = decodeStoredRecord(entry.key, entry.value);
-        if (record === undefined) this.corruptRecords++;
-        else headers.push(record);
+        if (record === undefined) {
+          this.corruptRecords++;
+        } else if (record.value !== null) {
+          headers.push(record);
+          keyFound = true;
+        }
       }
     }
     if (this.overlay.size === 0) return { records: headers, nextBucket };
@@ -310,33 +329,35 @@ export class LmdbStore implements Store {
     // Stored keys hold at most INLINE_KEY_BYTES_MAX bytes of the row key: range over that
     // much of the prefix and check the whole prefix on the decoded rows.
     const rangePrefix = prefix.length > INLINE_KEY_BYTES_MAX ? prefix.subarray(0, INLINE_KEY_BYTES_MAX) : prefix;
-    return this.rowRange(bucket, prefix, storedPrefixKey(bucket, rangePrefix), storedPrefixEnd(bucket, rangePrefix), after, limitRecords);
-  }
-
-  scanBucket(bucket: number, after: Uint8Array | undefined, limitRecords: number): RowPage {
-    assertBucketRange(bucket, bucket + 1, limitRecords);
-    const end = bucket + 1 < KEY_BUCKET_COUNT ? encodeBucketStart(bucket + 1) : undefined;
-    return this.rowRange(bucket, undefined, encodeBucketStart(bucket), end, after, limitRecords);
-  }
-
-  /** Rows of one bucket in [start, end) with `prefix` (all when undefined), after `after`, pending writes applied. */
-  private rowRange(bucket: number, prefix: Uint8Array | undefined, rangeStart: Buffer, end: Buffer | undefined, after: Uint8Array | undefined, limitRecords: number): RowPage {
-    assertBucketRange(0, 0, limitRecords);
-    const start = after === undefined ? rangeStart : encodeStoredKey(after);
-    const stored: VersionedRecord[] = [];
+    // Long keys sharing their first INLINE_KEY_BYTES_MAX bytes (a group) lie in digest order,
+    // not key order: a page starts at the whole group of a long `after`, and takes the group
+    // it ends in whole, then sorts and cuts, so paging by `after` skips none of them.
+    const start =
+      after === undefined ? storedPrefixKey(bucket, rangePrefix) : isLongKey(after) ? storedPrefixKey(bucket, after.subarray(0, INLINE_KEY_BYTES_MAX)) : encodeStoredKey(after);
+    const end = storedPrefixEnd(bucket, rangePrefix);
+    let stored: VersionedRecord[] = [];
     let exhausted = true;
+    let hasLongKeys = false;
     for (const entry of this.records.getRange({ start, end })) {
       const record = decodeStoredRecord(entry.key, entry.value);
       if (record === undefined) {
         this.corruptRecords++;
         continue;
       }
-      if ((prefix !== undefined && !hasPrefix(record.key, prefix)) || (after !== undefined && compareBytes(record.key, after) <= 0)) continue;
-      if (stored.length === limitRecords) {
+      if (!hasPrefix(record.key, prefix) || (after !== undefined && compareBytes(record.key, after) <= 0)) continue;
+      if (stored.length >= limitRecords && !sameLongKeyGroup(record.key, stored[stored.length - 1]!.key)) {
         exhausted = false;
         break;
       }
+      if (isLongKey(record.key)) hasLongKeys = true;
       stored.push(record);
+    }
+    if (hasLongKeys) {
+      stored.sort(compareRecordKeys);
+      if (stored.length > limitRecords) {
+        stored = stored.slice(0, limitRecords);
+        exhausted = false;
+      }
     }
     if (this.overlay.size === 0) return { records: stored, done: exhausted };
     // Pending writes win over what is stored; beyond the last stored row they belong to a later page.
@@ -354,6 +375,55 @@ export class LmdbStore implements Store {
     merged.sort(compareRecordKeys);
     if (merged.length <= limitRecords) return { records: merged, done: exhausted };
     return { records: merged.slice(0, limitRecords), done: false };
+  }
+
+  scanFrom(fromBucket: number, after: Uint8Array | undefined, limitRecords: number): RangePage {
+    assertBucketRange(fromBucket, KEY_BUCKET_COUNT, limitRecords);
+    if (fromBucket >= KEY_BUCKET_COUNT) return rangePageOf([], true);
+    const beyondStart = (bucket: number, key: Uint8Array) => bucket > fromBucket || (bucket === fromBucket && (after === undefined || compareBytes(key, after) > 0));
+    // As scanRows: a long `after` starts at its whole group, and the group a page ends in is
+    // taken whole before the page is sorted and cut.
+    const start = after === undefined ? encodeBucketStart(fromBucket) : isLongKey(after) ? storedPrefixKey(fromBucket, after.subarray(0, INLINE_KEY_BYTES_MAX)) : encodeStoredKey(after);
+    let stored: VersionedRecord[] = [];
+    let exhausted = true;
+    let hasLongKeys = false;
+    for (const entry of this.records.getRange({ start })) {
+      const record = decodeStoredRecord(entry.key, entry.value);
+      if (record === undefined) {
+        this.corruptRecords++;
+        continue;
+      }
+      if (!beyondStart(bucketOfStoredKey(entry.key), record.key)) continue;
+      if (stored.length >= limitRecords && !sameLongKeyGroup(record.key, stored[stored.length - 1]!.key)) {
+        exhausted = false;
+        break;
+      }
+      if (isLongKey(record.key)) hasLongKeys = true;
+      stored.push(record);
+    }
+    if (hasLongKeys) {
+      stored.sort(compareBucketThenKey);
+      if (stored.length > limitRecords) {
+        stored = stored.slice(0, limitRecords);
+        exhausted = false;
+      }
+    }
+    if (this.overlay.size === 0) return rangePageOf(stored, exhausted);
+    // Pending writes win over what is stored; beyond the last stored row they belong to a later page.
+    const last = exhausted ? undefined : stored[stored.length - 1]!.key;
+    const lastBucket = last === undefined ? KEY_BUCKET_COUNT : rowBucket(last);
+    const pending = new Map<string, VersionedRecord | null>();
+    for (const entry of this.overlay.values()) {
+      if (!beyondStart(entry.bucket, entry.key)) continue;
+      if (last !== undefined && (entry.bucket > lastBucket || (entry.bucket === lastBucket && compareBytes(entry.key, last) > 0))) continue;
+      pending.set(bytesToMapKey(entry.key), entry.record);
+    }
+    if (pending.size === 0) return rangePageOf(stored, exhausted);
+    const merged = stored.filter((record) => !pending.has(bytesToMapKey(record.key)));
+    for (const record of pending.values()) if (record !== null) merged.push(record);
+    merged.sort(compareBucketThenKey);
+    if (merged.length <= limitRecords) return rangePageOf(merged, exhausted, last);
+    return rangePageOf(merged.slice(0, limitRecords), false);
   }
 
   /** Merge one bucket's stored records with its pending entries, in key order. */

@@ -3,10 +3,10 @@
 // crash model: writes can be held uncommitted and then lost, like a process killed
 // before its LMDB commit.
 import { bytesToMapKey, compareBytes, KEY_BUCKET_COUNT } from '../core/bytes.js';
-import { rowBucket, rowKindOf, RowKind, rowPrefixBucket } from '../core/rows.js';
+import { rowBucket, rowKindOf, RowKind, rowPrefixBucket, rowPrefixLength } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
-import { rowPageOf } from '../core/store-view.js';
-import type { RowPage, ScanResult, Store, WriteBatch } from './store.js';
+import { hasPrefix, rangePageOf } from '../core/store-view.js';
+import type { RangePage, RowPage, ScanResult, Store, WriteBatch } from './store.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -61,6 +61,11 @@ export class MemoryStore implements Store {
   private overlayMeta = new Map<string, Uint8Array>();
   private pending: PendingWrite[] = [];
   private closed = false;
+  /**
+   * Each bucket's visible records in key order, kept until a write touches the bucket: a
+   * key with many rows (a big hash) is paged by scanRows without sorting it every page.
+   */
+  private readonly sortedBuckets = new Map<number, VersionedRecord[]>();
 
   constructor(options: MemoryStoreOptions = {}) {
     this.autoCommit = options.autoCommit ?? true;
@@ -91,7 +96,7 @@ export class MemoryStore implements Store {
     const records: VersionedRecord[] = [];
     for (let bucket = fromBucket; bucket < toBucketExclusive; bucket++) {
       if (this.committed[bucket] === undefined && !this.overlay.has(bucket)) continue;
-      const headers = this.visibleBucket(bucket).filter((record) => rowKindOf(record.key) === RowKind.Header);
+      const headers = oneRowPerKey(this.visibleBucket(bucket));
       if (headers.length === 0) continue;
       if (records.length >= limitKeys) return { records, nextBucket: bucket };
       for (const record of headers) records.push(record);
@@ -99,12 +104,39 @@ export class MemoryStore implements Store {
     return { records, nextBucket: KEY_BUCKET_COUNT };
   }
 
-  scanBucket(bucket: number, after: Uint8Array | undefined, limitRecords: number): RowPage {
-    return rowPageOf(this.visibleBucket(bucket), undefined, after, limitRecords);
+  scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
+    assertBucketRange(0, 0, limitRecords);
+    const sorted = this.visibleBucket(rowPrefixBucket(prefix));
+    let index = firstNotBelow(sorted, prefix);
+    if (after !== undefined) {
+      index = Math.max(index, firstNotBelow(sorted, after));
+      if (index < sorted.length && compareBytes(sorted[index]!.key, after) === 0) index++;
+    }
+    const records: VersionedRecord[] = [];
+    while (index < sorted.length && hasPrefix(sorted[index]!.key, prefix)) {
+      if (records.length === limitRecords) return { records, done: false };
+      records.push(sorted[index++]!);
+    }
+    return { records, done: true };
   }
 
-  scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
-    return rowPageOf(this.visibleBucket(rowPrefixBucket(prefix)), prefix, after, limitRecords);
+  scanFrom(fromBucket: number, after: Uint8Array | undefined, limitRecords: number): RangePage {
+    assertBucketRange(fromBucket, KEY_BUCKET_COUNT, limitRecords);
+    const records: VersionedRecord[] = [];
+    for (let bucket = fromBucket; bucket < KEY_BUCKET_COUNT; bucket++) {
+      if (this.committed[bucket] === undefined && !this.overlay.has(bucket)) continue;
+      const sorted = this.visibleBucket(bucket);
+      let index = 0;
+      if (bucket === fromBucket && after !== undefined) {
+        index = firstNotBelow(sorted, after);
+        if (index < sorted.length && compareBytes(sorted[index]!.key, after) === 0) index++;
+      }
+      for (; index < sorted.length; index++) {
+        if (records.length === limitRecords) return rangePageOf(records, false);
+        records.push(sorted[index]!);
+      }
+    }
+    return rangePageOf(records, true);
   }
 
   write(batch: WriteBatch): Promise<void> {
@@ -190,6 +222,7 @@ export class MemoryStore implements Store {
 
   private setOverlay(key: Uint8Array, record: VersionedRecord | null): void {
     const bucket = rowBucket(key);
+    this.sortedBuckets.delete(bucket);
     const mapKey = bytesToMapKey(key);
     let slots = this.overlay.get(bucket);
     if (slots === undefined) {
@@ -206,18 +239,23 @@ export class MemoryStore implements Store {
     }
     for (const record of operation.records) {
       const bucket = rowBucket(record.key);
+      this.sortedBuckets.delete(bucket);
       let records = this.committed[bucket];
       if (records === undefined) records = this.committed[bucket] = new Map();
       const mapKey = bytesToMapKey(record.key);
       records.set(mapKey, record);
     }
     for (const key of operation.purgeKeys) {
-      this.committed[rowBucket(key)]?.delete(bytesToMapKey(key));
+      const bucket = rowBucket(key);
+      this.sortedBuckets.delete(bucket);
+      this.committed[bucket]?.delete(bytesToMapKey(key));
     }
   }
 
   /** Recompute the overlay from the writes still pending (after a commit or a crash). */
   private rebuildOverlay(): void {
+    // Writes dropped by a crash change what their buckets show.
+    for (const bucket of this.overlay.keys()) this.sortedBuckets.delete(bucket);
     this.overlay = new Map();
     this.overlayMeta = new Map();
     for (const write of this.pending) {
@@ -231,7 +269,10 @@ export class MemoryStore implements Store {
     }
   }
 
+  /** The bucket's visible records in key order (shared: callers must not change the array). */
   private visibleBucket(bucket: number): VersionedRecord[] {
+    const cached = this.sortedBuckets.get(bucket);
+    if (cached !== undefined) return cached;
     const committed = this.committed[bucket];
     const slots = this.overlay.get(bucket);
     const records: VersionedRecord[] = [];
@@ -239,7 +280,9 @@ export class MemoryStore implements Store {
       for (const [mapKey, record] of committed) if (slots?.has(mapKey) !== true) records.push(record);
     }
     if (slots !== undefined) for (const slot of slots.values()) if (slot.record !== null) records.push(slot.record);
-    return records.sort(compareRecordKeys);
+    records.sort(compareRecordKeys);
+    this.sortedBuckets.set(bucket, records);
+    return records;
   }
 
   private bucketHasRecords(bucket: number): boolean {
@@ -257,6 +300,36 @@ export class MemoryStore implements Store {
     for (let bucket = fromBucket; bucket < toBucketExclusive; bucket++) if (this.bucketHasRecords(bucket)) return bucket;
     return KEY_BUCKET_COUNT;
   }
+}
+
+/** Index of the first record whose key is not below `key` (binary search over sorted records). */
+function firstNotBelow(sorted: readonly VersionedRecord[], key: Uint8Array): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareBytes(sorted[middle]!.key, key) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/**
+ * Of one bucket's rows in key order, each key's header, or for a key without one its first
+ * live field (LmdbStore.scanHeaders: a hash whose header a concurrent clear removed).
+ */
+function oneRowPerKey(records: readonly VersionedRecord[]): VersionedRecord[] {
+  const chosen: VersionedRecord[] = [];
+  let decided: Uint8Array | undefined;
+  for (const record of records) {
+    const kind = rowKindOf(record.key);
+    if ((kind !== RowKind.Header && kind !== RowKind.Field) || record.value === null) continue;
+    const prefixLength = rowPrefixLength(record.key);
+    if (decided !== undefined && decided.length === prefixLength && compareBytes(decided, record.key.subarray(0, prefixLength)) === 0) continue;
+    decided = record.key.subarray(0, prefixLength);
+    chosen.push(record);
+  }
+  return chosen;
 }
 
 /** Programmer errors in scan arguments; shared by both stores so they fail alike. */

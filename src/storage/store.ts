@@ -3,7 +3,7 @@
 import type { ScanResult, StoreView } from '../core/store-view.js';
 import type { VersionedRecord } from '../core/types.js';
 
-export type { RowPage, ScanResult, StoreView } from '../core/store-view.js';
+export type { RangePage, RowPage, ScanResult, StoreView } from '../core/store-view.js';
 
 export interface WriteBatch {
   readonly records: readonly VersionedRecord[];
@@ -13,8 +13,9 @@ export interface WriteBatch {
 
 export interface Store extends StoreView {
   /**
-   * As scanBuckets, but only header rows (one per key, rows.ts), limitKeys of them: a
-   * key's element rows are skipped, so a bucket holding a million-field hash costs a seek.
+   * As scanBuckets, but one row per key (its header, or the first live field of a key whose
+   * header is gone; rows.ts), limitKeys of them: a key's other element rows are skipped, so a
+   * bucket holding a million-field hash costs a seek.
    */
   scanHeaders(fromBucket: number, toBucketExclusive: number, limitKeys: number): ScanResult;
   /**

@@ -5,7 +5,7 @@ import { bytesToMapKey, compareBytes, KEY_BUCKET_COUNT } from '../../src/core/by
 import { rowBucket, rowPrefixBucket } from '../../src/core/rows.js';
 import { HLC_ZERO } from '../../src/core/hlc.js';
 import type { Hlc, VersionedRecord } from '../../src/core/types.js';
-import { rowPageOf, type RowPage, type ScanResult, type StoreView } from '../../src/core/store-view.js';
+import { rangePageOfSorted, rowPageOf, type RangePage, type RowPage, type ScanResult, type StoreView } from '../../src/core/store-view.js';
 
 interface Entry {
   readonly bucket: number;
@@ -107,12 +107,12 @@ export class SimStore implements StoreView {
     return { records, nextBucket: KEY_BUCKET_COUNT };
   }
 
-  scanBucket(bucket: number, after: Uint8Array | undefined, limitRecords: number): RowPage {
-    return rowPageOf(this.visible.bucketRecords(bucket), undefined, after, limitRecords);
-  }
-
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
     return rowPageOf(this.visible.bucketRecords(rowPrefixBucket(prefix)), prefix, after, limitRecords);
+  }
+
+  scanFrom(fromBucket: number, after: Uint8Array | undefined, limitRecords: number): RangePage {
+    return rangePageOfSorted(this.visible.entries(), (entry) => entry.record, (entry) => entry.bucket, fromBucket, after, limitRecords);
   }
 
   countRecords(): number {

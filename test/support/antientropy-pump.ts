@@ -11,7 +11,7 @@ import type { Effect } from '../../src/core/io.js';
 import { MerkleTree } from '../../src/core/merkle.js';
 import { mergeRecords } from '../../src/core/record.js';
 import type { NodeId, VersionedRecord } from '../../src/core/types.js';
-import { rowPageOf, type RowPage, type ScanResult, type StoreView } from '../../src/core/store-view.js';
+import { rangePageOfSorted, rowPageOf, type RangePage, type RowPage, type ScanResult, type StoreView } from '../../src/core/store-view.js';
 
 /** Records per bucket, each bucket sorted by key on scan; follows the StoreView contract exactly. */
 export class SortedStoreView implements StoreView {
@@ -28,10 +28,6 @@ export class SortedStoreView implements StoreView {
     slot.set(bytesToMapKey(record.key), record);
   }
 
-  scanBucket(bucket: number, after: Uint8Array | undefined, limitRecords: number): RowPage {
-    return rowPageOf(this.buckets.get(bucket)?.values() ?? [], undefined, after, limitRecords);
-  }
-
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
     return rowPageOf(this.buckets.get(rowPrefixBucket(prefix))?.values() ?? [], prefix, after, limitRecords);
   }
@@ -44,6 +40,10 @@ export class SortedStoreView implements StoreView {
       if (slot !== undefined) records.push(...[...slot.values()].sort((a, b) => compareBytes(a.key, b.key)));
     }
     return { records, nextBucket: KEY_BUCKET_COUNT };
+  }
+
+  scanFrom(fromBucket: number, after: Uint8Array | undefined, limitRecords: number): RangePage {
+    return rangePageOfSorted(this.all(), (record) => record, (record) => rowBucket(record.key), fromBucket, after, limitRecords);
   }
 
   all(): VersionedRecord[] {

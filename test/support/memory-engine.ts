@@ -11,8 +11,6 @@ import { createHlcClock, HLC_ZERO, observeHlc, type HlcClock } from '../../src/c
 import type { ClientWrite } from '../../src/core/io.js';
 import { Keyspace } from '../../src/core/keyspace.js';
 import { MerkleTree } from '../../src/core/merkle.js';
-import { isAbsent } from '../../src/core/record.js';
-import { rowUserKey } from '../../src/core/rows.js';
 import type { RowPage } from '../../src/core/store-view.js';
 import { TombstoneTracker } from '../../src/core/tombstones.js';
 import type { MemberView, VersionedRecord } from '../../src/core/types.js';
@@ -84,6 +82,10 @@ export class MemoryEngine implements Engine {
     return this.keyspace.mayHaveSlots(keyBucket(key));
   }
 
+  fieldCount(key: Uint8Array): number {
+    return this.keyspace.fieldCount(key);
+  }
+
   write(writes: readonly ClientWrite[]): Promise<number> {
     this.writeCalls++;
     this.lastWrites = writes;
@@ -123,8 +125,8 @@ export class MemoryEngine implements Engine {
   scan(cursor: number, count: number): { keys: Uint8Array[]; headers: VersionedRecord[]; cursor: number } {
     const nowMs = this.nowMs();
     const page = this.store.scanHeaders(Math.min(cursor, KEY_BUCKET_COUNT), KEY_BUCKET_COUNT, Math.max(1, count));
-    const headers = page.records.filter((record) => !isAbsent(record, nowMs));
-    return { keys: headers.map((record) => rowUserKey(record.key)!), headers, cursor: page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket };
+    const { keys, headers } = this.keyspace.liveKeysOf(page.records, nowMs);
+    return { keys, headers, cursor: page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket };
   }
 
   keyCount(): number {

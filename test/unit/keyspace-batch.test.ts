@@ -17,7 +17,8 @@ test('a clear removes the rows of its key written before it in the same batch, n
   assert.equal(engine.get(headerRowKey(key)), undefined);
   assert.equal(engine.get(rowKey(key, RowKind.Field, utf8('a'))), undefined);
   assert.ok(engine.get(rowKey(key, RowKind.Field, utf8('b')))?.value);
-  assert.equal(engine.keyCount(), 0);
+  // The field written after the clear outlives the header: the key reads as a hash of it.
+  assert.equal(engine.keyCount(), 1);
 });
 
 test('FLUSHALL in a batch removes what the batch wrote before it; a key written after it stays', async () => {

@@ -54,8 +54,9 @@ async function rawReply(line: string): Promise<string> {
   return text;
 }
 
+/** A key holding another type than string: a hash of one field. */
 async function makeHash(key: string): Promise<void> {
-  await engine.write([{ key: headerRowKey(Buffer.from(key)), value: encodeHeader({ type: KeyType.Hash, base: undefined }), expiresAtMs: 0 }]);
+  await client().hset(key, 'field', 'value');
 }
 
 test('INCR family: replies, Redis errors, overflow in both directions', async () => {

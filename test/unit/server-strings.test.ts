@@ -21,8 +21,9 @@ function client(options: RedisOptions = {}): Redis {
 }
 
 /** Make `key` a hash (no hash commands on this branch): its header row only. */
+/** A key holding another type than string: a hash of one field. */
 async function makeHash(key: string): Promise<void> {
-  await engine.write([{ key: headerRowKey(Buffer.from(key)), value: encodeHeader({ type: KeyType.Hash, base: undefined }), expiresAtMs: 0 }]);
+  await client().hset(key, 'field', 'value');
 }
 
 /** The keyspace events the commands run by `body` emit, as "event:key". */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { bytesToMapKey, compareBytes, KEY_BUCKET_COUNT, utf8 } from '../../src/core/bytes.js';
-import { rowBucket } from '../../src/core/rows.js';
+import { kindPrefix, rowBucket, rowKey, RowKind } from '../../src/core/rows.js';
 import type { VersionedRecord } from '../../src/core/types.js';
 import { openLmdbStore } from '../../src/storage/lmdb-store.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
@@ -179,6 +179,58 @@ for (const implementation of implementations) {
       assert.equal(countRecords(store), expected.length);
     }));
 
+  test(`${implementation.name}: row pages follow key order, also across long row keys that share their stored bytes`, () =>
+    withOpen(async (store) => {
+      const userKey = utf8('hash');
+      const shared = 'x'.repeat(1_100);
+      const rows = Array.from({ length: 300 }, (_, index) => rowKey(userKey, RowKind.Field, utf8(index % 3 === 0 ? `short:${index}` : `${shared}${index}`)));
+      await store.write({ records: rows.slice(0, 200).map((key) => makeRecord(key, 'v')), purgeKeys: [] });
+      void store.write({ records: rows.slice(200).map((key) => makeRecord(key, 'w')), purgeKeys: [] }); // pending in LMDB
+      const expected = rows.slice().sort(compareBytes);
+      for (const limit of [1, 7, 100, 1_000]) {
+        const paged: Uint8Array[] = [];
+        let after: Uint8Array | undefined;
+        for (;;) {
+          const page = store.scanRows(kindPrefix(userKey, RowKind.Field), after, limit);
+          assert.ok(page.records.length <= limit);
+          for (const record of page.records) paged.push(record.key);
+          if (page.done) break;
+          after = page.records[page.records.length - 1]!.key;
+        }
+        assert.deepEqual(paged, expected, `limit ${limit}`);
+      }
+      await store.flush();
+    }));
+
+  test(`${implementation.name}: scanFrom pages stop inside buckets and return every record once, in (bucket, key) order`, () =>
+    withOpen(async (store) => {
+      const userKey = utf8('big');
+      const keys: Uint8Array[] = [];
+      for (let index = 0; index < 3_000; index++) keys.push(rowKey(userKey, RowKind.Field, utf8(`f${index}`)));
+      for (let index = 0; index < 300; index++) keys.push(rowKey(userKey, RowKind.Field, utf8(`${'x'.repeat(1_100)}${index}`)));
+      for (let index = 0; index < 500; index++) keys.push(utf8(`key:${index}`));
+      await store.write({ records: keys.slice(0, 2_000).map((key) => makeRecord(key, 'x')), purgeKeys: [] });
+      void store.write({ records: keys.slice(2_000).map((key) => makeRecord(key, 'y')), purgeKeys: [keys[5]!] }); // pending in LMDB
+      const expected = keys.filter((_, index) => index !== 5).sort(byBucketThenKey);
+      for (const limit of [1, 7, 1_000, 10_000]) {
+        const paged: Uint8Array[] = [];
+        let bucket = 0;
+        let after: Uint8Array | undefined;
+        let pages = 0;
+        while (bucket < KEY_BUCKET_COUNT) {
+          const page = store.scanFrom(bucket, after, limit);
+          assert.ok(page.records.length <= limit);
+          for (const record of page.records) paged.push(record.key);
+          bucket = page.nextBucket;
+          after = page.nextAfter;
+          assert.ok(++pages <= expected.length + 1);
+        }
+        assert.deepEqual(paged.map((key) => Buffer.from(key).toString('hex')), expected.map((key) => Buffer.from(key).toString('hex')), `limit ${limit}`);
+      }
+      assert.deepEqual(store.scanFrom(KEY_BUCKET_COUNT, undefined, 5), { records: [], nextBucket: KEY_BUCKET_COUNT, nextAfter: undefined });
+      await store.flush();
+    }));
+
   test(`${implementation.name}: meta values read back at once and after commit`, () =>
     withOpen(async (store) => {
       assert.equal(store.getMeta('node-id'), undefined);
@@ -212,6 +264,13 @@ for (const implementation of implementations) {
             for (const [key, record] of model) assert.deepEqual(store.get(utf8(key)), record);
             const expected = [...model.values()].sort((a, b) => byBucketThenKey(a.key, b.key));
             assert.deepEqual(store.scanBuckets(0, KEY_BUCKET_COUNT, 1_000).records, expected);
+            const walked: VersionedRecord[] = [];
+            for (let position = { nextBucket: 0, nextAfter: undefined as Uint8Array | undefined }; position.nextBucket < KEY_BUCKET_COUNT; ) {
+              const page = store.scanFrom(position.nextBucket, position.nextAfter, 2);
+              walked.push(...page.records);
+              position = page;
+            }
+            assert.deepEqual(walked, expected);
           }
           await store.flush();
         });
