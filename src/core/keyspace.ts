@@ -67,9 +67,12 @@ export function headerlessHashHeader(userKey: Uint8Array): VersionedRecord {
   return { key: headerRowKey(userKey), value: HASH_HEADER_VALUE, hlc: { wallMs: 0, logical: 0 }, origin: NO_ORIGIN, expiresAtMs: 0 };
 }
 
-/** True for a live (non-tombstone) header of a hash: such a key counts by its fields, not its header. */
-function isHashHeader(record: VersionedRecord): boolean {
-  return record.value !== null && headerType(record.value) === KeyType.Hash;
+/**
+ * True for a live (non-tombstone) header of a collection (hash, set, sorted set, list):
+ * such a key exists while it has an element, and counts by its elements, not its header.
+ */
+function isCollectionHeader(record: VersionedRecord): boolean {
+  return record.value !== null && headerType(record.value) !== KeyType.String;
 }
 
 function isExpiredHeader(record: VersionedRecord, kind: number, nowMs: number): boolean {
@@ -149,14 +152,14 @@ export class Keyspace {
     const kind = kindOf(key);
     if (kind === RowKind.Header) {
       if (before !== undefined && before.value !== null) {
-        if (!isHashHeader(before)) this.liveKeys--;
+        if (!isCollectionHeader(before)) this.liveKeys--;
         if (before.expiresAtMs !== 0) this.keysWithExpiry--;
       }
       if (after !== undefined && after.value !== null) {
-        if (!isHashHeader(after)) this.liveKeys++;
+        if (!isCollectionHeader(after)) this.liveKeys++;
         if (after.expiresAtMs !== 0) this.keysWithExpiry++;
       }
-    } else if (kind === RowKind.Field) {
+    } else if (kind === RowKind.Field || kind === RowKind.Item) {
       const wasLive = before !== undefined && before.value !== null;
       const isLive = after !== undefined && after.value !== null;
       if (wasLive !== isLive) this.countField(key, isLive ? 1 : -1);
@@ -202,12 +205,12 @@ export class Keyspace {
     let decided: Uint8Array | undefined;
     for (const record of records) {
       const kind = rowKindOf(record.key);
-      if ((kind !== RowKind.Header && kind !== RowKind.Field) || record.value === null) continue;
+      if ((kind !== RowKind.Header && kind !== RowKind.Field && kind !== RowKind.Item) || record.value === null) continue;
       const userKey = rowUserKey(record.key)!;
       if (decided !== undefined && equalBytes(decided, userKey)) continue;
       decided = userKey;
       if (kind === RowKind.Header) {
-        if (isAbsent(record, nowMs) || (isHashHeader(record) && this.fieldCount(userKey) === 0)) continue;
+        if (isAbsent(record, nowMs) || (isCollectionHeader(record) && this.fieldCount(userKey) === 0)) continue;
         keys.push(userKey);
         headers.push(record);
       } else {

@@ -21,18 +21,29 @@ export const RowKind = {
   Header: 1,
   Field: 2,
   Slot: 3,
+  /** A list element: element = its position id (sortable bytes, then stamp and origin). */
+  Item: 4,
 } as const;
 export type RowKind = (typeof RowKind)[keyof typeof RowKind];
-const ROW_KIND_MAX = RowKind.Slot;
+const ROW_KIND_MAX = RowKind.Item;
 
 /** The type a header names; numbers are stored, so append-only. */
 export const KeyType = {
   String: 1,
   Hash: 2,
+  Set: 3,
+  ZSet: 4,
+  List: 5,
 } as const;
 export type KeyType = (typeof KeyType)[keyof typeof KeyType];
 
-export const KEY_TYPE_NAMES: Readonly<Record<number, string>> = { [KeyType.String]: 'string', [KeyType.Hash]: 'hash' };
+export const KEY_TYPE_NAMES: Readonly<Record<number, string>> = {
+  [KeyType.String]: 'string',
+  [KeyType.Hash]: 'hash',
+  [KeyType.Set]: 'set',
+  [KeyType.ZSet]: 'zset',
+  [KeyType.List]: 'list',
+};
 
 /** Lengths below this take one byte in a row key; longer ones 0xff and 3 bytes. */
 const SHORT_LENGTH_LIMIT = 0xff;
@@ -310,7 +321,7 @@ export function encodeHeader(header: Header): Uint8Array {
 export function headerType(bytes: Uint8Array): number {
   if (bytes.length === 0) return 0;
   const type = bytes[0]!;
-  return type === KeyType.String || type === KeyType.Hash ? type : 0;
+  return type >= KeyType.String && type <= KeyType.List ? type : 0;
 }
 
 /** A plain string header's value as a view (no counter observation), or undefined. */

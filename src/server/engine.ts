@@ -65,7 +65,7 @@ export interface Engine {
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limit: number): RowPage;
   /** False when the key certainly has no counter slot rows (reads skip looking for them). */
   mayHaveSlots(key: Uint8Array): boolean;
-  /** Live field rows of a hash key (0 when it has none), kept by the keyspace: O(1). */
+  /** Live element rows of a key (hash fields, set and sorted-set members as Field rows, list Item rows; 0 when none), kept by the keyspace: O(1). */
   fieldCount(key: Uint8Array): number;
   /**
    * Stamp, commit and replicate writes, atomically visible to later get() calls at once.

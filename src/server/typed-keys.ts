@@ -37,7 +37,7 @@ export function liveHeader(engine: Engine, key: Uint8Array): VersionedRecord | u
   const header = engine.get(headerRowKey(key));
   if (header === undefined || header.value === null) return engine.fieldCount(key) > 0 ? headerlessHashHeader(key) : undefined;
   if (header.expiresAtMs !== 0 && header.expiresAtMs <= engine.nowMs()) return undefined;
-  if (header.value[0] === KeyType.Hash && engine.fieldCount(key) === 0) return undefined;
+  if (header.value[0] !== KeyType.String && engine.fieldCount(key) === 0) return undefined; // a collection lives by its elements
   return header;
 }
 

@@ -298,7 +298,7 @@ export class LmdbStore implements Store {
         // The key's header, or for a key without one its first field (a hash whose header a
         // concurrent clear removed still exists: Keyspace.liveKeysOf decides).
         const kind = row[prefixLength];
-        if (keyFound || (kind !== RowKind.Header && kind !== RowKind.Field)) continue;
+        if (keyFound || (kind !== RowKind.Header && kind !== RowKind.Field && kind !== RowKind.Item)) continue;
         const record = decodeStoredRecord(entry.key, entry.value);
         if (record === undefined) {
           this.corruptRecords++;

@@ -323,7 +323,7 @@ function oneRowPerKey(records: readonly VersionedRecord[]): VersionedRecord[] {
   let decided: Uint8Array | undefined;
   for (const record of records) {
     const kind = rowKindOf(record.key);
-    if ((kind !== RowKind.Header && kind !== RowKind.Field) || record.value === null) continue;
+    if ((kind !== RowKind.Header && kind !== RowKind.Field && kind !== RowKind.Item) || record.value === null) continue;
     const prefixLength = rowPrefixLength(record.key);
     if (decided !== undefined && decided.length === prefixLength && compareBytes(decided, record.key.subarray(0, prefixLength)) === 0) continue;
     decided = record.key.subarray(0, prefixLength);
