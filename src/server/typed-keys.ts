@@ -1,11 +1,13 @@
 // What commands read and write of a key's rows (DESIGN.md section 6, src/core/rows.ts):
 // its live header (type and expiry), a string's value with its counter slots applied, and
 // the rows that replace a key's value. Every command family builds on these.
+import { Buffer } from 'node:buffer';
 import { countedBytes, observedSlots, readSlotTotals } from '../core/counters.js';
 import type { ClientWrite } from '../core/io.js';
 import { headerlessHashHeader } from '../core/keyspace.js';
 import {
   clearRowKey,
+  RowKind,
   decodeHeader,
   encodeHeader,
   encodeStringHeader,
@@ -19,6 +21,36 @@ import {
 } from '../core/rows.js';
 import type { NodeId, VersionedRecord } from '../core/types.js';
 import type { Engine } from './engine.js';
+
+/**
+ * The header row key of `key`, as rows.ts headerRowKey, built in a pooled Buffer: GET and
+ * SET make one per command, and a fresh Uint8Array costs more than the rest of the key work.
+ */
+export function headerRow(key: Uint8Array): Buffer {
+  const short = key.length < 0xff;
+  const row = Buffer.allocUnsafe((short ? 1 : 4) + key.length + 1);
+  let offset = 0;
+  if (short) {
+    row[offset++] = key.length;
+  } else {
+    row[offset++] = 0xff;
+    row[offset++] = (key.length >>> 16) & 0xff;
+    row[offset++] = (key.length >>> 8) & 0xff;
+    row[offset++] = key.length & 0xff;
+  }
+  row.set(key, offset);
+  row[offset + key.length] = RowKind.Header;
+  return row;
+}
+
+/** A plain string header (rows.ts encodeStringHeader) in a pooled Buffer: one per SET. */
+function stringHeaderBytes(value: Uint8Array): Buffer {
+  const bytes = Buffer.allocUnsafe(2 + value.length);
+  bytes[0] = KeyType.String;
+  bytes[1] = 0;
+  bytes.set(value, 2);
+  return bytes;
+}
 
 export const WRONGTYPE_ERROR = 'WRONGTYPE Operation against a key holding the wrong kind of value';
 
@@ -34,7 +66,7 @@ const EMPTY = new Uint8Array(0);
  * headerlessHashHeader.
  */
 export function liveHeader(engine: Engine, key: Uint8Array): VersionedRecord | undefined {
-  const header = engine.get(headerRowKey(key));
+  const header = engine.get(headerRow(key));
   if (header === undefined || header.value === null) return engine.fieldCount(key) > 0 ? headerlessHashHeader(key) : undefined;
   if (header.expiresAtMs !== 0 && header.expiresAtMs <= engine.nowMs()) return undefined;
   if (header.value[0] !== KeyType.String && engine.fieldCount(key) === 0) return undefined; // a collection lives by its elements
@@ -92,7 +124,7 @@ export function readString(engine: Engine, key: Uint8Array): Uint8Array | null |
  * made concurrently elsewhere still count and the ones seen here are reset.
  */
 export function replaceWrite(key: Uint8Array, value: Uint8Array, expiresAtMs: number): ClientWrite {
-  return { key: headerRowKey(key), value: encodeStringHeader(value), expiresAtMs, replacesKey: true };
+  return { key: headerRow(key), value: stringHeaderBytes(value), expiresAtMs, replacesKey: true };
 }
 
 /** A string header whose base observed these slots (the plain form when there are none). */
@@ -108,5 +140,5 @@ export function deleteWrite(key: Uint8Array): ClientWrite {
 
 /** The header rewritten with another expiry (EXPIRE, PERSIST): same type and value. */
 export function expiryWrite(key: Uint8Array, header: VersionedRecord, expiresAtMs: number): ClientWrite {
-  return { key: headerRowKey(key), value: header.value, expiresAtMs };
+  return { key: headerRow(key), value: header.value, expiresAtMs };
 }

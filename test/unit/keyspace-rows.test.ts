@@ -127,3 +127,11 @@ test('after a clear row is purged, a late copy of a row it removed is still refu
   assert.equal(tracker.wasPurged(field, 2_000), true);
   assert.equal(tracker.wasPurged({ ...field, hlc: { wallMs: 300, logical: 0 } }, 2_000), false, 'a row written after the clear is welcome');
 });
+
+test('the server builds header row keys exactly as rows.ts does, short and long keys alike', async () => {
+  const { headerRow } = await import('../../src/server/typed-keys.js');
+  for (const length of [0, 1, 16, 254, 255, 256, 70_000]) {
+    const key = new Uint8Array(length).fill(7);
+    assert.deepEqual(new Uint8Array(headerRow(key)), headerRowKey(key));
+  }
+});
