@@ -8,6 +8,7 @@ import {
   appendInteger,
   appendMapHeader,
   appendNull,
+  appendOk,
   appendSimple,
 } from '../wire/resp.js';
 import { CLIENTS_MAX } from './limits.js';
@@ -120,7 +121,7 @@ function configCommand(session: Session, args: Buffer[]): void {
   const out = session.out;
   if (sub === 'get') {
     if (args.length < 3) return void appendError(out, "ERR wrong number of arguments for 'config|get' command");
-    const view: Record<string, string> = { ...configDefaults(session), ...session.engine.configView() };
+    const view: Record<string, string> = { ...configDefaults(session), ...session.engine.configView(), ...session.server.settings.view() };
     const names = Object.keys(view).sort();
     const matched = new Set<string>();
     for (const pattern of args.slice(2)) {
@@ -133,10 +134,35 @@ function configCommand(session: Session, args: Buffer[]): void {
     }
     return;
   }
-  if (sub === 'set' || sub === 'rewrite' || sub === 'resetstat') {
-    return void appendError(out, `ERR CONFIG ${sub.toUpperCase()} is not supported: peerkv settings are fixed at start, restart the node with new options (peerkv start --help)`);
+  if (sub === 'set') return configSet(session, args);
+  if (sub === 'resetstat') {
+    session.server.commandStats.reset();
+    return void appendOk(out);
+  }
+  if (sub === 'rewrite') {
+    return void appendError(out, 'ERR CONFIG REWRITE is not supported: peerkv has no config file, its settings are start options (peerkv start --help)');
   }
   appendError(out, `ERR unknown subcommand '${args[1]!.toString('utf8', 0, 64)}'. Try CONFIG HELP.`);
+}
+
+/**
+ * CONFIG SET name value [name value ...]: all or nothing, as Redis 7.0. Parameters fixed at
+ * start (port, dir, appendfsync ...) say how to change them.
+ */
+function configSet(session: Session, args: Buffer[]): void {
+  const out = session.out;
+  if (args.length < 4 || args.length % 2 !== 0) return void appendError(out, "ERR wrong number of arguments for 'config|set' command");
+  const pairs: [string, string][] = [];
+  for (let index = 2; index < args.length; index += 2) {
+    const name = argLower(args[index]!);
+    if (!session.server.settings.isSettable(name) && name in { ...configDefaults(session), ...session.engine.configView() }) {
+      return void appendError(out, `ERR CONFIG SET failed (possibly related to argument '${name}') - can't set immutable config: peerkv fixes it at start, restart the node with new options (peerkv start --help)`);
+    }
+    pairs.push([name, args[index + 1]!.toString('utf8')]);
+  }
+  const error = session.server.settings.set(pairs);
+  if (error !== undefined) return void appendError(out, error);
+  appendOk(out);
 }
 
 function infoCommand(session: Session, args: Buffer[]): void {
@@ -148,6 +174,6 @@ const { Admin } = CommandFlag;
 
 export const ADMIN_COMMANDS: readonly CommandSpec[] = [
   command('command', -1, 0, NO_KEYS, 'server', 'Details about commands (COUNT DOCS INFO LIST)', commandCommand),
-  command('config', -2, Admin, NO_KEYS, 'server', 'Read the configuration (CONFIG GET; settings are fixed at start)', configCommand),
+  command('config', -2, Admin, NO_KEYS, 'server', 'Read the configuration (CONFIG GET), change run-time settings (CONFIG SET), reset statistics', configCommand),
   command('info', -1, 0, NO_KEYS, 'server', 'Server, memory, stats, keyspace and cluster information', infoCommand),
 ];

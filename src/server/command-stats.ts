@@ -31,6 +31,12 @@ export class CommandStats {
     return counters;
   }
 
+  /** CONFIG RESETSTAT: every count starts again from zero. */
+  reset(): void {
+    this.commands.clear();
+    this.errors.clear();
+  }
+
   /** A command ran for elapsedMs; `failed` when its reply is an error. */
   recordCall(name: string, elapsedMs: number, failed: boolean): void {
     const counters = this.counters(name);

@@ -10,6 +10,7 @@ import { PUBLISH_CHANNEL_BYTES_MAX } from '../core/pubsub-messages.js';
 import { CommandFlag, NO_KEYS, argLower, command } from './common.js';
 import type { Engine, KeyspaceEvent } from './engine.js';
 import { globMatch } from './glob.js';
+import { notificationChannels } from './settings.js';
 import type { Session } from './session.js';
 import { wrongArityMessage, type CommandSpec } from './table.js';
 import type { Logger } from './state.js';
@@ -33,6 +34,8 @@ export class PubSubHub {
   constructor(
     private readonly engine: Engine,
     private readonly logger: Logger,
+    /** notify-keyspace-events as CONFIG SET left it (settings.ts). */
+    private readonly notifyFlags: () => string = () => 'AKE',
   ) {}
 
   channelCount(): number {
@@ -125,10 +128,12 @@ export class PubSubHub {
 
   private publishEvent(event: KeyspaceEvent): void {
     try {
+      const channels = notificationChannels(this.notifyFlags(), event.event);
+      if (!channels.keyspace && !channels.keyevent) return;
       const eventName = Buffer.from(event.event);
       const key = Buffer.from(event.key.buffer, event.key.byteOffset, event.key.byteLength);
-      this.publish(Buffer.concat([KEYSPACE_PREFIX, key]), eventName);
-      this.publish(Buffer.concat([KEYEVENT_PREFIX, eventName]), key);
+      if (channels.keyspace) this.publish(Buffer.concat([KEYSPACE_PREFIX, key]), eventName);
+      if (channels.keyevent) this.publish(Buffer.concat([KEYEVENT_PREFIX, eventName]), key);
     } catch (error) {
       this.logger.error({ err: error }, 'keyspace notification failed');
     }

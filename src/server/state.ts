@@ -2,6 +2,7 @@
 // sessions, pub/sub and counters. One per listener; sessions point back to it.
 import type { Engine } from './engine.js';
 import { PubSubHub } from './pubsub.js';
+import { ServerSettings } from './settings.js';
 import type { Session } from './session.js';
 import { buildCommandTable } from './commands.js';
 import { CommandStats } from './command-stats.js';
@@ -63,6 +64,8 @@ export class ServerState {
   };
   /** Calls, time and errors per command (INFO commandstats, errorstats). */
   readonly commandStats = new CommandStats();
+  /** What CONFIG SET may change at run time. */
+  readonly settings = new ServerSettings();
   /** Client port, set once listening (INFO tcp_port). */
   tcpPort = 0;
   /** Commands per second over the last sample period. */
@@ -76,7 +79,7 @@ export class ServerState {
     this.requirepass = options.requirepass;
     this.logger = options.logger;
     this.table = buildCommandTable();
-    this.pubsub = new PubSubHub(options.engine, options.logger);
+    this.pubsub = new PubSubHub(options.engine, options.logger, () => this.settings.text('notify-keyspace-events'));
     this.watches = new WatchRegistry(options.engine, options.logger);
   }
 

@@ -212,11 +212,12 @@ test('RESP3 after HELLO 3: maps, nulls and HELLO fields', async () => {
   assert.equal(await redis.client('GETNAME'), 'three');
 });
 
-test('CONFIG GET globs, CONFIG SET refused, COMMAND and INFO sections', async () => {
+test('CONFIG GET globs, CONFIG SET of start-time settings refused, COMMAND and INFO sections', async () => {
   const redis = client({ protocol: 2 });
   assert.deepEqual(await redis.call('CONFIG', 'GET', 'save'), ['save', '']);
   assert.deepEqual(await redis.call('CONFIG', 'GET', 'APPEND*'), ['appendfsync', 'no', 'appendonly', 'no']);
-  await assert.rejects(redis.call('CONFIG', 'SET', 'save', ''), /not supported/);
+  await assert.rejects(redis.call('CONFIG', 'SET', 'save', ''), /can't set immutable config/);
+  await assert.rejects(redis.call('CONFIG', 'SET', 'no-such-option', '1'), /Unknown option or number of arguments for CONFIG SET - 'no-such-option'/);
   const count = (await redis.call('COMMAND', 'COUNT')) as number;
   const all = (await redis.call('COMMAND')) as unknown[][];
   assert.equal(all.length, count);
@@ -259,4 +260,25 @@ test('a key over 64 KiB is refused and nothing is stored', async () => {
   const writesBefore = engine.writeCalls;
   await assert.rejects(redis.set(Buffer.alloc(64 * 1024 + 1, 'k'), 'v'), /key is 65537 bytes/);
   assert.equal(engine.writeCalls, writesBefore);
+});
+
+test('CONFIG SET changes run-time settings all or nothing; notify-keyspace-events selects the notifications', async () => {
+  const redis = client({ protocol: 2 });
+  assert.equal(await redis.call('CONFIG', 'SET', 'hash-max-ziplist-entries', '32', 'hash-max-listpack-value', '10'), 'OK');
+  assert.deepEqual(await redis.call('CONFIG', 'GET', 'hash-max-*-entries'), ['hash-max-listpack-entries', '32', 'hash-max-ziplist-entries', '32']);
+  await assert.rejects(redis.call('CONFIG', 'SET', 'hash-max-listpack-value', '5', 'hash-max-listpack-entries', 'many'), /couldn't be parsed into an integer/);
+  assert.deepEqual(await redis.call('CONFIG', 'GET', 'hash-max-listpack-value'), ['hash-max-listpack-value', '10'], 'nothing changed by a failed CONFIG SET');
+  await assert.rejects(redis.call('CONFIG', 'SET', 'notify-keyspace-events', 'KQ'), /Invalid event class character/);
+  const subscriber = client({ protocol: 2 });
+  const seen: string[] = [];
+  subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => seen.push(`${channel} ${message}`));
+  await subscriber.psubscribe('__key*__:*');
+  assert.equal(await redis.call('CONFIG', 'SET', 'notify-keyspace-events', 'Eh'), 'OK');
+  assert.deepEqual(await redis.call('CONFIG', 'GET', 'notify-keyspace-events'), ['notify-keyspace-events', 'hE']);
+  await redis.set('nk', 'v');
+  await redis.hset('nk:hash', 'f', 'v');
+  await redis.ping();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(seen, ['__keyevent@0__:hset nk:hash'], 'only hash events, only on the keyevent channel');
+  assert.equal(await redis.call('CONFIG', 'SET', 'notify-keyspace-events', 'AKE'), 'OK');
 });
