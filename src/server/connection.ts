@@ -134,6 +134,7 @@ const CLIENT_HELP = [
   'SETNAME <name>', '    Assign the name <name> to the current connection.',
   'INFO', '    Return information about the current client connection.',
   'LIST', '    Return information about client connections.',
+  'REPLY (ON|OFF|SKIP)', '    Control the replies sent to the current connection.',
   'SETINFO <LIB-NAME|LIB-VER> <value>', '    Set client library name or version.',
   'HELP', '    Print this help.',
 ];
@@ -173,6 +174,14 @@ function clientCommand(session: Session, args: Buffer[]): void {
     case 'no-evict':
     case 'no-touch':
       return void appendOk(out);
+    case 'reply': {
+      if (args.length !== 3) return void arityError();
+      const mode = argLower(args[2]!);
+      if (mode !== 'on' && mode !== 'off' && mode !== 'skip') return void appendError(out, 'ERR syntax error');
+      session.replyMode = mode;
+      session.replyModeChanged = true;
+      return void appendOk(out); // dropped by the dispatcher unless the mode is ON
+    }
     case 'help':
       appendArrayHeader(out, CLIENT_HELP.length);
       for (const line of CLIENT_HELP) appendSimple(out, line);

@@ -29,7 +29,12 @@ interface PendingReply {
   readonly wholeExec?: boolean;
   /** For wholeExec: how many entries after it belong to the EXEC's commands (deferred replies). */
   readonly nested?: number;
+  /** CLIENT REPLY OFF/SKIP: the reply is dropped whatever the outcome. */
+  readonly silent?: boolean;
 }
+
+/** CLIENT REPLY: on, off, or skip the next command's reply. */
+export type ReplyMode = 'on' | 'off' | 'skip';
 
 export class Session {
   /** The node's engine; during EXEC, the transaction's (transaction-engine.ts). */
@@ -55,6 +60,9 @@ export class Session {
   transaction: QueuedTransaction | undefined;
   /** Keys this connection WATCHes (watch.ts keeps them in step with changes). */
   readonly watched = new WatchedKeys();
+  /** CLIENT REPLY mode, and whether the running command set it (table.ts applies it). */
+  replyMode: ReplyMode = 'on';
+  replyModeChanged = false;
   private pending: PendingReply[] = [];
   /** While EXEC runs its commands: where its pending entry goes, undefined otherwise. */
   private execPendingIndex: number | undefined;
@@ -113,6 +121,17 @@ export class Session {
     return this.pending.length;
   }
 
+  /**
+   * Drop the replies a command made (CLIENT REPLY OFF/SKIP): its bytes from outStart on and
+   * its deferred entries from pendingBefore on, which still settle but add nothing.
+   */
+  silenceRepliesFrom(outStart: number, pendingBefore: number): void {
+    for (let index = pendingBefore; index < this.pending.length; index++) {
+      this.pending[index] = { ...this.pending[index]!, start: outStart, end: outStart, silent: true };
+    }
+    this.out.truncate(outStart);
+  }
+
   /** Writes of the current batch that have not settled yet (WAIT waits for them first). */
   pendingWrites(): Promise<number>[] {
     const writes: Promise<number>[] = [];
@@ -143,6 +162,10 @@ export class Session {
       const outcome = outcomes[index]!;
       if (entry.wholeExec === true && outcome.status === 'fulfilled') continue; // its bytes stand; entries inside fill in
       parts.push(this.out.slice(cursor, entry.start));
+      if (entry.silent === true) {
+        cursor = entry.end;
+        continue;
+      }
       if (outcome.status === 'rejected') {
         this.server.logger.warn({ err: outcome.reason, client: this.id }, 'deferred reply failed');
         parts.push(encodeError(entry.isWrite ? `ERR write not committed: ${describe(outcome.reason)}` : `ERR ${describe(outcome.reason)}`));

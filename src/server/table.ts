@@ -4,7 +4,7 @@ import type { Buffer } from 'node:buffer';
 import { performance } from 'node:perf_hooks';
 import { appendError } from '../wire/resp.js';
 import { discardTransaction, queueCommand, rejectInTransaction } from './transaction-queue.js';
-import type { Session } from './session.js';
+import type { ReplyMode, Session } from './session.js';
 
 /** Writes its reply to session.out (or defers it); never throws on bad input. */
 export type CommandHandler = (session: Session, args: Buffer[]) => void;
@@ -154,6 +154,9 @@ export function callHandler(session: Session, spec: CommandSpec, args: Buffer[])
   const server = session.server;
   session.lastCommand = spec.name;
   const start = session.out.length;
+  const pendingBefore = session.pendingCount();
+  const modeBefore = session.replyMode;
+  session.replyModeChanged = false;
   const startedMs = performance.now();
   try {
     spec.handler(session, args);
@@ -168,4 +171,12 @@ export function callHandler(session: Session, spec: CommandSpec, args: Buffer[])
   const failed = out.length > start && out.buffer[start] === MINUS;
   server.commandStats.recordCall(spec.name, performance.now() - startedMs, failed);
   if (failed) server.commandStats.recordError(out.buffer, start + 1, out.length);
+  if (modeBefore !== 'on' || session.replyMode !== 'on') applyReplyMode(session, modeBefore, start, pendingBefore);
+}
+
+/** CLIENT REPLY: drop this command's reply under OFF or SKIP (CLIENT REPLY ON itself answers); a SKIP lasts one command. */
+function applyReplyMode(session: Session, modeBefore: ReplyMode, start: number, pendingBefore: number): void {
+  const changed = session.replyModeChanged;
+  if (!(changed && session.replyMode === 'on')) session.silenceRepliesFrom(start, pendingBefore);
+  if (modeBefore === 'skip' && !changed) session.replyMode = 'on';
 }

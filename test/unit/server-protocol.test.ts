@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { MemoryEngine, RawClient, startMemoryServer } from '../support/memory-engine.js';
 import type { RespServer } from '../../src/net/resp-listener.js';
+import { headerRowKey } from '../../src/core/rows.js';
 
 let open: RespServer;
 let locked: RespServer;
@@ -192,4 +193,24 @@ test('slow commits: replies keep request order across chunks, later chunks wait 
   assert.equal(await raw.waitFor((text) => text.length >= expected.length), expected);
   raw.destroy();
   await server.close();
+});
+
+test('CLIENT REPLY OFF drops replies until ON; SKIP drops the next one only; writes still happen', async () => {
+  const { server, engine } = await startMemoryServer();
+  const raw = new RawClient(server.port);
+  try {
+    await raw.connected;
+    raw.send('CLIENT REPLY OFF\r\nSET a 1\r\nGET a\r\nCLIENT REPLY ON\r\nGET a\r\n');
+    await raw.waitFor((text) => text.includes('$1\r\n1\r\n'));
+    assert.equal(raw.text(), '+OK\r\n$1\r\n1\r\n');
+    raw.send('CLIENT REPLY SKIP\r\nINCR n\r\nINCR n\r\nPING\r\n');
+    await raw.waitFor((text) => text.endsWith('+PONG\r\n'));
+    assert.equal(raw.text(), '+OK\r\n$1\r\n1\r\n:2\r\n+PONG\r\n');
+    assert.ok(engine.get(headerRowKey(Buffer.from('a'))) !== undefined, 'the write made under OFF happened');
+    raw.send('CLIENT REPLY MAYBE\r\n');
+    await raw.waitFor((text) => text.includes('syntax'));
+  } finally {
+    raw.destroy();
+    await server.close();
+  }
 });
