@@ -15,6 +15,7 @@ import {
   QUEUED_INPUT_BYTES_MAX,
 } from '../server/limits.js';
 import { Session, type SessionTransport } from '../server/session.js';
+import { buildCommandTable } from '../server/commands.js';
 import { ServerState, type Logger } from '../server/state.js';
 import { executeCommand } from '../server/table.js';
 import { discardTransaction } from '../server/transaction-queue.js';
@@ -269,7 +270,7 @@ class Listener {
 }
 
 export async function startRespServer(options: RespServerOptions): Promise<RespServer> {
-  const state = new ServerState({ engine: options.engine, requirepass: options.requirepass, logger: options.logger });
+  const state = new ServerState({ engine: options.engine, requirepass: options.requirepass, logger: options.logger, table: buildCommandTable() });
   const server = createServer({ allowHalfOpen: true, noDelay: true });
   const listener = new Listener(state, server);
   await new Promise<void>((resolve, reject) => {

@@ -4,7 +4,6 @@ import type { Engine } from './engine.js';
 import { PubSubHub } from './pubsub.js';
 import { ServerSettings } from './settings.js';
 import type { Session } from './session.js';
-import { buildCommandTable } from './commands.js';
 import { CommandStats } from './command-stats.js';
 import type { CommandTable } from './table.js';
 import { WatchRegistry } from './watch.js';
@@ -34,6 +33,9 @@ export interface ServerStats {
 }
 
 export interface ServerStateOptions {
+  /** The commands this server answers (commands.ts buildCommandTable): passed in, so the
+   * server state does not depend on the command families that depend on it. */
+  readonly table: CommandTable;
   readonly engine: Engine;
   readonly requirepass: string | undefined;
   readonly logger: Logger;
@@ -78,7 +80,7 @@ export class ServerState {
     this.engine = options.engine;
     this.requirepass = options.requirepass;
     this.logger = options.logger;
-    this.table = buildCommandTable();
+    this.table = options.table;
     this.pubsub = new PubSubHub(options.engine, options.logger, () => this.settings.text('notify-keyspace-events'));
     this.watches = new WatchRegistry(options.engine, options.logger);
   }
