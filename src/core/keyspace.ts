@@ -13,6 +13,7 @@ import type { MerkleTree } from './merkle.js';
 import { compareVersions } from './record.js';
 import { clearRowKey, FLUSH_ROW_KEY, keyPrefix, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
 import { RowWrites, type Changes } from './row-writes.js';
+import { StepView } from './step-view.js';
 import type { StoreView } from './store-view.js';
 import type { TombstoneTracker } from './tombstones.js';
 import { equalBytes } from './bytes.js';
@@ -64,24 +65,36 @@ export class Keyspace {
   /** The stored flush row (FLUSHALL): every row at or below it is dead. */
   private flush: VersionedRecord | undefined;
   private sweepBucket = 0;
+  /** Every read of the store, with this step's changes on top (step-view.ts). */
+  private readonly view: StepView;
+  private loading = false;
 
   constructor(
-    private readonly view: StoreView,
+    private readonly storage: StoreView,
     readonly tree: MerkleTree,
     private readonly tombstones: TombstoneTracker,
     private readonly config: CoreConfig,
     /** The node core's counters: this module adds to the merge, sweep and purge ones. */
     private readonly counters: Record<string, number>,
-  ) {}
+  ) {
+    this.view = new StepView(storage);
+  }
 
   /** Build the tree and counts from what is stored (at start). */
   load(): void {
+    this.loading = true;
     let bucket = 0;
     while (bucket < KEY_BUCKET_COUNT) {
-      const page = this.view.scanBuckets(bucket, KEY_BUCKET_COUNT, SCAN_PAGE_RECORDS);
+      const page = this.storage.scanBuckets(bucket, KEY_BUCKET_COUNT, SCAN_PAGE_RECORDS);
       for (const record of page.records) this.track(undefined, record);
       bucket = page.nextBucket;
     }
+    this.loading = false;
+  }
+
+  /** A new step: the store holds every change made before it (the runtime applied their persist effects). */
+  settle(): void {
+    this.view.settle();
   }
 
   /** Whether the key of this bucket may have counter slots (false: it has none). */
@@ -92,6 +105,7 @@ export class Keyspace {
   /** Keep the Merkle tree and counts in step with one stored change of one row. */
   track(before: VersionedRecord | undefined, after: VersionedRecord | undefined): void {
     const key = (after ?? before)!.key;
+    if (!this.loading) this.view.note(key, after);
     this.tree.update(key, before, after);
     const kind = kindOf(key);
     if (kind === RowKind.Header) {
@@ -157,7 +171,10 @@ export class Keyspace {
     else if (kind === FLUSH_KIND) this.applyFlush(rows, record);
   }
 
-  /** Remove the rows of the clear's key stamped at or below it. */
+  /**
+   * Remove the rows of the clear's key stamped at or below it, stored ones and ones this
+   * step wrote before it (MULTI: HSET k f v, DEL k): the step view holds those.
+   */
   private applyClear(rows: RowWrites, clear: VersionedRecord): void {
     const prefix = keyPrefix(rowUserKey(clear.key)!);
     let after: Uint8Array | undefined;
@@ -169,7 +186,7 @@ export class Keyspace {
     }
   }
 
-  /** Remove every row of every key at or below the flush row (FLUSHALL). */
+  /** Remove every row of every key at or below the flush row (FLUSHALL), stored or written by this step. */
   private applyFlush(rows: RowWrites, flush: VersionedRecord): void {
     let bucket = 0;
     while (bucket < KEY_BUCKET_COUNT) {

@@ -121,6 +121,7 @@ export class NodeCore {
 
   step(input: Input): Effect[] {
     const out: Effect[] = [];
+    this.keyspace.settle(); // the runtime applied the previous step's persist effects
     switch (input.kind) {
       case 'tick':
         this.onTick(input.nowMs, out);

@@ -89,6 +89,7 @@ export class MemoryEngine implements Engine {
     const owned = writes.map((write) => ({ key: Buffer.from(write.key), value: write.value === null ? null : Buffer.from(write.value), expiresAtMs: write.expiresAtMs }));
     const changes = this.keyspace.stamp(owned, this.clock, MEMORY_ENGINE_NODE_ID, nowMs);
     void this.store.write({ records: changes.records, purgeKeys: changes.purgeKeys });
+    this.keyspace.settle();
     const sequence = ++this.sequence;
     this.events.publish(changes.records, changes.previous, false, nowMs);
     const delayMs = this.options.commitDelayMs ?? 0;
@@ -178,6 +179,7 @@ export class MemoryEngine implements Engine {
     do {
       const swept = this.keyspace.sweepSlice(nowMs);
       void this.store.write({ records: swept.records, purgeKeys: swept.purgeKeys });
+      this.keyspace.settle();
       this.events.publish(swept.records, swept.previous, true, nowMs);
       count += swept.records.length;
     } while (!this.keyspace.sweepWrapped());
