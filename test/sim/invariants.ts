@@ -8,7 +8,7 @@ import { rowKindOf, RowKind } from '../../src/core/rows.js';
 import type { Hlc, NodeId, VersionedRecord } from '../../src/core/types.js';
 import { Ledger, versionId } from './ledger.js';
 import { describeRecord } from './trace.js';
-import { checkTyped, ClearIndex, type TypedCheckStats } from './typed-invariants.js';
+import { checkTyped, ClearIndex, type ClearScope, type TypedCheckStats } from './typed-invariants.js';
 
 export interface SimFailure {
   /** Stable name of the invariant, e.g. 'lost-write'. */
@@ -103,14 +103,14 @@ export class History {
    * May a replica legitimately hold nothing for this key although `version` was stored?
    * Yes if a tombstone at least as new was committed somewhere (it may have been purged
    * since), the version itself reads as absent by now, or a committed clear of its key (or
-   * the flush) at or above it removed it. Strict (the end-of-run checks): only a clear that
-   * may remove it, not the expiry of a header that a newer one had replaced before it expired.
+   * the flush) at or above it removed it: at the end of the run only a clear in `scope`
+   * (typed-invariants.ts ClearScope), during it any.
    */
-  absenceExplained(key: Uint8Array, version: VersionedRecord, nowMs: number, strict = false): boolean {
+  absenceExplained(key: Uint8Array, version: VersionedRecord, nowMs: number, scope: ClearScope = 'any'): boolean {
     if (isAbsent(version, nowMs)) return true;
     const tombstone = this.newestTombstone.get(bytesToMapKey(key));
     if (tombstone !== undefined && compareVersionIds(tombstone, version) >= 0) return true;
-    return this.clears.removes(version, strict);
+    return this.clears.removes(version, scope);
   }
 
   newestStampOf(origin: NodeId): Hlc | undefined {
@@ -156,9 +156,9 @@ export class History {
       }
       for (const [mapKey, newest] of this.newest) {
         const stored = byKey.get(mapKey);
-        if (stored === undefined && !this.absenceExplained(newest.key, newest, node.nowMs, true) && this.absenceExplained(newest.key, newest, node.nowMs)) {
+        if (stored === undefined && !this.absenceExplained(newest.key, newest, node.nowMs, 'legitimate') && this.absenceExplained(newest.key, newest, node.nowMs, 'expiry')) {
           this.fail('expiry-superseded', atMs, `${node.name} ends with nothing for ${describeRecord(newest)}: the expiry of an older header removed it, though a newer header was written before that expiry`);
-        } else if (stored === undefined ? !this.absenceExplained(newest.key, newest, node.nowMs, true) : compareVersionIds(stored, newest) < 0) {
+        } else if (stored === undefined ? !this.absenceExplained(newest.key, newest, node.nowMs, 'legitimate') : compareVersionIds(stored, newest) < 0) {
           this.fail('not-newest', atMs, `${node.name} ends with ${stored ? describeRecord(stored) : 'nothing'} for a key whose newest committed version is ${describeRecord(newest)}`);
         }
         const tombstone = this.newestTombstone.get(mapKey);
@@ -170,9 +170,9 @@ export class History {
   }
 
   private checkKept(node: FinalNode, stored: VersionedRecord | undefined, acked: VersionedRecord, writer: string, atMs: number): void {
-    if (stored === undefined ? this.absenceExplained(acked.key, acked, node.nowMs, true) : compareVersions(stored, acked) >= 0) return;
+    if (stored === undefined ? this.absenceExplained(acked.key, acked, node.nowMs, 'legitimate') : compareVersions(stored, acked) >= 0) return;
     // Reported once per key as expiry-superseded (see checkFinal).
-    if (stored === undefined && this.absenceExplained(acked.key, acked, node.nowMs)) return;
+    if (stored === undefined && this.absenceExplained(acked.key, acked, node.nowMs, 'expiry')) return;
     this.fail('lost-write', atMs, `${node.name} ends with ${stored ? describeRecord(stored) : 'nothing'} but ${writer} acknowledged ${describeRecord(acked)}`);
   }
 

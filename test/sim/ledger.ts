@@ -109,8 +109,15 @@ export class Ledger implements SlotSequences {
     const stamped = new Map<string, VersionedRecord>();
     for (const record of records) stamped.set(bytesToMapKey(record.key), record);
     issued.stamped = stamped;
+    // The stamped slot row holds the last increment of the batch to it and those it adds to;
+    // an earlier one that a clear later in the batch removed (INCR k, DEL k, INCR k) it does not.
+    const held = new Set<number>();
+    const bySeq = new Map(issued.batch.increments.map((intent) => [intent.seq, intent]));
+    const lastBySlot = new Map(issued.batch.increments.map((intent) => [intent.slotRow, intent]));
+    for (const last of lastBySlot.values()) for (let at = last as typeof last | undefined; at !== undefined; at = bySeq.get(at.prev)) held.add(at.seq);
     for (const intent of issued.batch.increments) {
-      const entry: IncrementEntry = { counter: intent.counter, origin, seq: intent.seq, prev: intent.prev, delta: intent.delta, slot: stamped.get(intent.slotRow), acked: false };
+      const slot = held.has(intent.seq) ? stamped.get(intent.slotRow) : undefined;
+      const entry: IncrementEntry = { counter: intent.counter, origin, seq: intent.seq, prev: intent.prev, delta: intent.delta, slot, acked: false };
       issued.increments.push(entry);
       let byOrigin = this.increments.get(origin);
       if (byOrigin === undefined) this.increments.set(origin, (byOrigin = new Map()));
@@ -118,8 +125,7 @@ export class Ledger implements SlotSequences {
       let list = this.incrementsByCounter.get(entry.counter);
       if (list === undefined) this.incrementsByCounter.set(entry.counter, (list = []));
       list.push(entry);
-      // A slot row written twice in a batch is stored once, holding its last increment.
-      if (entry.slot !== undefined) this.slotSeqs.set(versionId(entry.slot), { counter: entry.counter, origin, seq: entry.seq });
+      if (slot !== undefined && lastBySlot.get(intent.slotRow) === intent) this.slotSeqs.set(versionId(slot), { counter: entry.counter, origin, seq: entry.seq });
     }
     for (const [row, base] of issued.batch.bases) {
       const record = stamped.get(row);

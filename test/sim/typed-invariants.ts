@@ -52,12 +52,18 @@ function maxVersion(records: Iterable<VersionedRecord>): VersionedRecord | undef
   return best;
 }
 
+/**
+ * Which clears may explain a row's absence: 'legitimate' (client clears, flushes, expiries
+ * nothing superseded), 'expiry' (those and expiries of superseded headers: the known gap),
+ * 'any' (any committed clear row, even one nothing explains: for reads during the run).
+ */
+export type ClearScope = 'legitimate' | 'expiry' | 'any';
+
 interface KeyClears {
   readonly clears: VersionedRecord[];
   readonly headers: VersionedRecord[];
-  /** Cached newest clear: any, and only legitimate ones (undefined: recompute). */
-  anyMax: VersionedRecord | undefined | null;
-  legitMax: VersionedRecord | undefined | null;
+  /** Cached newest clear per scope (null: recompute). */
+  readonly newest: Map<ClearScope, VersionedRecord | undefined>;
 }
 
 /** Every committed clear, flush and header version, by user key. */
@@ -84,20 +90,18 @@ export class ClearIndex {
     const entry = this.entry(bytesToMapKey(parsed!.key));
     if (parsed!.kind === RowKind.Clear) entry.clears.push(record);
     else if (record.value !== null) entry.headers.push(record);
-    entry.anyMax = null;
-    entry.legitMax = null;
+    entry.newest.clear();
   }
 
-  /**
-   * True if a committed clear of the row's key (or the flush) at or above it explains its
-   * absence. Strict: only clears that may legitimately remove it (see the file comment).
-   */
-  removes(row: VersionedRecord, strict: boolean): boolean {
+  /** True if a committed clear of the row's key in `scope` (or the flush) at or above it explains its absence. */
+  removes(row: VersionedRecord, scope: ClearScope): boolean {
     if (clearedBy(row, this.flushMax)) return true;
     const kind = parseRow(row.key);
     if (kind === undefined) return false;
     const entry = this.keys.get(bytesToMapKey(kind.key));
-    return entry !== undefined && clearedBy(row, strict ? this.legitMax(entry) : this.anyMax(entry));
+    if (entry === undefined) return false;
+    if (!entry.newest.has(scope)) entry.newest.set(scope, maxVersion(entry.clears.filter((clear) => scope === 'any' || this.explains(entry, clear, scope === 'expiry'))));
+    return clearedBy(row, entry.newest.get(scope));
   }
 
   /** Pairs of consecutive headers of one key of different types with no clear between: concurrent creations. */
@@ -117,27 +121,19 @@ export class ClearIndex {
 
   private entry(userKey: string): KeyClears {
     let entry = this.keys.get(userKey);
-    if (entry === undefined) this.keys.set(userKey, (entry = { clears: [], headers: [], anyMax: null, legitMax: null }));
+    if (entry === undefined) this.keys.set(userKey, (entry = { clears: [], headers: [], newest: new Map() }));
     return entry;
   }
 
-  private anyMax(entry: KeyClears): VersionedRecord | undefined {
-    if (entry.anyMax === null) entry.anyMax = maxVersion(entry.clears);
-    return entry.anyMax;
-  }
-
-  private legitMax(entry: KeyClears): VersionedRecord | undefined {
-    if (entry.legitMax === null) entry.legitMax = maxVersion(entry.clears.filter((clear) => this.isLegitimate(entry, clear)));
-    return entry.legitMax;
-  }
-
-  /** A client clear, or the expiry of a header that no header written before it expired superseded. */
-  private isLegitimate(entry: KeyClears, clear: VersionedRecord): boolean {
+  /**
+   * A client clear, or the clear the expiry of a committed header implies, and that header
+   * was not superseded (a newer header written before it expired) unless `superseded` is allowed.
+   */
+  private explains(entry: KeyClears, clear: VersionedRecord, superseded: boolean): boolean {
     if (this.clientClearIds.has(versionId(clear))) return true;
     for (const header of entry.headers) {
       if (header.expiresAtMs === 0 || compareIds(expiryClear(header), clear) !== 0) continue;
-      const superseded = entry.headers.some((other) => compareIds(other, header) > 0 && compareIds(other, clear) <= 0);
-      if (!superseded) return true;
+      if (superseded || !entry.headers.some((other) => compareIds(other, header) > 0 && compareIds(other, clear) <= 0)) return true;
     }
     return false;
   }
@@ -200,7 +196,7 @@ function survivingSlots(counter: string, ledger: Ledger, clears: ClearIndex): Ma
   const surviving = new Map<NodeId, VersionedRecord>();
   for (const [origin, versions] of ledger.committedSlots.get(counter) ?? []) {
     const newest = maxVersion(versions);
-    if (newest !== undefined && !clears.removes(newest, false)) surviving.set(origin, newest);
+    if (newest !== undefined && !clears.removes(newest, 'expiry')) surviving.set(origin, newest);
   }
   return surviving;
 }
@@ -238,7 +234,7 @@ function expectCounter(counter: string, base: bigint, observed: ReadonlyMap<Node
     let clearedInKept = false;
     for (const increment of increments) {
       if (increment.origin !== origin) continue;
-      const removed = increment.slot === undefined || clears.removes(increment.slot, false);
+      const removed = increment.slot === undefined || clears.removes(increment.slot, 'expiry');
       if (removed && kept.has(increment.seq)) clearedInKept = true;
       // An unacknowledged increment counts only where it made it into the surviving running total.
       if (removed || seen.has(increment.seq) || !(increment.acked || kept.has(increment.seq))) continue;
