@@ -16,6 +16,7 @@ import { compareVersions, isAbsent } from './record.js';
 import { observedSlots, readSlotTotals } from './counters.js';
 import { clearRowKey, encodeHeader, FLUSH_ROW_KEY, headerRowKey, headerType, KeyType, keyPrefix, plainStringValue, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
 import { RowWrites, type Changes } from './row-writes.js';
+import { StepView } from './step-view.js';
 import type { StoreView } from './store-view.js';
 import type { TombstoneTracker } from './tombstones.js';
 import type { Hlc, NodeId, VersionedRecord } from './types.js';
@@ -108,21 +109,33 @@ export class Keyspace {
   /** Where the next sweep slice starts: after row sweepAfter of sweepBucket (undefined: the bucket's start). */
   private sweepBucket = 0;
   private sweepAfter: Uint8Array | undefined;
+  /** Every read of the store, with this step's changes on top (step-view.ts). */
+  private readonly view: StepView;
+  private loading = false;
 
   constructor(
-    private readonly view: StoreView,
+    private readonly storage: StoreView,
     readonly tree: MerkleTree,
     private readonly tombstones: TombstoneTracker,
     private readonly config: CoreConfig,
     /** The node core's counters: this module adds to the merge, sweep and purge ones. */
     private readonly counters: Record<string, number>,
-  ) {}
+  ) {
+    this.view = new StepView(storage);
+  }
 
   /** Build the tree and counts from what is stored (at start). */
   load(): void {
+    this.loading = true;
     this.forEachPage((records) => {
       for (const record of records) this.track(undefined, record);
     });
+    this.loading = false;
+  }
+
+  /** A new step: the store holds every change made before it (the runtime applied their persist effects). */
+  settle(): void {
+    this.view.settle();
   }
 
   /**
@@ -148,6 +161,7 @@ export class Keyspace {
   /** Keep the Merkle tree and counts in step with one stored change of one row. */
   track(before: VersionedRecord | undefined, after: VersionedRecord | undefined): void {
     const key = (after ?? before)!.key;
+    if (!this.loading) this.view.note(key, after);
     this.tree.update(key, before, after);
     const kind = kindOf(key);
     if (kind === RowKind.Header) {

@@ -123,6 +123,7 @@ export class NodeCore {
 
   step(input: Input): Effect[] {
     const out: Effect[] = [];
+    this.keyspace.settle(); // the runtime applied the previous step's persist effects
     switch (input.kind) {
       case 'tick':
         this.onTick(input.nowMs, out);
@@ -285,7 +286,7 @@ export class NodeCore {
         if (message.type !== 'aeAbort') out.push(sendEffect(from, { type: 'aeAbort', session: message.session }));
         return;
       }
-      const received = this.leftToReplication(this.antiEntropy.onMessage(from, message, nowMs, out));
+      const received = this.leftToReplication(this.antiEntropy.onMessage(from, message, nowMs, out), nowMs);
       if (received.length > 0) this.persistChanges(this.mergeIncoming(from, received, nowMs, out), { kind: 'none' }, out);
       if (this.resync.state === 'pulling' && this.resync.peer === from) this.checkResyncDone(from, nowMs, out);
     }
@@ -296,9 +297,9 @@ export class NodeCore {
    * those arrive whole, with the rest of their client write; merged now, one bucket's rows
    * could show part of a MULTI/EXEC. If the link loses anything, the next rounds bring them.
    */
-  private leftToReplication(records: VersionedRecord[]): VersionedRecord[] {
+  private leftToReplication(records: VersionedRecord[], nowMs: number): VersionedRecord[] {
     if (records.length === 0) return records;
-    const kept = records.filter((record) => !this.peers.arrivesByReplication(record));
+    const kept = records.filter((record) => !this.peers.arrivesByReplication(record, nowMs));
     this.counters.ae_records_left_to_replication! += records.length - kept.length;
     return kept;
   }

@@ -88,6 +88,13 @@ export function recordBytes(record: VersionedRecord): number {
   return record.key.length + (record.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
 }
 
+/**
+ * Anti-entropy leaves a row to replication (arrivesByReplication) only while it is this
+ * recent: long enough for a frame under load to arrive (replication delay p99 is ~10 ms),
+ * short enough that the next round or two repairs a row whose frame was lost.
+ */
+export const REPLICATION_PRIORITY_WINDOW_MS = 5_000;
+
 export class ReplicationLinks {
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly waits: PendingWait[] = [];
@@ -277,10 +284,14 @@ export class ReplicationLinks {
    * such rows to replication: merged on their own, they could show part of a client write
    * (a MULTI/EXEC) before the rest of it arrives.
    */
-  arrivesByReplication(record: VersionedRecord): boolean {
+  arrivesByReplication(record: VersionedRecord, nowMs: number): boolean {
+    // Only recent rows: a frame that never arrived (a link that lost it without going
+    // down) must not keep anti-entropy from repairing the row for ever.
+    if (record.hlc.wallMs < nowMs - REPLICATION_PRIORITY_WINDOW_MS) return false;
     const link = this.links.get(record.origin);
     return link?.pushedAfter !== undefined && !link.receiveGap && !link.partialDropped && compareHlc(record.hlc, link.pushedAfter) > 0;
   }
+
 
   /** Record a cumulative ack; false when stale or claiming writes we never issued. */
   acknowledge(peer: NodeId, seq: number, writeSeq: number): boolean {

@@ -47,6 +47,11 @@ export interface SimStats {
   readonly deadDeclarations: number;
   readonly falsePositives: number;
   readonly falsePositiveDetails: readonly string[];
+  /** Typed rows: increments acknowledged, counters and deleted fields checked at the end, concurrent creations as two types. */
+  readonly ackedIncrements: number;
+  readonly counterChecks: number;
+  readonly fieldChecks: number;
+  readonly typeConflicts: number;
   /** Virtual ms from the end of chaos until every replica agreed; -1 if never. */
   readonly convergedAfterMs: number;
   readonly faults: string;
@@ -349,6 +354,10 @@ export class Simulator {
         deadDeclarations: fd.declarations,
         falsePositives: fd.falsePositives,
         falsePositiveDetails: fd.details,
+        ackedIncrements: this.history.ledger.ackedIncrements,
+        counterChecks: this.history.typedStats.counterChecks,
+        fieldChecks: this.history.typedStats.fieldChecks,
+        typeConflicts: this.history.typeConflicts(),
         convergedAfterMs: this.convergedAtMs < 0 ? -1 : this.convergedAtMs - this.chaosMs,
         faults: describeFaultPlan(this.plan),
       },

@@ -1,9 +1,11 @@
 // Deliberate bugs, injected without touching src/core (a config change or a wrapper on
-// a NodeCore method), to show that the simulator's seed budget catches them.
+// a NodeCore or Keyspace method), to show that the simulator's seed budget catches them.
 import type { CoreConfig } from '../../src/core/config.js';
 import { compareHlc } from '../../src/core/hlc.js';
+import { Keyspace } from '../../src/core/keyspace.js';
 import { NodeCore } from '../../src/core/node.js';
-import type { VersionedRecord } from '../../src/core/types.js';
+import { decodeSlotTotal, parseRow, parseSlotElement, RowKind, slotPrefix } from '../../src/core/rows.js';
+import type { NodeId, VersionedRecord } from '../../src/core/types.js';
 import type { StoreView } from '../../src/core/store-view.js';
 
 export interface Mutation {
@@ -14,10 +16,15 @@ export interface Mutation {
   readonly install?: () => () => void;
 }
 
-type MergeIncoming = (records: readonly VersionedRecord[], nowMs: number, out: unknown[]) => VersionedRecord[];
+type MergeIncoming = (from: NodeId, records: readonly VersionedRecord[], nowMs: number, out: unknown[]) => unknown;
 interface MergeInternals {
   mergeIncoming: MergeIncoming;
   view: StoreView;
+}
+
+/** A wrapper that no longer fits the method it wraps must fail loudly, not pass as "caught". */
+function assertRecords(records: unknown, method: string): asserts records is readonly VersionedRecord[] {
+  if (!Array.isArray(records)) throw new Error(`mutation: ${method} no longer takes the records where it did: update the mutation`);
 }
 
 /**
@@ -28,16 +35,50 @@ interface MergeInternals {
 function installMergeIgnoresOrigin(): () => void {
   const prototype = NodeCore.prototype as unknown as MergeInternals;
   const original = prototype.mergeIncoming;
-  if (typeof original !== 'function') throw new Error('NodeCore.mergeIncoming is gone: update the mutation');
-  prototype.mergeIncoming = function (this: MergeInternals, records, nowMs, out) {
+  if (typeof original !== 'function' || original.length !== 4) throw new Error('NodeCore.mergeIncoming(from, records, nowMs, out) is gone: update the mutation');
+  prototype.mergeIncoming = function (this: MergeInternals, from, records, nowMs, out) {
+    assertRecords(records, 'NodeCore.mergeIncoming');
     const kept = records.filter((record) => {
       const local = this.view.get(record.key);
       return !(local !== undefined && local.origin !== record.origin && compareHlc(local.hlc, record.hlc) === 0);
     });
-    return original.call(this, kept, nowMs, out);
+    return original.call(this, from, kept, nowMs, out);
   };
   return () => {
     prototype.mergeIncoming = original;
+  };
+}
+
+type KeyspaceMerge = (records: readonly VersionedRecord[], nowMs: number) => unknown;
+interface KeyspaceInternals {
+  merge: KeyspaceMerge;
+  view: StoreView;
+}
+
+/**
+ * Counter merge that takes the max instead of keeping per-origin slots: an incoming slot
+ * row is dropped unless its running total beats every slot of that counter held here, as
+ * if a counter were one max-register. Concurrent increments on other nodes are lost.
+ */
+function installCounterMergeMax(): () => void {
+  const prototype = Keyspace.prototype as unknown as KeyspaceInternals;
+  const original = prototype.merge;
+  if (typeof original !== 'function' || original.length !== 2) throw new Error('Keyspace.merge(records, nowMs) is gone: update the mutation');
+  prototype.merge = function (this: KeyspaceInternals, records, nowMs) {
+    assertRecords(records, 'Keyspace.merge');
+    const kept = records.filter((record) => {
+      const row = parseRow(record.key);
+      if (row?.kind !== RowKind.Slot || record.value === null) return true;
+      const slot = parseSlotElement(row.element);
+      const total = decodeSlotTotal(record.value);
+      if (slot === undefined || total === undefined) return true;
+      const held = this.view.scanRows(slotPrefix(row.key, slot.counted), undefined, 1 << 20).records;
+      return held.every((other) => other.value === null || (decodeSlotTotal(other.value)?.integer ?? 0n) < total.integer);
+    });
+    return original.call(this, kept, nowMs);
+  };
+  return () => {
+    prototype.merge = original;
   };
 }
 
@@ -56,6 +97,11 @@ export const MUTATIONS: readonly Mutation[] = [
     name: 'merge-ignores-origin',
     description: 'LWW merge ignores the origin tie-break between equal HLC stamps',
     install: installMergeIgnoresOrigin,
+  },
+  {
+    name: 'counter-merge-max',
+    description: 'counter merge keeps the largest slot instead of one slot per origin (remote increments below it are dropped)',
+    install: installCounterMergeMax,
   },
 ];
 

@@ -89,11 +89,11 @@ export class NodeEffects {
   private persist(node: SimNode, effect: Extract<Effect, { kind: 'persist' }>): void {
     const sim = this.sim;
     const core = node.core!;
-    if (effect.requestId > 0) sim.client.onLocalStamps(node, effect.records);
+    if (effect.requestId > 0) sim.client.onLocalStamps(node, effect.requestId, effect.records);
     node.store.write(effect.token, effect.records, effect.purgeKeys, core.clock.last);
     this.scheduleCommit(node, effect.token, () => {
       sim.history.noteCommitted(node.name, effect.records, sim.nowMs);
-      if (effect.requestId > 0) sim.client.onAcked(node, effect.records, effect.writeSeq);
+      if (effect.requestId > 0) sim.client.onAcked(node, effect.requestId, effect.records, effect.writeSeq);
       sim.step(node, { kind: 'persisted', nowMs: sim.nodeNowMs(node), tokens: [effect.token] });
     });
   }

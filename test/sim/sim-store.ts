@@ -13,9 +13,10 @@ interface Entry {
   record: VersionedRecord;
 }
 
-/** Key-ordered table of records: a Map for lookups plus a lazily sorted (bucket, key) list. */
+/** Key-ordered table of records: a Map for lookups, one per bucket for row scans, plus a lazily sorted (bucket, key) list. */
 class RecordTable {
   private readonly byKey = new Map<string, Entry>();
+  private readonly byBucket = new Map<number, Map<string, Entry>>();
   private sorted: Entry[] = [];
   private sortedValid = true;
 
@@ -30,12 +31,18 @@ class RecordTable {
       entry.record = record;
       return;
     }
-    this.byKey.set(mapKey, { bucket: rowBucket(record.key), key: record.key, record });
-    this.sortedValid = false;
+    this.add(mapKey, { bucket: rowBucket(record.key), key: record.key, record });
   }
 
   remove(key: Uint8Array): void {
-    if (this.byKey.delete(bytesToMapKey(key))) this.sortedValid = false;
+    const mapKey = bytesToMapKey(key);
+    const entry = this.byKey.get(mapKey);
+    if (entry === undefined) return;
+    this.byKey.delete(mapKey);
+    const bucket = this.byBucket.get(entry.bucket)!;
+    bucket.delete(mapKey);
+    if (bucket.size === 0) this.byBucket.delete(entry.bucket);
+    this.sortedValid = false;
   }
 
   size(): number {
@@ -44,7 +51,8 @@ class RecordTable {
 
   /** The records of one bucket (any order). */
   *bucketRecords(bucket: number): Iterable<VersionedRecord> {
-    for (const entry of this.byKey.values()) if (entry.bucket === bucket) yield entry.record;
+    const entries = this.byBucket.get(bucket);
+    if (entries !== undefined) for (const entry of entries.values()) yield entry.record;
   }
 
   entries(): Entry[] {
@@ -57,9 +65,16 @@ class RecordTable {
 
   clone(): RecordTable {
     const copy = new RecordTable();
-    for (const [mapKey, entry] of this.byKey) copy.byKey.set(mapKey, { ...entry });
-    copy.sortedValid = false;
+    for (const [mapKey, entry] of this.byKey) copy.add(mapKey, { ...entry });
     return copy;
+  }
+
+  private add(mapKey: string, entry: Entry): void {
+    this.byKey.set(mapKey, entry);
+    let bucket = this.byBucket.get(entry.bucket);
+    if (bucket === undefined) this.byBucket.set(entry.bucket, (bucket = new Map()));
+    bucket.set(mapKey, entry);
+    this.sortedValid = false;
   }
 }
 

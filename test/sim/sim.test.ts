@@ -1,16 +1,17 @@
-// Proves the deterministic simulator runs the real core under faults reproducibly: a seed replays to the same trace hash, a sweep of seeds holds every invariant, and every regression seed is re-run.
+// Proves the deterministic simulator runs the real core under faults reproducibly: a seed replays to the same trace hash, a sweep of seeds holds every invariant (typed rows included) but the known design gaps, and every regression seed is re-run.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runSeed, type SimResult } from './harness.js';
 import { CI_SEED_COUNT } from './budget.js';
-import { REGRESSIONS } from './regressions.js';
+import { isKnownGap, KNOWN_GAPS, REGRESSIONS } from './regressions.js';
 
 /** First seed of the sweep; the CLI default range starts at 1 as well. */
 const CI_SEED_FROM = 1;
-const OPEN_BUGS = REGRESSIONS.filter((regression) => regression.open);
+/** Open core bugs make the sweep a todo; open design gaps only count their seeds. */
+const OPEN_BUGS = REGRESSIONS.filter((regression) => regression.open && !isKnownGap(regression.invariant));
 
-function describeFailures(result: SimResult): string {
-  return result.failures.map((failure) => `seed ${result.seed}: ${failure.invariant}: ${failure.detail}`).join('\n');
+function describeFailures(result: SimResult, failures = result.failures): string {
+  return failures.map((failure) => `seed ${result.seed}: ${failure.invariant}: ${failure.detail}`).join('\n');
 }
 
 test('a seed replays to the same trace hash', () => {
@@ -38,21 +39,33 @@ test('calm runs converge with no failure-detector false positives', () => {
 
 test(`a sweep of ${CI_SEED_COUNT} seeds holds every invariant`, { todo: OPEN_BUGS.length > 0 ? `${OPEN_BUGS.length} open core bugs in regressions.ts` : undefined }, () => {
   const failed: string[] = [];
+  const gapSeeds = new Map<string, number>(KNOWN_GAPS.map((gap) => [gap.invariant, 0]));
   let falsePositives = 0;
+  let counterChecks = 0;
+  let typeConflicts = 0;
   const startedMs = performance.now();
   for (let seed = CI_SEED_FROM; seed < CI_SEED_FROM + CI_SEED_COUNT; seed++) {
     const result = runSeed({ seed });
     falsePositives += result.stats.falsePositives;
-    if (result.failures.length > 0) failed.push(`${describeFailures(result)}\n  replay: npm run sim -- --seed ${seed} --trace`);
+    counterChecks += result.stats.counterChecks;
+    typeConflicts += result.stats.typeConflicts;
+    for (const invariant of new Set(result.failures.map((failure) => failure.invariant))) if (gapSeeds.has(invariant)) gapSeeds.set(invariant, gapSeeds.get(invariant)! + 1);
+    const failures = result.failures.filter((failure) => !isKnownGap(failure.invariant));
+    if (failures.length > 0) failed.push(`${describeFailures(result, failures)}\n  replay: npm run sim -- --seed ${seed} --trace`);
   }
   const seconds = (performance.now() - startedMs) / 1000;
-  console.log(`sim sweep: ${CI_SEED_COUNT} seeds in ${seconds.toFixed(1)} s (${(CI_SEED_COUNT / seconds).toFixed(1)} seeds/s), ${failed.length} failing, ${falsePositives} failure-detector false positives`);
+  const gaps = [...gapSeeds].map(([invariant, seeds]) => `${invariant} ${seeds}`).join(', ');
+  console.log(
+    `sim sweep: ${CI_SEED_COUNT} seeds in ${seconds.toFixed(1)} s (${(CI_SEED_COUNT / seconds).toFixed(1)} seeds/s), ${failed.length} failing, ${falsePositives} failure-detector false positives; ${counterChecks} counter checks, ${typeConflicts} type conflicts; seeds showing known design gaps: ${gaps}`,
+  );
   assert.deepEqual(failed, []);
 });
 
 for (const regression of REGRESSIONS) {
-  test(`regression seed ${regression.seed} (${regression.invariant})`, { todo: regression.open ? regression.bug : undefined }, () => {
+  test(`regression seed ${regression.seed} (${regression.invariant})`, { todo: regression.open ? regression.bug.slice(0, 200) : undefined }, () => {
     const result = runSeed({ seed: regression.seed });
-    assert.equal(result.failures.length, 0, describeFailures(result));
+    // A gap's own seed stays open until the design changes; other seeds must not show one either.
+    const failures = regression.open && isKnownGap(regression.invariant) ? result.failures : result.failures.filter((failure) => !isKnownGap(failure.invariant));
+    assert.equal(failures.length, 0, describeFailures(result, failures));
   });
 }

@@ -1,8 +1,9 @@
 // The run's trace: one readable line per input, effect and fault, folded into a hash so
 // that two runs of a seed can be compared cheaply (equal hash = identical runs).
-import { fromUtf8 } from '../../src/core/bytes.js';
+import { equalBytes, fromUtf8, toHex } from '../../src/core/bytes.js';
 import type { Effect, Input } from '../../src/core/io.js';
 import type { PeerMessage } from '../../src/core/messages.js';
+import { decodeFieldValue, decodeHeader, decodeSlotTotal, FLUSH_ROW_KEY, parseRow, parseSlotElement, RowKind, type BaseValue } from '../../src/core/rows.js';
 import type { VersionedRecord } from '../../src/core/types.js';
 
 /** Trace lines kept in memory when tracing; beyond this only the hash continues. */
@@ -42,10 +43,73 @@ export function shortId(id: string): string {
   return id.slice(0, 6);
 }
 
+/** Descriptions by byte array: a record's key and value travel as the same arrays through many messages. */
+const keyTexts = new WeakMap<Uint8Array, string>();
+const valueTexts = new WeakMap<Uint8Array, string>();
+
+/** A row key as text: `k1:H` header, `k1:C` clear, `k1:F:f0` field, `k1:S:f0/abcdef` slot, `FLUSH`. */
+export function describeRowKey(key: Uint8Array, fullIds = false): string {
+  if (fullIds) return rowKeyText(key, true);
+  let text = keyTexts.get(key);
+  if (text === undefined) keyTexts.set(key, (text = rowKeyText(key, false)));
+  return text;
+}
+
+function rowKeyText(key: Uint8Array, fullIds: boolean): string {
+  if (equalBytes(key, FLUSH_ROW_KEY)) return 'FLUSH';
+  const row = parseRow(key);
+  if (row === undefined) return fromUtf8(key);
+  const name = fromUtf8(row.key);
+  switch (row.kind) {
+    case RowKind.Clear:
+      return `${name}:C`;
+    case RowKind.Header:
+      return `${name}:H`;
+    case RowKind.Field:
+      return `${name}:F:${fromUtf8(row.element)}`;
+    case RowKind.Slot: {
+      const slot = parseSlotElement(row.element);
+      return slot === undefined ? `${name}:S?${toHex(row.element)}` : `${name}:S:${fromUtf8(slot.counted)}/${fullIds ? slot.origin : shortId(slot.origin)}`;
+    }
+    case RowKind.Item:
+      return `${name}:I:${toHex(row.element)}`;
+  }
+}
+
+function describeBase(base: BaseValue): string {
+  const observed = [...base.observed].map(([origin, total]) => `${shortId(origin)}=${total.integer}`).join(',');
+  return `${fromUtf8(base.bytes)}${observed === '' ? '' : `{${observed}}`}`;
+}
+
+/** A row value as text, decoded by the row's kind. */
+export function describeValue(key: Uint8Array, value: Uint8Array): string {
+  let text = valueTexts.get(value);
+  if (text === undefined) valueTexts.set(value, (text = valueText(key, value)));
+  return text;
+}
+
+function valueText(key: Uint8Array, value: Uint8Array): string {
+  const kind = parseRow(key)?.kind;
+  if (kind === RowKind.Header) {
+    const header = decodeHeader(value);
+    if (header === undefined) return `?${toHex(value)}`;
+    return header.base === undefined ? 'hash' : describeBase(header.base);
+  }
+  if (kind === RowKind.Field) {
+    const base = decodeFieldValue(value);
+    return base === undefined ? `?${toHex(value)}` : describeBase(base);
+  }
+  if (kind === RowKind.Slot) {
+    const total = decodeSlotTotal(value);
+    return total === undefined ? `?${toHex(value)}` : `+${total.integer}`;
+  }
+  return fromUtf8(value);
+}
+
 export function describeRecord(record: VersionedRecord): string {
-  const value = record.value === null ? 'DEL' : JSON.stringify(fromUtf8(record.value));
+  const value = record.value === null ? 'DEL' : JSON.stringify(describeValue(record.key, record.value));
   const expiry = record.expiresAtMs !== 0 ? ` exp=${record.expiresAtMs}` : '';
-  return `${fromUtf8(record.key)}=${value}@${record.hlc.wallMs}.${record.hlc.logical}/${shortId(record.origin)}${expiry}`;
+  return `${describeRowKey(record.key)}=${value}@${record.hlc.wallMs}.${record.hlc.logical}/${shortId(record.origin)}${expiry}`;
 }
 
 function describeRecords(records: readonly VersionedRecord[]): string {
@@ -70,7 +134,7 @@ export function describeInput(input: Input): string {
     case 'tick':
       return `tick now=${input.nowMs}`;
     case 'clientWrite':
-      return `clientWrite req=${input.requestId} ${input.writes.map((write) => `${fromUtf8(write.key)}=${write.value === null ? 'DEL' : fromUtf8(write.value)}${write.expiresAtMs ? ` exp=${write.expiresAtMs}` : ''}`).join(' ')}`;
+      return `clientWrite req=${input.requestId} ${input.writes.map((write) => `${describeRowKey(write.key)}=${write.value === null ? 'DEL' : describeValue(write.key, write.value)}${write.expiresAtMs ? ` exp=${write.expiresAtMs}` : ''}`).join(' ')}`;
     case 'persisted':
       return `persisted ${input.tokens.join(',')}`;
     case 'discovered':
@@ -100,7 +164,7 @@ export function describeEffect(effect: Effect): string {
     case 'announce':
       return '  -> announce';
     case 'persist':
-      return `  -> persist token=${effect.token} req=${effect.requestId} seq=${effect.writeSeq} ${describeRecords(effect.records)}${effect.purgeKeys.length ? ` purge=${effect.purgeKeys.map(fromUtf8).join(',')}` : ''}`;
+      return `  -> persist token=${effect.token} req=${effect.requestId} seq=${effect.writeSeq} ${describeRecords(effect.records)}${effect.purgeKeys.length ? ` purge=${effect.purgeKeys.map((key) => describeRowKey(key)).join(',')}` : ''}`;
     case 'applied':
       return `  -> applied${effect.expired ? ' expired' : ''} ${effect.records.length}`;
     case 'waitDone':

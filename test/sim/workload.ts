@@ -1,52 +1,87 @@
-// Client traffic of one seed: writes, deletes, TTL writes, multi-key writes and reads on
-// every node, over a small key space so that concurrent writes to one key are common.
+// Client traffic of one seed: typed commands (SET, DEL, INCRBY, HSET, HINCRBY, HDEL,
+// EXPIRE/PERSIST, FLUSHALL), some in MULTI batches, and reads, on every node, over a small
+// key space shared by strings and hashes, so that concurrent writes to one key, concurrent
+// increments and concurrent creations of one key as two types are common. Which rows a
+// command writes is decided on the node, from what it reads (typed-ops.ts).
 import { utf8 } from '../../src/core/bytes.js';
-import type { ClientWrite } from '../../src/core/io.js';
 import type { Rng } from '../../src/core/rng.js';
+import type { TypedOp } from './typed-ops.js';
 
 export interface WorkloadLevels {
   readonly keyCount: number;
+  readonly fieldCount: number;
   /** Mean virtual ms between two client operations on one node. */
   readonly meanGapMs: number;
   /** Share of operations that are reads (the rest write). */
   readonly readShare: number;
-  /** Share of writes that delete, and that carry a TTL. */
-  readonly deleteShare: number;
+  /** Relative weights of the write commands (TypedOp cmd -> weight). */
+  readonly weights: readonly (readonly [Command, number])[];
+  /** Share of SETs that carry a TTL, and of EXPIREs that PERSIST instead. */
   readonly ttlShare: number;
+  readonly persistShare: number;
+  /** Share of writes that are MULTI batches of several commands. */
+  readonly multiShare: number;
   /** Probability that an acknowledged write is followed by WAIT. */
   readonly waitShare: number;
+  /**
+   * Mean virtual ms between two coordinated type conflicts: two nodes create one absent key
+   * at the same wall-clock ms, one as a string, one as a hash (Infinity: none this seed).
+   */
+  readonly conflictMeanGapMs: number;
 }
 
-export type ClientOp =
-  | { readonly kind: 'read'; readonly key: Uint8Array }
-  | { readonly kind: 'write'; readonly writes: readonly ClientWrite[] };
+type Command = TypedOp['cmd'];
+
+export type ClientOp = { readonly kind: 'read' } | { readonly kind: 'write'; readonly ops: readonly TypedOp[] };
 
 export function drawWorkloadLevels(rng: Rng): WorkloadLevels {
+  const weights: [Command, number][] = [
+    ['set', 1 + rng.nextInt(4)],
+    ['del', 0.2 + rng.nextFloat()],
+    ['incrby', 1 + rng.nextInt(4)],
+    ['hset', 1 + rng.nextInt(3)],
+    ['hincrby', 1 + rng.nextInt(3)],
+    ['hdel', 0.2 + rng.nextFloat()],
+    ['expire', rng.nextFloat() * 0.6],
+    // FLUSHALL is rare: most seeds see none, some a few.
+    ['flushall', rng.nextFloat() < 0.3 ? rng.nextFloat() * 0.02 : 0],
+  ];
   return {
-    keyCount: 2 + rng.nextInt(30),
+    keyCount: 2 + rng.nextInt(20),
+    fieldCount: 1 + rng.nextInt(4),
     meanGapMs: 40 + rng.nextInt(400),
     readShare: rng.nextFloat() * 0.5,
-    deleteShare: 0.05 + rng.nextFloat() * 0.3,
+    weights,
     ttlShare: rng.nextFloat() * 0.3,
+    persistShare: rng.nextFloat() * 0.5,
+    multiShare: rng.nextFloat() * 0.2,
     waitShare: rng.nextFloat() * 0.2,
+    conflictMeanGapMs: rng.nextFloat() < 0.8 ? 500 + rng.nextInt(4_000) : Infinity,
   };
 }
 
 /** TTLs run from a fraction of a second to longer than the chaos phase. */
 const TTL_MIN_MS = 50;
 const TTL_SPAN_MS = 8_000;
-const MULTI_KEY_SHARE = 0.15;
-const MULTI_KEY_MAX = 3;
+const MULTI_COMMANDS_MAX = 4;
+/** Increments are positive, so each origin's running total only grows. */
+const DELTA_MAX = 9;
+/** Share of SET/HSET values that are not numbers (INCR on them is refused). */
+const TEXT_VALUE_SHARE = 0.1;
 
 export class Workload {
   private counter = 0;
   private readonly keys: Uint8Array[];
+  private readonly fields: Uint8Array[];
+  private readonly weightTotal: number;
 
   constructor(
     readonly levels: WorkloadLevels,
     private readonly rng: Rng,
   ) {
     this.keys = Array.from({ length: levels.keyCount }, (_, index) => utf8(`k${index}`));
+    this.fields = Array.from({ length: levels.fieldCount }, (_, index) => utf8(`f${index}`));
+    this.weightTotal = levels.weights.reduce((sum, [, weight]) => sum + weight, 0);
   }
 
   /** Virtual ms until the node's next operation (exponential gaps). */
@@ -54,24 +89,13 @@ export class Workload {
     return 1 + Math.floor(-Math.log(1 - this.rng.nextFloat()) * this.levels.meanGapMs);
   }
 
-  nextOp(nodeIndex: number, nodeNowMs: number): ClientOp {
+  nextOp(nodeIndex: number): ClientOp {
     const rng = this.rng;
-    if (rng.nextFloat() < this.levels.readShare) return { kind: 'read', key: this.pickKey() };
-    const count = rng.nextFloat() < MULTI_KEY_SHARE ? 2 + rng.nextInt(MULTI_KEY_MAX - 1) : 1;
-    const writes: ClientWrite[] = [];
-    for (let index = 0; index < count; index++) {
-      const key = this.pickKey();
-      const roll = rng.nextFloat();
-      if (roll < this.levels.deleteShare) {
-        writes.push({ key, value: null, expiresAtMs: 0 });
-      } else {
-        // Unique values, so a replica holding the wrong one for a version is visible.
-        const value = utf8(`n${nodeIndex}.${++this.counter}`);
-        const ttl = roll < this.levels.deleteShare + this.levels.ttlShare;
-        writes.push({ key, value, expiresAtMs: ttl ? nodeNowMs + TTL_MIN_MS + rng.nextInt(TTL_SPAN_MS) : 0 });
-      }
-    }
-    return { kind: 'write', writes };
+    if (rng.nextFloat() < this.levels.readShare) return { kind: 'read' };
+    const count = rng.nextFloat() < this.levels.multiShare ? 2 + rng.nextInt(MULTI_COMMANDS_MAX - 1) : 1;
+    const ops: TypedOp[] = [];
+    for (let index = 0; index < count; index++) ops.push(this.nextCommand(nodeIndex));
+    return { kind: 'write', ops };
   }
 
   wantsWait(): boolean {
@@ -83,7 +107,76 @@ export class Workload {
     return { replicas: 1 + this.rng.nextInt(Math.max(1, peerCount)), timeoutMs: this.rng.nextInt(2_000) };
   }
 
-  private pickKey(): Uint8Array {
-    return this.keys[this.rng.nextInt(this.keys.length)]!;
+  /** Index into a list of length `bound` (reads, conflicting nodes). */
+  pickIndex(bound: number): number {
+    return this.rng.nextInt(bound);
+  }
+
+  /** Virtual ms until the next coordinated type conflict (Infinity: none). */
+  nextConflictGapMs(): number {
+    const mean = this.levels.conflictMeanGapMs;
+    return Number.isFinite(mean) ? 1 + Math.floor(-Math.log(1 - this.rng.nextFloat()) * mean) : Infinity;
+  }
+
+  /** The keys, from a random one on, for a conflict to find one absent on both nodes. */
+  keysFromRandom(): Uint8Array[] {
+    const start = this.rng.nextInt(this.keys.length);
+    return [...this.keys.slice(start), ...this.keys.slice(0, start)];
+  }
+
+  /** The two creations of a type conflict on key: a string on one node, a hash on the other. */
+  conflictOps(key: Uint8Array, stringNode: number, hashNode: number): [TypedOp, TypedOp] {
+    const rng = this.rng;
+    const field = this.pick(this.fields);
+    const asString: TypedOp = rng.nextFloat() < 0.5 ? { cmd: 'set', key, value: this.value(stringNode), ttlMs: 0 } : { cmd: 'incrby', key, delta: BigInt(1 + rng.nextInt(DELTA_MAX)) };
+    const asHash: TypedOp = rng.nextFloat() < 0.5 ? { cmd: 'hset', key, field, value: this.value(hashNode) } : { cmd: 'hincrby', key, field, delta: BigInt(1 + rng.nextInt(DELTA_MAX)) };
+    return [asString, asHash];
+  }
+
+  private nextCommand(nodeIndex: number): TypedOp {
+    const rng = this.rng;
+    const key = this.pick(this.keys);
+    switch (this.pickCommand()) {
+      case 'set':
+        return { cmd: 'set', key, value: this.value(nodeIndex), ttlMs: rng.nextFloat() < this.levels.ttlShare ? this.ttlMs() : 0 };
+      case 'del':
+        return { cmd: 'del', key };
+      case 'incrby':
+        return { cmd: 'incrby', key, delta: BigInt(1 + rng.nextInt(DELTA_MAX)) };
+      case 'hset':
+        return { cmd: 'hset', key, field: this.pick(this.fields), value: this.value(nodeIndex) };
+      case 'hincrby':
+        return { cmd: 'hincrby', key, field: this.pick(this.fields), delta: BigInt(1 + rng.nextInt(DELTA_MAX)) };
+      case 'hdel':
+        return { cmd: 'hdel', key, field: this.pick(this.fields) };
+      case 'expire':
+        return { cmd: 'expire', key, ttlMs: rng.nextFloat() < this.levels.persistShare ? 0 : this.ttlMs() };
+      case 'flushall':
+        return { cmd: 'flushall' };
+    }
+  }
+
+  private pickCommand(): Command {
+    let roll = this.rng.nextFloat() * this.weightTotal;
+    for (const [command, weight] of this.levels.weights) {
+      roll -= weight;
+      if (roll < 0) return command;
+    }
+    return 'set';
+  }
+
+  /** A unique value (a replica holding the wrong one for a version shows), mostly a number. */
+  private value(nodeIndex: number): Uint8Array {
+    const unique = ++this.counter;
+    if (this.rng.nextFloat() < TEXT_VALUE_SHARE) return utf8(`n${nodeIndex}.${unique}`);
+    return utf8(String(unique * 10 + nodeIndex));
+  }
+
+  private ttlMs(): number {
+    return TTL_MIN_MS + this.rng.nextInt(TTL_SPAN_MS);
+  }
+
+  private pick<T>(items: readonly T[]): T {
+    return items[this.rng.nextInt(items.length)]!;
   }
 }

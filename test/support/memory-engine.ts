@@ -100,6 +100,7 @@ export class MemoryEngine implements Engine {
     const changes = this.keyspace.stamp(owned, this.clock, this.id, nowMs);
     void this.store.write({ records: changes.records, purgeKeys: changes.purgeKeys });
     if (this.options.keepBatches === true) this.batches.push(changes.records);
+    this.keyspace.settle();
     const sequence = ++this.sequence;
     this.events.publish(changes.records, changes.previous, false, nowMs);
     const delayMs = this.options.commitDelayMs ?? 0;
@@ -207,6 +208,7 @@ export class MemoryEngine implements Engine {
     do {
       const swept = this.keyspace.sweepSlice(nowMs);
       void this.store.write({ records: swept.records, purgeKeys: swept.purgeKeys });
+      this.keyspace.settle();
       this.events.publish(swept.records, swept.previous, true, nowMs);
       count += swept.records.length;
     } while (!this.keyspace.sweepWrapped());

@@ -5,7 +5,7 @@ import { utf8 } from '../../src/core/bytes.js';
 import type { Effect } from '../../src/core/io.js';
 import fc from 'fast-check';
 import type { PeerMessage } from '../../src/core/messages.js';
-import { recordBytes, REPLICATE_HOLD_MAX_MS, ReplicationLinks } from '../../src/core/replication-links.js';
+import { recordBytes, REPLICATE_HOLD_MAX_MS, ReplicationLinks, REPLICATION_PRIORITY_WINDOW_MS } from '../../src/core/replication-links.js';
 import { REPLICATE_RECORDS_MAX } from '../../src/core/replication.js';
 import type { VersionedRecord } from '../../src/core/types.js';
 
@@ -186,19 +186,21 @@ test('any mix of client writes: frames within bounds, cut between writes unless 
 });
 
 test('rows their origin stamped after the link came up on its side arrive by replication; older ones, or any after a lost frame, do not', () => {
+  const NOW_MS = 5_500;
   const links = new ReplicationLinks(BATCH_BYTES_MAX);
   links.open(ORIGIN, 0);
   const stamped = (wallMs: number, logical = 0, origin = ORIGIN): VersionedRecord => ({ ...record(1), hlc: { wallMs, logical }, origin });
-  assert.equal(links.arrivesByReplication(stamped(5_000)), false, 'no syncHello yet: unknown');
+  assert.equal(links.arrivesByReplication(stamped(5_000), NOW_MS), false, 'no syncHello yet: unknown');
   links.notePushedAfter(ORIGIN, { wallMs: 1_000, logical: 3 });
-  assert.equal(links.arrivesByReplication(stamped(1_000, 4)), true, 'stamped after the link came up: pushed to us');
-  assert.equal(links.arrivesByReplication(stamped(1_000, 3)), false, 'stamped before');
-  assert.equal(links.arrivesByReplication(stamped(5_000, 0, PEER)), false, 'no link to its origin');
+  assert.equal(links.arrivesByReplication(stamped(1_000, 4), NOW_MS), true, 'stamped after the link came up: pushed to us');
+  assert.equal(links.arrivesByReplication(stamped(1_000, 3), NOW_MS), false, 'stamped before');
+  assert.equal(links.arrivesByReplication(stamped(5_000, 0, PEER), NOW_MS), false, 'no link to its origin');
   links.dropped(ORIGIN, { type: 'replicate', seq: 1, records: [] });
-  assert.equal(links.arrivesByReplication(stamped(5_000)), false, 'a frame was lost on this link: anti-entropy must bring it');
+  assert.equal(links.arrivesByReplication(stamped(5_000), NOW_MS), false, 'a frame was lost on this link: anti-entropy must bring it');
   links.close(ORIGIN);
   links.open(ORIGIN, 0);
   links.notePushedAfter(ORIGIN, { wallMs: 9_000, logical: 0 });
-  assert.equal(links.arrivesByReplication(stamped(5_000)), false, 'stamped before the new link came up');
-  assert.equal(links.arrivesByReplication(stamped(9_001)), true);
+  assert.equal(links.arrivesByReplication(stamped(5_000), NOW_MS), false, 'stamped before the new link came up');
+  assert.equal(links.arrivesByReplication(stamped(9_001), NOW_MS), true);
+  assert.equal(links.arrivesByReplication(stamped(9_001), 9_001 + REPLICATION_PRIORITY_WINDOW_MS + 1), false, 'too old to wait for: a lost frame gets repaired');
 });

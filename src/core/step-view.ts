@@ -1,0 +1,103 @@
+// The store as the keyspace's own decisions leave it. The core hands its changes to the
+// runtime as persist effects after each step, so within a step the store still shows what
+// was there before: a tick that purges a tombstone and then sweeps the same key, or a
+// MULTI that writes a row and then clears its key, would decide from stale rows (and count
+// a removed row twice in the Merkle tree). Reads go through here instead: rows this step
+// changed first, then the store. The node settles it at the start of every step, when the
+// store holds every earlier change.
+import { bytesToMapKey, compareBytes } from './bytes.js';
+import { rowBucket } from './rows.js';
+import { hasPrefix, type RangePage, type RowPage, type ScanResult, type StoreView } from './store-view.js';
+import type { VersionedRecord } from './types.js';
+
+interface Changed {
+  readonly key: Uint8Array;
+  readonly bucket: number;
+  /** The row as this step left it; null when removed. */
+  readonly record: VersionedRecord | null;
+}
+
+function compareBucketKey(a: VersionedRecord, b: VersionedRecord): number {
+  return rowBucket(a.key) - rowBucket(b.key) || compareBytes(a.key, b.key);
+}
+
+export class StepView implements StoreView {
+  private readonly changed = new Map<string, Changed>();
+
+  constructor(private readonly store: StoreView) {}
+
+  /** The row is now `record` (undefined: removed), whatever the store still says. */
+  note(key: Uint8Array, record: VersionedRecord | undefined): void {
+    this.changed.set(bytesToMapKey(key), { key, bucket: rowBucket(key), record: record ?? null });
+  }
+
+  /** The store holds every change noted so far. */
+  settle(): void {
+    this.changed.clear();
+  }
+
+  get(key: Uint8Array): VersionedRecord | undefined {
+    if (this.changed.size > 0) {
+      const changed = this.changed.get(bytesToMapKey(key));
+      if (changed !== undefined) return changed.record ?? undefined;
+    }
+    return this.store.get(key);
+  }
+
+  scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
+    if (this.changed.size === 0) return this.store.scanRows(prefix, after, limitRecords);
+    // A page whose rows were all removed in this step must not read as the end.
+    for (;;) {
+      const page = this.store.scanRows(prefix, after, limitRecords);
+      const last = page.records.length === 0 ? undefined : page.records[page.records.length - 1]!.key;
+      const records = this.overlay(page.records, (changed) => {
+        if (!hasPrefix(changed.key, prefix) || (after !== undefined && compareBytes(changed.key, after) <= 0)) return false;
+        return page.done || (last !== undefined && compareBytes(changed.key, last) <= 0);
+      });
+      records.sort((a, b) => compareBytes(a.key, b.key));
+      if (records.length > 0 || page.done || last === undefined) return { records, done: page.done };
+      after = last;
+    }
+  }
+
+  scanBuckets(fromBucket: number, toBucketExclusive: number, limitRecords: number): ScanResult {
+    const page = this.store.scanBuckets(fromBucket, toBucketExclusive, limitRecords);
+    if (this.changed.size === 0) return page;
+    const endBucket = Math.min(page.nextBucket, toBucketExclusive);
+    const records = this.overlay(page.records, (changed) => changed.bucket >= fromBucket && changed.bucket < endBucket);
+    records.sort(compareBucketKey);
+    return { records, nextBucket: page.nextBucket };
+  }
+
+  scanFrom(fromBucket: number, after: Uint8Array | undefined, limitRecords: number): RangePage {
+    const page = this.store.scanFrom(fromBucket, after, limitRecords);
+    if (this.changed.size === 0) return page;
+    // Rows this step created between the start and where the page stopped belong to it.
+    const beyondStart = (changed: Changed) => changed.bucket > fromBucket || (changed.bucket === fromBucket && (after === undefined || compareBytes(changed.key, after) > 0));
+    const beforeEnd = (changed: Changed) =>
+      page.nextAfter === undefined ? changed.bucket < page.nextBucket : changed.bucket < page.nextBucket || (changed.bucket === page.nextBucket && compareBytes(changed.key, page.nextAfter) <= 0);
+    const records = this.overlay(page.records, (changed) => beyondStart(changed) && beforeEnd(changed));
+    records.sort(compareBucketKey);
+    return { records, nextBucket: page.nextBucket, nextAfter: page.nextAfter };
+  }
+
+  /** Stored records with this step's changes applied, plus rows this step created that `inRange` admits. */
+  private overlay(stored: readonly VersionedRecord[], inRange: (changed: Changed) => boolean): VersionedRecord[] {
+    const records: VersionedRecord[] = [];
+    const seen = new Set<string>();
+    for (const record of stored) {
+      const mapKey = bytesToMapKey(record.key);
+      const changed = this.changed.get(mapKey);
+      if (changed === undefined) {
+        records.push(record);
+        continue;
+      }
+      seen.add(mapKey);
+      if (changed.record !== null) records.push(changed.record);
+    }
+    for (const [mapKey, changed] of this.changed) {
+      if (changed.record !== null && !seen.has(mapKey) && inRange(changed)) records.push(changed.record);
+    }
+    return records;
+  }
+}
