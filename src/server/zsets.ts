@@ -7,7 +7,7 @@ import { bytesToMapKey } from '../core/bytes.js';
 import { parseInteger64 } from '../core/counters.js';
 import type { ClientWrite } from '../core/io.js';
 import { encodeHeader, headerRowKey, KeyType } from '../core/rows.js';
-import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull } from '../wire/resp.js';
+import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull, appendNullArray } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
 import type { Engine } from './engine.js';
 import { COUNT_RANGE_ERROR, hscanVariant, LONG_MAX, randomWithCount, OUT_OF_RANGE_ERROR, fieldsAt, randomBelow } from './hash-reads.js';
@@ -447,6 +447,50 @@ function popVariant(max: boolean) {
   };
 }
 
+/** ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first non-empty key (a local pop). */
+function zmpopCommand(session: Session, args: Buffer[]): void {
+  const out = session.out;
+  const numkeys = parseInteger64(args[1]!);
+  if (numkeys === undefined || numkeys < 1n || numkeys > LONG_MAX) return void appendError(out, 'ERR numkeys should be greater than 0');
+  const whereIndex = 2 + Number(numkeys > 1_000_000n ? 1_000_000n : numkeys);
+  if (whereIndex >= args.length) return void appendError(out, SYNTAX_ERROR);
+  const where = args[whereIndex]!;
+  const max = argIs(where, 'max');
+  if (!max && !argIs(where, 'min')) return void appendError(out, SYNTAX_ERROR);
+  let count = 1;
+  let counted = false;
+  for (let index = whereIndex + 1; index < args.length; index++) {
+    if (!counted && argIs(args[index]!, 'count') && index + 1 < args.length) {
+      const parsed = parseInteger64(args[++index]!);
+      if (parsed === undefined || parsed < 1n || parsed > LONG_MAX) return void appendError(out, 'ERR count should be greater than 0');
+      count = parsed > 2n ** 52n ? 2 ** 52 : Number(parsed);
+      counted = true;
+    } else {
+      return void appendError(out, SYNTAX_ERROR);
+    }
+  }
+  const engine = session.engine;
+  for (const key of args.slice(2, whereIndex)) {
+    const header = headerOfType(engine, key, KeyType.ZSet);
+    if (header === WRONG_TYPE) return void appendError(out, WRONGTYPE_ERROR);
+    if (header === undefined) continue;
+    const entries = loadEntries(engine, key);
+    if (max) entries.reverse();
+    const popped = entries.slice(0, count);
+    const start = out.length;
+    appendArrayHeader(out, 2);
+    appendBulk(out, key);
+    appendArrayHeader(out, popped.length);
+    for (const entry of popped) {
+      appendArrayHeader(out, 2);
+      appendBulk(out, entry.member);
+      appendScore(out, entry.score, session.protocol);
+    }
+    return void session.deferWrite(engine.write(removalWrites(engine, key, popped.map((entry) => entry.member))), start);
+  }
+  appendNullArray(out, session.protocol);
+}
+
 /** ZRANDMEMBER key [count [WITHSCORES]]: HRANDFIELD's walk over the member rows. */
 function zrandmemberCommand(session: Session, args: Buffer[]): void {
   const key = args[1]!;
@@ -641,6 +685,7 @@ export const ZSET_COMMANDS: readonly CommandSpec[] = [
   command('zlexcount', 4, ReadOnly | Fast, ONE_KEY, 'sorted_set', 'Number of members in a lex range', countVariant(By.Lex)),
   command('zpopmin', -2, Write | Fast, ONE_KEY, 'sorted_set', 'Remove and return the lowest members (a local pop)', popVariant(false)),
   command('zpopmax', -2, Write | Fast, ONE_KEY, 'sorted_set', 'Remove and return the highest members (a local pop)', popVariant(true)),
+  command('zmpop', -4, Write, NUMKEYS, 'sorted_set', 'Pop members from the first non-empty sorted set (a local pop)', zmpopCommand),
   command('zrandmember', -2, ReadOnly, ONE_KEY, 'sorted_set', 'Random members', zrandmemberCommand),
   command('zscan', -3, ReadOnly, ONE_KEY, 'sorted_set', 'Iterate members and scores by cursor', hscanVariant(KeyType.ZSet, true)),
   command('zremrangebyscore', 4, Write, ONE_KEY, 'sorted_set', 'Remove members in a score range', removeRangeVariant(By.Score)),
