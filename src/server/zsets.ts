@@ -624,8 +624,9 @@ function combineCommand(session: Session, args: Buffer[], operation: Combine, de
 function zintercardCommand(session: Session, args: Buffer[]): void {
   const out = session.out;
   const numkeys = parseInteger64(args[1]!);
-  if (numkeys === undefined || numkeys < 1n || numkeys > LONG_MAX) return void appendError(out, 'ERR numkeys should be greater than 0');
-  if (numkeys > BigInt(args.length - 2)) return void appendError(out, "ERR Number of keys can't be greater than number of args");
+  if (numkeys === undefined || numkeys > LONG_MAX) return void appendError(out, NOT_INTEGER_ERROR);
+  if (numkeys < 1n) return void appendError(out, "ERR at least 1 input key is needed for 'zintercard' command");
+  if (numkeys > BigInt(args.length - 2)) return void appendError(out, SYNTAX_ERROR);
   const keyCount = Number(numkeys);
   let limit = 0;
   for (let index = 2 + keyCount; index < args.length; index++) {
