@@ -1,12 +1,19 @@
 // Keyspace notifications: names the Redis event of each applied change and hands it to every subscriber.
 import { bytesToMapKey, equalBytes } from '../core/bytes.js';
-import { decodeHeader, decodeSlotTotal, headerType, KeyType, parseRow, parseSlotElement, rowKey, rowKindOf, RowKind, type ParsedRow } from '../core/rows.js';
+import { decodeHeader, decodeSlotTotal, headerRowKey, headerType, KeyType, parseRow, parseSlotElement, rowKey, rowKindOf, RowKind, type ParsedRow } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
 import { isAbsent } from '../core/record.js';
 import type { KeyspaceEvent, KeyspaceEventName } from '../server/engine.js';
 
 export class KeyspaceEvents {
   private readonly listeners = new Set<(event: KeyspaceEvent) => void>();
+
+  /**
+   * headerOf reads a stored row (the header of a key whose element rows changed tells
+   * whether they are hash fields, set members or sorted-set members); without it, and
+   * when the header is gone, members of empty value read as a set's and others as a hash's.
+   */
+  constructor(private readonly headerOf?: (row: Uint8Array) => VersionedRecord | undefined) {}
 
   /** Whether anyone listens: with no subscriber, applied changes need no naming at all. */
   get hasListeners(): boolean {
@@ -51,7 +58,8 @@ export class KeyspaceEvents {
         emitOnce(pendingDel, 'del');
         pendingDel = undefined;
       }
-      const name = keyspaceEventOf(row.kind, record, previous[index], expired, nowMs);
+      let name = keyspaceEventOf(row.kind, record, previous[index], expired, nowMs);
+      if (name !== undefined && (row.kind === RowKind.Field || row.kind === RowKind.Slot)) name = this.familyName(name, row, record, previous[index], records);
       if (name === undefined) continue;
       if (name === 'del' && row.kind === RowKind.Clear && index + 1 < records.length) {
         const next = records[index + 1]!;
@@ -61,7 +69,7 @@ export class KeyspaceEvents {
           continue;
         }
       }
-      if (name === 'hset' && countedFields?.has(bytesToMapKey(record.key)) === true) continue;
+      if ((name === 'hset' || name === 'zadd') && countedFields?.has(bytesToMapKey(record.key)) === true) continue;
       // INCR of an absent key writes the header of base "0" beside its slot: Redis names only the increment.
       if (name === 'set' && counted?.has(bytesToMapKey(row.key)) === true && isCounterCreation(record, previous[index], nowMs)) continue;
       emitOnce(row.key, name);
@@ -70,6 +78,25 @@ export class KeyspaceEvents {
       if (name === 'set' && record.expiresAtMs !== 0 && !keptExpiry(record, previous[index], nowMs)) this.emit({ key: row.key, event: 'expire' });
     }
     if (pendingDel !== undefined) emitOnce(pendingDel, 'del');
+  }
+
+  /** A hash event name renamed for the key's family: sadd/srem of a set, zadd/zrem/zincr of a sorted set. */
+  private familyName(name: KeyspaceEventName, row: ParsedRow, record: VersionedRecord, before: VersionedRecord | undefined, records: readonly VersionedRecord[]): KeyspaceEventName {
+    const type = this.familyOf(row.key, record, before, records);
+    if (type === KeyType.Set) return name === 'hdel' ? 'srem' : name === 'hset' ? 'sadd' : name;
+    if (type === KeyType.ZSet) return name === 'hdel' ? 'zrem' : name === 'hset' ? 'zadd' : name === 'hincrbyfloat' || name === 'hincrby' ? 'zincr' : name;
+    return name;
+  }
+
+  private familyOf(key: Uint8Array, record: VersionedRecord, before: VersionedRecord | undefined, records: readonly VersionedRecord[]): number {
+    const headerKey = headerRowKey(key);
+    for (const other of records) {
+      if (other.value !== null && equalBytes(other.key, headerKey)) return headerType(other.value);
+    }
+    const stored = this.headerOf?.(headerKey);
+    if (stored !== undefined && stored.value !== null) return headerType(stored.value);
+    const value = record.value ?? before?.value;
+    return rowKindOf(record.key) === RowKind.Field && value !== null && value !== undefined && value.length === 0 ? KeyType.Set : KeyType.Hash;
   }
 
   private emit(event: KeyspaceEvent): void {

@@ -43,7 +43,7 @@ export class NodeRuntime implements Engine {
   private requestCounter = 0;
   private readonly waitResolvers = new Map<number, (replicas: number) => void>();
   private readonly quorumResolvers = new Map<number, { resolve: (record: VersionedRecord | undefined) => void; reject: (error: Error) => void }>();
-  private readonly keyspace = new KeyspaceEvents();
+  private readonly keyspace = new KeyspaceEvents((row) => this.store.get(row));
   private readonly peerPublishListeners = new Set<(channel: Uint8Array, message: Uint8Array) => void>();
   private stopped = false;
   private clientsPaused = false;

@@ -16,6 +16,11 @@ export type KeyspaceEventName =
   | 'hdel'
   | 'hincrby'
   | 'hincrbyfloat'
+  | 'sadd'
+  | 'srem'
+  | 'zadd'
+  | 'zrem'
+  | 'zincr'
   | 'rename_from'
   | 'rename_to'
   | 'copy_to';

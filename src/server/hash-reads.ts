@@ -4,6 +4,7 @@
 // them holds more of a hash in memory than its reply needs, whatever the hash's size.
 import type { Buffer } from 'node:buffer';
 import { parseInteger64 } from '../core/counters.js';
+import { KeyType } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
 import { RespOutput, appendArrayHeader, appendBulk, appendBulkText, appendError, appendMapHeader, appendNull, type RespVersion } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs, command, parseIntegerArg } from './common.js';
@@ -29,13 +30,13 @@ const HSCAN_SMALL_HASH_ROWS_MAX = 1024;
 /** HRANDFIELD with a negative count returns at most this many picks (each is kept until the reply is written). */
 export const HRANDFIELD_PICKS_MAX = 1_000_000;
 /** Redis's LONG_MAX: HRANDFIELD's count range. */
-const LONG_MAX = 2n ** 63n - 1n;
-const COUNT_RANGE_ERROR = `ERR value is out of range, value must between -${LONG_MAX} and ${LONG_MAX}`;
-const OUT_OF_RANGE_ERROR = 'ERR value is out of range';
+export const LONG_MAX = 2n ** 63n - 1n;
+export const COUNT_RANGE_ERROR = `ERR value is out of range, value must between -${LONG_MAX} and ${LONG_MAX}`;
+export const OUT_OF_RANGE_ERROR = 'ERR value is out of range';
 const INVALID_CURSOR_ERROR = 'ERR invalid cursor';
 
 /** Put a header (written by `write`) in front of the bytes appended since `start`. */
-function insertHeader(out: RespOutput, start: number, write: (header: RespOutput) => void): void {
+export function insertHeader(out: RespOutput, start: number, write: (header: RespOutput) => void): void {
   const header = new RespOutput(16);
   write(header);
   out.reserve(header.length);
@@ -78,12 +79,16 @@ function appendEmptyScan(session: Session): void {
   appendArrayHeader(session.out, 0);
 }
 
-/** HSCAN key cursor [MATCH pattern] [COUNT count]: pairs of field and value. */
-function hscanCommand(session: Session, args: Buffer[]): void {
+/** HSCAN key cursor [MATCH pattern] [COUNT count]: pairs of field and value (SSCAN: members alone, by `type`). */
+export function hscanVariant(type: KeyType, withValues: boolean) {
+  return (session: Session, args: Buffer[]): void => scanElements(session, args, type, withValues);
+}
+
+function scanElements(session: Session, args: Buffer[], type: KeyType, withValues: boolean): void {
   const key = args[1]!;
   const cursor = parseScanCursor(args[2]!);
   if (cursor === undefined) return void appendError(session.out, INVALID_CURSOR_ERROR);
-  const header = hashForRead(session, key);
+  const header = hashForRead(session, key, type);
   if (header === WRONG_TYPE) return;
   if (header === undefined) return appendEmptyScan(session);
   let pattern: Buffer | undefined;
@@ -106,11 +111,12 @@ function hscanCommand(session: Session, args: Buffer[]): void {
   const cursors = scanCursorsOf(session.server);
   const after = cursor === '0' ? undefined : cursors.resume(cursor, key);
   const rowsMax = engine.fieldCount(key) <= HSCAN_SMALL_HASH_FIELDS_MAX ? Math.max(count, HSCAN_SMALL_HASH_ROWS_MAX) : count;
-  const slots = new FieldSlots(engine, key, false);
+  const slots = withValues ? new FieldSlots(engine, key, false) : undefined;
   const items: Uint8Array[] = [];
   const walk = visitFields(engine, key, after, rowsMax, (field, row) => {
     if (pattern !== undefined && !globMatch(pattern, field)) return;
-    items.push(field, slots.value(field, row));
+    items.push(field);
+    if (slots !== undefined) items.push(slots.value(field, row));
   });
   const out = session.out;
   appendArrayHeader(out, 2);
@@ -120,7 +126,7 @@ function hscanCommand(session: Session, args: Buffer[]): void {
 }
 
 /** A uniform random integer in [0, bound). */
-function randomBelow(bound: number): number {
+export function randomBelow(bound: number): number {
   return Math.floor(Math.random() * bound);
 }
 
@@ -130,7 +136,7 @@ interface Pick {
 }
 
 /** The live fields at these positions (ascending, distinct) in row order, found in one walk. */
-function fieldsAt(engine: Engine, key: Uint8Array, positions: readonly number[], withValues: boolean): Map<number, Pick> {
+export function fieldsAt(engine: Engine, key: Uint8Array, positions: readonly number[], withValues: boolean): Map<number, Pick> {
   const found = new Map<number, Pick>();
   if (positions.length === 0) return found;
   const slots = withValues ? new FieldSlots(engine, key, positions.length > 1) : undefined;
@@ -154,7 +160,7 @@ function appendPicks(out: RespOutput, picks: readonly Pick[], withValues: boolea
 }
 
 /** Fisher-Yates: picks found in row order come out in random order, as Redis's do. */
-function shuffle<T>(items: T[]): T[] {
+export function shuffle<T>(items: T[]): T[] {
   for (let index = items.length - 1; index > 0; index--) {
     const other = randomBelow(index + 1);
     [items[index], items[other]] = [items[other]!, items[index]!];
@@ -163,7 +169,7 @@ function shuffle<T>(items: T[]): T[] {
 }
 
 /** Floyd's sampling: `count` distinct positions of [0, size), ascending. */
-function distinctPositions(count: number, size: number): number[] {
+export function distinctPositions(count: number, size: number): number[] {
   const chosen = new Set<number>();
   for (let bound = size - count; bound < size; bound++) {
     const candidate = randomBelow(bound + 1);
@@ -172,9 +178,9 @@ function distinctPositions(count: number, size: number): number[] {
   return [...chosen].sort((a, b) => a - b);
 }
 
-/** HRANDFIELD key count [WITHVALUES]: distinct fields for a positive count, repeats allowed for a negative one. */
-function randomWithCount(session: Session, key: Uint8Array, count: bigint, withValues: boolean): void {
-  const header = hashForRead(session, key);
+/** HRANDFIELD key count [WITHVALUES]: distinct fields for a positive count, repeats allowed for a negative one (SRANDMEMBER by `type`). */
+export function randomWithCount(session: Session, key: Uint8Array, count: bigint, withValues: boolean, type: KeyType = KeyType.Hash): void {
+  const header = hashForRead(session, key, type);
   if (header === WRONG_TYPE) return;
   const out = session.out;
   if (header === undefined || count === 0n) return void appendArrayHeader(out, 0);
@@ -235,6 +241,6 @@ export const HASH_READ_COMMANDS: readonly CommandSpec[] = [
   command('hgetall', 2, ReadOnly, ONE_KEY, 'hash', 'All fields and values of a hash', wholeHashVariant(Parts.Both)),
   command('hkeys', 2, ReadOnly, ONE_KEY, 'hash', 'All fields of a hash', wholeHashVariant(Parts.Fields)),
   command('hvals', 2, ReadOnly, ONE_KEY, 'hash', 'All values of a hash', wholeHashVariant(Parts.Values)),
-  command('hscan', -3, ReadOnly, ONE_KEY, 'hash', 'Iterate the fields and values of a hash by cursor', hscanCommand),
+  command('hscan', -3, ReadOnly, ONE_KEY, 'hash', 'Iterate the fields and values of a hash by cursor', hscanVariant(KeyType.Hash, true)),
   command('hrandfield', -2, ReadOnly, ONE_KEY, 'hash', 'Random fields of a hash', hrandfieldCommand),
 ];

@@ -78,15 +78,17 @@ export interface HashWriteTarget {
 }
 
 /**
- * The write target of key for HSET and friends; WRONG_TYPE when it holds another type.
+ * The write target of key for HSET and friends (and of a set or sorted set by `type`:
+ * they keep their members as Field rows too); WRONG_TYPE when it holds another type.
  * A key that exists is a hash with a live field. Creating it over an expired one clears
  * that first (the clear its expiry implies would remove the old slots, so a new field's
  * base records none).
  */
-export function hashWriteTarget(engine: Engine, key: Uint8Array): HashWriteTarget | typeof WRONG_TYPE {
+export function hashWriteTarget(engine: Engine, key: Uint8Array, type: KeyType = KeyType.Hash): HashWriteTarget | typeof WRONG_TYPE {
   const header = liveHeader(engine, key);
-  if (header !== undefined) return typeOf(header) === KeyType.Hash ? { writes: [], created: false, observeSlots: true } : WRONG_TYPE;
-  const headerWrite: ClientWrite = { key: headerRowKey(key), value: HASH_HEADER, expiresAtMs: 0 };
+  if (header !== undefined) return typeOf(header) === type ? { writes: [], created: false, observeSlots: true } : WRONG_TYPE;
+  const headerValue = type === KeyType.Hash ? HASH_HEADER : encodeHeader({ type, base: undefined });
+  const headerWrite: ClientWrite = { key: headerRowKey(key), value: headerValue, expiresAtMs: 0 };
   const stored = engine.get(headerRowKey(key));
   const expired = stored !== undefined && stored.value !== null && stored.expiresAtMs !== 0 && stored.expiresAtMs <= engine.nowMs();
   if (expired) return { writes: [deleteWrite(key), headerWrite], created: true, observeSlots: false };
@@ -101,11 +103,11 @@ export function observedSlots(engine: Engine, key: Uint8Array, field: Uint8Array
 // ---- What commands check before they read or write ----
 
 /**
- * The live header of a hash for a read command, counting a keyspace hit or miss as
+ * The live header of a hash (or a collection of `type`) for a read command, counting a keyspace hit or miss as
  * Redis's lookupKeyRead does; WRONG_TYPE after replying with the error.
  */
-export function hashForRead(session: Session, key: Uint8Array): VersionedRecord | undefined | typeof WRONG_TYPE {
-  const header = headerOfType(session.engine, key, KeyType.Hash);
+export function hashForRead(session: Session, key: Uint8Array, type: KeyType = KeyType.Hash): VersionedRecord | undefined | typeof WRONG_TYPE {
+  const header = headerOfType(session.engine, key, type);
   if (header === WRONG_TYPE) {
     appendError(session.out, WRONGTYPE_ERROR);
     return WRONG_TYPE;
@@ -116,18 +118,18 @@ export function hashForRead(session: Session, key: Uint8Array): VersionedRecord 
 }
 
 /** The write target of a hash for a write command; undefined after replying with an error. */
-export function hashForWrite(session: Session, key: Uint8Array): HashWriteTarget | undefined {
+export function hashForWrite(session: Session, key: Uint8Array, type: KeyType = KeyType.Hash): HashWriteTarget | undefined {
   if (!checkKeyLength(session, key)) return undefined;
-  const target = hashWriteTarget(session.engine, key);
+  const target = hashWriteTarget(session.engine, key, type);
   if (target !== WRONG_TYPE) return target;
   appendError(session.out, WRONGTYPE_ERROR);
   return undefined;
 }
 
 /** A field too long for a row key is refused (ELEMENT_BYTES_MAX); false after replying. */
-export function checkFieldLength(session: Session, field: Uint8Array): boolean {
+export function checkFieldLength(session: Session, field: Uint8Array, what = 'hash field'): boolean {
   if (field.length <= ELEMENT_BYTES_MAX) return true;
-  appendError(session.out, `ERR hash field is ${field.length} bytes, the limit is ${ELEMENT_BYTES_MAX}`);
+  appendError(session.out, `ERR ${what} is ${field.length} bytes, the limit is ${ELEMENT_BYTES_MAX}`);
   return false;
 }
 

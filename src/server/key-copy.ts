@@ -6,7 +6,7 @@
 // Counter slots belong to their origin (only it may write them), so a copy keeps the
 // counted value instead: a counted string or hash field becomes a plain value.
 import type { Buffer } from 'node:buffer';
-import { equalBytes } from '../core/bytes.js';
+import { equalBytes, utf8 } from '../core/bytes.js';
 import type { ClientWrite } from '../core/io.js';
 import { decodeFieldValue, encodeFieldValue, encodeStringHeader, headerRowKey, keyPrefix, KeyType, parseRow, rowKey, RowKind } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
@@ -15,6 +15,7 @@ import { CommandFlag, NOT_INTEGER_ERROR, SYNTAX_ERROR, argIs, checkKeyLength, co
 import type { Engine } from './engine.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
+import { scoreOf, scoreText } from './zset-rows.js';
 import { countedValue, deleteWrite, liveHeader, readSlots, stringValue, typeOf } from './typed-keys.js';
 
 export const NO_SUCH_KEY_ERROR = 'ERR no such key';
@@ -36,12 +37,13 @@ export function copyRowWrites(engine: Engine, source: Uint8Array, destination: U
   }
   writes.push({ key: headerRowKey(destination), value: header.value, expiresAtMs: header.expiresAtMs });
   const counted = engine.mayHaveSlots(source);
+  const zset = typeOf(header) === KeyType.ZSet;
   const prefix = keyPrefix(source);
   let after: Uint8Array | undefined;
   for (;;) {
     const page = engine.scanRows(prefix, after, COPY_PAGE_ROWS);
     for (const row of page.records) {
-      const write = copiedRow(engine, source, destination, row, counted);
+      const write = copiedRow(engine, source, destination, row, counted, zset);
       if (write !== undefined) writes.push(write);
     }
     if (page.done || page.records.length === 0) return writes;
@@ -50,7 +52,7 @@ export function copyRowWrites(engine: Engine, source: Uint8Array, destination: U
 }
 
 /** One element row of the source re-keyed to the destination; undefined for rows a copy leaves out. */
-function copiedRow(engine: Engine, source: Uint8Array, destination: Uint8Array, row: VersionedRecord, counted: boolean): ClientWrite | undefined {
+function copiedRow(engine: Engine, source: Uint8Array, destination: Uint8Array, row: VersionedRecord, counted: boolean, zset: boolean): ClientWrite | undefined {
   if (row.value === null) return undefined; // removed elements: the destination's clear covers them
   const parsed = parseRow(row.key);
   if (parsed === undefined) return undefined;
@@ -63,7 +65,9 @@ function copiedRow(engine: Engine, source: Uint8Array, destination: Uint8Array, 
       let value = row.value;
       if (counted) {
         const base = decodeFieldValue(row.value);
-        if (base !== undefined) value = encodeFieldValue({ bytes: countedValue(base, readSlots(engine, source, parsed.element)), observed: new Map() });
+        const slots = base === undefined ? undefined : readSlots(engine, source, parsed.element);
+        // A sorted set's score keeps its full precision (%.17g), not the counter text.
+        if (base !== undefined) value = encodeFieldValue({ bytes: zset ? utf8(scoreText(scoreOf(base, slots!))) : countedValue(base, slots!), observed: new Map() });
       }
       return { key: rowKey(destination, RowKind.Field, parsed.element), value, expiresAtMs: row.expiresAtMs };
     }

@@ -49,7 +49,7 @@ export class MemoryEngine implements Engine {
   readonly store = new MemoryStore();
   private readonly keyspace: Keyspace;
   private readonly clock: HlcClock = createHlcClock(HLC_ZERO, DEFAULT_CORE_CONFIG.hlcMaxOffsetMs);
-  private readonly events = new KeyspaceEvents();
+  private readonly events = new KeyspaceEvents((row) => this.store.get(row));
   private readonly counters: Record<string, number> = {};
   private sequence = 0;
   private readonly now: () => number;

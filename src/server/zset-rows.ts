@@ -1,0 +1,132 @@
+// The rows of a sorted set: a header of KeyType.ZSet and one Field row per member whose
+// base value is the score as Redis prints it (%.17g), recording the slot totals it
+// observed; ZINCRBY (and ZADD INCR) add to this node's Slot row of the member, as
+// HINCRBYFLOAT does for a hash field, so increments made concurrently on other nodes all
+// count: score = base + every origin's unobserved float increments. Order by score is
+// not stored: range commands read the member rows and sort them per call (O(n) per call;
+// README known weaknesses).
+import { Buffer } from 'node:buffer';
+import { unobservedIncrements, parseLongDouble } from '../core/counters.js';
+import { utf8 } from '../core/bytes.js';
+import type { ClientWrite } from '../core/io.js';
+import { encodeSlotTotal, RowKind, rowKey, slotElement, ZERO_SLOT, type BaseValue, type SlotTotal } from '../core/rows.js';
+import type { NodeId, VersionedRecord } from '../core/types.js';
+import { appendBulkText, RespOutput, type RespVersion } from '../wire/resp.js';
+import type { Engine } from './engine.js';
+import { FieldSlots, fieldBase, fieldWrite, liveFieldRow, observedSlots, visitFields, type HashWriteTarget } from './hash-rows.js';
+
+export const NOT_FLOAT_ERROR = 'ERR value is not a valid float';
+export const NAN_SCORE_ERROR = 'ERR resulting score is not a number (NaN)';
+
+/** One member of a sorted set with its score. */
+export interface ZEntry {
+  readonly member: Uint8Array;
+  readonly score: number;
+}
+
+/** Redis 7.0's d2string: integers in +-2^52 as integers, else %.17g; inf, -inf. */
+export function scoreText(value: number): string {
+  if (Number.isNaN(value)) return 'nan';
+  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
+  if (value === 0) return Object.is(value, -0) ? '-0' : '0';
+  if (Number.isInteger(value) && Math.abs(value) < 2 ** 52) return String(value);
+  const exponential = value.toExponential(16);
+  const exponent = Number(exponential.slice(exponential.indexOf('e') + 1));
+  if (exponent < -4 || exponent >= 17) {
+    const [mantissa, power] = exponential.split('e') as [string, string];
+    const trimmed = mantissa.includes('.') ? mantissa.replace(/0+$/, '').replace(/\.$/, '') : mantissa;
+    const sign = power.startsWith('-') ? '-' : '+';
+    const digits = power.replace(/^[+-]/, '');
+    return `${trimmed}e${sign}${digits.length < 2 ? `0${digits}` : digits}`;
+  }
+  const fixed = value.toPrecision(17);
+  return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
+}
+
+/** A score in a reply: a double in RESP3, its text in RESP2. */
+export function appendScore(out: RespOutput, value: number, version: RespVersion): void {
+  if (version === 3) {
+    out.ascii(`,${scoreText(value)}`);
+    out.crlf();
+  } else {
+    appendBulkText(out, scoreText(value));
+  }
+}
+
+/** A score argument (strtod: inf allowed, NaN refused); undefined when not a float. */
+export function parseScore(bytes: Uint8Array): number | undefined {
+  const value = parseLongDouble(bytes);
+  return value === undefined || Number.isNaN(value) ? undefined : value;
+}
+
+/** The score of a member's base with its counter slots applied. */
+export function scoreOf(base: BaseValue, slots: ReadonlyMap<NodeId, SlotTotal>): number {
+  const parsed = parseLongDouble(base.bytes) ?? 0;
+  if (slots.size === 0) return parsed;
+  const increments = unobservedIncrements(base, slots);
+  return parsed + Number(increments.integer) + increments.float;
+}
+
+/** The member's score, undefined when it is not in the set (the caller checked the type). */
+export function memberScore(engine: Engine, key: Uint8Array, member: Uint8Array, slots?: FieldSlots): number | undefined {
+  const row = liveFieldRow(engine, key, member);
+  if (row === undefined) return undefined;
+  return scoreOf(fieldBase(row), (slots ?? new FieldSlots(engine, key, false)).of(member));
+}
+
+/** Every member with its score, sorted by (score, member bytes) as Redis orders them. */
+export function loadEntries(engine: Engine, key: Uint8Array): ZEntry[] {
+  const slots = new FieldSlots(engine, key, true);
+  const entries: ZEntry[] = [];
+  visitFields(engine, key, undefined, Infinity, (member: Uint8Array, row: VersionedRecord) => {
+    const copy = Uint8Array.from(member);
+    entries.push({ member: copy, score: scoreOf(fieldBase(row), slots.of(copy)) });
+  });
+  return entries.sort(compareEntries);
+}
+
+export function compareEntries(a: ZEntry, b: ZEntry): number {
+  if (a.score !== b.score) return a.score < b.score ? -1 : 1;
+  return Buffer.compare(a.member, b.member);
+}
+
+/** The Field row giving member the score `score` (a new base, resetting the slots it observed). */
+export function scoreWrite(engine: Engine, key: Uint8Array, member: Uint8Array, score: number, target: HashWriteTarget): ClientWrite {
+  return fieldWrite(key, member, utf8(scoreText(score)), observedSlots(engine, key, member, target));
+}
+
+/** A plain score row for a copied or stored sorted set (no slots observed). */
+export function plainScoreWrite(key: Uint8Array, member: Uint8Array, score: number): ClientWrite {
+  return fieldWrite(key, member, utf8(scoreText(score)), new Map());
+}
+
+/**
+ * The rows of an increment of member's score by `increment` on this node's slot (a
+ * missing member gets base "0" first), and the score it reads with afterwards; where the
+ * slot cannot carry it (an infinite result or base), a new base instead.
+ */
+export function incrementWrites(
+  engine: Engine,
+  key: Uint8Array,
+  member: Uint8Array,
+  target: HashWriteTarget,
+  increment: number,
+): { writes: ClientWrite[]; score: number } | typeof NAN_SCORE_ERROR {
+  const row = target.created ? undefined : liveFieldRow(engine, key, member);
+  const slots = observedSlots(engine, key, member, target);
+  const base: BaseValue = row === undefined ? { bytes: utf8('0'), observed: slots } : fieldBase(row);
+  const current = scoreOf(base, slots);
+  const expected = current + increment;
+  if (Number.isNaN(expected)) return NAN_SCORE_ERROR;
+  const writes = target.writes.slice();
+  const own = slots.get(engine.nodeId()) ?? ZERO_SLOT;
+  const next: SlotTotal = { integer: own.integer, float: own.float + increment };
+  const score = scoreOf(base, new Map(slots).set(engine.nodeId(), next));
+  if (!Number.isFinite(expected) || !Number.isFinite(current) || !Number.isFinite(next.float) || !Number.isFinite(score)) {
+    writes.push(fieldWrite(key, member, utf8(scoreText(expected)), slots));
+    return { writes, score: expected };
+  }
+  if (row === undefined) writes.push(fieldWrite(key, member, base.bytes, slots));
+  writes.push({ key: rowKey(key, RowKind.Slot, slotElement(member, engine.nodeId())), value: encodeSlotTotal(next), expiresAtMs: 0 });
+  return { writes, score };
+}

@@ -1,0 +1,702 @@
+// Sorted-set commands (Redis 7.0 replies and errors) on rows (zset-rows.ts): one Field row
+// per member holding its score, ZINCRBY / ZADD INCR as counters on per-origin slots (all
+// concurrent increments count), ZADD of a score a last-writer-wins base. NX/XX/GT/LT are
+// judged on the local view. Range commands read the whole set and sort it per call.
+import { Buffer } from 'node:buffer';
+import { bytesToMapKey } from '../core/bytes.js';
+import { parseInteger64 } from '../core/counters.js';
+import type { ClientWrite } from '../core/io.js';
+import { encodeHeader, headerRowKey, KeyType } from '../core/rows.js';
+import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull, appendNullArray } from '../wire/resp.js';
+import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
+import type { Engine } from './engine.js';
+import { COUNT_RANGE_ERROR, hscanVariant, LONG_MAX, randomWithCount, OUT_OF_RANGE_ERROR, fieldsAt, randomBelow } from './hash-reads.js';
+import { checkFieldLength, FieldSlots, hashForRead, hashForWrite, liveFieldRow } from './hash-rows.js';
+import type { Session } from './session.js';
+import { removalWrites } from './sets.js';
+import type { CommandSpec } from './table.js';
+import { deleteWrite, headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
+import {
+  appendScore,
+  compareEntries,
+  incrementWrites,
+  loadEntries,
+  memberScore,
+  NAN_SCORE_ERROR,
+  NOT_FLOAT_ERROR,
+  parseScore,
+  plainScoreWrite,
+  scoreWrite,
+  type ZEntry,
+} from './zset-rows.js';
+
+export const ZSET_HEADER = encodeHeader({ type: KeyType.ZSet, base: undefined });
+const POSITIVE_COUNT_ERROR = 'ERR value is out of range, must be positive';
+const MIN_MAX_FLOAT_ERROR = 'ERR min or max is not a float';
+const LEX_RANGE_ERROR = 'ERR min or max not valid string range item';
+
+// ---- ZADD ZINCRBY ZREM ZSCORE ZMSCORE ZCARD ----
+
+function zaddCommand(session: Session, args: Buffer[]): void {
+  const out = session.out;
+  let nx = false;
+  let xx = false;
+  let gt = false;
+  let lt = false;
+  let ch = false;
+  let incr = false;
+  let index = 2;
+  for (; index < args.length; index++) {
+    const arg = args[index]!;
+    if (argIs(arg, 'nx')) nx = true;
+    else if (argIs(arg, 'xx')) xx = true;
+    else if (argIs(arg, 'gt')) gt = true;
+    else if (argIs(arg, 'lt')) lt = true;
+    else if (argIs(arg, 'ch')) ch = true;
+    else if (argIs(arg, 'incr')) incr = true;
+    else break;
+  }
+  const elements = args.length - index;
+  if (elements % 2 !== 0 || elements === 0) return void appendError(out, SYNTAX_ERROR);
+  if (nx && xx) return void appendError(out, 'ERR XX and NX options at the same time are not compatible');
+  if ((gt && nx) || (lt && nx) || (gt && lt)) return void appendError(out, 'ERR GT, LT, and/or NX options at the same time are not compatible');
+  if (incr && elements > 2) return void appendError(out, 'ERR INCR option supports a single increment-element pair');
+  const scores: number[] = [];
+  for (let pair = index; pair < args.length; pair += 2) {
+    const score = parseScore(args[pair]!);
+    if (score === undefined) return void appendError(out, NOT_FLOAT_ERROR);
+    scores.push(score);
+  }
+  const key = args[1]!;
+  const engine = session.engine;
+  const existing = headerOfType(engine, key, KeyType.ZSet);
+  if (existing === WRONG_TYPE) return void appendError(out, WRONGTYPE_ERROR);
+  if (existing === undefined && xx) return void (incr ? appendNull(out, session.protocol) : appendInteger(out, 0));
+  const target = hashForWrite(session, key, KeyType.ZSet);
+  if (target === undefined) return;
+  for (let pair = index + 1; pair < args.length; pair += 2) if (!checkFieldLength(session, args[pair]!, 'sorted set member')) return;
+  if (incr) {
+    const member = args[index + 1]!;
+    const current = target.created ? undefined : memberScore(engine, key, member);
+    if ((current !== undefined && nx) || (current === undefined && xx)) return void appendNull(out, session.protocol);
+    const increment = scores[0]!;
+    if (current !== undefined && (gt || lt)) {
+      const next = current + increment;
+      if (Number.isNaN(next)) return void appendError(out, NAN_SCORE_ERROR);
+      if ((gt && next <= current) || (lt && next >= current)) return void appendNull(out, session.protocol);
+    }
+    const result = incrementWrites(engine, key, member, target, increment);
+    if (result === NAN_SCORE_ERROR) return void appendError(out, NAN_SCORE_ERROR);
+    const start = out.length;
+    appendScore(out, result.score, session.protocol);
+    return void session.deferWrite(engine.write(result.writes), start);
+  }
+  const writes = target.writes.slice();
+  const pending = new Map<string, { member: Uint8Array; score: number | undefined }>();
+  let added = 0;
+  let updated = 0;
+  scores.forEach((score, offset) => {
+    const member = args[index + 1 + offset * 2]!;
+    const mapKey = bytesToMapKey(member);
+    const seen = pending.get(mapKey);
+    const current = seen !== undefined ? seen.score : target.created ? undefined : memberScore(engine, key, member);
+    if (current !== undefined) {
+      if (nx) return;
+      if ((gt && score <= current) || (lt && score >= current)) return;
+      if (score !== current) updated++;
+      else return;
+    } else {
+      if (xx) return;
+      added++;
+    }
+    pending.set(mapKey, { member, score });
+  });
+  for (const { member, score } of pending.values()) writes.push(scoreWrite(engine, key, member, score!, target));
+  const start = out.length;
+  appendInteger(out, ch ? added + updated : added);
+  if (pending.size > 0) session.deferWrite(engine.write(writes), start);
+}
+
+function zincrbyCommand(session: Session, args: Buffer[]): void {
+  const out = session.out;
+  const increment = parseScore(args[2]!);
+  if (increment === undefined) return void appendError(out, NOT_FLOAT_ERROR);
+  const key = args[1]!;
+  const member = args[3]!;
+  const target = hashForWrite(session, key, KeyType.ZSet);
+  if (target === undefined || !checkFieldLength(session, member, 'sorted set member')) return;
+  const result = incrementWrites(session.engine, key, member, target, increment);
+  if (result === NAN_SCORE_ERROR) return void appendError(out, NAN_SCORE_ERROR);
+  const start = out.length;
+  appendScore(out, result.score, session.protocol);
+  session.deferWrite(session.engine.write(result.writes), start);
+}
+
+function zremCommand(session: Session, args: Buffer[]): void {
+  const key = args[1]!;
+  const engine = session.engine;
+  const header = headerOfType(engine, key, KeyType.ZSet);
+  if (header === WRONG_TYPE) return void appendError(session.out, WRONGTYPE_ERROR);
+  if (header === undefined) return void appendInteger(session.out, 0);
+  const removed: Uint8Array[] = [];
+  const seen = new Set<string>();
+  for (let index = 2; index < args.length; index++) {
+    const member = args[index]!;
+    const mapKey = bytesToMapKey(member);
+    if (seen.has(mapKey) || liveFieldRow(engine, key, member) === undefined) continue;
+    seen.add(mapKey);
+    removed.push(member);
+  }
+  removeMembers(session, key, removed);
+}
+
+/** Reply with the count and remove these live members (the key with its last one). */
+function removeMembers(session: Session, key: Uint8Array, members: readonly Uint8Array[]): void {
+  const start = session.out.length;
+  appendInteger(session.out, members.length);
+  if (members.length > 0) session.deferWrite(session.engine.write(removalWrites(session.engine, key, members)), start);
+}
+
+function zscoreCommand(session: Session, args: Buffer[]): void {
+  const key = args[1]!;
+  const header = hashForRead(session, key, KeyType.ZSet);
+  if (header === WRONG_TYPE) return;
+  const score = header === undefined ? undefined : memberScore(session.engine, key, args[2]!);
+  if (score === undefined) appendNull(session.out, session.protocol);
+  else appendScore(session.out, score, session.protocol);
+}
+
+function zmscoreCommand(session: Session, args: Buffer[]): void {
+  const key = args[1]!;
+  const header = hashForRead(session, key, KeyType.ZSet);
+  if (header === WRONG_TYPE) return;
+  const slots = header === undefined ? undefined : new FieldSlots(session.engine, key, false);
+  appendArrayHeader(session.out, args.length - 2);
+  for (let index = 2; index < args.length; index++) {
+    const score = slots === undefined ? undefined : memberScore(session.engine, key, args[index]!, slots);
+    if (score === undefined) appendNull(session.out, session.protocol);
+    else appendScore(session.out, score, session.protocol);
+  }
+}
+
+function zcardCommand(session: Session, args: Buffer[]): void {
+  const key = args[1]!;
+  const header = hashForRead(session, key, KeyType.ZSet);
+  if (header === WRONG_TYPE) return;
+  appendInteger(session.out, header === undefined ? 0 : session.engine.fieldCount(key));
+}
+
+// ---- Ranges ----
+
+interface ScoreBound {
+  readonly value: number;
+  readonly exclusive: boolean;
+}
+
+function parseScoreBound(arg: Uint8Array): ScoreBound | undefined {
+  const exclusive = arg[0] === 0x28; // (
+  const value = parseScore(exclusive ? arg.subarray(1) : arg);
+  return value === undefined ? undefined : { value, exclusive };
+}
+
+interface LexBound {
+  /** -1: minus infinity, 1: plus infinity, 0: a member. */
+  readonly infinite: -1 | 0 | 1;
+  readonly member: Uint8Array;
+  readonly exclusive: boolean;
+}
+
+function parseLexBound(arg: Uint8Array): LexBound | undefined {
+  if (arg.length === 1 && arg[0] === 0x2d) return { infinite: -1, member: arg, exclusive: false };
+  if (arg.length === 1 && arg[0] === 0x2b) return { infinite: 1, member: arg, exclusive: false };
+  if (arg[0] === 0x28) return { infinite: 0, member: arg.subarray(1), exclusive: true };
+  if (arg[0] === 0x5b) return { infinite: 0, member: arg.subarray(1), exclusive: false };
+  return undefined;
+}
+
+function aboveMin(score: number, min: ScoreBound): boolean {
+  return min.exclusive ? score > min.value : score >= min.value;
+}
+function belowMax(score: number, max: ScoreBound): boolean {
+  return max.exclusive ? score < max.value : score <= max.value;
+}
+function lexAboveMin(member: Uint8Array, min: LexBound): boolean {
+  if (min.infinite !== 0) return min.infinite < 0;
+  const order = Buffer.compare(member, min.member);
+  return min.exclusive ? order > 0 : order >= 0;
+}
+function lexBelowMax(member: Uint8Array, max: LexBound): boolean {
+  if (max.infinite !== 0) return max.infinite > 0;
+  const order = Buffer.compare(member, max.member);
+  return max.exclusive ? order < 0 : order <= 0;
+}
+
+const enum By {
+  Rank,
+  Score,
+  Lex,
+}
+
+interface RangeSpec {
+  readonly by: By;
+  readonly rev: boolean;
+  readonly offset: number;
+  /** -1: no limit. */
+  readonly limit: number;
+  readonly withScores: boolean;
+  readonly min: Uint8Array;
+  readonly max: Uint8Array;
+}
+
+/** Entries of a range (sorted ascending input) in reply order; a string is an error to reply. */
+function selectRange(entries: readonly ZEntry[], spec: RangeSpec): ZEntry[] | string {
+  const length = entries.length;
+  if (spec.by === By.Rank) {
+    const startArg = parseInteger64(spec.min);
+    const endArg = parseInteger64(spec.max);
+    if (startArg === undefined || endArg === undefined) return NOT_INTEGER_ERROR;
+    let start = Number(startArg);
+    let end = Number(endArg);
+    if (start < 0) start += length;
+    if (end < 0) end += length;
+    if (start < 0) start = 0;
+    if (start > end || start >= length) return [];
+    if (end >= length) end = length - 1;
+    if (!spec.rev) return entries.slice(start, end + 1);
+    return entries.slice(length - 1 - end, length - start).reverse();
+  }
+  let matching: ZEntry[];
+  if (spec.by === By.Score) {
+    // REV takes max then min.
+    const min = parseScoreBound(spec.rev ? spec.max : spec.min);
+    const max = parseScoreBound(spec.rev ? spec.min : spec.max);
+    if (min === undefined || max === undefined) return MIN_MAX_FLOAT_ERROR;
+    matching = entries.filter((entry) => aboveMin(entry.score, min) && belowMax(entry.score, max));
+  } else {
+    const min = parseLexBound(spec.rev ? spec.max : spec.min);
+    const max = parseLexBound(spec.rev ? spec.min : spec.max);
+    if (min === undefined || max === undefined) return LEX_RANGE_ERROR;
+    matching = entries.filter((entry) => lexAboveMin(entry.member, min) && lexBelowMax(entry.member, max));
+  }
+  if (spec.rev) matching.reverse();
+  if (spec.offset < 0) return [];
+  const from = Math.min(spec.offset, matching.length);
+  return spec.limit < 0 ? matching.slice(from) : matching.slice(from, from + spec.limit);
+}
+
+function appendEntries(session: Session, entries: readonly ZEntry[], withScores: boolean): void {
+  const out = session.out;
+  const version = session.protocol;
+  appendArrayHeader(out, withScores && version === 2 ? entries.length * 2 : entries.length);
+  for (const entry of entries) {
+    if (withScores && version === 3) appendArrayHeader(out, 2);
+    appendBulk(out, entry.member);
+    if (withScores) appendScore(out, entry.score, version);
+  }
+}
+
+/** Parse [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES] from args[from..]; a string is an error. */
+function parseRangeOptions(args: Buffer[], from: number, base: Partial<RangeSpec>, allowWithScores: boolean): RangeSpec | string {
+  let by = base.by ?? By.Rank;
+  let rev = base.rev ?? false;
+  let offset = 0;
+  let limit = -1;
+  let hasLimit = false;
+  let withScores = false;
+  for (let index = from; index < args.length; index++) {
+    const arg = args[index]!;
+    if (allowWithScores && argIs(arg, 'withscores')) withScores = true;
+    else if (argIs(arg, 'limit') && index + 2 < args.length) {
+      const parsedOffset = parseInteger64(args[index + 1]!);
+      const parsedCount = parseInteger64(args[index + 2]!);
+      if (parsedOffset === undefined || parsedCount === undefined) return NOT_INTEGER_ERROR;
+      offset = Number(parsedOffset);
+      limit = parsedCount < 0n ? -1 : Number(parsedCount);
+      hasLimit = true;
+      index += 2;
+    } else if (base.by === undefined && argIs(arg, 'byscore')) by = By.Score;
+    else if (base.by === undefined && argIs(arg, 'bylex')) by = By.Lex;
+    else if (base.rev === undefined && argIs(arg, 'rev')) rev = true;
+    else return SYNTAX_ERROR;
+  }
+  if (hasLimit && by === By.Rank) return 'ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX';
+  if (withScores && by === By.Lex) return 'ERR syntax error, WITHSCORES not supported in combination with BYLEX';
+  return { by, rev, offset, limit, withScores, min: args[from - 2]!, max: args[from - 1]! };
+}
+
+/** ZRANGE and its older forms: `fixed` holds what the command name implies. */
+function rangeVariant(fixed: Partial<RangeSpec>) {
+  return (session: Session, args: Buffer[]): void => {
+    const spec = parseRangeOptions(args, 4, fixed, true);
+    if (typeof spec === 'string') return void appendError(session.out, spec);
+    const key = args[1]!;
+    const header = hashForRead(session, key, KeyType.ZSet);
+    if (header === WRONG_TYPE) return;
+    const entries = header === undefined ? [] : loadEntries(session.engine, key);
+    const selected = selectRange(entries, spec);
+    if (typeof selected === 'string') return void appendError(session.out, selected);
+    appendEntries(session, selected, spec.withScores);
+  };
+}
+
+/** ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]. */
+function zrangestoreCommand(session: Session, args: Buffer[]): void {
+  const spec = parseRangeOptions(args.slice(1), 4, {}, false);
+  if (typeof spec === 'string') return void appendError(session.out, spec);
+  const destination = args[1]!;
+  const source = args[2]!;
+  if (!checkKeyLength(session, destination)) return;
+  const header = hashForRead(session, source, KeyType.ZSet);
+  if (header === WRONG_TYPE) return;
+  const selected = selectRange(header === undefined ? [] : loadEntries(session.engine, source), spec);
+  if (typeof selected === 'string') return void appendError(session.out, selected);
+  storeZset(session, destination, selected);
+}
+
+/** Replace destination by a sorted set of these entries (delete it when there are none); replies with the count. */
+export function storeZset(session: Session, destination: Uint8Array, entries: readonly ZEntry[]): void {
+  const engine = session.engine;
+  const start = session.out.length;
+  appendInteger(session.out, entries.length);
+  const writes: ClientWrite[] = [deleteWrite(destination)];
+  if (entries.length === 0) {
+    if (engine.get(headerRowKey(destination)) === undefined && engine.fieldCount(destination) === 0) return;
+  } else {
+    writes.push({ key: headerRowKey(destination), value: ZSET_HEADER, expiresAtMs: 0 });
+    for (const entry of entries) writes.push(plainScoreWrite(destination, entry.member, entry.score));
+  }
+  session.deferWrite(engine.write(writes), start);
+}
+
+/** ZRANK / ZREVRANK key member. */
+function rankVariant(rev: boolean) {
+  return (session: Session, args: Buffer[]): void => {
+    const key = args[1]!;
+    const header = hashForRead(session, key, KeyType.ZSet);
+    if (header === WRONG_TYPE) return;
+    const engine = session.engine;
+    const score = header === undefined ? undefined : memberScore(engine, key, args[2]!);
+    if (score === undefined) return void appendNull(session.out, session.protocol);
+    const entries = loadEntries(engine, key);
+    const rank = entries.findIndex((entry) => compareEntries(entry, { member: args[2]!, score }) === 0);
+    appendInteger(session.out, rev ? entries.length - 1 - rank : rank);
+  };
+}
+
+/** ZCOUNT key min max / ZLEXCOUNT key min max. */
+function countVariant(by: By.Score | By.Lex) {
+  return (session: Session, args: Buffer[]): void => {
+    const key = args[1]!;
+    const spec: RangeSpec = { by, rev: false, offset: 0, limit: -1, withScores: false, min: args[2]!, max: args[3]! };
+    if (by === By.Score ? parseScoreBound(spec.min) === undefined || parseScoreBound(spec.max) === undefined : parseLexBound(spec.min) === undefined || parseLexBound(spec.max) === undefined) {
+      return void appendError(session.out, by === By.Score ? MIN_MAX_FLOAT_ERROR : LEX_RANGE_ERROR);
+    }
+    const header = hashForRead(session, key, KeyType.ZSet);
+    if (header === WRONG_TYPE) return;
+    const selected = selectRange(header === undefined ? [] : loadEntries(session.engine, key), spec);
+    if (typeof selected === 'string') return void appendError(session.out, selected);
+    appendInteger(session.out, selected.length);
+  };
+}
+
+/** ZREMRANGEBYRANK / ZREMRANGEBYSCORE / ZREMRANGEBYLEX key min max. */
+function removeRangeVariant(by: By) {
+  return (session: Session, args: Buffer[]): void => {
+    const key = args[1]!;
+    const spec: RangeSpec = { by, rev: false, offset: 0, limit: -1, withScores: false, min: args[2]!, max: args[3]! };
+    const check = selectRange([], spec);
+    if (typeof check === 'string') return void appendError(session.out, check);
+    const engine = session.engine;
+    const header = headerOfType(engine, key, KeyType.ZSet);
+    if (header === WRONG_TYPE) return void appendError(session.out, WRONGTYPE_ERROR);
+    if (header === undefined) return void appendInteger(session.out, 0);
+    const selected = selectRange(loadEntries(engine, key), spec) as ZEntry[];
+    removeMembers(session, key, selected.map((entry) => entry.member));
+  };
+}
+
+/** ZPOPMIN / ZPOPMAX key [count]: a local pop, as SPOP. */
+function popVariant(max: boolean) {
+  return (session: Session, args: Buffer[]): void => {
+    const out = session.out;
+    if (args.length > 3) return void appendError(out, SYNTAX_ERROR);
+    let count = 1;
+    const counted = args.length === 3;
+    if (counted) {
+      const parsed = parseInteger64(args[2]!);
+      if (parsed === undefined) return void appendError(out, NOT_INTEGER_ERROR);
+      if (parsed < 0n) return void appendError(out, POSITIVE_COUNT_ERROR);
+      count = parsed > 2n ** 52n ? 2 ** 52 : Number(parsed);
+    }
+    const key = args[1]!;
+    const engine = session.engine;
+    const header = headerOfType(engine, key, KeyType.ZSet);
+    if (header === WRONG_TYPE) return void appendError(out, WRONGTYPE_ERROR);
+    if (header === undefined || count === 0) return void appendArrayHeader(out, 0);
+    const entries = loadEntries(engine, key);
+    if (max) entries.reverse();
+    const popped = entries.slice(0, count);
+    const start = out.length;
+    if (counted) appendEntries(session, popped, true);
+    else {
+      appendArrayHeader(out, 2);
+      appendBulk(out, popped[0]!.member);
+      appendScore(out, popped[0]!.score, session.protocol);
+    }
+    session.deferWrite(engine.write(removalWrites(engine, key, popped.map((entry) => entry.member))), start);
+  };
+}
+
+/** ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first non-empty key (a local pop). */
+function zmpopCommand(session: Session, args: Buffer[]): void {
+  const out = session.out;
+  const numkeys = parseInteger64(args[1]!);
+  if (numkeys === undefined || numkeys < 1n || numkeys > LONG_MAX) return void appendError(out, 'ERR numkeys should be greater than 0');
+  const whereIndex = 2 + Number(numkeys > 1_000_000n ? 1_000_000n : numkeys);
+  if (whereIndex >= args.length) return void appendError(out, SYNTAX_ERROR);
+  const where = args[whereIndex]!;
+  const max = argIs(where, 'max');
+  if (!max && !argIs(where, 'min')) return void appendError(out, SYNTAX_ERROR);
+  let count = 1;
+  let counted = false;
+  for (let index = whereIndex + 1; index < args.length; index++) {
+    if (!counted && argIs(args[index]!, 'count') && index + 1 < args.length) {
+      const parsed = parseInteger64(args[++index]!);
+      if (parsed === undefined || parsed < 1n || parsed > LONG_MAX) return void appendError(out, 'ERR count should be greater than 0');
+      count = parsed > 2n ** 52n ? 2 ** 52 : Number(parsed);
+      counted = true;
+    } else {
+      return void appendError(out, SYNTAX_ERROR);
+    }
+  }
+  const engine = session.engine;
+  for (const key of args.slice(2, whereIndex)) {
+    const header = headerOfType(engine, key, KeyType.ZSet);
+    if (header === WRONG_TYPE) return void appendError(out, WRONGTYPE_ERROR);
+    if (header === undefined) continue;
+    const entries = loadEntries(engine, key);
+    if (max) entries.reverse();
+    const popped = entries.slice(0, count);
+    const start = out.length;
+    appendArrayHeader(out, 2);
+    appendBulk(out, key);
+    appendArrayHeader(out, popped.length);
+    for (const entry of popped) {
+      appendArrayHeader(out, 2);
+      appendBulk(out, entry.member);
+      appendScore(out, entry.score, session.protocol);
+    }
+    return void session.deferWrite(engine.write(removalWrites(engine, key, popped.map((entry) => entry.member))), start);
+  }
+  appendNullArray(out, session.protocol);
+}
+
+/** ZRANDMEMBER key [count [WITHSCORES]]: HRANDFIELD's walk over the member rows. */
+function zrandmemberCommand(session: Session, args: Buffer[]): void {
+  const key = args[1]!;
+  if (args.length >= 3) {
+    const count = parseInteger64(args[2]!);
+    if (count === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
+    if (count < -LONG_MAX || count > LONG_MAX) return void appendError(session.out, COUNT_RANGE_ERROR);
+    if (args.length > 4 || (args.length === 4 && !argIs(args[3]!, 'withscores'))) return void appendError(session.out, SYNTAX_ERROR);
+    const withScores = args.length === 4;
+    if (withScores && (count < -LONG_MAX / 2n || count > LONG_MAX / 2n)) return void appendError(session.out, OUT_OF_RANGE_ERROR);
+    return randomWithCount(session, key, count, withScores, KeyType.ZSet);
+  }
+  const header = hashForRead(session, key, KeyType.ZSet);
+  if (header === WRONG_TYPE) return;
+  const engine = session.engine;
+  const pick = header === undefined ? undefined : fieldsAt(engine, key, [randomBelow(engine.fieldCount(key))], false).values().next().value;
+  if (pick === undefined) appendNull(session.out, session.protocol);
+  else appendBulk(session.out, pick.field);
+}
+
+// ---- ZUNION ZINTER ZDIFF and their STORE forms ----
+
+const enum Combine {
+  Union,
+  Inter,
+  Diff,
+}
+
+/** The entries of a set (score 1 each) or sorted set; WRONG_TYPE for any other type. */
+function inputEntries(engine: Engine, key: Uint8Array): ZEntry[] | undefined | typeof WRONG_TYPE {
+  const zset = headerOfType(engine, key, KeyType.ZSet);
+  if (zset !== WRONG_TYPE) return zset === undefined ? undefined : loadEntries(engine, key);
+  const set = headerOfType(engine, key, KeyType.Set);
+  if (set === WRONG_TYPE || set === undefined) return WRONG_TYPE;
+  const entries: ZEntry[] = [];
+  for (const entry of loadEntries(engine, key)) entries.push({ member: entry.member, score: 1 });
+  return entries;
+}
+
+/** Redis's zunionInterDiffGenericCommand: numkeys keys [WEIGHTS w...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]. */
+function combineCommand(session: Session, args: Buffer[], operation: Combine, destination: Uint8Array | undefined): void {
+  const out = session.out;
+  const first = destination === undefined ? 1 : 2;
+  const numkeys = parseInteger64(args[first]!);
+  if (numkeys === undefined) return void appendError(out, NOT_INTEGER_ERROR);
+  if (numkeys < 1n) {
+    const name = operation === Combine.Union ? 'zunion' : operation === Combine.Inter ? 'zinter' : 'zdiff';
+    return void appendError(out, `ERR at least 1 input key is needed for '${name}${destination === undefined ? '' : 'store'}' command`);
+  }
+  if (numkeys > BigInt(args.length - first - 1)) return void appendError(out, SYNTAX_ERROR);
+  const keyCount = Number(numkeys);
+  const keys = args.slice(first + 1, first + 1 + keyCount);
+  const weights = keys.map(() => 1);
+  let aggregate: 'sum' | 'min' | 'max' = 'sum';
+  let withScores = false;
+  for (let index = first + 1 + keyCount; index < args.length; index++) {
+    const arg = args[index]!;
+    const remaining = args.length - index - 1;
+    if (operation !== Combine.Diff && argIs(arg, 'weights') && remaining >= keyCount) {
+      for (let w = 0; w < keyCount; w++) {
+        const weight = parseScore(args[index + 1 + w]!);
+        if (weight === undefined) return void appendError(out, 'ERR weight value is not a float');
+        weights[w] = weight;
+      }
+      index += keyCount;
+    } else if (operation !== Combine.Diff && argIs(arg, 'aggregate') && remaining >= 1) {
+      const mode = args[++index]!;
+      if (argIs(mode, 'sum')) aggregate = 'sum';
+      else if (argIs(mode, 'min')) aggregate = 'min';
+      else if (argIs(mode, 'max')) aggregate = 'max';
+      else return void appendError(out, SYNTAX_ERROR);
+    } else if (destination === undefined && argIs(arg, 'withscores')) {
+      withScores = true;
+    } else {
+      return void appendError(out, SYNTAX_ERROR);
+    }
+  }
+  const engine = session.engine;
+  const inputs: (ZEntry[] | undefined)[] = [];
+  for (const key of keys) {
+    const entries = inputEntries(engine, key);
+    if (entries === WRONG_TYPE) return void appendError(out, WRONGTYPE_ERROR);
+    inputs.push(entries);
+  }
+  const combineScores = (a: number, b: number): number => {
+    if (aggregate === 'min') return Math.min(a, b);
+    if (aggregate === 'max') return Math.max(a, b);
+    const sum = a + b;
+    return Number.isNaN(sum) ? 0 : sum;
+  };
+  const weighted = (score: number, weight: number): number => {
+    const value = score * weight;
+    return Number.isNaN(value) ? 0 : value;
+  };
+  const result = new Map<string, ZEntry>();
+  if (operation === Combine.Union) {
+    inputs.forEach((entries, input) => {
+      for (const entry of entries ?? []) {
+        const mapKey = bytesToMapKey(entry.member);
+        const score = weighted(entry.score, weights[input]!);
+        const prior = result.get(mapKey);
+        result.set(mapKey, { member: entry.member, score: prior === undefined ? score : combineScores(prior.score, score) });
+      }
+    });
+  } else if (operation === Combine.Inter) {
+    if (inputs.every((entries) => entries !== undefined)) {
+      const maps = inputs.map((entries) => new Map(entries!.map((entry) => [bytesToMapKey(entry.member), entry.score])));
+      for (const entry of inputs[0]!) {
+        const mapKey = bytesToMapKey(entry.member);
+        let score = weighted(entry.score, weights[0]!);
+        let everywhere = true;
+        for (let input = 1; input < maps.length && everywhere; input++) {
+          const other = maps[input]!.get(mapKey);
+          if (other === undefined) everywhere = false;
+          else score = combineScores(score, weighted(other, weights[input]!));
+        }
+        if (everywhere) result.set(mapKey, { member: entry.member, score });
+      }
+    }
+  } else if (inputs[0] !== undefined) {
+    const others = new Set<string>();
+    for (const entries of inputs.slice(1)) for (const entry of entries ?? []) others.add(bytesToMapKey(entry.member));
+    for (const entry of inputs[0]) if (!others.has(bytesToMapKey(entry.member))) result.set(bytesToMapKey(entry.member), entry);
+  }
+  const entries = [...result.values()].sort(compareEntries);
+  if (destination !== undefined) return storeZset(session, destination, entries);
+  appendEntries(session, entries, withScores);
+}
+
+/** ZINTERCARD numkeys key [key ...] [LIMIT limit] (sets count as sorted sets). */
+function zintercardCommand(session: Session, args: Buffer[]): void {
+  const out = session.out;
+  const numkeys = parseInteger64(args[1]!);
+  if (numkeys === undefined || numkeys > LONG_MAX) return void appendError(out, NOT_INTEGER_ERROR);
+  if (numkeys < 1n) return void appendError(out, "ERR at least 1 input key is needed for 'zintercard' command");
+  if (numkeys > BigInt(args.length - 2)) return void appendError(out, SYNTAX_ERROR);
+  const keyCount = Number(numkeys);
+  let limit = 0;
+  for (let index = 2 + keyCount; index < args.length; index++) {
+    if (argIs(args[index]!, 'limit') && index + 1 < args.length) {
+      const parsed = parseInteger64(args[++index]!);
+      if (parsed === undefined || parsed < 0n || parsed > LONG_MAX) return void appendError(out, "ERR LIMIT can't be negative");
+      limit = parsed > 2n ** 52n ? 0 : Number(parsed);
+    } else {
+      return void appendError(out, SYNTAX_ERROR);
+    }
+  }
+  const inputs: (ZEntry[] | undefined)[] = [];
+  for (const key of args.slice(2, 2 + keyCount)) {
+    const entries = inputEntries(session.engine, key);
+    if (entries === WRONG_TYPE) return void appendError(out, WRONGTYPE_ERROR);
+    inputs.push(entries);
+  }
+  if (inputs.some((entries) => entries === undefined)) return void appendInteger(out, 0);
+  const others = inputs.slice(1).map((entries) => new Set(entries!.map((entry) => bytesToMapKey(entry.member))));
+  let count = 0;
+  for (const entry of inputs[0]!) {
+    const mapKey = bytesToMapKey(entry.member);
+    if (!others.every((set) => set.has(mapKey))) continue;
+    count++;
+    if (limit !== 0 && count >= limit) break;
+  }
+  appendInteger(out, count);
+}
+
+function combineVariant(operation: Combine, store: boolean) {
+  return (session: Session, args: Buffer[]): void => {
+    if (store && !checkKeyLength(session, args[1]!)) return;
+    combineCommand(session, args, operation, store ? args[1]! : undefined);
+  };
+}
+
+const { Write, ReadOnly, Fast } = CommandFlag;
+const NUMKEYS = [2, 2, 1] as const;
+
+export const ZSET_COMMANDS: readonly CommandSpec[] = [
+  command('zadd', -4, Write | Fast, ONE_KEY, 'sorted_set', 'Add members with scores, or update their scores', zaddCommand),
+  command('zincrby', 4, Write | Fast, ONE_KEY, 'sorted_set', "Increment a member's score (a counter: concurrent increments all count)", zincrbyCommand),
+  command('zrem', -3, Write | Fast, ONE_KEY, 'sorted_set', 'Remove members (the key with its last member)', zremCommand),
+  command('zscore', 3, ReadOnly | Fast, ONE_KEY, 'sorted_set', 'Score of a member', zscoreCommand),
+  command('zmscore', -3, ReadOnly | Fast, ONE_KEY, 'sorted_set', 'Scores of members', zmscoreCommand),
+  command('zcard', 2, ReadOnly | Fast, ONE_KEY, 'sorted_set', 'Number of members', zcardCommand),
+  command('zrange', -4, ReadOnly, ONE_KEY, 'sorted_set', 'Members in a range of ranks, scores or lex', rangeVariant({})),
+  command('zrangestore', -5, Write, [1, 2, 1], 'sorted_set', 'Store a range of a sorted set', zrangestoreCommand),
+  command('zrevrange', -4, ReadOnly, ONE_KEY, 'sorted_set', 'Members in a range of ranks, high to low', rangeVariant({ by: By.Rank, rev: true })),
+  command('zrangebyscore', -4, ReadOnly, ONE_KEY, 'sorted_set', 'Members in a range of scores', rangeVariant({ by: By.Score, rev: false })),
+  command('zrevrangebyscore', -4, ReadOnly, ONE_KEY, 'sorted_set', 'Members in a range of scores, high to low', rangeVariant({ by: By.Score, rev: true })),
+  command('zrangebylex', -4, ReadOnly, ONE_KEY, 'sorted_set', 'Members in a lexicographical range', rangeVariant({ by: By.Lex, rev: false })),
+  command('zrevrangebylex', -4, ReadOnly, ONE_KEY, 'sorted_set', 'Members in a lexicographical range, high to low', rangeVariant({ by: By.Lex, rev: true })),
+  command('zrank', 3, ReadOnly | Fast, ONE_KEY, 'sorted_set', 'Rank of a member, low to high', rankVariant(false)),
+  command('zrevrank', 3, ReadOnly | Fast, ONE_KEY, 'sorted_set', 'Rank of a member, high to low', rankVariant(true)),
+  command('zcount', 4, ReadOnly | Fast, ONE_KEY, 'sorted_set', 'Number of members in a score range', countVariant(By.Score)),
+  command('zlexcount', 4, ReadOnly | Fast, ONE_KEY, 'sorted_set', 'Number of members in a lex range', countVariant(By.Lex)),
+  command('zpopmin', -2, Write | Fast, ONE_KEY, 'sorted_set', 'Remove and return the lowest members (a local pop)', popVariant(false)),
+  command('zpopmax', -2, Write | Fast, ONE_KEY, 'sorted_set', 'Remove and return the highest members (a local pop)', popVariant(true)),
+  command('zmpop', -4, Write, NUMKEYS, 'sorted_set', 'Pop members from the first non-empty sorted set (a local pop)', zmpopCommand),
+  command('zrandmember', -2, ReadOnly, ONE_KEY, 'sorted_set', 'Random members', zrandmemberCommand),
+  command('zscan', -3, ReadOnly, ONE_KEY, 'sorted_set', 'Iterate members and scores by cursor', hscanVariant(KeyType.ZSet, true)),
+  command('zremrangebyscore', 4, Write, ONE_KEY, 'sorted_set', 'Remove members in a score range', removeRangeVariant(By.Score)),
+  command('zremrangebyrank', 4, Write, ONE_KEY, 'sorted_set', 'Remove members in a rank range', removeRangeVariant(By.Rank)),
+  command('zremrangebylex', 4, Write, ONE_KEY, 'sorted_set', 'Remove members in a lex range', removeRangeVariant(By.Lex)),
+  command('zunion', -3, ReadOnly, NUMKEYS, 'sorted_set', 'Union of sorted sets', combineVariant(Combine.Union, false)),
+  command('zinter', -3, ReadOnly, NUMKEYS, 'sorted_set', 'Intersection of sorted sets', combineVariant(Combine.Inter, false)),
+  command('zdiff', -3, ReadOnly, NUMKEYS, 'sorted_set', 'Difference of sorted sets', combineVariant(Combine.Diff, false)),
+  command('zintercard', -3, ReadOnly, NUMKEYS, 'sorted_set', 'Size of the intersection of sorted sets, up to LIMIT', zintercardCommand),
+  command('zunionstore', -4, Write, [1, 1, 1], 'sorted_set', 'Store the union of sorted sets', combineVariant(Combine.Union, true)),
+  command('zinterstore', -4, Write, [1, 1, 1], 'sorted_set', 'Store the intersection of sorted sets', combineVariant(Combine.Inter, true)),
+  command('zdiffstore', -4, Write, [1, 1, 1], 'sorted_set', 'Store the difference of sorted sets', combineVariant(Combine.Diff, true)),
+];
