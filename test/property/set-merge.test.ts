@@ -8,6 +8,7 @@ import { KEY_BUCKET_COUNT } from '../../src/core/bytes.js';
 import { clearRowKey, rowKey, RowKind } from '../../src/core/rows.js';
 import type { VersionedRecord } from '../../src/core/types.js';
 import { Session } from '../../src/server/session.js';
+import { buildCommandTable } from '../../src/server/commands.js';
 import { ServerState } from '../../src/server/state.js';
 import { executeCommand } from '../../src/server/table.js';
 import { MemoryEngine, recordingLogger } from '../support/memory-engine.js';
@@ -24,7 +25,7 @@ interface Replica {
 function replicas(clock: { nowMs: number }): Replica[] {
   return NODE_IDS.map((nodeId) => {
     const engine = new MemoryEngine({ nowMs: () => clock.nowMs, nodeId, keepBatches: true });
-    const server = new ServerState({ engine, requirepass: undefined, logger: recordingLogger().logger });
+    const server = new ServerState({ engine, requirepass: undefined, logger: recordingLogger().logger, table: buildCommandTable() });
     const session = new Session(server, 1, { push: () => {}, remoteAddress: 'test', localAddress: 'test' });
     return { engine, session };
   });
