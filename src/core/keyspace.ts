@@ -55,17 +55,27 @@ export function expiryClear(header: VersionedRecord): VersionedRecord {
   return { key: clearRowKey(userKey), value: null, hlc, origin: header.origin, expiresAtMs: 0 };
 }
 
-const HASH_HEADER_VALUE = encodeHeader({ type: KeyType.Hash, base: undefined });
 const NO_ORIGIN: NodeId = '00000000000000000000000000000000';
+const HEADERLESS_VALUES = new Map<number, Uint8Array>([KeyType.Hash, KeyType.Set, KeyType.List].map((type) => [type, encodeHeader({ type: type as KeyType, base: undefined })]));
 
 /**
- * The header a hash reads with when its fields outlived its header row: a clear (HDEL of
- * the last field, DEL) removed the header while a field written later elsewhere survived
- * it. Such a key is a hash without expiry; the oldest possible version, so any real header
- * written for it (EXPIRE, a new HSET) wins.
+ * The type a key's element row implies when its header is gone: list items make a list,
+ * members with no value a set, fields with a value a hash (a sorted set's members carry a
+ * score and read as a hash here: its header is what tells them apart).
  */
-export function headerlessHashHeader(userKey: Uint8Array): VersionedRecord {
-  return { key: headerRowKey(userKey), value: HASH_HEADER_VALUE, hlc: { wallMs: 0, logical: 0 }, origin: NO_ORIGIN, expiresAtMs: 0 };
+function typeOfElement(element: VersionedRecord): number {
+  if (rowKindOf(element.key) === RowKind.Item) return KeyType.List;
+  return element.value !== null && element.value.length === 0 ? KeyType.Set : KeyType.Hash;
+}
+
+/**
+ * The header a collection reads with when its elements outlived its header row: a clear
+ * (the last element removed, DEL) removed the header while an element written later
+ * elsewhere survived it. Such a key has the type its elements imply (typeOfElement) and no
+ * expiry; the oldest possible version, so any real header written for it wins.
+ */
+export function headerlessHeader(userKey: Uint8Array, element: VersionedRecord): VersionedRecord {
+  return { key: headerRowKey(userKey), value: HEADERLESS_VALUES.get(typeOfElement(element))!, hlc: { wallMs: 0, logical: 0 }, origin: NO_ORIGIN, expiresAtMs: 0 };
 }
 
 /**
@@ -210,7 +220,7 @@ export class Keyspace {
   /**
    * The live keys among whole buckets of rows (a scanBuckets page), each with the header
    * it reads with: live headers, except hashes without a live field, and hashes whose
-   * fields outlived their header (headerlessHashHeader).
+   * elements outlived their header (headerlessHeader).
    */
   liveKeysOf(records: readonly VersionedRecord[], nowMs: number): { keys: Uint8Array[]; headers: VersionedRecord[] } {
     const keys: Uint8Array[] = [];
@@ -229,7 +239,7 @@ export class Keyspace {
         headers.push(record);
       } else {
         keys.push(userKey);
-        headers.push(headerlessHashHeader(userKey));
+        headers.push(headerlessHeader(userKey, record));
       }
     }
     return { keys, headers };

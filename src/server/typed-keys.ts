@@ -4,10 +4,12 @@
 import { Buffer } from 'node:buffer';
 import { countedBytes, observedSlots, readSlotTotals } from '../core/counters.js';
 import type { ClientWrite } from '../core/io.js';
-import { headerlessHashHeader } from '../core/keyspace.js';
+import { headerlessHeader } from '../core/keyspace.js';
 import {
   clearRowKey,
   RowKind,
+  keyPrefix,
+  rowKindOf,
   decodeHeader,
   encodeHeader,
   encodeStringHeader,
@@ -52,6 +54,9 @@ function stringHeaderBytes(value: Uint8Array): Buffer {
   return bytes;
 }
 
+/** Rows read per page while looking for a headerless key's first element. */
+const HEADERLESS_SCAN_ROWS = 64;
+
 export const WRONGTYPE_ERROR = 'WRONGTYPE Operation against a key holding the wrong kind of value';
 
 /** Returned by reads of a key that holds another type. */
@@ -60,17 +65,32 @@ export const WRONG_TYPE = Symbol('wrong type');
 const EMPTY = new Uint8Array(0);
 
 /**
- * The key's header if the key exists now, else undefined: not expired, and for a hash
- * with at least one live field (Redis deletes an empty hash). A hash whose fields
- * outlived its header row (a concurrent HSET stamped after a clear) reads with
- * headerlessHashHeader.
+ * The key's header if the key exists now, else undefined: not expired, and for a
+ * collection with at least one live element (Redis deletes an empty one). A collection
+ * whose elements outlived its header row (a concurrent SADD/HSET stamped after a clear)
+ * reads with headerlessHeader.
  */
 export function liveHeader(engine: Engine, key: Uint8Array): VersionedRecord | undefined {
   const header = engine.get(headerRow(key));
-  if (header === undefined || header.value === null) return engine.fieldCount(key) > 0 ? headerlessHashHeader(key) : undefined;
+  if (header === undefined || header.value === null) return engine.fieldCount(key) > 0 ? headerlessOf(engine, key) : undefined;
   if (header.expiresAtMs !== 0 && header.expiresAtMs <= engine.nowMs()) return undefined;
   if (header.value[0] !== KeyType.String && engine.fieldCount(key) === 0) return undefined; // a collection lives by its elements
   return header;
+}
+
+/** The header a key without one reads with, from its first live element. */
+function headerlessOf(engine: Engine, key: Uint8Array): VersionedRecord | undefined {
+  const prefix = keyPrefix(key);
+  let after: Uint8Array | undefined;
+  for (;;) {
+    const page = engine.scanRows(prefix, after, HEADERLESS_SCAN_ROWS);
+    for (const row of page.records) {
+      const kind = rowKindOf(row.key);
+      if ((kind === RowKind.Field || kind === RowKind.Item) && row.value !== null) return headerlessHeader(key, row);
+    }
+    if (page.done || page.records.length === 0) return undefined;
+    after = page.records[page.records.length - 1]!.key;
+  }
 }
 
 /** The type number of a live header (KeyType), 0 if malformed. */

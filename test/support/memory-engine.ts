@@ -115,6 +115,7 @@ export class MemoryEngine implements Engine {
     for (const record of records) observeHlc(this.clock, record.hlc, nowMs);
     const merged = this.keyspace.merge(records, nowMs);
     void this.store.write({ records: merged.records, purgeKeys: merged.purgeKeys });
+    this.keyspace.settle();
     this.events.publish(merged.records, merged.previous, false, nowMs);
   }
 
@@ -198,6 +199,7 @@ export class MemoryEngine implements Engine {
     const nowMs = this.nowMs();
     const merged = this.keyspace.merge(records, nowMs);
     void this.store.write({ records: merged.records, purgeKeys: merged.purgeKeys });
+    this.keyspace.settle();
     this.events.publish(merged.records, merged.previous, false, nowMs);
   }
 
