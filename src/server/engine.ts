@@ -16,6 +16,12 @@ export type KeyspaceEventName =
   | 'hdel'
   | 'hincrby'
   | 'hincrbyfloat'
+  | 'lpush'
+  | 'rpush'
+  | 'linsert'
+  | 'lset'
+  | 'lpop'
+  | 'rpop'
   | 'rename_from'
   | 'rename_to'
   | 'copy_to';
