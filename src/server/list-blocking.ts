@@ -20,7 +20,7 @@ import type { CommandSpec } from './table.js';
 import { WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 
 /** How often a waiting client is checked for a closed connection. */
-const DISCONNECT_CHECK_MS = 1000;
+const DISCONNECT_CHECK_MS = 200;
 /** Longest timer Node keeps; longer timeouts wait without one (as good as forever). */
 const TIMER_MS_MAX = 2 ** 31 - 1;
 const WAKING_EVENTS = new Set(['lpush', 'rpush', 'linsert']);
@@ -59,18 +59,21 @@ function encoded(out: RespOutput): Buffer {
 function waitForPush(session: Session, keys: readonly Uint8Array[], timeoutMs: number, attempt: Attempt): Promise<Buffer> {
   const engine = session.server.engine;
   const watched = new Set(keys.map(bytesToMapKey));
+  const server = session.server;
+  server.blockedClients++;
   return new Promise<Buffer>((resolve) => {
     let done = false;
     let retrying = false;
     const finish = (reply: Buffer): void => {
       if (done) return;
       done = true;
+      server.blockedClients--;
       unsubscribe();
       if (timer !== undefined) clearTimeout(timer);
       clearInterval(check);
       resolve(reply);
     };
-    const connected = (): boolean => session.server.sessions.get(session.id) === session && !session.closing;
+    const connected = (): boolean => session.server.sessions.get(session.id) === session && !session.closing && !session.inputEnded;
     const retry = (): void => {
       retrying = false;
       if (done) return;
@@ -84,6 +87,7 @@ function waitForPush(session: Session, keys: readonly Uint8Array[], timeoutMs: n
       }
       const reply = encoded(out);
       done = true;
+      server.blockedClients--;
       unsubscribe();
       if (timer !== undefined) clearTimeout(timer);
       clearInterval(check);

@@ -47,6 +47,8 @@ export class ServerState {
   /** Which connections WATCH which keys (MULTI/EXEC). */
   readonly watches: WatchRegistry;
   readonly sessions = new Map<number, Session>();
+  /** Clients waiting in a blocking command (BLPOP and friends). */
+  blockedClients = 0;
   readonly startedAtMs = Date.now();
   readonly stats: ServerStats = {
     connectionsReceived: 0,
