@@ -17,6 +17,7 @@ import { headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 import { KeyType } from '../core/rows.js';
 import { LIST_EDIT_COMMANDS } from './list-edits.js';
 import { LIST_BLOCKING_COMMANDS } from './list-blocking.js';
+import { SORT_COMMANDS } from './list-sort.js';
 
 export const POSITIVE_ERROR = 'ERR value is out of range, must be positive';
 
@@ -145,4 +146,5 @@ export const LIST_COMMANDS: readonly CommandSpec[] = [
   command('lindex', 3, ReadOnly, ONE_KEY, 'list', 'Element of a list at an index', lindexCommand),
   ...LIST_EDIT_COMMANDS,
   ...LIST_BLOCKING_COMMANDS,
+  ...SORT_COMMANDS,
 ];

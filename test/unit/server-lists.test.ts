@@ -188,3 +188,17 @@ test('TYPE, OBJECT ENCODING, COPY and RENAME of lists', async () => {
   await call('rpush', 'c5', 'x'.repeat(9000));
   assert.equal(await call('object', 'encoding', 'c5'), 'quicklist');
 });
+
+test('SORT of a list: numeric, ALPHA, DESC, LIMIT, BY, GET, STORE', async () => {
+  await call('rpush', 's1', '3', '1', '2');
+  assert.deepEqual(await call('sort', 's1'), ['1', '2', '3']);
+  assert.deepEqual(await call('sort', 's1', 'desc', 'limit', 0, 2), ['3', '2']);
+  await call('mset', 'w_1', '30', 'w_2', '20', 'w_3', '10', 'v_1', 'one');
+  assert.deepEqual(await call('sort', 's1', 'by', 'w_*'), ['3', '2', '1']);
+  assert.deepEqual(await call('sort', 's1', 'by', 'nosort', 'get', '#', 'get', 'v_*'), ['3', null, '1', 'one', '2', null]);
+  await call('rpush', 's2', 'b', 'a', 'c');
+  assert.equal(await call('sort', 's2'), "ERR One or more scores can't be converted into double");
+  assert.equal(await call('sort', 's2', 'alpha', 'store', 's3'), 3);
+  assert.deepEqual(await call('lrange', 's3', 0, -1), ['a', 'b', 'c']);
+  assert.equal(await call('sort', 's2', 'bad'), 'ERR syntax error');
+});
