@@ -5,7 +5,7 @@
 // sees both). Waiters are served in the order they blocked. A timeout answers a null
 // array, as Redis 7.0 does; a client that disconnects stops waiting (checked every
 // DISCONNECT_CHECK_MS and before each retry, so it never pops an element it cannot
-// receive). Inside EXEC a blocking command acts as its non-blocking form and never waits.
+// receive); CLIENT UNBLOCK ends a wait as a timeout or with an error. Inside EXEC a blocking command acts as its non-blocking form and never waits.
 // Across nodes pops are at-least-once: clients blocked on two nodes may both pop the
 // element one push made.
 import { Buffer } from 'node:buffer';
@@ -68,6 +68,7 @@ function waitForPush(session: Session, keys: readonly Uint8Array[], timeoutMs: n
       if (done) return;
       done = true;
       server.blockedClients--;
+      server.unblockers.delete(session.id);
       unsubscribe();
       if (timer !== undefined) clearTimeout(timer);
       clearInterval(check);
@@ -88,6 +89,7 @@ function waitForPush(session: Session, keys: readonly Uint8Array[], timeoutMs: n
       const reply = encoded(out);
       done = true;
       server.blockedClients--;
+      server.unblockers.delete(session.id);
       unsubscribe();
       if (timer !== undefined) clearTimeout(timer);
       clearInterval(check);
@@ -100,6 +102,12 @@ function waitForPush(session: Session, keys: readonly Uint8Array[], timeoutMs: n
         },
       );
     };
+    server.unblockers.set(session.id, (error) => {
+      const out = new RespOutput();
+      if (error) appendError(out, 'UNBLOCKED client unblocked via CLIENT UNBLOCK');
+      else appendNullArray(out, session.protocol);
+      finish(encoded(out));
+    });
     const unsubscribe = engine.onKeyspaceEvent((event) => {
       if (done || retrying || !WAKING_EVENTS.has(event.event) || !watched.has(bytesToMapKey(event.key))) return;
       retrying = true;

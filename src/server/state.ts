@@ -49,6 +49,8 @@ export class ServerState {
   readonly sessions = new Map<number, Session>();
   /** Clients waiting in a blocking command (BLPOP and friends). */
   blockedClients = 0;
+  /** Client id -> ends its wait (CLIENT UNBLOCK): with `error`, with an error reply, else as a timeout. */
+  readonly unblockers = new Map<number, (error: boolean) => void>();
   readonly startedAtMs = Date.now();
   readonly stats: ServerStats = {
     connectionsReceived: 0,

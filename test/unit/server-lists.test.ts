@@ -202,3 +202,22 @@ test('SORT of a list: numeric, ALPHA, DESC, LIMIT, BY, GET, STORE', async () => 
   assert.deepEqual(await call('lrange', 's3', 0, -1), ['a', 'b', 'c']);
   assert.equal(await call('sort', 's2', 'bad'), 'ERR syntax error');
 });
+
+test('CLIENT UNBLOCK ends a wait as a timeout or with an error', async () => {
+  const waiter = new Redis({ host: '127.0.0.1', port: server.port, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    const id = Number(await waiter.client('ID'));
+    const first = waiter.blpop('ub', 0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await call('client', 'unblock', id, 'timeout'), 1);
+    assert.equal(await first, null);
+    const second = waiter.call('blpop', 'ub', 0).catch((error: Error) => error.message);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await call('client', 'unblock', id, 'error'), 1);
+    assert.equal(await second, 'UNBLOCKED client unblocked via CLIENT UNBLOCK');
+    assert.equal(await call('client', 'unblock', id), 0);
+    assert.equal(await call('client', 'unblock', 'asd'), 'ERR value is not an integer or out of range');
+  } finally {
+    waiter.disconnect();
+  }
+});
