@@ -14,6 +14,7 @@ import {
   checkElementLength,
   itemTombstone,
   listForRead,
+  listHeaderWrite,
   listWriteTarget,
   popItems,
   positionBetweenItems,
@@ -63,7 +64,7 @@ function lsetCommand(session: Session, args: Buffer[]): void {
   if (found === undefined) return void appendError(session.out, 'ERR index out of range');
   const start = session.out.length;
   appendOk(session.out);
-  session.deferWrite(engine.write([{ key: found.row, value: args[3]!, expiresAtMs: 0 }]), start);
+  session.deferWrite(engine.write([{ key: found.row, value: args[3]!, expiresAtMs: 0 }, listHeaderWrite(key, header)]), start);
 }
 
 function linsertCommand(session: Session, args: Buffer[]): void {
@@ -98,7 +99,7 @@ function linsertCommand(session: Session, args: Buffer[]): void {
   const position = before ? positionBetweenItems(engine, previous?.position, pivotItem.position) : positionBetweenItems(engine, pivotItem.position, (next as Item | undefined)?.position);
   const start = session.out.length;
   appendInteger(session.out, engine.fieldCount(key) + 1);
-  session.deferWrite(engine.write([{ key: withPosition(pivotItem, position), value: args[4]!, expiresAtMs: 0 }]), start);
+  session.deferWrite(engine.write([{ key: withPosition(pivotItem, position), value: args[4]!, expiresAtMs: 0 }, listHeaderWrite(key, header)]), start);
 }
 
 /** The row key of `item`'s list with another position. */

@@ -136,26 +136,38 @@ export function removalWrites(engine: Engine, key: Uint8Array, items: readonly I
   return items.length >= engine.fieldCount(key) ? [deleteWrite(key), ...tombstones] : tombstones;
 }
 
-/** What a push to a list starts from: the rows that create the key if it does not exist. */
+/**
+ * What a push to a list starts from: the rows written before the elements (the clear of
+ * an expired key) and the header written after them. Every write of a live element
+ * rewrites the header (same type and expiry) after it, so an element written concurrently
+ * with another node's clear and stamped after it keeps a header stamped after it too: a
+ * list's elements never outlive its header (which would read as a headerless hash).
+ */
 export interface ListWriteTarget {
   readonly writes: ClientWrite[];
+  readonly header: ClientWrite;
   readonly created: boolean;
+}
+
+/** The header row rewritten after an element write: type and expiry kept. */
+export function listHeaderWrite(key: Uint8Array, header: VersionedRecord | undefined): ClientWrite {
+  return { key: headerRowKey(key), value: LIST_HEADER, expiresAtMs: header?.expiresAtMs ?? 0 };
 }
 
 /** The write target of key; WRONG_TYPE when it holds another type. */
 export function listWriteTarget(engine: Engine, key: Uint8Array): ListWriteTarget | typeof WRONG_TYPE {
   const header = liveHeader(engine, key);
-  if (header !== undefined) return typeOf(header) === KeyType.List ? { writes: [], created: false } : WRONG_TYPE;
-  const headerWrite: ClientWrite = { key: headerRowKey(key), value: LIST_HEADER, expiresAtMs: 0 };
+  if (header !== undefined) return typeOf(header) === KeyType.List ? { writes: [], header: listHeaderWrite(key, header), created: false } : WRONG_TYPE;
   const stored = engine.get(headerRowKey(key));
   const expired = stored !== undefined && stored.value !== null && stored.expiresAtMs !== 0 && stored.expiresAtMs <= engine.nowMs();
-  return { writes: expired ? [deleteWrite(key), headerWrite] : [headerWrite], created: true };
+  return { writes: expired ? [deleteWrite(key)] : [], header: listHeaderWrite(key, undefined), created: true };
 }
 
-/** Rows of pushing `values` in order at the head (left) or tail of key (after target's writes). */
+/** Rows of pushing `values` in order at the head (left) or tail of key: target's writes, the elements, the header. */
 export function pushWrites(engine: Engine, key: Uint8Array, target: ListWriteTarget, values: readonly Uint8Array[], left: boolean): ClientWrite[] {
   const writes = target.writes.slice();
   for (const value of values) writes.push({ key: itemRowKey(key, endPosition(engine, left)), value, expiresAtMs: 0 });
+  writes.push(target.header);
   return writes;
 }
 

@@ -4,12 +4,12 @@
 import { Buffer } from 'node:buffer';
 import { compareBytes } from '../core/bytes.js';
 import type { ClientWrite } from '../core/io.js';
-import { headerRowKey, KeyType } from '../core/rows.js';
+import { KeyType } from '../core/rows.js';
 import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
 import type { Engine } from './engine.js';
 import { fieldValue } from './hash-rows.js';
-import { allItems, LIST_HEADER, pushWrites } from './list-rows.js';
+import { allItems, listHeaderWrite, pushWrites } from './list-rows.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
 import { deleteWrite, headerOfType, liveHeader, readString, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
@@ -137,7 +137,7 @@ function sortVariant(readOnly: boolean) {
     const writes: ClientWrite[] = [deleteWrite(store)];
     if (values.length > 0) {
       // The destination is replaced: after its clear, a new list header and the elements.
-      const target = { writes: [{ key: headerRowKey(store), value: LIST_HEADER, expiresAtMs: 0 }], created: true };
+      const target = { writes: [], header: listHeaderWrite(store, undefined), created: true };
       writes.push(...pushWrites(engine, store, target, values.map((value) => value ?? new Uint8Array(0)), false));
     }
     const replyStart = out.length;

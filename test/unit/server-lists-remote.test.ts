@@ -62,3 +62,23 @@ test('pushes on two replicas, delivered in either order, read the same on both',
   assert.equal(listA.length, 5);
   assert.equal(await a.llen('both'), 5);
 });
+
+test('a push concurrent with the pop of the last element survives it as a list on both replicas', async () => {
+  const a = client(server.port);
+  const b = client(serverB.port);
+  const startA = engineA.batches.length;
+  await a.rpush('race', 'x');
+  for (const batch of engineA.batches.slice(startA)) engineB.applyRemote(batch);
+  const popAt = engineA.batches.length;
+  assert.equal(await a.lpop('race'), 'x');
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const pushAt = engineB.batches.length;
+  await b.rpush('race', 'y');
+  for (const batch of engineA.batches.slice(popAt)) engineB.applyRemote(batch);
+  for (const batch of engineB.batches.slice(pushAt)) engineA.applyRemote(batch);
+  for (const redis of [a, b]) {
+    assert.equal(await redis.type('race'), 'list');
+    assert.deepEqual(await redis.lrange('race', 0, -1), ['y']);
+    assert.equal(await redis.llen('race'), 1);
+  }
+});
