@@ -221,3 +221,19 @@ test('CLIENT UNBLOCK ends a wait as a timeout or with an error', async () => {
     waiter.disconnect();
   }
 });
+
+test('pushes and pops keep a list TTL; an expired list is replaced by a push', async () => {
+  await call('rpush', 't1', 'a', 'b');
+  assert.equal(await call('expire', 't1', 100), 1);
+  await call('lpush', 't1', 'c');
+  await call('rpop', 't1');
+  await call('lset', 't1', 0, 'C');
+  await call('linsert', 't1', 'after', 'C', 'd');
+  assert.equal(await call('ttl', 't1'), 100);
+  assert.deepEqual(await call('lrange', 't1', 0, -1), ['C', 'd', 'a']);
+  assert.equal(await call('pexpire', 't1', 1), 1);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(await call('rpush', 't1', 'new'), 1);
+  assert.deepEqual(await call('lrange', 't1', 0, -1), ['new']);
+  assert.equal(await call('ttl', 't1'), -1);
+});
