@@ -195,6 +195,7 @@ class Connection implements SessionTransport {
 
   private onEnd(): void {
     this.inputEnded = true;
+    this.session.inputEnded = true;
     if (!this.busy && !this.scheduled) this.endGracefully();
   }
 
@@ -224,6 +225,7 @@ class Connection implements SessionTransport {
     state.pubsub.dropSession(this.session);
     discardTransaction(this.session);
     state.sessions.delete(this.session.id);
+    this.session.inputEnded = true;
     this.listener.connections.delete(this);
   }
 }

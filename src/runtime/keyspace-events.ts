@@ -115,6 +115,8 @@ function keyspaceEventOf(kind: RowKind, record: VersionedRecord, before: Version
       return expired ? 'expired' : 'del';
     case RowKind.Field:
       return record.value === null ? 'hdel' : 'hset';
+    case RowKind.Item:
+      return listEventOf(record, before, nowMs);
     case RowKind.Slot: {
       const slot = parseSlotElement(parseRow(record.key)!.element);
       const floatChanged = floatPart(record) !== floatPart(before);
@@ -131,6 +133,21 @@ function keyspaceEventOf(kind: RowKind, record: VersionedRecord, before: Version
     }
   }
   return undefined;
+}
+
+/**
+ * A list row names its command by where it sits (rows do not say which command made them):
+ * an element over a live one is LSET; a new one at a pushed (integer) position is LPUSH
+ * left of zero, RPUSH right of it, LINSERT elsewhere; a tombstone is LPOP or RPOP by side.
+ */
+function listEventOf(record: VersionedRecord, before: VersionedRecord | undefined, nowMs: number): KeyspaceEventName {
+  const position = parseRow(record.key)!.element;
+  const left = position.length > 0 && position[0]! < 0x80;
+  if (record.value === null) return left ? 'lpop' : 'rpop';
+  if (before !== undefined && before.value !== null && !isAbsent(before, nowMs)) return 'lset';
+  const integerEnd = position.length > 0 ? 1 + (left ? 0x7f - position[0]! : position[0]! - 0x80) : 0;
+  if (position[integerEnd] !== 0) return 'linsert';
+  return left ? 'lpush' : 'rpush';
 }
 
 function keptExpiry(record: VersionedRecord, before: VersionedRecord | undefined, nowMs: number): boolean {
@@ -156,7 +173,7 @@ function isCounterCreation(record: VersionedRecord, before: VersionedRecord | un
 }
 
 function isFieldTombstoneOf(row: ParsedRow, record: VersionedRecord, key: Uint8Array): boolean {
-  return row.kind === RowKind.Field && record.value === null && equalBytes(row.key, key);
+  return (row.kind === RowKind.Field || row.kind === RowKind.Item) && record.value === null && equalBytes(row.key, key);
 }
 
 /** Row keys (bytesToMapKey) of the Field rows whose slot rows are in the batch; undefined when it has none. */

@@ -171,6 +171,20 @@ function clientCommand(session: Session, args: Buffer[]): void {
       else return void appendError(out, `ERR Unrecognized option '${args[2]!.toString('utf8', 0, 64)}'`);
       return void appendOk(out);
     }
+    case 'unblock': {
+      if (args.length !== 3 && args.length !== 4) return void arityError();
+      const id = parseIntegerArg(args[2]!);
+      if (id === undefined) return void appendError(out, NOT_INTEGER_ERROR);
+      let error = false;
+      if (args.length === 4) {
+        const reason = argLower(args[3]!);
+        if (reason === 'error') error = true;
+        else if (reason !== 'timeout') return void appendError(out, 'ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+      }
+      const unblock = session.server.unblockers.get(id);
+      if (unblock !== undefined) unblock(error);
+      return void appendInteger(out, unblock === undefined ? 0 : 1);
+    }
     case 'no-evict':
     case 'no-touch':
       return void appendOk(out);

@@ -21,6 +21,12 @@ export type KeyspaceEventName =
   | 'zadd'
   | 'zrem'
   | 'zincr'
+  | 'lpush'
+  | 'rpush'
+  | 'linsert'
+  | 'lset'
+  | 'lpop'
+  | 'rpop'
   | 'rename_from'
   | 'rename_to'
   | 'copy_to';

@@ -46,7 +46,7 @@ function serverSection(server: ServerState, info: EngineInfo, nowMs: number): st
 function clientsSection(server: ServerState): string[] {
   let subscribed = 0;
   for (const session of server.sessions.values()) if (session.subscriptionCount() > 0) subscribed++;
-  return [`connected_clients:${server.sessions.size}`, `maxclients:${CLIENTS_MAX}`, 'blocked_clients:0', `pubsub_clients:${subscribed}`];
+  return [`connected_clients:${server.sessions.size}`, `maxclients:${CLIENTS_MAX}`, `blocked_clients:${server.blockedClients}`, `pubsub_clients:${subscribed}`];
 }
 
 function memorySection(): string[] {

@@ -53,6 +53,8 @@ export class Session {
   lastWriteSeq = 0;
   /** Set by QUIT or a protocol error: the listener sends what is in `out`, then closes. */
   closing = false;
+  /** The client closed its side: a blocked command stops waiting (as Redis frees the client). */
+  inputEnded = false;
   /** Subscribed channels and patterns, keyed by their latin1 form. */
   readonly channels = new Map<string, Buffer>();
   readonly patterns = new Map<string, Buffer>();

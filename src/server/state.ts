@@ -50,6 +50,10 @@ export class ServerState {
   /** Which connections WATCH which keys (MULTI/EXEC). */
   readonly watches: WatchRegistry;
   readonly sessions = new Map<number, Session>();
+  /** Clients waiting in a blocking command (BLPOP and friends). */
+  blockedClients = 0;
+  /** Client id -> ends its wait (CLIENT UNBLOCK): with `error`, with an error reply, else as a timeout. */
+  readonly unblockers = new Map<number, (error: boolean) => void>();
   readonly startedAtMs = Date.now();
   readonly stats: ServerStats = {
     connectionsReceived: 0,

@@ -212,15 +212,18 @@ export class TransactionEngine implements Engine {
   fieldCount(key: Uint8Array): number {
     if (this.flushOrder === 0 && !this.keys.has(bytesToMapKey(key))) return this.engine.fieldCount(key);
     // The transaction touched the key: count its live fields as this view shows them.
-    const prefix = kindPrefix(key, RowKind.Field);
     let count = 0;
-    let after: Uint8Array | undefined;
-    for (;;) {
-      const page = this.scanRows(prefix, after, FIELD_COUNT_PAGE_ROWS);
-      for (const record of page.records) if (record.value !== null) count++;
-      if (page.done || page.records.length === 0) return count;
-      after = page.records[page.records.length - 1]!.key;
+    for (const kind of [RowKind.Field, RowKind.Item]) {
+      const prefix = kindPrefix(key, kind);
+      let after: Uint8Array | undefined;
+      for (;;) {
+        const page = this.scanRows(prefix, after, FIELD_COUNT_PAGE_ROWS);
+        for (const record of page.records) if (record.value !== null) count++;
+        if (page.done || page.records.length === 0) break;
+        after = page.records[page.records.length - 1]!.key;
+      }
     }
+    return count;
   }
 
   scan(cursor: number, count: number): { keys: Uint8Array[]; headers: VersionedRecord[]; cursor: number } {

@@ -1,0 +1,206 @@
+// The rows of a list (DESIGN.md section 6) as the list commands read and write them: a
+// header (type and expiry) and one Item row per element, keyed by its position id
+// (src/core/list-positions.ts), whose value is the element. Rows sort by position, so a
+// forward scan reads the list in order. Pushes take positions from this process's
+// position clock: RPUSH a growing positive integer, LPUSH a shrinking negative one (both
+// from the wall clock and a sequence), so a push never reads the list. LINSERT takes a
+// position between its two neighbours. The storage has no reverse scan yet: reads from
+// the tail (RPOP, negative indexes) read the list from its head (v1 limit).
+import type { ClientWrite } from '../core/io.js';
+import { encodeSortableInt, positionBetween, POSITION_SUFFIX_BYTES } from '../core/list-positions.js';
+import { writeNodeId } from '../core/node-id-bytes.js';
+import { encodeHeader, headerRowKey, kindPrefix, KeyType, RowKind, rowKey } from '../core/rows.js';
+import type { VersionedRecord } from '../core/types.js';
+import { VALUE_BYTES_MAX } from '../core/validate.js';
+import { appendError } from '../wire/resp.js';
+import { checkKeyLength } from './common.js';
+import type { Engine } from './engine.js';
+import type { Session } from './session.js';
+import { deleteWrite, headerOfType, liveHeader, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
+
+/** The header row value of every list: the type alone. */
+export const LIST_HEADER = encodeHeader({ type: KeyType.List, base: undefined });
+/** Item rows read per storage page while a list is walked. */
+export const ITEM_PAGE_ROWS = 1024;
+
+const SEQUENCE_PER_MS = 1024;
+let lastSequence = 0;
+
+/** This process's next position number: above every earlier one, and above wall-clock ms x 1024. */
+function nextSequence(): number {
+  lastSequence = Math.max(lastSequence + 1, Date.now() * SEQUENCE_PER_MS);
+  return lastSequence;
+}
+
+/** The writer's unique suffix of a new position: node id and a sequence number. */
+function positionSuffix(engine: Engine, sequence: number): Uint8Array {
+  const suffix = new Uint8Array(POSITION_SUFFIX_BYTES);
+  writeNodeId(suffix, 0, engine.nodeId());
+  new DataView(suffix.buffer).setBigUint64(16, BigInt(sequence));
+  return suffix;
+}
+
+/** A position at the head (left) or tail (right) of every list this process has seen. */
+export function endPosition(engine: Engine, left: boolean): Uint8Array {
+  const sequence = nextSequence();
+  const integer = encodeSortableInt(left ? -sequence : sequence);
+  const suffix = positionSuffix(engine, sequence);
+  const position = new Uint8Array(integer.length + 1 + suffix.length);
+  position.set(integer, 0);
+  position.set(suffix, integer.length + 1);
+  return position;
+}
+
+/** A position between two neighbours (undefined: an end). */
+export function positionBetweenItems(engine: Engine, before: Uint8Array | undefined, after: Uint8Array | undefined): Uint8Array {
+  if (before === undefined || after === undefined) {
+    // At an end: the position clock's, unless a neighbour (from a node whose clock runs ahead) is beyond it.
+    const position = endPosition(engine, before === undefined);
+    if (before === undefined && (after === undefined || compare(position, after) < 0)) return position;
+    if (after === undefined && compare(position, before!) > 0) return position;
+  }
+  return positionBetween(before, after, positionSuffix(engine, nextSequence()));
+}
+
+function compare(a: Uint8Array, b: Uint8Array): number {
+  const length = Math.min(a.length, b.length);
+  for (let index = 0; index < length; index++) if (a[index] !== b[index]) return a[index]! - b[index]!;
+  return a.length - b.length;
+}
+
+export function itemRowKey(key: Uint8Array, position: Uint8Array): Uint8Array {
+  return rowKey(key, RowKind.Item, position);
+}
+
+/** An element: its row key, position and value. */
+export interface Item {
+  readonly row: Uint8Array;
+  readonly position: Uint8Array;
+  readonly value: Uint8Array;
+}
+
+/**
+ * Visit the live items of key in list order, after row key `after`; a visit that returns
+ * false stops the walk. Pages of ITEM_PAGE_ROWS.
+ */
+export function visitItems(engine: Engine, key: Uint8Array, after: Uint8Array | undefined, visit: (item: Item) => boolean | void): void {
+  const prefix = kindPrefix(key, RowKind.Item);
+  let last = after;
+  for (;;) {
+    const page = engine.scanRows(prefix, last, ITEM_PAGE_ROWS);
+    const rows = page.records;
+    for (const row of rows) {
+      if (row.value === null) continue;
+      if (visit({ row: row.key, position: row.key.subarray(prefix.length), value: row.value }) === false) return;
+    }
+    if (page.done || rows.length === 0) return;
+    last = rows[rows.length - 1]!.key;
+  }
+}
+
+/** The first `count` live items. */
+export function headItems(engine: Engine, key: Uint8Array, count: number): Item[] {
+  const items: Item[] = [];
+  if (count <= 0) return items;
+  visitItems(engine, key, undefined, (item) => {
+    items.push(item);
+    return items.length < count;
+  });
+  return items;
+}
+
+/** Every live item (reads the whole list). */
+export function allItems(engine: Engine, key: Uint8Array): Item[] {
+  const items: Item[] = [];
+  visitItems(engine, key, undefined, (item) => void items.push(item));
+  return items;
+}
+
+/** The last `count` live items, last first (reads the whole list: no reverse scan in v1). */
+export function tailItems(engine: Engine, key: Uint8Array, count: number): Item[] {
+  const items = allItems(engine, key);
+  return items.slice(Math.max(0, items.length - count)).reverse();
+}
+
+/** The tombstone of an item row. */
+export function itemTombstone(item: Item): ClientWrite {
+  return { key: item.row, value: null, expiresAtMs: 0 };
+}
+
+/**
+ * The writes that remove `items` (live items of key): their tombstones, after the key's
+ * clear row when they are every element this node sees (a list is never empty).
+ */
+export function removalWrites(engine: Engine, key: Uint8Array, items: readonly Item[]): ClientWrite[] {
+  const tombstones = items.map(itemTombstone);
+  return items.length >= engine.fieldCount(key) ? [deleteWrite(key), ...tombstones] : tombstones;
+}
+
+/**
+ * What a push to a list starts from: the rows written before the elements (the clear of
+ * an expired key) and the header written after them. Every write of a live element
+ * rewrites the header (same type and expiry) after it, so an element written concurrently
+ * with another node's clear and stamped after it keeps a header stamped after it too: a
+ * list's elements never outlive its header (which would read as a headerless hash).
+ */
+export interface ListWriteTarget {
+  readonly writes: ClientWrite[];
+  readonly header: ClientWrite;
+  readonly created: boolean;
+}
+
+/** The header row rewritten after an element write: type and expiry kept. */
+export function listHeaderWrite(key: Uint8Array, header: VersionedRecord | undefined): ClientWrite {
+  return { key: headerRowKey(key), value: LIST_HEADER, expiresAtMs: header?.expiresAtMs ?? 0 };
+}
+
+/** The write target of key; WRONG_TYPE when it holds another type. */
+export function listWriteTarget(engine: Engine, key: Uint8Array): ListWriteTarget | typeof WRONG_TYPE {
+  const header = liveHeader(engine, key);
+  if (header !== undefined) return typeOf(header) === KeyType.List ? { writes: [], header: listHeaderWrite(key, header), created: false } : WRONG_TYPE;
+  const stored = engine.get(headerRowKey(key));
+  const expired = stored !== undefined && stored.value !== null && stored.expiresAtMs !== 0 && stored.expiresAtMs <= engine.nowMs();
+  return { writes: expired ? [deleteWrite(key)] : [], header: listHeaderWrite(key, undefined), created: true };
+}
+
+/** Rows of pushing `values` in order at the head (left) or tail of key: target's writes, the elements, the header. */
+export function pushWrites(engine: Engine, key: Uint8Array, target: ListWriteTarget, values: readonly Uint8Array[], left: boolean): ClientWrite[] {
+  const writes = target.writes.slice();
+  for (const value of values) writes.push({ key: itemRowKey(key, endPosition(engine, left)), value, expiresAtMs: 0 });
+  writes.push(target.header);
+  return writes;
+}
+
+/** The live header of a list for a read, counting a hit or miss; WRONG_TYPE after replying with the error. */
+export function listForRead(session: Session, key: Uint8Array): VersionedRecord | undefined | typeof WRONG_TYPE {
+  const header = headerOfType(session.engine, key, KeyType.List);
+  if (header === WRONG_TYPE) {
+    appendError(session.out, WRONGTYPE_ERROR);
+    return WRONG_TYPE;
+  }
+  if (header === undefined) session.server.stats.keyspaceMisses++;
+  else session.server.stats.keyspaceHits++;
+  return header;
+}
+
+/** The write target of a list for a push; undefined after replying with an error. */
+export function listForWrite(session: Session, key: Uint8Array): ListWriteTarget | undefined {
+  if (!checkKeyLength(session, key)) return undefined;
+  const target = listWriteTarget(session.engine, key);
+  if (target !== WRONG_TYPE) return target;
+  appendError(session.out, WRONGTYPE_ERROR);
+  return undefined;
+}
+
+/** Elements within the record limit; false after replying. */
+export function checkElementLength(session: Session, value: Uint8Array): boolean {
+  if (value.length <= VALUE_BYTES_MAX) return true;
+  appendError(session.out, `ERR list element is ${value.length} bytes, the limit is ${VALUE_BYTES_MAX}`);
+  return false;
+}
+
+/** Pop up to `count` elements from one end of an existing list: the items (in pop order) and the rows. */
+export function popItems(engine: Engine, key: Uint8Array, left: boolean, count: number): { items: Item[]; writes: ClientWrite[] } {
+  const items = left ? headItems(engine, key, count) : tailItems(engine, key, count);
+  return { items, writes: items.length === 0 ? [] : removalWrites(engine, key, items) };
+}

@@ -1,0 +1,152 @@
+// SORT and SORT_RO of lists (Redis 7.0 replies and errors): BY (a pattern, or nosort),
+// LIMIT, GET (`#`, `key*`, `hash*->field`), ASC/DESC, ALPHA and STORE (a list, written as
+// one batch after the destination's clear). Sets and sorted sets are not sorted here yet.
+import { Buffer } from 'node:buffer';
+import { compareBytes } from '../core/bytes.js';
+import type { ClientWrite } from '../core/io.js';
+import { KeyType } from '../core/rows.js';
+import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull } from '../wire/resp.js';
+import { CommandFlag, NOT_INTEGER_ERROR, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
+import type { Engine } from './engine.js';
+import { fieldValue } from './hash-rows.js';
+import { allItems, listHeaderWrite, pushWrites } from './list-rows.js';
+import type { Session } from './session.js';
+import type { CommandSpec } from './table.js';
+import { deleteWrite, headerOfType, liveHeader, readString, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
+import { parseLongArg } from './lists.js';
+
+const STAR = 0x2a;
+const ARROW = Buffer.from('->');
+
+/** The value a BY/GET pattern names for `element`; undefined when absent or not a string/hash field. */
+function lookup(engine: Engine, pattern: Buffer, element: Uint8Array): Uint8Array | undefined {
+  if (pattern.length === 1 && pattern[0] === 0x23) return element; // '#'
+  const star = pattern.indexOf(STAR);
+  if (star < 0) return undefined;
+  const arrow = pattern.indexOf(ARROW, star + 1);
+  const keyEnd = arrow < 0 || arrow + 2 >= pattern.length ? pattern.length : arrow;
+  const key = Buffer.concat([pattern.subarray(0, star), element, pattern.subarray(star + 1, keyEnd)]);
+  if (keyEnd === pattern.length) {
+    const value = readString(engine, key);
+    return value === null || value === WRONG_TYPE ? undefined : value;
+  }
+  const header = headerOfType(engine, key, KeyType.Hash);
+  if (header === undefined || header === WRONG_TYPE) return undefined;
+  return fieldValue(engine, key, pattern.subarray(arrow + 2));
+}
+
+/** Redis's strtod-like score of a sort weight, or undefined. */
+function scoreOf(bytes: Uint8Array): number | undefined {
+  const text = Buffer.from(bytes).toString('latin1');
+  if (text.length === 0 || /^\s|\s$/.test(text)) return undefined;
+  const value = Number(text);
+  if (!Number.isNaN(value)) return value;
+  const lower = text.toLowerCase();
+  if (lower === 'inf' || lower === '+inf' || lower === 'infinity') return Infinity;
+  if (lower === '-inf' || lower === '-infinity') return -Infinity;
+  return undefined;
+}
+
+function sortVariant(readOnly: boolean) {
+  return (session: Session, args: Buffer[]): void => {
+    const out = session.out;
+    let by: Buffer | undefined;
+    let noSort = false;
+    let offset = 0;
+    let limit = -1;
+    const gets: Buffer[] = [];
+    let desc = false;
+    let alpha = false;
+    let store: Buffer | undefined;
+    for (let index = 2; index < args.length; index++) {
+      const option = args[index]!;
+      const left = args.length - index - 1;
+      if (argIs(option, 'asc')) desc = false;
+      else if (argIs(option, 'desc')) desc = true;
+      else if (argIs(option, 'alpha')) alpha = true;
+      else if (argIs(option, 'limit') && left >= 2) {
+        const start = parseLongArg(args[index + 1]!);
+        const count = parseLongArg(args[index + 2]!);
+        if (start === undefined || count === undefined) return void appendError(out, NOT_INTEGER_ERROR);
+        offset = start;
+        limit = count;
+        index += 2;
+      } else if (!readOnly && argIs(option, 'store') && left >= 1) {
+        store = args[++index]!;
+      } else if (argIs(option, 'by') && left >= 1) {
+        by = args[++index]!;
+        if (by.indexOf(STAR) < 0) noSort = true;
+      } else if (argIs(option, 'get') && left >= 1) {
+        gets.push(args[++index]!);
+      } else {
+        return void appendError(out, SYNTAX_ERROR);
+      }
+    }
+    const engine = session.engine;
+    const key = args[1]!;
+    const header = liveHeader(engine, key);
+    if (header !== undefined && typeOf(header) !== KeyType.List) return void appendError(out, WRONGTYPE_ERROR);
+    const elements = header === undefined ? [] : allItems(engine, key).map((item) => item.value);
+    let sorted = elements;
+    if (!noSort) {
+      const weights = elements.map((element) => (by === undefined ? element : lookup(engine, by, element)));
+      let scores: number[] | undefined;
+      if (!alpha) {
+        scores = [];
+        for (const weight of weights) {
+          const score = weight === undefined ? 0 : scoreOf(weight);
+          if (score === undefined) return void appendError(out, "ERR One or more scores can't be converted into double");
+          scores.push(score);
+        }
+      }
+      const order = elements.map((_, index) => index);
+      order.sort((a, b) => {
+        let cmp: number;
+        if (scores !== undefined) cmp = scores[a]! < scores[b]! ? -1 : scores[a]! > scores[b]! ? 1 : 0;
+        else {
+          const wa = weights[a];
+          const wb = weights[b];
+          cmp = wa === undefined ? (wb === undefined ? 0 : -1) : wb === undefined ? 1 : compareBytes(wa, wb);
+        }
+        if (cmp === 0) cmp = compareBytes(elements[a]!, elements[b]!);
+        return desc ? -cmp : cmp;
+      });
+      sorted = order.map((index) => elements[index]!);
+    } else if (desc) {
+      sorted = [...elements].reverse();
+    }
+    let start = offset < 0 ? 0 : offset;
+    let count = limit < 0 ? sorted.length : limit;
+    if (start > sorted.length) start = sorted.length;
+    if (start + count > sorted.length) count = sorted.length - start;
+    const picked = sorted.slice(start, start + count);
+    const values: (Uint8Array | undefined)[] = [];
+    for (const element of picked) {
+      if (gets.length === 0) values.push(element);
+      else for (const pattern of gets) values.push(lookup(engine, pattern, element));
+    }
+    if (store === undefined) {
+      appendArrayHeader(out, values.length);
+      for (const value of values) {
+        if (value === undefined) appendNull(out, session.protocol);
+        else appendBulk(out, value);
+      }
+      return;
+    }
+    if (!checkKeyLength(session, store)) return;
+    const writes: ClientWrite[] = [deleteWrite(store)];
+    if (values.length > 0) {
+      // The destination is replaced: after its clear, a new list header and the elements.
+      const target = { writes: [], header: listHeaderWrite(store, undefined), created: true };
+      writes.push(...pushWrites(engine, store, target, values.map((value) => value ?? new Uint8Array(0)), false));
+    }
+    const replyStart = out.length;
+    appendInteger(out, values.length);
+    session.deferWrite(engine.write(writes), replyStart);
+  };
+}
+
+export const SORT_COMMANDS: readonly CommandSpec[] = [
+  command('sort', -2, CommandFlag.Write, [1, 1, 1], 'generic', 'Sort the elements of a list (STORE writes a list)', sortVariant(false)),
+  command('sort_ro', -2, CommandFlag.ReadOnly, [1, 1, 1], 'generic', 'Sort the elements of a list', sortVariant(true)),
+];

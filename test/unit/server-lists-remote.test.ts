@@ -1,0 +1,84 @@
+// Proves a BLPOP client on one MemoryEngine wakes when a push arrives from a peer as replicated rows, and that pushes from two replicas delivered in either order read the same on both.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { MemoryEngine, startMemoryServer } from '../support/memory-engine.js';
+import type { RespServer } from '../../src/net/resp-listener.js';
+
+const ORIGIN_A = 'a'.repeat(32);
+const ORIGIN_B = 'b'.repeat(32);
+let server: RespServer;
+let engineA: MemoryEngine;
+let engineB: MemoryEngine;
+let serverB: RespServer;
+const clients: Redis[] = [];
+
+function client(port: number): Redis {
+  const redis = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  clients.push(redis);
+  return redis;
+}
+
+before(async () => {
+  engineA = new MemoryEngine({ nodeId: ORIGIN_A, keepBatches: true });
+  engineB = new MemoryEngine({ nodeId: ORIGIN_B, keepBatches: true });
+  ({ server } = await startMemoryServer({ engine: engineA }));
+  ({ server: serverB } = await startMemoryServer({ engine: engineB }));
+});
+
+after(async () => {
+  for (const redis of clients) redis.disconnect();
+  await server.close();
+  await serverB.close();
+});
+
+test('BLPOP wakes on a remote push', async () => {
+  const waiter = client(server.port);
+  const popped = waiter.blpop('queue', 5);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const start = engineB.batches.length;
+  await client(serverB.port).rpush('queue', 'job');
+  for (const batch of engineB.batches.slice(start)) engineA.applyRemote(batch);
+  assert.deepEqual(await popped, ['queue', 'job']);
+  assert.equal(await client(server.port).exists('queue'), 0);
+});
+
+test('pushes on two replicas, delivered in either order, read the same on both', async () => {
+  const a = client(server.port);
+  const b = client(serverB.port);
+  const startA = engineA.batches.length;
+  const startB = engineB.batches.length;
+  await a.rpush('both', 'a1', 'a2');
+  await b.rpush('both', 'b1');
+  await b.lpush('both', 'b0');
+  await a.lpush('both', 'a0');
+  const fromA = engineA.batches.slice(startA);
+  const fromB = engineB.batches.slice(startB);
+  for (const batch of [...fromB].reverse()) engineA.applyRemote(batch);
+  for (const batch of fromA) engineB.applyRemote(batch);
+  const listA = await a.lrange('both', 0, -1);
+  const listB = await b.lrange('both', 0, -1);
+  assert.deepEqual(listA, listB);
+  assert.equal(listA.length, 5);
+  assert.equal(await a.llen('both'), 5);
+});
+
+test('a push concurrent with the pop of the last element survives it as a list on both replicas', async () => {
+  const a = client(server.port);
+  const b = client(serverB.port);
+  const startA = engineA.batches.length;
+  await a.rpush('race', 'x');
+  for (const batch of engineA.batches.slice(startA)) engineB.applyRemote(batch);
+  const popAt = engineA.batches.length;
+  assert.equal(await a.lpop('race'), 'x');
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const pushAt = engineB.batches.length;
+  await b.rpush('race', 'y');
+  for (const batch of engineA.batches.slice(popAt)) engineB.applyRemote(batch);
+  for (const batch of engineB.batches.slice(pushAt)) engineA.applyRemote(batch);
+  for (const redis of [a, b]) {
+    assert.equal(await redis.type('race'), 'list');
+    assert.deepEqual(await redis.lrange('race', 0, -1), ['y']);
+    assert.equal(await redis.llen('race'), 1);
+  }
+});
