@@ -16,7 +16,7 @@ import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull }
 import { ALL_KEYS, CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
 import type { Engine } from './engine.js';
 import { COUNT_RANGE_ERROR, distinctPositions, fieldsAt, hscanVariant, insertHeader, LONG_MAX, randomBelow, randomWithCount } from './hash-reads.js';
-import { checkFieldLength, fieldRowKey, hashForRead, hashForWrite, liveFieldRow, visitFields, type HashWriteTarget } from './hash-rows.js';
+import { checkFieldLength, fieldRowKey, hashForRead, headerLast, hashForWrite, liveFieldRow, visitFields, type HashWriteTarget } from './hash-rows.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
 import { deleteWrite, headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
@@ -71,7 +71,7 @@ function saddCommand(session: Session, args: Buffer[]): void {
   const { writes, added } = addWrites(session.engine, key, target, members);
   const start = session.out.length;
   appendInteger(session.out, added);
-  if (added > 0) session.deferWrite(session.engine.write(writes), start);
+  if (added > 0) session.deferWrite(session.engine.write(headerLast(writes)), start);
 }
 
 function sremCommand(session: Session, args: Buffer[]): void {
@@ -214,7 +214,7 @@ function smoveCommand(session: Session, args: Buffer[]): void {
   writes.push(...addWrites(engine, destination, target, [member]).writes);
   const start = session.out.length;
   appendInteger(session.out, 1);
-  session.deferWrite(engine.write(writes), start);
+  session.deferWrite(engine.write(headerLast(writes)), start);
 }
 
 const enum Algebra {
@@ -304,7 +304,7 @@ export function storeSet(session: Session, destination: Uint8Array, members: Ite
     writes.push({ key: headerRowKey(destination), value: SET_HEADER, expiresAtMs: 0 });
     for (const member of members) writes.push(memberWrite(destination, member));
   }
-  session.deferWrite(engine.write(writes), start);
+  session.deferWrite(engine.write(headerLast(writes)), start);
 }
 
 /** SINTERCARD numkeys key [key ...] [LIMIT limit]. */

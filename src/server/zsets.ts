@@ -11,7 +11,7 @@ import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull, 
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
 import type { Engine } from './engine.js';
 import { COUNT_RANGE_ERROR, hscanVariant, LONG_MAX, randomWithCount, OUT_OF_RANGE_ERROR, fieldsAt, randomBelow } from './hash-reads.js';
-import { checkFieldLength, FieldSlots, hashForRead, hashForWrite, liveFieldRow } from './hash-rows.js';
+import { checkFieldLength, FieldSlots, hashForRead, hashForWrite, headerLast, liveFieldRow } from './hash-rows.js';
 import type { Session } from './session.js';
 import { removalWrites } from './sets.js';
 import type { CommandSpec } from './table.js';
@@ -89,7 +89,7 @@ function zaddCommand(session: Session, args: Buffer[]): void {
     if (result === NAN_SCORE_ERROR) return void appendError(out, NAN_SCORE_ERROR);
     const start = out.length;
     appendScore(out, result.score, session.protocol);
-    return void session.deferWrite(engine.write(result.writes), start);
+    return void session.deferWrite(engine.write(headerLast(result.writes)), start);
   }
   const writes = target.writes.slice();
   const pending = new Map<string, { member: Uint8Array; score: number | undefined }>();
@@ -114,7 +114,7 @@ function zaddCommand(session: Session, args: Buffer[]): void {
   for (const { member, score } of pending.values()) writes.push(scoreWrite(engine, key, member, score!, target));
   const start = out.length;
   appendInteger(out, ch ? added + updated : added);
-  if (pending.size > 0) session.deferWrite(engine.write(writes), start);
+  if (pending.size > 0) session.deferWrite(engine.write(headerLast(writes)), start);
 }
 
 function zincrbyCommand(session: Session, args: Buffer[]): void {
@@ -129,7 +129,7 @@ function zincrbyCommand(session: Session, args: Buffer[]): void {
   if (result === NAN_SCORE_ERROR) return void appendError(out, NAN_SCORE_ERROR);
   const start = out.length;
   appendScore(out, result.score, session.protocol);
-  session.deferWrite(session.engine.write(result.writes), start);
+  session.deferWrite(session.engine.write(headerLast(result.writes)), start);
 }
 
 function zremCommand(session: Session, args: Buffer[]): void {
@@ -365,7 +365,7 @@ export function storeZset(session: Session, destination: Uint8Array, entries: re
     writes.push({ key: headerRowKey(destination), value: ZSET_HEADER, expiresAtMs: 0 });
     for (const entry of entries) writes.push(plainScoreWrite(destination, entry.member, entry.score));
   }
-  session.deferWrite(engine.write(writes), start);
+  session.deferWrite(engine.write(headerLast(writes)), start);
 }
 
 /** ZRANK / ZREVRANK key member. */
