@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { Redis } from 'ioredis';
-import { MemoryEngine, startMemoryServer } from '../support/memory-engine.js';
+import { MemoryEngine, RawClient, startMemoryServer } from '../support/memory-engine.js';
 import type { RespServer } from '../../src/net/resp-listener.js';
 import { clearRowKey, RowKind, rowKey } from '../../src/core/rows.js';
 
@@ -29,6 +29,21 @@ async function call(...args: (string | number)[]): Promise<unknown> {
   } catch (error) {
     return (error as Error).message;
   }
+}
+
+/** Raw RESP bytes of one command after HELLO 3 on a fresh connection. */
+async function rawResp3(command: string[]): Promise<string> {
+  const client = new RawClient(server.port);
+  await client.connected;
+  const encode = (parts: string[]) => `*${parts.length}\r\n${parts.map((part) => `$${Buffer.byteLength(part)}\r\n${part}\r\n`).join('')}`;
+  client.send(encode(['HELLO', '3']));
+  await client.waitFor((text) => text.includes('modules'));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const skip = client.text().length;
+  client.send(encode(command) + encode(['PING']));
+  const text = await client.waitFor((received) => received.endsWith('+PONG\r\n'));
+  client.destroy();
+  return text.slice(skip, text.length - '+PONG\r\n'.length);
 }
 
 const sorted = (value: unknown) => [...(value as string[])].sort();
@@ -141,4 +156,12 @@ test('SINTER SUNION SDIFF SINTERCARD and the STORE forms', async () => {
   assert.equal(await call('exists', 'str3'), 0);
   assert.equal(await call('sunionstore', 'str3', 'z'), 2);
   assert.equal(await call('type', 'str3'), 'set');
+});
+
+test('RESP3: SMEMBERS, SPOP count and set algebra reply with set headers', async () => {
+  await call('sadd', 'r3', 'x');
+  assert.equal(await rawResp3(['SMEMBERS', 'r3']), '~1\r\n$1\r\nx\r\n');
+  assert.equal(await rawResp3(['SUNION', 'r3', 'absent']), '~1\r\n$1\r\nx\r\n');
+  assert.equal(await rawResp3(['SMEMBERS', 'absent']), '~0\r\n');
+  assert.equal(await rawResp3(['SPOP', 'r3', '5']), '~1\r\n$1\r\nx\r\n');
 });
