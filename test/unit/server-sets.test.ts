@@ -165,3 +165,20 @@ test('RESP3: SMEMBERS, SPOP count and set algebra reply with set headers', async
   assert.equal(await rawResp3(['SMEMBERS', 'absent']), '~0\r\n');
   assert.equal(await rawResp3(['SPOP', 'r3', '5']), '~1\r\n$1\r\nx\r\n');
 });
+
+test('an add keeps the TTL (the header is rewritten with it); a set expired is replaced, not extended', async () => {
+  await call('sadd', 'ttl1', 'a');
+  assert.equal(await call('expire', 'ttl1', 100), 1);
+  assert.equal(await call('sadd', 'ttl1', 'b'), 1);
+  assert.equal(await call('ttl', 'ttl1'), 100);
+  await call('zadd', 'ttl2', 1, 'a');
+  await call('expire', 'ttl2', 100);
+  await call('zincrby', 'ttl2', 1, 'a');
+  assert.equal(await call('ttl', 'ttl2'), 100);
+  await call('sadd', 'ttl3', 'old');
+  await call('pexpire', 'ttl3', 1);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(await call('sadd', 'ttl3', 'new'), 1);
+  assert.deepEqual(await call('smembers', 'ttl3'), ['new']);
+  assert.equal(await call('ttl', 'ttl3'), -1);
+});
