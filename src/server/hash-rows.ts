@@ -15,6 +15,7 @@ import {
   KeyType,
   parseRow,
   parseSlotElement,
+  rowKindOf,
   RowKind,
   rowKey,
   type BaseValue,
@@ -86,13 +87,33 @@ export interface HashWriteTarget {
  */
 export function hashWriteTarget(engine: Engine, key: Uint8Array, type: KeyType = KeyType.Hash): HashWriteTarget | typeof WRONG_TYPE {
   const header = liveHeader(engine, key);
-  if (header !== undefined) return typeOf(header) === type ? { writes: [], created: false, observeSlots: true } : WRONG_TYPE;
+  if (header !== undefined) {
+    if (typeOf(header) !== type) return WRONG_TYPE;
+    if (type === KeyType.Hash) return { writes: [], created: false, observeSlots: true };
+    // A set or sorted set rewrites its header (same type and expiry) beside new members:
+    // members written concurrently with a clear and stamped after it keep a header, so
+    // they never read as a headerless hash.
+    return { writes: [{ key: headerRowKey(key), value: header.value, expiresAtMs: header.expiresAtMs }], created: false, observeSlots: true };
+  }
   const headerValue = type === KeyType.Hash ? HASH_HEADER : encodeHeader({ type, base: undefined });
   const headerWrite: ClientWrite = { key: headerRowKey(key), value: headerValue, expiresAtMs: 0 };
   const stored = engine.get(headerRowKey(key));
   const expired = stored !== undefined && stored.value !== null && stored.expiresAtMs !== 0 && stored.expiresAtMs <= engine.nowMs();
   if (expired) return { writes: [deleteWrite(key), headerWrite], created: true, observeSlots: false };
   return { writes: [headerWrite], created: true, observeSlots: true };
+}
+
+/**
+ * A set's or sorted set's rows with their header rows moved last (stable otherwise): a
+ * batch is stamped in array order, so its header outranks every member it writes, and a
+ * concurrent clear that outranks the header outranks those members too. A member that
+ * survives a clear therefore always has a header that survives it (never a headerless
+ * key, which would read as a hash).
+ */
+export function headerLast(writes: readonly ClientWrite[]): ClientWrite[] {
+  const headers = writes.filter((write) => rowKindOf(write.key) === RowKind.Header);
+  if (headers.length === 0) return writes.slice();
+  return [...writes.filter((write) => rowKindOf(write.key) !== RowKind.Header), ...headers];
 }
 
 /** The slot totals a new base of `field` resets (none when the target clears first). */

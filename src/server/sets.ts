@@ -12,17 +12,27 @@ import { bytesToMapKey, equalBytes } from '../core/bytes.js';
 import { parseInteger64 } from '../core/counters.js';
 import type { ClientWrite } from '../core/io.js';
 import { encodeHeader, headerRowKey, KeyType } from '../core/rows.js';
-import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull } from '../wire/resp.js';
+import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull, type RespOutput, type RespVersion } from '../wire/resp.js';
 import { ALL_KEYS, CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
 import type { Engine } from './engine.js';
 import { COUNT_RANGE_ERROR, distinctPositions, fieldsAt, hscanVariant, insertHeader, LONG_MAX, randomBelow, randomWithCount } from './hash-reads.js';
-import { checkFieldLength, fieldRowKey, hashForRead, hashForWrite, liveFieldRow, visitFields, type HashWriteTarget } from './hash-rows.js';
+import { checkFieldLength, fieldRowKey, hashForRead, headerLast, hashForWrite, liveFieldRow, visitFields, type HashWriteTarget } from './hash-rows.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
 import { deleteWrite, headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 
 /** The header row value of every set: the type alone. */
 export const SET_HEADER = encodeHeader({ type: KeyType.Set, base: undefined });
+/** The header of a reply that is a set: `~` in RESP3 (as Redis's addReplySetLen), an array in RESP2. */
+function appendSetHeader(out: RespOutput, count: number, version: RespVersion): void {
+  if (version === 3) {
+    out.ascii(`~${count}`);
+    out.crlf();
+  } else {
+    appendArrayHeader(out, count);
+  }
+}
+
 /** A member row's value: present. */
 const PRESENT = new Uint8Array(0);
 const POSITIVE_COUNT_ERROR = 'ERR value is out of range, must be positive';
@@ -71,7 +81,7 @@ function saddCommand(session: Session, args: Buffer[]): void {
   const { writes, added } = addWrites(session.engine, key, target, members);
   const start = session.out.length;
   appendInteger(session.out, added);
-  if (added > 0) session.deferWrite(session.engine.write(writes), start);
+  if (added > 0) session.deferWrite(session.engine.write(headerLast(writes)), start);
 }
 
 function sremCommand(session: Session, args: Buffer[]): void {
@@ -100,14 +110,14 @@ function smembersCommand(session: Session, args: Buffer[]): void {
   const header = hashForRead(session, key, KeyType.Set);
   if (header === WRONG_TYPE) return;
   const out = session.out;
-  if (header === undefined) return void appendArrayHeader(out, 0);
+  if (header === undefined) return void appendSetHeader(out, 0, session.protocol);
   const start = out.length;
   let count = 0;
   visitFields(session.engine, key, undefined, Infinity, (member) => {
     count++;
     appendBulk(out, member);
   });
-  insertHeader(out, start, (target) => appendArrayHeader(target, count));
+  insertHeader(out, start, (target) => appendSetHeader(target, count, session.protocol));
 }
 
 function sismemberCommand(session: Session, args: Buffer[]): void {
@@ -155,8 +165,8 @@ function spopCommand(session: Session, args: Buffer[]): void {
   const header = hashForRead(session, key, KeyType.Set);
   if (header === WRONG_TYPE) return;
   const engine = session.engine;
-  if (header === undefined) return void (count === undefined ? appendNull(out, session.protocol) : appendArrayHeader(out, 0));
-  if (count === 0) return void appendArrayHeader(out, 0);
+  if (header === undefined) return void (count === undefined ? appendNull(out, session.protocol) : appendSetHeader(out, 0, session.protocol));
+  if (count === 0) return void appendSetHeader(out, 0, session.protocol);
   const size = engine.fieldCount(key);
   let popped: Uint8Array[];
   if (count !== undefined && count >= size) {
@@ -170,7 +180,7 @@ function spopCommand(session: Session, args: Buffer[]): void {
     if (popped.length === 0) return void appendNull(out, session.protocol);
     appendBulk(out, popped[0]!);
   } else {
-    appendArrayHeader(out, popped.length);
+    appendSetHeader(out, popped.length, session.protocol);
     for (const member of popped) appendBulk(out, member);
   }
   if (popped.length > 0) session.deferWrite(engine.write(removalWrites(engine, key, popped)), start);
@@ -214,7 +224,7 @@ function smoveCommand(session: Session, args: Buffer[]): void {
   writes.push(...addWrites(engine, destination, target, [member]).writes);
   const start = session.out.length;
   appendInteger(session.out, 1);
-  session.deferWrite(engine.write(writes), start);
+  session.deferWrite(engine.write(headerLast(writes)), start);
 }
 
 const enum Algebra {
@@ -276,7 +286,7 @@ function algebraVariant(operation: Algebra) {
   return (session: Session, args: Buffer[]): void => {
     const result = combine(session, args.slice(1), operation);
     if (result === undefined) return;
-    appendArrayHeader(session.out, result.size);
+    appendSetHeader(session.out, result.size, session.protocol);
     for (const member of result.values()) appendBulk(session.out, member);
   };
 }
@@ -304,7 +314,7 @@ export function storeSet(session: Session, destination: Uint8Array, members: Ite
     writes.push({ key: headerRowKey(destination), value: SET_HEADER, expiresAtMs: 0 });
     for (const member of members) writes.push(memberWrite(destination, member));
   }
-  session.deferWrite(engine.write(writes), start);
+  session.deferWrite(engine.write(headerLast(writes)), start);
 }
 
 /** SINTERCARD numkeys key [key ...] [LIMIT limit]. */

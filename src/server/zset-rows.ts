@@ -9,11 +9,16 @@ import { Buffer } from 'node:buffer';
 import { unobservedIncrements, parseLongDouble } from '../core/counters.js';
 import { utf8 } from '../core/bytes.js';
 import type { ClientWrite } from '../core/io.js';
-import { encodeSlotTotal, RowKind, rowKey, slotElement, ZERO_SLOT, type BaseValue, type SlotTotal } from '../core/rows.js';
+import { encodeHeader, encodeSlotTotal, headerRowKey, KeyType, RowKind, rowKey, slotElement, ZERO_SLOT, type BaseValue, type SlotTotal } from '../core/rows.js';
 import type { NodeId, VersionedRecord } from '../core/types.js';
-import { appendBulkText, RespOutput, type RespVersion } from '../wire/resp.js';
+import { appendArrayHeader, appendBulk, appendBulkText, appendInteger, type RespOutput, type RespVersion } from '../wire/resp.js';
 import type { Engine } from './engine.js';
-import { FieldSlots, fieldBase, fieldWrite, liveFieldRow, observedSlots, visitFields, type HashWriteTarget } from './hash-rows.js';
+import { FieldSlots, fieldBase, fieldWrite, headerLast, liveFieldRow, observedSlots, visitFields, type HashWriteTarget } from './hash-rows.js';
+import type { Session } from './session.js';
+import { deleteWrite } from './typed-keys.js';
+
+/** The header row value of every sorted set: the type alone. */
+export const ZSET_HEADER = encodeHeader({ type: KeyType.ZSet, base: undefined });
 
 export const NOT_FLOAT_ERROR = 'ERR value is not a valid float';
 export const NAN_SCORE_ERROR = 'ERR resulting score is not a number (NaN)';
@@ -129,4 +134,31 @@ export function incrementWrites(
   if (row === undefined) writes.push(fieldWrite(key, member, base.bytes, slots));
   writes.push({ key: rowKey(key, RowKind.Slot, slotElement(member, engine.nodeId())), value: encodeSlotTotal(next), expiresAtMs: 0 });
   return { writes, score };
+}
+
+/** Members (and, WITHSCORES, their scores: pairs in RESP3) as a reply. */
+export function appendEntries(session: Session, entries: readonly ZEntry[], withScores: boolean): void {
+  const out = session.out;
+  const version = session.protocol;
+  appendArrayHeader(out, withScores && version === 2 ? entries.length * 2 : entries.length);
+  for (const entry of entries) {
+    if (withScores && version === 3) appendArrayHeader(out, 2);
+    appendBulk(out, entry.member);
+    if (withScores) appendScore(out, entry.score, version);
+  }
+}
+
+/** Replace destination by a sorted set of these entries (delete it when there are none); replies with the count. */
+export function storeZset(session: Session, destination: Uint8Array, entries: readonly ZEntry[]): void {
+  const engine = session.engine;
+  const start = session.out.length;
+  appendInteger(session.out, entries.length);
+  const writes: ClientWrite[] = [deleteWrite(destination)];
+  if (entries.length === 0) {
+    if (engine.get(headerRowKey(destination)) === undefined && engine.fieldCount(destination) === 0) return;
+  } else {
+    writes.push({ key: headerRowKey(destination), value: ZSET_HEADER, expiresAtMs: 0 });
+    for (const entry of entries) writes.push(plainScoreWrite(destination, entry.member, entry.score));
+  }
+  session.deferWrite(engine.write(headerLast(writes)), start);
 }

@@ -1,22 +1,23 @@
 // Sorted-set commands (Redis 7.0 replies and errors) on rows (zset-rows.ts): one Field row
 // per member holding its score, ZINCRBY / ZADD INCR as counters on per-origin slots (all
 // concurrent increments count), ZADD of a score a last-writer-wins base. NX/XX/GT/LT are
-// judged on the local view. Range commands read the whole set and sort it per call.
+// judged on the local view. Range commands read the whole set and sort it per call. The
+// combine commands (ZUNION ZINTER ZDIFF ZINTERCARD and STORE forms) are in zset-combine.ts.
 import { Buffer } from 'node:buffer';
 import { bytesToMapKey } from '../core/bytes.js';
 import { parseInteger64 } from '../core/counters.js';
-import type { ClientWrite } from '../core/io.js';
-import { encodeHeader, headerRowKey, KeyType } from '../core/rows.js';
+import { KeyType } from '../core/rows.js';
 import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull, appendNullArray } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
-import type { Engine } from './engine.js';
 import { COUNT_RANGE_ERROR, hscanVariant, LONG_MAX, randomWithCount, OUT_OF_RANGE_ERROR, fieldsAt, randomBelow } from './hash-reads.js';
-import { checkFieldLength, FieldSlots, hashForRead, hashForWrite, liveFieldRow } from './hash-rows.js';
+import { checkFieldLength, FieldSlots, hashForRead, hashForWrite, headerLast, liveFieldRow } from './hash-rows.js';
 import type { Session } from './session.js';
 import { removalWrites } from './sets.js';
 import type { CommandSpec } from './table.js';
-import { deleteWrite, headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
+import { headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
+import { ZSET_COMBINE_COMMANDS } from './zset-combine.js';
 import {
+  appendEntries,
   appendScore,
   compareEntries,
   incrementWrites,
@@ -25,12 +26,11 @@ import {
   NAN_SCORE_ERROR,
   NOT_FLOAT_ERROR,
   parseScore,
-  plainScoreWrite,
   scoreWrite,
+  storeZset,
   type ZEntry,
 } from './zset-rows.js';
 
-export const ZSET_HEADER = encodeHeader({ type: KeyType.ZSet, base: undefined });
 const POSITIVE_COUNT_ERROR = 'ERR value is out of range, must be positive';
 const MIN_MAX_FLOAT_ERROR = 'ERR min or max is not a float';
 const LEX_RANGE_ERROR = 'ERR min or max not valid string range item';
@@ -89,7 +89,7 @@ function zaddCommand(session: Session, args: Buffer[]): void {
     if (result === NAN_SCORE_ERROR) return void appendError(out, NAN_SCORE_ERROR);
     const start = out.length;
     appendScore(out, result.score, session.protocol);
-    return void session.deferWrite(engine.write(result.writes), start);
+    return void session.deferWrite(engine.write(headerLast(result.writes)), start);
   }
   const writes = target.writes.slice();
   const pending = new Map<string, { member: Uint8Array; score: number | undefined }>();
@@ -114,7 +114,7 @@ function zaddCommand(session: Session, args: Buffer[]): void {
   for (const { member, score } of pending.values()) writes.push(scoreWrite(engine, key, member, score!, target));
   const start = out.length;
   appendInteger(out, ch ? added + updated : added);
-  if (pending.size > 0) session.deferWrite(engine.write(writes), start);
+  if (pending.size > 0) session.deferWrite(engine.write(headerLast(writes)), start);
 }
 
 function zincrbyCommand(session: Session, args: Buffer[]): void {
@@ -129,7 +129,7 @@ function zincrbyCommand(session: Session, args: Buffer[]): void {
   if (result === NAN_SCORE_ERROR) return void appendError(out, NAN_SCORE_ERROR);
   const start = out.length;
   appendScore(out, result.score, session.protocol);
-  session.deferWrite(session.engine.write(result.writes), start);
+  session.deferWrite(session.engine.write(headerLast(result.writes)), start);
 }
 
 function zremCommand(session: Session, args: Buffer[]): void {
@@ -284,17 +284,6 @@ function selectRange(entries: readonly ZEntry[], spec: RangeSpec): ZEntry[] | st
   return spec.limit < 0 ? matching.slice(from) : matching.slice(from, from + spec.limit);
 }
 
-function appendEntries(session: Session, entries: readonly ZEntry[], withScores: boolean): void {
-  const out = session.out;
-  const version = session.protocol;
-  appendArrayHeader(out, withScores && version === 2 ? entries.length * 2 : entries.length);
-  for (const entry of entries) {
-    if (withScores && version === 3) appendArrayHeader(out, 2);
-    appendBulk(out, entry.member);
-    if (withScores) appendScore(out, entry.score, version);
-  }
-}
-
 /** Parse [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES] from args[from..]; a string is an error. */
 function parseRangeOptions(args: Buffer[], from: number, base: Partial<RangeSpec>, allowWithScores: boolean): RangeSpec | string {
   let by = base.by ?? By.Rank;
@@ -351,21 +340,6 @@ function zrangestoreCommand(session: Session, args: Buffer[]): void {
   const selected = selectRange(header === undefined ? [] : loadEntries(session.engine, source), spec);
   if (typeof selected === 'string') return void appendError(session.out, selected);
   storeZset(session, destination, selected);
-}
-
-/** Replace destination by a sorted set of these entries (delete it when there are none); replies with the count. */
-export function storeZset(session: Session, destination: Uint8Array, entries: readonly ZEntry[]): void {
-  const engine = session.engine;
-  const start = session.out.length;
-  appendInteger(session.out, entries.length);
-  const writes: ClientWrite[] = [deleteWrite(destination)];
-  if (entries.length === 0) {
-    if (engine.get(headerRowKey(destination)) === undefined && engine.fieldCount(destination) === 0) return;
-  } else {
-    writes.push({ key: headerRowKey(destination), value: ZSET_HEADER, expiresAtMs: 0 });
-    for (const entry of entries) writes.push(plainScoreWrite(destination, entry.member, entry.score));
-  }
-  session.deferWrite(engine.write(writes), start);
 }
 
 /** ZRANK / ZREVRANK key member. */
@@ -511,162 +485,10 @@ function zrandmemberCommand(session: Session, args: Buffer[]): void {
   else appendBulk(session.out, pick.field);
 }
 
-// ---- ZUNION ZINTER ZDIFF and their STORE forms ----
-
-const enum Combine {
-  Union,
-  Inter,
-  Diff,
-}
-
-/** The entries of a set (score 1 each) or sorted set; WRONG_TYPE for any other type. */
-function inputEntries(engine: Engine, key: Uint8Array): ZEntry[] | undefined | typeof WRONG_TYPE {
-  const zset = headerOfType(engine, key, KeyType.ZSet);
-  if (zset !== WRONG_TYPE) return zset === undefined ? undefined : loadEntries(engine, key);
-  const set = headerOfType(engine, key, KeyType.Set);
-  if (set === WRONG_TYPE || set === undefined) return WRONG_TYPE;
-  const entries: ZEntry[] = [];
-  for (const entry of loadEntries(engine, key)) entries.push({ member: entry.member, score: 1 });
-  return entries;
-}
-
-/** Redis's zunionInterDiffGenericCommand: numkeys keys [WEIGHTS w...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]. */
-function combineCommand(session: Session, args: Buffer[], operation: Combine, destination: Uint8Array | undefined): void {
-  const out = session.out;
-  const first = destination === undefined ? 1 : 2;
-  const numkeys = parseInteger64(args[first]!);
-  if (numkeys === undefined) return void appendError(out, NOT_INTEGER_ERROR);
-  if (numkeys < 1n) {
-    const name = operation === Combine.Union ? 'zunion' : operation === Combine.Inter ? 'zinter' : 'zdiff';
-    return void appendError(out, `ERR at least 1 input key is needed for '${name}${destination === undefined ? '' : 'store'}' command`);
-  }
-  if (numkeys > BigInt(args.length - first - 1)) return void appendError(out, SYNTAX_ERROR);
-  const keyCount = Number(numkeys);
-  const keys = args.slice(first + 1, first + 1 + keyCount);
-  const weights = keys.map(() => 1);
-  let aggregate: 'sum' | 'min' | 'max' = 'sum';
-  let withScores = false;
-  for (let index = first + 1 + keyCount; index < args.length; index++) {
-    const arg = args[index]!;
-    const remaining = args.length - index - 1;
-    if (operation !== Combine.Diff && argIs(arg, 'weights') && remaining >= keyCount) {
-      for (let w = 0; w < keyCount; w++) {
-        const weight = parseScore(args[index + 1 + w]!);
-        if (weight === undefined) return void appendError(out, 'ERR weight value is not a float');
-        weights[w] = weight;
-      }
-      index += keyCount;
-    } else if (operation !== Combine.Diff && argIs(arg, 'aggregate') && remaining >= 1) {
-      const mode = args[++index]!;
-      if (argIs(mode, 'sum')) aggregate = 'sum';
-      else if (argIs(mode, 'min')) aggregate = 'min';
-      else if (argIs(mode, 'max')) aggregate = 'max';
-      else return void appendError(out, SYNTAX_ERROR);
-    } else if (destination === undefined && argIs(arg, 'withscores')) {
-      withScores = true;
-    } else {
-      return void appendError(out, SYNTAX_ERROR);
-    }
-  }
-  const engine = session.engine;
-  const inputs: (ZEntry[] | undefined)[] = [];
-  for (const key of keys) {
-    const entries = inputEntries(engine, key);
-    if (entries === WRONG_TYPE) return void appendError(out, WRONGTYPE_ERROR);
-    inputs.push(entries);
-  }
-  const combineScores = (a: number, b: number): number => {
-    if (aggregate === 'min') return Math.min(a, b);
-    if (aggregate === 'max') return Math.max(a, b);
-    const sum = a + b;
-    return Number.isNaN(sum) ? 0 : sum;
-  };
-  const weighted = (score: number, weight: number): number => {
-    const value = score * weight;
-    return Number.isNaN(value) ? 0 : value;
-  };
-  const result = new Map<string, ZEntry>();
-  if (operation === Combine.Union) {
-    inputs.forEach((entries, input) => {
-      for (const entry of entries ?? []) {
-        const mapKey = bytesToMapKey(entry.member);
-        const score = weighted(entry.score, weights[input]!);
-        const prior = result.get(mapKey);
-        result.set(mapKey, { member: entry.member, score: prior === undefined ? score : combineScores(prior.score, score) });
-      }
-    });
-  } else if (operation === Combine.Inter) {
-    if (inputs.every((entries) => entries !== undefined)) {
-      const maps = inputs.map((entries) => new Map(entries!.map((entry) => [bytesToMapKey(entry.member), entry.score])));
-      for (const entry of inputs[0]!) {
-        const mapKey = bytesToMapKey(entry.member);
-        let score = weighted(entry.score, weights[0]!);
-        let everywhere = true;
-        for (let input = 1; input < maps.length && everywhere; input++) {
-          const other = maps[input]!.get(mapKey);
-          if (other === undefined) everywhere = false;
-          else score = combineScores(score, weighted(other, weights[input]!));
-        }
-        if (everywhere) result.set(mapKey, { member: entry.member, score });
-      }
-    }
-  } else if (inputs[0] !== undefined) {
-    const others = new Set<string>();
-    for (const entries of inputs.slice(1)) for (const entry of entries ?? []) others.add(bytesToMapKey(entry.member));
-    for (const entry of inputs[0]) if (!others.has(bytesToMapKey(entry.member))) result.set(bytesToMapKey(entry.member), entry);
-  }
-  const entries = [...result.values()].sort(compareEntries);
-  if (destination !== undefined) return storeZset(session, destination, entries);
-  appendEntries(session, entries, withScores);
-}
-
-/** ZINTERCARD numkeys key [key ...] [LIMIT limit] (sets count as sorted sets). */
-function zintercardCommand(session: Session, args: Buffer[]): void {
-  const out = session.out;
-  const numkeys = parseInteger64(args[1]!);
-  if (numkeys === undefined || numkeys > LONG_MAX) return void appendError(out, NOT_INTEGER_ERROR);
-  if (numkeys < 1n) return void appendError(out, "ERR at least 1 input key is needed for 'zintercard' command");
-  if (numkeys > BigInt(args.length - 2)) return void appendError(out, SYNTAX_ERROR);
-  const keyCount = Number(numkeys);
-  let limit = 0;
-  for (let index = 2 + keyCount; index < args.length; index++) {
-    if (argIs(args[index]!, 'limit') && index + 1 < args.length) {
-      const parsed = parseInteger64(args[++index]!);
-      if (parsed === undefined || parsed < 0n || parsed > LONG_MAX) return void appendError(out, "ERR LIMIT can't be negative");
-      limit = parsed > 2n ** 52n ? 0 : Number(parsed);
-    } else {
-      return void appendError(out, SYNTAX_ERROR);
-    }
-  }
-  const inputs: (ZEntry[] | undefined)[] = [];
-  for (const key of args.slice(2, 2 + keyCount)) {
-    const entries = inputEntries(session.engine, key);
-    if (entries === WRONG_TYPE) return void appendError(out, WRONGTYPE_ERROR);
-    inputs.push(entries);
-  }
-  if (inputs.some((entries) => entries === undefined)) return void appendInteger(out, 0);
-  const others = inputs.slice(1).map((entries) => new Set(entries!.map((entry) => bytesToMapKey(entry.member))));
-  let count = 0;
-  for (const entry of inputs[0]!) {
-    const mapKey = bytesToMapKey(entry.member);
-    if (!others.every((set) => set.has(mapKey))) continue;
-    count++;
-    if (limit !== 0 && count >= limit) break;
-  }
-  appendInteger(out, count);
-}
-
-function combineVariant(operation: Combine, store: boolean) {
-  return (session: Session, args: Buffer[]): void => {
-    if (store && !checkKeyLength(session, args[1]!)) return;
-    combineCommand(session, args, operation, store ? args[1]! : undefined);
-  };
-}
-
 const { Write, ReadOnly, Fast } = CommandFlag;
-const NUMKEYS = [2, 2, 1] as const;
 
 export const ZSET_COMMANDS: readonly CommandSpec[] = [
+  ...ZSET_COMBINE_COMMANDS,
   command('zadd', -4, Write | Fast, ONE_KEY, 'sorted_set', 'Add members with scores, or update their scores', zaddCommand),
   command('zincrby', 4, Write | Fast, ONE_KEY, 'sorted_set', "Increment a member's score (a counter: concurrent increments all count)", zincrbyCommand),
   command('zrem', -3, Write | Fast, ONE_KEY, 'sorted_set', 'Remove members (the key with its last member)', zremCommand),
@@ -686,17 +508,10 @@ export const ZSET_COMMANDS: readonly CommandSpec[] = [
   command('zlexcount', 4, ReadOnly | Fast, ONE_KEY, 'sorted_set', 'Number of members in a lex range', countVariant(By.Lex)),
   command('zpopmin', -2, Write | Fast, ONE_KEY, 'sorted_set', 'Remove and return the lowest members (a local pop)', popVariant(false)),
   command('zpopmax', -2, Write | Fast, ONE_KEY, 'sorted_set', 'Remove and return the highest members (a local pop)', popVariant(true)),
-  command('zmpop', -4, Write, NUMKEYS, 'sorted_set', 'Pop members from the first non-empty sorted set (a local pop)', zmpopCommand),
+  command('zmpop', -4, Write, [2, 2, 1], 'sorted_set', 'Pop members from the first non-empty sorted set (a local pop)', zmpopCommand),
   command('zrandmember', -2, ReadOnly, ONE_KEY, 'sorted_set', 'Random members', zrandmemberCommand),
   command('zscan', -3, ReadOnly, ONE_KEY, 'sorted_set', 'Iterate members and scores by cursor', hscanVariant(KeyType.ZSet, true)),
   command('zremrangebyscore', 4, Write, ONE_KEY, 'sorted_set', 'Remove members in a score range', removeRangeVariant(By.Score)),
   command('zremrangebyrank', 4, Write, ONE_KEY, 'sorted_set', 'Remove members in a rank range', removeRangeVariant(By.Rank)),
   command('zremrangebylex', 4, Write, ONE_KEY, 'sorted_set', 'Remove members in a lex range', removeRangeVariant(By.Lex)),
-  command('zunion', -3, ReadOnly, NUMKEYS, 'sorted_set', 'Union of sorted sets', combineVariant(Combine.Union, false)),
-  command('zinter', -3, ReadOnly, NUMKEYS, 'sorted_set', 'Intersection of sorted sets', combineVariant(Combine.Inter, false)),
-  command('zdiff', -3, ReadOnly, NUMKEYS, 'sorted_set', 'Difference of sorted sets', combineVariant(Combine.Diff, false)),
-  command('zintercard', -3, ReadOnly, NUMKEYS, 'sorted_set', 'Size of the intersection of sorted sets, up to LIMIT', zintercardCommand),
-  command('zunionstore', -4, Write, [1, 1, 1], 'sorted_set', 'Store the union of sorted sets', combineVariant(Combine.Union, true)),
-  command('zinterstore', -4, Write, [1, 1, 1], 'sorted_set', 'Store the intersection of sorted sets', combineVariant(Combine.Inter, true)),
-  command('zdiffstore', -4, Write, [1, 1, 1], 'sorted_set', 'Store the difference of sorted sets', combineVariant(Combine.Diff, true)),
 ];

@@ -144,3 +144,17 @@ test('ZINCRBY on two replicas: every increment counts with per-origin ordered de
     { numRuns: 300 },
   );
 });
+
+test('regression: a member added concurrently with the clear of the last SREM never leaves a set that reads as a headerless hash', async () => {
+  const clock = { nowMs: 1_000_000 };
+  const pair = replicas(clock);
+  await run(pair[1]!, 'sadd', 's', 'a');
+  pair[0]!.engine.merge(pair[1]!.engine.batches[0]!);
+  await run(pair[1]!, 'sadd', 's', 'b');
+  await run(pair[0]!, 'srem', 's', 'a');
+  for (let side = 0; side < 2; side++) for (const batch of pair[side]!.engine.batches) pair[1 - side]!.engine.merge(batch);
+  const types = await Promise.all(pair.map((replica) => run(replica, 'type', 's')));
+  assert.equal(types[0], types[1]);
+  assert.notEqual(types[0], '+hash\r\n');
+  assert.equal(await run(pair[0]!, 'smembers', 's'), await run(pair[1]!, 'smembers', 's'));
+});

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';
 import { Redis } from 'ioredis';
-import { MemoryEngine, startMemoryServer } from '../support/memory-engine.js';
+import { MemoryEngine, RawClient, startMemoryServer } from '../support/memory-engine.js';
 import type { RespServer } from '../../src/net/resp-listener.js';
 import { clearRowKey, RowKind, rowKey } from '../../src/core/rows.js';
 
@@ -31,6 +31,21 @@ async function call(...args: (string | number)[]): Promise<unknown> {
   }
 }
 
+/** Raw RESP bytes of one command after HELLO 3 on a fresh connection. */
+async function rawResp3(command: string[]): Promise<string> {
+  const client = new RawClient(server.port);
+  await client.connected;
+  const encode = (parts: string[]) => `*${parts.length}\r\n${parts.map((part) => `$${Buffer.byteLength(part)}\r\n${part}\r\n`).join('')}`;
+  client.send(encode(['HELLO', '3']));
+  await client.waitFor((text) => text.includes('modules'));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const skip = client.text().length;
+  client.send(encode(command) + encode(['PING']));
+  const text = await client.waitFor((received) => received.endsWith('+PONG\r\n'));
+  client.destroy();
+  return text.slice(skip, text.length - '+PONG\r\n'.length);
+}
+
 const sorted = (value: unknown) => [...(value as string[])].sort();
 
 test('SADD SREM SCARD SISMEMBER SMISMEMBER SMEMBERS TYPE OBJECT ENCODING', async () => {
@@ -48,7 +63,7 @@ test('SADD SREM SCARD SISMEMBER SMISMEMBER SMEMBERS TYPE OBJECT ENCODING', async
   assert.equal(await call('object', 'encoding', 's1'), 'hashtable');
   await call('sadd', 'ints', '1', '2', '3');
   assert.equal(await call('object', 'encoding', 'ints'), 'intset');
-  assert.deepEqual(engine.lastWrites.map((write) => write.value?.length), [1, 0, 0, 0]); // header, empty member rows
+  assert.deepEqual(engine.lastWrites.map((write) => write.value?.length), [0, 0, 0, 1]); // empty member rows, then the header (stamped last)
   assert.equal(await call('srem', 's1', 'a', 'a', 'z'), 1);
   assert.equal(await call('srem', 'absent', 'a'), 0);
   assert.equal(await call('srem', 's1', 'b', 'c'), 2);
@@ -141,4 +156,29 @@ test('SINTER SUNION SDIFF SINTERCARD and the STORE forms', async () => {
   assert.equal(await call('exists', 'str3'), 0);
   assert.equal(await call('sunionstore', 'str3', 'z'), 2);
   assert.equal(await call('type', 'str3'), 'set');
+});
+
+test('RESP3: SMEMBERS, SPOP count and set algebra reply with set headers', async () => {
+  await call('sadd', 'r3', 'x');
+  assert.equal(await rawResp3(['SMEMBERS', 'r3']), '~1\r\n$1\r\nx\r\n');
+  assert.equal(await rawResp3(['SUNION', 'r3', 'absent']), '~1\r\n$1\r\nx\r\n');
+  assert.equal(await rawResp3(['SMEMBERS', 'absent']), '~0\r\n');
+  assert.equal(await rawResp3(['SPOP', 'r3', '5']), '~1\r\n$1\r\nx\r\n');
+});
+
+test('an add keeps the TTL (the header is rewritten with it); a set expired is replaced, not extended', async () => {
+  await call('sadd', 'ttl1', 'a');
+  assert.equal(await call('expire', 'ttl1', 100), 1);
+  assert.equal(await call('sadd', 'ttl1', 'b'), 1);
+  assert.equal(await call('ttl', 'ttl1'), 100);
+  await call('zadd', 'ttl2', 1, 'a');
+  await call('expire', 'ttl2', 100);
+  await call('zincrby', 'ttl2', 1, 'a');
+  assert.equal(await call('ttl', 'ttl2'), 100);
+  await call('sadd', 'ttl3', 'old');
+  await call('pexpire', 'ttl3', 1);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(await call('sadd', 'ttl3', 'new'), 1);
+  assert.deepEqual(await call('smembers', 'ttl3'), ['new']);
+  assert.equal(await call('ttl', 'ttl3'), -1);
 });
