@@ -5,6 +5,7 @@ import { KEY_COPY_COMMANDS } from './key-copy.js';
 import { HASH_COMMANDS } from './hashes.js';
 import { LIST_COMMANDS } from './lists.js';
 import { KEY_COMMANDS } from './keys.js';
+import { MEMORY_COMMANDS } from './memory-usage.js';
 import { MULTI_COMMANDS } from './multi.js';
 import { OBJECT_COMMANDS } from './object.js';
 import { PUBSUB_COMMANDS } from './pubsub.js';
@@ -16,7 +17,7 @@ import { TTL_COMMANDS } from './ttl.js';
 
 export function buildCommandTable(): CommandTable {
   const table = new CommandTable();
-  for (const group of [CONNECTION_COMMANDS, PUBSUB_COMMANDS, STRING_COMMANDS, KEY_COMMANDS, KEY_COPY_COMMANDS, OBJECT_COMMANDS, TTL_COMMANDS, HASH_COMMANDS, SET_COMMANDS, ZSET_COMMANDS, LIST_COMMANDS, ADMIN_COMMANDS, MULTI_COMMANDS]) {
+  for (const group of [CONNECTION_COMMANDS, PUBSUB_COMMANDS, STRING_COMMANDS, KEY_COMMANDS, KEY_COPY_COMMANDS, OBJECT_COMMANDS, TTL_COMMANDS, HASH_COMMANDS, SET_COMMANDS, ZSET_COMMANDS, LIST_COMMANDS, ADMIN_COMMANDS, MEMORY_COMMANDS, MULTI_COMMANDS]) {
     for (const spec of group) table.add(spec);
   }
   return table;
