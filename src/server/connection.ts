@@ -135,6 +135,7 @@ const CLIENT_HELP = [
   'INFO', '    Return information about the current client connection.',
   'LIST', '    Return information about client connections.',
   'SETINFO <LIB-NAME|LIB-VER> <value>', '    Set client library name or version.',
+  'UNBLOCK <clientid> [TIMEOUT|ERROR]', '    Unblock the specified blocked client.',
   'HELP', '    Print this help.',
 ];
 
