@@ -9,11 +9,10 @@ import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull }
 import { CommandFlag, NOT_INTEGER_ERROR, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
 import type { Engine } from './engine.js';
 import { fieldValue } from './hash-rows.js';
-import { allItems, listHeaderWrite, pushWrites } from './list-rows.js';
+import { allItems, listHeaderWrite, parseLongArg, pushWrites } from './list-rows.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
 import { deleteWrite, headerOfType, liveHeader, readString, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
-import { parseLongArg } from './lists.js';
 
 const STAR = 0x2a;
 const ARROW = Buffer.from('->');
