@@ -136,6 +136,7 @@ const CLIENT_HELP = [
   'LIST', '    Return information about client connections.',
   'REPLY (ON|OFF|SKIP)', '    Control the replies sent to the current connection.',
   'SETINFO <LIB-NAME|LIB-VER> <value>', '    Set client library name or version.',
+  'UNBLOCK <clientid> [TIMEOUT|ERROR]', '    Unblock the specified blocked client.',
   'HELP', '    Print this help.',
 ];
 

@@ -6,6 +6,7 @@
 // from the wall clock and a sequence), so a push never reads the list. LINSERT takes a
 // position between its two neighbours. The storage has no reverse scan yet: reads from
 // the tail (RPOP, negative indexes) read the list from its head (v1 limit).
+import { parseInteger64 } from '../core/counters.js';
 import type { ClientWrite } from '../core/io.js';
 import { encodeSortableInt, positionBetween, POSITION_SUFFIX_BYTES } from '../core/list-positions.js';
 import { writeNodeId } from '../core/node-id-bytes.js';
@@ -190,6 +191,12 @@ export function listForWrite(session: Session, key: Uint8Array): ListWriteTarget
   if (target !== WRONG_TYPE) return target;
   appendError(session.out, WRONGTYPE_ERROR);
   return undefined;
+}
+
+/** A Redis `long` argument (64-bit), as a number; undefined when not an integer. */
+export function parseLongArg(arg: Uint8Array): number | undefined {
+  const value = parseInteger64(arg);
+  return value === undefined ? undefined : Number(value);
 }
 
 /** Elements within the record limit; false after replying. */

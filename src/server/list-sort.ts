@@ -9,11 +9,10 @@ import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull }
 import { CommandFlag, NOT_INTEGER_ERROR, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
 import type { Engine } from './engine.js';
 import { fieldValue } from './hash-rows.js';
-import { allItems, listHeaderWrite, pushWrites } from './list-rows.js';
+import { allItems, listHeaderWrite, parseLongArg, pushWrites } from './list-rows.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
 import { deleteWrite, headerOfType, liveHeader, readString, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
-import { parseLongArg } from './lists.js';
 
 const STAR = 0x2a;
 const ARROW = Buffer.from('->');
@@ -47,84 +46,97 @@ function scoreOf(bytes: Uint8Array): number | undefined {
   return undefined;
 }
 
+/** SORT's options. */
+interface SortOptions {
+  by: Buffer | undefined;
+  noSort: boolean;
+  offset: number;
+  limit: number;
+  readonly gets: Buffer[];
+  desc: boolean;
+  alpha: boolean;
+  store: Buffer | undefined;
+}
+
+/** SORT's options from args[2..], or the error to reply with. */
+function parseSortOptions(args: Buffer[], readOnly: boolean): SortOptions | string {
+  const options: SortOptions = { by: undefined, noSort: false, offset: 0, limit: -1, gets: [], desc: false, alpha: false, store: undefined };
+  for (let index = 2; index < args.length; index++) {
+    const option = args[index]!;
+    const left = args.length - index - 1;
+    if (argIs(option, 'asc')) options.desc = false;
+    else if (argIs(option, 'desc')) options.desc = true;
+    else if (argIs(option, 'alpha')) options.alpha = true;
+    else if (argIs(option, 'limit') && left >= 2) {
+      const start = parseLongArg(args[index + 1]!);
+      const count = parseLongArg(args[index + 2]!);
+      if (start === undefined || count === undefined) return NOT_INTEGER_ERROR;
+      options.offset = start;
+      options.limit = count;
+      index += 2;
+    } else if (!readOnly && argIs(option, 'store') && left >= 1) {
+      options.store = args[++index]!;
+    } else if (argIs(option, 'by') && left >= 1) {
+      options.by = args[++index]!;
+      if (options.by.indexOf(STAR) < 0) options.noSort = true;
+    } else if (argIs(option, 'get') && left >= 1) {
+      options.gets.push(args[++index]!);
+    } else {
+      return SYNTAX_ERROR;
+    }
+  }
+  return options;
+}
+
+/** The elements in SORT's order, or the error to reply with. */
+function sortElements(engine: Engine, elements: Uint8Array[], options: SortOptions): Uint8Array[] | string {
+  if (options.noSort) return options.desc ? [...elements].reverse() : elements;
+  const by = options.by;
+  const weights = elements.map((element) => (by === undefined ? element : lookup(engine, by, element)));
+  let scores: number[] | undefined;
+  if (!options.alpha) {
+    scores = [];
+    for (const weight of weights) {
+      const score = weight === undefined ? 0 : scoreOf(weight);
+      if (score === undefined) return "ERR One or more scores can't be converted into double";
+      scores.push(score);
+    }
+  }
+  const order = elements.map((_, index) => index);
+  order.sort((a, b) => {
+    let cmp: number;
+    if (scores !== undefined) cmp = scores[a]! < scores[b]! ? -1 : scores[a]! > scores[b]! ? 1 : 0;
+    else {
+      const wa = weights[a];
+      const wb = weights[b];
+      cmp = wa === undefined ? (wb === undefined ? 0 : -1) : wb === undefined ? 1 : compareBytes(wa, wb);
+    }
+    // Equal weights order by the elements themselves, so the result is the same everywhere.
+    if (cmp === 0) cmp = compareBytes(elements[a]!, elements[b]!);
+    return options.desc ? -cmp : cmp;
+  });
+  return order.map((index) => elements[index]!);
+}
+
 function sortVariant(readOnly: boolean) {
   return (session: Session, args: Buffer[]): void => {
     const out = session.out;
-    let by: Buffer | undefined;
-    let noSort = false;
-    let offset = 0;
-    let limit = -1;
-    const gets: Buffer[] = [];
-    let desc = false;
-    let alpha = false;
-    let store: Buffer | undefined;
-    for (let index = 2; index < args.length; index++) {
-      const option = args[index]!;
-      const left = args.length - index - 1;
-      if (argIs(option, 'asc')) desc = false;
-      else if (argIs(option, 'desc')) desc = true;
-      else if (argIs(option, 'alpha')) alpha = true;
-      else if (argIs(option, 'limit') && left >= 2) {
-        const start = parseLongArg(args[index + 1]!);
-        const count = parseLongArg(args[index + 2]!);
-        if (start === undefined || count === undefined) return void appendError(out, NOT_INTEGER_ERROR);
-        offset = start;
-        limit = count;
-        index += 2;
-      } else if (!readOnly && argIs(option, 'store') && left >= 1) {
-        store = args[++index]!;
-      } else if (argIs(option, 'by') && left >= 1) {
-        by = args[++index]!;
-        if (by.indexOf(STAR) < 0) noSort = true;
-      } else if (argIs(option, 'get') && left >= 1) {
-        gets.push(args[++index]!);
-      } else {
-        return void appendError(out, SYNTAX_ERROR);
-      }
-    }
+    const options = parseSortOptions(args, readOnly);
+    if (typeof options === 'string') return void appendError(out, options);
     const engine = session.engine;
     const key = args[1]!;
     const header = liveHeader(engine, key);
     if (header !== undefined && typeOf(header) !== KeyType.List) return void appendError(out, WRONGTYPE_ERROR);
-    const elements = header === undefined ? [] : allItems(engine, key).map((item) => item.value);
-    let sorted = elements;
-    if (!noSort) {
-      const weights = elements.map((element) => (by === undefined ? element : lookup(engine, by, element)));
-      let scores: number[] | undefined;
-      if (!alpha) {
-        scores = [];
-        for (const weight of weights) {
-          const score = weight === undefined ? 0 : scoreOf(weight);
-          if (score === undefined) return void appendError(out, "ERR One or more scores can't be converted into double");
-          scores.push(score);
-        }
-      }
-      const order = elements.map((_, index) => index);
-      order.sort((a, b) => {
-        let cmp: number;
-        if (scores !== undefined) cmp = scores[a]! < scores[b]! ? -1 : scores[a]! > scores[b]! ? 1 : 0;
-        else {
-          const wa = weights[a];
-          const wb = weights[b];
-          cmp = wa === undefined ? (wb === undefined ? 0 : -1) : wb === undefined ? 1 : compareBytes(wa, wb);
-        }
-        if (cmp === 0) cmp = compareBytes(elements[a]!, elements[b]!);
-        return desc ? -cmp : cmp;
-      });
-      sorted = order.map((index) => elements[index]!);
-    } else if (desc) {
-      sorted = [...elements].reverse();
-    }
-    let start = offset < 0 ? 0 : offset;
-    let count = limit < 0 ? sorted.length : limit;
-    if (start > sorted.length) start = sorted.length;
-    if (start + count > sorted.length) count = sorted.length - start;
-    const picked = sorted.slice(start, start + count);
+    const sorted = sortElements(engine, header === undefined ? [] : allItems(engine, key).map((item) => item.value), options);
+    if (typeof sorted === 'string') return void appendError(out, sorted);
+    const start = Math.min(Math.max(options.offset, 0), sorted.length);
+    const count = options.limit < 0 ? sorted.length - start : Math.min(options.limit, sorted.length - start);
     const values: (Uint8Array | undefined)[] = [];
-    for (const element of picked) {
-      if (gets.length === 0) values.push(element);
-      else for (const pattern of gets) values.push(lookup(engine, pattern, element));
+    for (const element of sorted.slice(start, start + count)) {
+      if (options.gets.length === 0) values.push(element);
+      else for (const pattern of options.gets) values.push(lookup(engine, pattern, element));
     }
+    const store = options.store;
     if (store === undefined) {
       appendArrayHeader(out, values.length);
       for (const value of values) {
@@ -136,7 +148,7 @@ function sortVariant(readOnly: boolean) {
     if (!checkKeyLength(session, store)) return;
     const writes: ClientWrite[] = [deleteWrite(store)];
     if (values.length > 0) {
-      // The destination is replaced: after its clear, a new list header and the elements.
+      // The destination is replaced: after its clear, the elements and a new list header.
       const target = { writes: [], header: listHeaderWrite(store, undefined), created: true };
       writes.push(...pushWrites(engine, store, target, values.map((value) => value ?? new Uint8Array(0)), false));
     }

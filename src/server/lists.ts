@@ -9,8 +9,7 @@
 import type { Buffer } from 'node:buffer';
 import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull, appendNullArray } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, command } from './common.js';
-import { parseInteger64 } from '../core/counters.js';
-import { checkElementLength, headItems, listForRead, listForWrite, popItems, pushWrites, type Item, visitItems } from './list-rows.js';
+import { checkElementLength, headItems, listForRead, listForWrite, parseLongArg, popItems, pushWrites, type Item, visitItems } from './list-rows.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
 import { headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
@@ -20,12 +19,6 @@ import { LIST_BLOCKING_COMMANDS } from './list-blocking.js';
 import { SORT_COMMANDS } from './list-sort.js';
 
 export const POSITIVE_ERROR = 'ERR value is out of range, must be positive';
-
-/** A Redis `long` argument (64-bit), as a number; undefined when not an integer. */
-export function parseLongArg(arg: Uint8Array): number | undefined {
-  const value = parseInteger64(arg);
-  return value === undefined ? undefined : Number(value);
-}
 
 /** LPUSH RPUSH LPUSHX RPUSHX key element [element ...]: the new length. */
 function pushVariant(left: boolean, onlyExisting: boolean) {
