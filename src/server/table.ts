@@ -171,12 +171,15 @@ export function callHandler(session: Session, spec: CommandSpec, args: Buffer[])
   const failed = out.length > start && out.buffer[start] === MINUS;
   server.commandStats.recordCall(spec.name, performance.now() - startedMs, failed);
   if (failed) server.commandStats.recordError(out.buffer, start + 1, out.length);
-  if (modeBefore !== 'on' || session.replyMode !== 'on') applyReplyMode(session, modeBefore, start, pendingBefore);
+  if (modeBefore !== 'on' || session.replyMode !== 'on') applyReplyMode(session, spec, modeBefore, start, pendingBefore);
 }
 
+/** Commands whose answers are pub/sub pushes: Redis sends them whatever CLIENT REPLY says. */
+const PUSH_REPLY_COMMANDS = new Set(['subscribe', 'unsubscribe', 'psubscribe', 'punsubscribe']);
+
 /** CLIENT REPLY: drop this command's reply under OFF or SKIP (CLIENT REPLY ON itself answers); a SKIP lasts one command. */
-function applyReplyMode(session: Session, modeBefore: ReplyMode, start: number, pendingBefore: number): void {
+function applyReplyMode(session: Session, spec: CommandSpec, modeBefore: ReplyMode, start: number, pendingBefore: number): void {
   const changed = session.replyModeChanged;
-  if (!(changed && session.replyMode === 'on')) session.silenceRepliesFrom(start, pendingBefore);
+  if (!(changed && session.replyMode === 'on') && !PUSH_REPLY_COMMANDS.has(spec.name)) session.silenceRepliesFrom(start, pendingBefore);
   if (modeBefore === 'skip' && !changed) session.replyMode = 'on';
 }
