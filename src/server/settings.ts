@@ -3,7 +3,7 @@
 // options) and CONFIG SET says so. Settings are per node, as in Redis.
 
 /** How a parameter's text is checked and normalised. */
-type Kind = { readonly kind: 'integer'; readonly min: number; readonly max: number } | { readonly kind: 'keyspace-events' };
+type Kind = { readonly kind: 'integer'; readonly min: number; readonly max: number } | { readonly kind: 'keyspace-events' } | { readonly kind: 'no-snapshots' };
 
 interface Parameter {
   readonly name: string;
@@ -31,6 +31,9 @@ const PARAMETERS: readonly Parameter[] = [
   { name: 'list-max-listpack-size', aliases: ['list-max-ziplist-size'], initial: '-2', type: integer(-5, INT32_MAX) },
   { name: 'list-compress-depth', aliases: [], initial: '0', type: integer(0, INT32_MAX) },
   { name: 'notify-keyspace-events', aliases: [], initial: 'AKE', type: { kind: 'keyspace-events' } },
+  // RDB snapshot points: peerkv keeps none (every write is committed to LMDB), so the one
+  // value it takes is "" (no snapshots), which clients set to turn snapshots off.
+  { name: 'save', aliases: [], initial: '', type: { kind: 'no-snapshots' } },
 ];
 
 const BY_NAME = new Map<string, Parameter>();
@@ -99,6 +102,7 @@ export class ServerSettings {
 
   private normalise(parameter: Parameter, value: string): string | undefined {
     if (parameter.type.kind === 'keyspace-events') return canonicalEventFlags(value);
+    if (parameter.type.kind === 'no-snapshots') return value.trim() === '' ? '' : undefined;
     if (!/^-?\d+$/.test(value)) return undefined;
     const number = Number(value);
     return number >= parameter.type.min && number <= parameter.type.max ? String(number) : undefined;
@@ -106,6 +110,7 @@ export class ServerSettings {
 
   private invalidReason(parameter: Parameter, value: string): string {
     if (parameter.type.kind === 'keyspace-events') return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+    if (parameter.type.kind === 'no-snapshots') return 'peerkv keeps no RDB snapshots (every write is committed to LMDB): only "" (none) is accepted';
     if (!/^-?\d+$/.test(value)) return "argument couldn't be parsed into an integer";
     return `argument must be between ${parameter.type.min} and ${parameter.type.max} inclusive`;
   }

@@ -216,7 +216,9 @@ test('CONFIG GET globs, CONFIG SET of start-time settings refused, COMMAND and I
   const redis = client({ protocol: 2 });
   assert.deepEqual(await redis.call('CONFIG', 'GET', 'save'), ['save', '']);
   assert.deepEqual(await redis.call('CONFIG', 'GET', 'APPEND*'), ['appendfsync', 'no', 'appendonly', 'no']);
-  await assert.rejects(redis.call('CONFIG', 'SET', 'save', ''), /can't set immutable config/);
+  await assert.rejects(redis.call('CONFIG', 'SET', 'appendonly', 'no'), /can't set immutable config/);
+  assert.equal(await redis.call('CONFIG', 'SET', 'save', ''), 'OK');
+  await assert.rejects(redis.call('CONFIG', 'SET', 'save', '900 1'), /keeps no RDB snapshots/);
   await assert.rejects(redis.call('CONFIG', 'SET', 'no-such-option', '1'), /Unknown option or number of arguments for CONFIG SET - 'no-such-option'/);
   const count = (await redis.call('COMMAND', 'COUNT')) as number;
   const all = (await redis.call('COMMAND')) as unknown[][];
