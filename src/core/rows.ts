@@ -226,15 +226,19 @@ export function encodeSlotTotal(total: SlotTotal): Uint8Array {
   return bytes;
 }
 
+// One scratch DataView for slot values: a DataView per read or write showed in GC time.
+const slotScratch = new Uint8Array(SLOT_VALUE_BYTES);
+const slotScratchView = new DataView(slotScratch.buffer);
+
 function writeSlot(target: Uint8Array, offset: number, total: SlotTotal): void {
-  const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
-  view.setBigInt64(offset, BigInt.asIntN(64, total.integer));
-  view.setFloat64(offset + 8, total.float);
+  slotScratchView.setBigInt64(0, BigInt.asIntN(64, total.integer));
+  slotScratchView.setFloat64(8, total.float);
+  target.set(slotScratch, offset);
 }
 
 function readSlot(source: Uint8Array, offset: number): SlotTotal {
-  const view = new DataView(source.buffer, source.byteOffset, source.byteLength);
-  return { integer: view.getBigInt64(offset), float: view.getFloat64(offset + 8) };
+  slotScratch.set(source.subarray(offset, offset + SLOT_VALUE_BYTES));
+  return { integer: slotScratchView.getBigInt64(0), float: slotScratchView.getFloat64(8) };
 }
 
 /** A slot row's value, or undefined when malformed. */

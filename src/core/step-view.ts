@@ -22,18 +22,33 @@ function compareBucketKey(a: VersionedRecord, b: VersionedRecord): number {
 }
 
 export class StepView implements StoreView {
-  private readonly changed = new Map<string, Changed>();
+  private readonly indexed = new Map<string, Changed>();
+  /**
+   * Changes noted but not yet indexed: most steps write and never read after (one SET),
+   * so the map key of a row is built only when a read of the same step needs it.
+   */
+  private readonly noted: { readonly key: Uint8Array; readonly record: VersionedRecord | null }[] = [];
 
   constructor(private readonly store: StoreView) {}
 
   /** The row is now `record` (undefined: removed), whatever the store still says. */
   note(key: Uint8Array, record: VersionedRecord | undefined): void {
-    this.changed.set(bytesToMapKey(key), { key, bucket: rowBucket(key), record: record ?? null });
+    this.noted.push({ key, record: record ?? null });
   }
 
   /** The store holds every change noted so far. */
   settle(): void {
-    this.changed.clear();
+    this.noted.length = 0;
+    this.indexed.clear();
+  }
+
+  /** Every change of this step, by row (map key). */
+  private get changed(): Map<string, Changed> {
+    if (this.noted.length > 0) {
+      for (const { key, record } of this.noted) this.indexed.set(bytesToMapKey(key), { key, bucket: rowBucket(key), record });
+      this.noted.length = 0;
+    }
+    return this.indexed;
   }
 
   get(key: Uint8Array): VersionedRecord | undefined {
