@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, test } from 'node:test';
-import { cleanupAll, freePort, PEERKV_BIN, spawnNode } from '../support/processes.js';
+import { cleanupAll, freePorts, PEERKV_BIN, spawnNode } from '../support/processes.js';
 
 after(cleanupAll);
 
 test('a locked data directory refuses a second node; a stale lock is taken over', async () => {
   const first = await spawnNode();
-  const port = await freePort();
-  const second = spawnSync(process.execPath, [PEERKV_BIN, 'start', '--port', String(port), '--peer-port', String(await freePort()), '--data', first.dataDir, '--no-discovery'], {
+  const [port, peerPort] = await freePorts(2);
+  const second = spawnSync(process.execPath, [PEERKV_BIN, 'start', '--port', String(port), '--peer-port', String(peerPort), '--data', first.dataDir, '--no-discovery'], {
     encoding: 'utf8',
     timeout: 20_000,
   });

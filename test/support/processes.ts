@@ -33,6 +33,19 @@ export function tempDir(prefix = 'peerkv-test-'): string {
 /** A free TCP port on 127.0.0.1 (and usually free for UDP too). */
 export const freePort = (): Promise<number> => reservePort('127.0.0.1');
 
+/**
+ * `count` distinct free ports. A port picked by binding port 0 is free again once closed,
+ * so the next pick may return it: two picks alone can collide (a node then refuses to start).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
+  return ports;
+}
+
 /** A UDP port for a test's private discovery group, random in a high range. */
 export function randomDiscoveryPort(): number {
   return 30_000 + Math.floor(Math.random() * 20_000);
@@ -67,8 +80,9 @@ export async function spawnNode(options: SpawnOptions = {}): Promise<NodeProcess
 }
 
 async function spawnNodeOnce(options: SpawnOptions & { readonly dataDir: string }): Promise<NodeProcess> {
-  const port = options.port ?? (await freePort());
-  const peerPort = options.peerPort ?? (await freePort());
+  const picked = await freePorts(3);
+  const port = options.port ?? picked.find((candidate) => candidate !== options.peerPort)!;
+  const peerPort = options.peerPort ?? picked.find((candidate) => candidate !== port)!;
   const dataDir = options.dataDir;
   const args = [
     PEERKV_BIN,
