@@ -1,19 +1,13 @@
 // Proves FLUSHALL on one of two real nodes empties both (one replicated flush row removes every row stamped before it, on disk too, so a restart brings nothing back), while a write made on the other node after the flush survives everywhere and the Merkle roots agree.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { Redis } from 'ioredis';
 import { cleanupAll, parseInfo, randomDiscoveryPort, redisCli, spawnNode, waitFor, type NodeProcess } from '../support/processes.js';
+import { Clients } from '../support/cluster.js';
 
 after(cleanupAll);
 
-const clients: Redis[] = [];
-function client(node: NodeProcess): Redis {
-  const redis = new Redis({ port: node.port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null });
-  redis.on('error', () => undefined);
-  clients.push(redis);
-  return redis;
-}
-after(() => clients.forEach((redis) => redis.disconnect()));
+const { client, closeAll } = new Clients();
+after(closeAll);
 
 function info(node: NodeProcess): Map<string, string> {
   return parseInfo(redisCli(node.port, ['info', 'everything']));

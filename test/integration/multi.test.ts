@@ -2,26 +2,16 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { cleanupAll, parseInfo, randomDiscoveryPort, redisCli, spawnNode, waitFor, type NodeProcess } from '../support/processes.js';
+import { cleanupAll, parseInfo, redisCli, waitFor, type NodeProcess } from '../support/processes.js';
+import { Clients, startCluster } from '../support/cluster.js';
 
 after(cleanupAll);
 
-const clients: Redis[] = [];
-function client(node: NodeProcess): Redis {
-  const redis = new Redis({ port: node.port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null });
-  redis.on('error', () => undefined);
-  clients.push(redis);
-  return redis;
-}
-after(() => clients.forEach((redis) => redis.disconnect()));
+const { client, closeAll } = new Clients();
+after(closeAll);
 
 async function cluster(count: number): Promise<NodeProcess[]> {
-  const discoveryPort = randomDiscoveryPort();
-  const nodes = await Promise.all(Array.from({ length: count }, () => spawnNode({ discoveryPort })));
-  await waitFor(() => nodes.every((node) => parseInfo(redisCli(node.port, ['info', 'cluster'])).get('members_alive') === String(count)), {
-    timeoutMs: 10_000,
-    what: `members_alive:${count}`,
-  });
+  const nodes = await startCluster(count);
   // Every link up and its first anti-entropy round done: a transaction written before a
   // link came up reaches that peer by anti-entropy, key by key (README), not as one batch.
   const linked = (node: NodeProcess) => {

@@ -6,17 +6,12 @@ import type { PeerHello } from '../../src/core/io.js';
 import type { PeerMessage } from '../../src/core/messages.js';
 import { PeerLinks } from '../../src/net/peer-links.js';
 import { cleanupAll, parseInfo, randomDiscoveryPort, redisCli, sleep, spawnNode, waitFor, type NodeProcess } from '../support/processes.js';
+import { Clients } from '../support/cluster.js';
 
 after(cleanupAll);
 
-const clients: Redis[] = [];
-function client(node: NodeProcess): Redis {
-  const redis = new Redis({ port: node.port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null });
-  redis.on('error', () => undefined);
-  clients.push(redis);
-  return redis;
-}
-after(() => clients.forEach((redis) => redis.disconnect()));
+const { client, closeAll } = new Clients();
+after(closeAll);
 
 function clusterInfo(node: NodeProcess): Map<string, string> {
   return parseInfo(redisCli(node.port, ['info', 'cluster']));

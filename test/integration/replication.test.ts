@@ -6,27 +6,14 @@ import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { spawnSync } from 'node:child_process';
 import { cleanupAll, PEERKV_BIN, parseInfo, randomDiscoveryPort, redisCli, spawnNode, waitFor, type NodeProcess } from '../support/processes.js';
+import { Clients, startCluster } from '../support/cluster.js';
 
 after(cleanupAll);
 
-const clients: Redis[] = [];
-function client(node: NodeProcess): Redis {
-  // No reconnects: nodes are stopped while clients may still be open.
-  const redis = new Redis({ port: node.port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null });
-  redis.on('error', () => undefined);
-  clients.push(redis);
-  return redis;
-}
-after(() => clients.forEach((redis) => redis.disconnect()));
+const { client, closeAll } = new Clients();
+after(closeAll);
 
-async function cluster(count: number, discoveryPort = randomDiscoveryPort(), extraArgs: string[] = []): Promise<NodeProcess[]> {
-  const nodes = await Promise.all(Array.from({ length: count }, () => spawnNode({ discoveryPort, extraArgs })));
-  await waitFor(() => nodes.every((node) => parseInfo(redisCli(node.port, ['info', 'cluster'])).get('members_alive') === String(count)), {
-    timeoutMs: 10_000,
-    what: `members_alive:${count}`,
-  });
-  return nodes;
-}
+const cluster = startCluster;
 
 function discoveryPortOf(node: NodeProcess): number {
   return Number(node.args[node.args.indexOf('--discovery-port') + 1]);

@@ -1,0 +1,31 @@
+// Shared by the integration tests: ioredis clients that never reconnect (nodes are stopped
+// while clients may still be open), closed together after the file's tests, and a
+// loopback cluster of real nodes that see each other before the test goes on.
+import { Redis } from 'ioredis';
+import { parseInfo, randomDiscoveryPort, redisCli, spawnNode, waitFor, type NodeProcess } from './processes.js';
+
+export class Clients {
+  private readonly open: Redis[] = [];
+
+  /** A client of node; closed by closeAll. */
+  readonly client = (node: NodeProcess): Redis => {
+    const redis = new Redis({ port: node.port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null });
+    redis.on('error', () => undefined);
+    this.open.push(redis);
+    return redis;
+  };
+
+  readonly closeAll = (): void => {
+    for (const redis of this.open.splice(0)) redis.disconnect();
+  };
+}
+
+/** `count` nodes on one discovery port, once every node counts them all alive. */
+export async function startCluster(count: number, discoveryPort = randomDiscoveryPort(), extraArgs: string[] = []): Promise<NodeProcess[]> {
+  const nodes = await Promise.all(Array.from({ length: count }, () => spawnNode({ discoveryPort, extraArgs })));
+  await waitFor(() => nodes.every((node) => parseInfo(redisCli(node.port, ['info', 'cluster'])).get('members_alive') === String(count)), {
+    timeoutMs: 10_000,
+    what: `members_alive:${count}`,
+  });
+  return nodes;
+}
