@@ -33,7 +33,6 @@ const SCAN_PAGE_RECORDS = 4096;
 const FLUSH_KIND = -2;
 const NO_PURGES: Uint8Array[] = [];
 const EMPTY_BYTES = new Uint8Array(0);
-const EMPTY_PREFIX = EMPTY_BYTES;
 
 /** The kind of a record's key, FLUSH_KIND for the flush row, -1 for anything else. */
 function kindOf(key: Uint8Array): number {
@@ -321,7 +320,8 @@ export class Keyspace {
 
   /**
    * Remove the rows of the clear's key stamped at or below it: stored ones, and ones this
-   * step wrote before it (a MULTI/EXEC that sets a key and then deletes it).
+   * step wrote before it (a MULTI/EXEC that sets a key and then deletes it), which the step
+   * view (step-view.ts) shows with the stored ones.
    */
   private applyClear(rows: RowWrites, clear: VersionedRecord): void {
     const prefix = keyPrefix(rowUserKey(clear.key)!);
@@ -332,7 +332,6 @@ export class Keyspace {
       if (page.done || page.records.length === 0) break;
       after = page.records[page.records.length - 1]!.key;
     }
-    for (const key of rows.writtenKeys(prefix, rowBucket(clear.key))) this.removeIfCleared(rows, key, clear);
   }
 
   /** Remove every row of every key at or below the flush row (FLUSHALL), stored or written earlier in this step. */
@@ -340,7 +339,6 @@ export class Keyspace {
     this.forEachPage((records) => {
       for (const stored of records) this.removeIfCleared(rows, stored.key, flush);
     });
-    for (const key of rows.writtenKeys(EMPTY_PREFIX, undefined)) this.removeIfCleared(rows, key, flush);
   }
 
   private removeIfCleared(rows: RowWrites, key: Uint8Array, clear: VersionedRecord): void {

@@ -1,8 +1,7 @@
 // The rows one step changes, before they reach storage: reads see them first, so a clear
 // in the same batch as the rows it removes (or a row written twice) is decided once.
 import { bytesToMapKey } from './bytes.js';
-import { rowBucket } from './rows.js';
-import { hasPrefix, type StoreView } from './store-view.js';
+import type { StoreView } from './store-view.js';
 import type { VersionedRecord } from './types.js';
 
 /** Rows that changed, each with the version it replaced (same index; undefined = new), and rows removed. */
@@ -22,8 +21,6 @@ interface Slot {
 
 export class RowWrites {
   private readonly slots = new Map<string, Slot>();
-  /** Rows touched by this step, by bucket: a clear finds the rows of its key written before it in the same step. */
-  private readonly byBucket = new Map<number, VersionedRecord[]>();
 
   constructor(private readonly view: StoreView) {}
 
@@ -38,26 +35,8 @@ export class RowWrites {
   put(record: VersionedRecord, current: VersionedRecord | undefined): void {
     const mapKey = bytesToMapKey(record.key);
     const slot = this.slots.get(mapKey);
-    if (slot === undefined) {
-      this.slots.set(mapKey, { record, previous: current });
-      const bucket = rowBucket(record.key);
-      const touched = this.byBucket.get(bucket);
-      if (touched === undefined) this.byBucket.set(bucket, [record]);
-      else touched.push(record);
-    } else {
-      slot.record = record;
-    }
-  }
-
-  /**
-   * Keys of rows this step wrote whose key starts with prefix (rows of one key: pass their
-   * bucket), or of every row it wrote when bucket is undefined; removed ones included.
-   */
-  writtenKeys(prefix: Uint8Array, bucket: number | undefined): Uint8Array[] {
-    const keys: Uint8Array[] = [];
-    const lists = bucket === undefined ? [...this.byBucket.values()] : [this.byBucket.get(bucket) ?? []];
-    for (const list of lists) for (const record of list) if (hasPrefix(record.key, prefix)) keys.push(record.key);
-    return keys;
+    if (slot === undefined) this.slots.set(mapKey, { record, previous: current });
+    else slot.record = record;
   }
 
   /** Remove a row physically (it is `current`, as get() returned it). */
