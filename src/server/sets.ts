@@ -51,7 +51,7 @@ export function removalWrites(engine: Engine, key: Uint8Array, members: readonly
   return members.length >= engine.fieldCount(key) ? [deleteWrite(key), ...tombstones] : tombstones;
 }
 
-/** True when member is in the set key (the caller checked its type). */
+/** True when member is in the set or sorted set key (the caller checked its type). */
 function isMember(engine: Engine, key: Uint8Array, member: Uint8Array): boolean {
   return liveFieldRow(engine, key, member) !== undefined;
 }
@@ -84,24 +84,30 @@ function saddCommand(session: Session, args: Buffer[]): void {
   if (added > 0) session.deferWrite(session.engine.write(headerLast(writes)), start);
 }
 
-function sremCommand(session: Session, args: Buffer[]): void {
-  const key = args[1]!;
-  const engine = session.engine;
-  const header = headerOfType(engine, key, KeyType.Set);
-  if (header === WRONG_TYPE) return void appendError(session.out, WRONGTYPE_ERROR);
-  if (header === undefined) return void appendInteger(session.out, 0);
-  const removed: Uint8Array[] = [];
-  const seen = new Set<string>();
-  for (let index = 2; index < args.length; index++) {
-    const member = args[index]!;
-    const mapKey = bytesToMapKey(member);
-    if (seen.has(mapKey) || !isMember(engine, key, member)) continue;
-    seen.add(mapKey);
-    removed.push(member);
-  }
-  const start = session.out.length;
-  appendInteger(session.out, removed.length);
-  if (removed.length > 0) session.deferWrite(engine.write(removalWrites(engine, key, removed)), start);
+/**
+ * SREM and ZREM: remove the live members named (each once), replying how many; the last
+ * one this node sees deletes the key (removalWrites).
+ */
+export function removeMembersCommand(type: typeof KeyType.Set | typeof KeyType.ZSet) {
+  return (session: Session, args: Buffer[]): void => {
+    const key = args[1]!;
+    const engine = session.engine;
+    const header = headerOfType(engine, key, type);
+    if (header === WRONG_TYPE) return void appendError(session.out, WRONGTYPE_ERROR);
+    if (header === undefined) return void appendInteger(session.out, 0);
+    const removed: Uint8Array[] = [];
+    const seen = new Set<string>();
+    for (let index = 2; index < args.length; index++) {
+      const member = args[index]!;
+      const mapKey = bytesToMapKey(member);
+      if (seen.has(mapKey) || !isMember(engine, key, member)) continue;
+      seen.add(mapKey);
+      removed.push(member);
+    }
+    const start = session.out.length;
+    appendInteger(session.out, removed.length);
+    if (removed.length > 0) session.deferWrite(engine.write(removalWrites(engine, key, removed)), start);
+  };
 }
 
 /** SMEMBERS: streamed in row order, counted as they go. */
@@ -344,7 +350,7 @@ const STORE_KEYS = [1, -1, 1] as const;
 
 export const SET_COMMANDS: readonly CommandSpec[] = [
   command('sadd', -3, Write | Fast, ONE_KEY, 'set', 'Add members to a set; replies with the number added', saddCommand),
-  command('srem', -3, Write | Fast, ONE_KEY, 'set', 'Remove members of a set (the key with its last member)', sremCommand),
+  command('srem', -3, Write | Fast, ONE_KEY, 'set', 'Remove members of a set (the key with its last member)', removeMembersCommand(KeyType.Set)),
   command('smembers', 2, ReadOnly, ONE_KEY, 'set', 'All members of a set', smembersCommand),
   command('sismember', 3, ReadOnly | Fast, ONE_KEY, 'set', 'Whether a member is in a set', sismemberCommand),
   command('smismember', -3, ReadOnly | Fast, ONE_KEY, 'set', 'Whether each member is in a set', smismemberCommand),

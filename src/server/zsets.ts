@@ -12,7 +12,7 @@ import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs, checkKeyL
 import { COUNT_RANGE_ERROR, hscanVariant, LONG_MAX, randomWithCount, OUT_OF_RANGE_ERROR, fieldsAt, randomBelow } from './hash-reads.js';
 import { checkFieldLength, FieldSlots, hashForRead, hashForWrite, headerLast, liveFieldRow } from './hash-rows.js';
 import type { Session } from './session.js';
-import { removalWrites } from './sets.js';
+import { removalWrites, removeMembersCommand } from './sets.js';
 import type { CommandSpec } from './table.js';
 import { headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 import { ZSET_COMBINE_COMMANDS } from './zset-combine.js';
@@ -130,24 +130,6 @@ function zincrbyCommand(session: Session, args: Buffer[]): void {
   const start = out.length;
   appendScore(out, result.score, session.protocol);
   session.deferWrite(session.engine.write(headerLast(result.writes)), start);
-}
-
-function zremCommand(session: Session, args: Buffer[]): void {
-  const key = args[1]!;
-  const engine = session.engine;
-  const header = headerOfType(engine, key, KeyType.ZSet);
-  if (header === WRONG_TYPE) return void appendError(session.out, WRONGTYPE_ERROR);
-  if (header === undefined) return void appendInteger(session.out, 0);
-  const removed: Uint8Array[] = [];
-  const seen = new Set<string>();
-  for (let index = 2; index < args.length; index++) {
-    const member = args[index]!;
-    const mapKey = bytesToMapKey(member);
-    if (seen.has(mapKey) || liveFieldRow(engine, key, member) === undefined) continue;
-    seen.add(mapKey);
-    removed.push(member);
-  }
-  removeMembers(session, key, removed);
 }
 
 /** Reply with the count and remove these live members (the key with its last one). */
@@ -491,7 +473,7 @@ export const ZSET_COMMANDS: readonly CommandSpec[] = [
   ...ZSET_COMBINE_COMMANDS,
   command('zadd', -4, Write | Fast, ONE_KEY, 'sorted_set', 'Add members with scores, or update their scores', zaddCommand),
   command('zincrby', 4, Write | Fast, ONE_KEY, 'sorted_set', "Increment a member's score (a counter: concurrent increments all count)", zincrbyCommand),
-  command('zrem', -3, Write | Fast, ONE_KEY, 'sorted_set', 'Remove members (the key with its last member)', zremCommand),
+  command('zrem', -3, Write | Fast, ONE_KEY, 'sorted_set', 'Remove members (the key with its last member)', removeMembersCommand(KeyType.ZSet)),
   command('zscore', 3, ReadOnly | Fast, ONE_KEY, 'sorted_set', 'Score of a member', zscoreCommand),
   command('zmscore', -3, ReadOnly | Fast, ONE_KEY, 'sorted_set', 'Scores of members', zmscoreCommand),
   command('zcard', 2, ReadOnly | Fast, ONE_KEY, 'sorted_set', 'Number of members', zcardCommand),
