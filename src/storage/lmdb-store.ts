@@ -335,30 +335,13 @@ export class LmdbStore implements Store {
     const start =
       after === undefined ? storedPrefixKey(bucket, rangePrefix) : isLongKey(after) ? storedPrefixKey(bucket, after.subarray(0, INLINE_KEY_BYTES_MAX)) : encodeStoredKey(after);
     const end = storedPrefixEnd(bucket, rangePrefix);
-    let stored: VersionedRecord[] = [];
-    let exhausted = true;
-    let hasLongKeys = false;
-    for (const entry of this.records.getRange({ start, end })) {
-      const record = decodeStoredRecord(entry.key, entry.value);
-      if (record === undefined) {
-        this.corruptRecords++;
-        continue;
-      }
-      if (!hasPrefix(record.key, prefix) || (after !== undefined && compareBytes(record.key, after) <= 0)) continue;
-      if (stored.length >= limitRecords && !sameLongKeyGroup(record.key, stored[stored.length - 1]!.key)) {
-        exhausted = false;
-        break;
-      }
-      if (isLongKey(record.key)) hasLongKeys = true;
-      stored.push(record);
-    }
-    if (hasLongKeys) {
-      stored.sort(compareRecordKeys);
-      if (stored.length > limitRecords) {
-        stored = stored.slice(0, limitRecords);
-        exhausted = false;
-      }
-    }
+    const { stored, exhausted } = this.readRange(
+      start,
+      end,
+      (record) => hasPrefix(record.key, prefix) && (after === undefined || compareBytes(record.key, after) > 0),
+      limitRecords,
+      compareRecordKeys,
+    );
     if (this.overlay.size === 0) return { records: stored, done: exhausted };
     // Pending writes win over what is stored; beyond the last stored row they belong to a later page.
     const last = exhausted ? undefined : stored[stored.length - 1]!.key;
@@ -377,23 +360,28 @@ export class LmdbStore implements Store {
     return { records: merged.slice(0, limitRecords), done: false };
   }
 
-  scanFrom(fromBucket: number, after: Uint8Array | undefined, limitRecords: number): RangePage {
-    assertBucketRange(fromBucket, KEY_BUCKET_COUNT, limitRecords);
-    if (fromBucket >= KEY_BUCKET_COUNT) return rangePageOf([], true);
-    const beyondStart = (bucket: number, key: Uint8Array) => bucket > fromBucket || (bucket === fromBucket && (after === undefined || compareBytes(key, after) > 0));
-    // As scanRows: a long `after` starts at its whole group, and the group a page ends in is
-    // taken whole before the page is sorted and cut.
-    const start = after === undefined ? encodeBucketStart(fromBucket) : isLongKey(after) ? storedPrefixKey(fromBucket, after.subarray(0, INLINE_KEY_BYTES_MAX)) : encodeStoredKey(after);
+  /**
+   * Up to limitRecords stored records from `start` (before `end`) that `accept` admits, in
+   * order. Long keys sharing their first INLINE_KEY_BYTES_MAX bytes (a group) lie in digest
+   * order, not key order: the group a page ends in is taken whole, sorted by `compare`, and cut.
+   */
+  private readRange(
+    start: Buffer,
+    end: Buffer | undefined,
+    accept: (record: VersionedRecord) => boolean,
+    limitRecords: number,
+    compare: (a: VersionedRecord, b: VersionedRecord) => number,
+  ): { stored: VersionedRecord[]; exhausted: boolean } {
     let stored: VersionedRecord[] = [];
     let exhausted = true;
     let hasLongKeys = false;
-    for (const entry of this.records.getRange({ start })) {
+    for (const entry of this.records.getRange({ start, end })) {
       const record = decodeStoredRecord(entry.key, entry.value);
       if (record === undefined) {
         this.corruptRecords++;
         continue;
       }
-      if (!beyondStart(bucketOfStoredKey(entry.key), record.key)) continue;
+      if (!accept(record)) continue;
       if (stored.length >= limitRecords && !sameLongKeyGroup(record.key, stored[stored.length - 1]!.key)) {
         exhausted = false;
         break;
@@ -402,12 +390,23 @@ export class LmdbStore implements Store {
       stored.push(record);
     }
     if (hasLongKeys) {
-      stored.sort(compareBucketThenKey);
+      stored.sort(compare);
       if (stored.length > limitRecords) {
         stored = stored.slice(0, limitRecords);
         exhausted = false;
       }
     }
+    return { stored, exhausted };
+  }
+
+  scanFrom(fromBucket: number, after: Uint8Array | undefined, limitRecords: number): RangePage {
+    assertBucketRange(fromBucket, KEY_BUCKET_COUNT, limitRecords);
+    if (fromBucket >= KEY_BUCKET_COUNT) return rangePageOf([], true);
+    const beyondStart = (bucket: number, key: Uint8Array) => bucket > fromBucket || (bucket === fromBucket && (after === undefined || compareBytes(key, after) > 0));
+    // As scanRows: a long `after` starts at its whole group, and the group a page ends in is
+    // taken whole before the page is sorted and cut.
+    const start = after === undefined ? encodeBucketStart(fromBucket) : isLongKey(after) ? storedPrefixKey(fromBucket, after.subarray(0, INLINE_KEY_BYTES_MAX)) : encodeStoredKey(after);
+    const { stored, exhausted } = this.readRange(start, undefined, (record) => beyondStart(rowBucket(record.key), record.key), limitRecords, compareBucketThenKey);
     if (this.overlay.size === 0) return rangePageOf(stored, exhausted);
     // Pending writes win over what is stored; beyond the last stored row they belong to a later page.
     const last = exhausted ? undefined : stored[stored.length - 1]!.key;
