@@ -271,8 +271,11 @@ export class Keyspace {
         }
         if (write.replacesKey === true) {
           this.replaceKey(rows, write, current, clock, origin, nowMs);
-          continue;
+        } else {
+          const record: VersionedRecord = { key: write.key, value: write.value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs };
+          this.store(rows, record, kind, current);
         }
+        continue;
       }
       const record: VersionedRecord = { key: write.key, value: write.value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs };
       this.store(rows, record, kind);
@@ -309,9 +312,8 @@ export class Keyspace {
     else this.applyClear(rows, local);
   }
 
-  /** Store a winning row and carry out what its kind does to other rows. */
-  private store(rows: RowWrites, record: VersionedRecord, kind: number): void {
-    const before = rows.get(record.key);
+  /** Store a winning row and carry out what its kind does to other rows (`before`: its row now, when the caller just read it). */
+  private store(rows: RowWrites, record: VersionedRecord, kind: number, before = rows.get(record.key)): void {
     rows.put(record, before);
     this.track(before, record);
     if (kind === RowKind.Clear) this.applyClear(rows, record);

@@ -8,8 +8,8 @@ import type { Buffer } from 'node:buffer';
 import { utf8 } from '../core/bytes.js';
 import { addInteger64, countedBytes, formatCounter, counterValue, incrementSlot, incrementSlotByFloat, INT64_MIN, parseInteger64, parseLongDouble } from '../core/counters.js';
 import type { ClientWrite } from '../core/io.js';
-import { decodeHeader, decodeSlotTotal, encodeSlotTotal, headerRowKey, KeyType, rowKey, RowKind, slotElement, ZERO_SLOT, type BaseValue, type SlotTotal } from '../core/rows.js';
-import type { NodeId } from '../core/types.js';
+import { decodeHeader, decodeSlotTotal, encodeSlotTotal, headerRowKey, keyPrefix, KeyType, parseRow, parseSlotElement, rowKey, rowKindOf, RowKind, slotElement, ZERO_SLOT, type BaseValue, type SlotTotal } from '../core/rows.js';
+import type { NodeId, VersionedRecord } from '../core/types.js';
 import { appendBulkText, appendError, type RespOutput } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, checkKeyLength, command } from './common.js';
 import type { Engine } from './engine.js';
@@ -37,37 +37,66 @@ interface CounterState {
   readonly newHeader: Uint8Array | undefined;
 }
 
+/** Rows of a string key read in one range: its header and its slots come together. */
+const COUNTER_PAGE_ROWS = 64;
+
+/**
+ * The key's header row and slot totals with one range read when it is a string counter
+ * of few slots (a string key's rows are its clear, header and slot rows, in that order);
+ * undefined when the key needs the general reads (another type, many slots).
+ */
+function readStringCounter(engine: Engine, key: Uint8Array): { header: VersionedRecord | undefined; slots: Map<NodeId, SlotTotal> } | undefined {
+  const page = engine.scanRows(keyPrefix(key), undefined, COUNTER_PAGE_ROWS);
+  if (!page.done) return undefined;
+  let header: VersionedRecord | undefined;
+  const slots = new Map<NodeId, SlotTotal>();
+  for (const row of page.records) {
+    const kind = rowKindOf(row.key);
+    if (kind === RowKind.Header) header = row;
+    else if (kind === RowKind.Field || kind === RowKind.Item) return undefined;
+    else if (kind === RowKind.Slot && row.value !== null) {
+      const slot = parseSlotElement(parseRow(row.key)!.element);
+      const total = decodeSlotTotal(row.value);
+      if (slot !== undefined && total !== undefined && slot.counted.length === 0) slots.set(slot.origin, total);
+    }
+  }
+  if (header === undefined || header.value === null) return { header: undefined, slots };
+  if (header.value[0] !== KeyType.String) return undefined;
+  const expired = header.expiresAtMs !== 0 && header.expiresAtMs <= engine.nowMs();
+  return { header: expired ? undefined : header, slots };
+}
+
 /** The key's counter state; undefined after replying WRONGTYPE. */
 function counterState(session: Session, key: Uint8Array): CounterState | undefined {
   const engine = session.engine;
-  const header = liveHeader(engine, key);
+  const fast = readStringCounter(engine, key);
+  const header = fast === undefined ? liveHeader(engine, key) : fast.header;
   if (header !== undefined && typeOf(header) !== KeyType.String) {
     appendError(session.out, WRONGTYPE_ERROR);
     return undefined;
   }
   const self = engine.nodeId();
   const ownRow = rowKey(key, RowKind.Slot, slotElement(EMPTY, self));
-  const slots = readSlots(engine, key, EMPTY);
+  const slots = fast?.slots ?? readSlots(engine, key, EMPTY);
   if (header === undefined) {
     // Slots left from before (increments after a concurrent DEL, or under an expired header)
     // are observed by the new base, so the new key starts at 0.
     const newHeader = stringHeader(ZERO_TEXT, slots);
     const base = decodeHeader(newHeader)!.base!;
-    return { base, slots, ownRow, own: ownTotal(engine, ownRow, base, self), newHeader };
+    return { base, slots, ownRow, own: ownTotal(slots, base, self), newHeader };
   }
   const base = decodeHeader(header.value!)?.base ?? { bytes: EMPTY, observed: new Map() };
-  return { base, slots, ownRow, own: ownTotal(engine, ownRow, base, self), newHeader: undefined };
+  return { base, slots, ownRow, own: ownTotal(slots, base, self), newHeader: undefined };
 }
 
 /**
- * This node's running total: its slot row, or when a clear removed that row while the
- * base still records what it observed of it (a DEL concurrent with the write of the
- * base), the observed total, so the next increment counts once and only once.
+ * This node's running total: its slot row (among the slots just read), or when a clear
+ * removed that row while the base still records what it observed of it (a DEL concurrent
+ * with the write of the base), the observed total, so the next increment counts once and
+ * only once.
  */
-function ownTotal(engine: Engine, ownRow: Uint8Array, base: BaseValue, self: NodeId): SlotTotal {
-  const row = engine.get(ownRow);
-  const stored = row === undefined || row.value === null ? undefined : decodeSlotTotal(row.value);
-  return stored ?? base.observed.get(self) ?? ZERO_SLOT;
+function ownTotal(slots: ReadonlyMap<NodeId, SlotTotal>, base: BaseValue, self: NodeId): SlotTotal {
+  return slots.get(self) ?? base.observed.get(self) ?? ZERO_SLOT;
 }
 
 /** Commit the own slot (after the new header, if any) and reply once committed. */

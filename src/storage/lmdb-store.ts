@@ -126,6 +126,8 @@ function bucketOfStoredKey(stored: Uint8Array): number {
 
 export class LmdbStore implements Store {
   private readonly overlay = new Map<string, OverlayEntry>();
+  /** The overlay's entries by bucket, so a read of one key's rows looks at that bucket's alone. */
+  private readonly overlayBuckets = new Map<number, Map<string, OverlayEntry>>();
   private readonly overlayMeta = new Map<string, MetaEntry>();
   /** lmdb-js returns one promise per transaction; a new one means a new transaction. */
   private transactionCommit: Promise<boolean> | undefined;
@@ -346,8 +348,8 @@ export class LmdbStore implements Store {
     // Pending writes win over what is stored; beyond the last stored row they belong to a later page.
     const last = exhausted ? undefined : stored[stored.length - 1]!.key;
     const pending = new Map<string, VersionedRecord | null>();
-    for (const entry of this.overlay.values()) {
-      if (entry.bucket !== bucket || (prefix !== undefined && !hasPrefix(entry.key, prefix))) continue;
+    for (const entry of this.overlayBuckets.get(bucket)?.values() ?? []) {
+      if (!hasPrefix(entry.key, prefix)) continue;
       if (after !== undefined && compareBytes(entry.key, after) <= 0) continue;
       if (last !== undefined && compareBytes(entry.key, last) > 0) continue;
       pending.set(bytesToMapKey(entry.key), entry.record);
@@ -442,8 +444,8 @@ export class LmdbStore implements Store {
   /** Pending entries whose bucket is in range, by bucket (order within one does not matter). */
   private overlayInRange(fromBucket: number, toBucketExclusive: number): OverlayEntry[] {
     const entries: OverlayEntry[] = [];
-    for (const entry of this.overlay.values()) {
-      if (entry.bucket >= fromBucket && entry.bucket < toBucketExclusive) entries.push(entry);
+    for (const [bucket, ofBucket] of this.overlayBuckets) {
+      if (bucket >= fromBucket && bucket < toBucketExclusive) for (const entry of ofBucket.values()) entries.push(entry);
     }
     return entries.sort((a, b) => a.bucket - b.bucket);
   }
@@ -452,8 +454,12 @@ export class LmdbStore implements Store {
     const mapKey = storedKey.toString('latin1');
     this.lastLookupKey = undefined;
     this.lastLookupSource = undefined;
-    const entry: OverlayEntry = { mapKey, bucket: bucketOfStoredKey(storedKey), key, record };
+    const bucket = bucketOfStoredKey(storedKey);
+    const entry: OverlayEntry = { mapKey, bucket, key, record };
     this.overlay.set(mapKey, entry);
+    let ofBucket = this.overlayBuckets.get(bucket);
+    if (ofBucket === undefined) this.overlayBuckets.set(bucket, (ofBucket = new Map()));
+    ofBucket.set(mapKey, entry);
     return entry;
   }
 
@@ -476,7 +482,13 @@ export class LmdbStore implements Store {
 
   /** A transaction committed (or failed): its entries leave the overlay unless overwritten since. */
   private settle(transaction: PendingTransaction): void {
-    for (const entry of transaction.records) if (this.overlay.get(entry.mapKey) === entry) this.overlay.delete(entry.mapKey);
+    for (const entry of transaction.records) {
+      if (this.overlay.get(entry.mapKey) !== entry) continue;
+      this.overlay.delete(entry.mapKey);
+      const ofBucket = this.overlayBuckets.get(entry.bucket)!;
+      ofBucket.delete(entry.mapKey);
+      if (ofBucket.size === 0) this.overlayBuckets.delete(entry.bucket);
+    }
     for (const entry of transaction.meta) if (this.overlayMeta.get(entry.name) === entry) this.overlayMeta.delete(entry.name);
   }
 
