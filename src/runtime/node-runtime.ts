@@ -32,7 +32,8 @@ export const LAST_UP_SAVE_INTERVAL_MS = 10_000;
 
 export class NodeRuntime implements Engine {
   readonly core: NodeCore;
-  readonly self: PeerHello;
+  /** How this node introduces itself; its incarnation grows when it refutes a suspicion. */
+  private hello: PeerHello;
   private readonly startedAtMs = Date.now();
   private resp: RespServer | undefined;
   private discovery: Discovery | undefined;
@@ -46,6 +47,7 @@ export class NodeRuntime implements Engine {
   private readonly keyspace = new KeyspaceEvents((row) => this.store.get(row));
   private readonly peerPublishListeners = new Set<(channel: Uint8Array, message: Uint8Array) => void>();
   private stopped = false;
+  private stopping: Promise<void> | undefined;
   private clientsPaused = false;
   private lastUpTimer: NodeJS.Timeout | undefined;
   private backpressureEvents = 0;
@@ -59,7 +61,7 @@ export class NodeRuntime implements Engine {
     private readonly links: PeerLinks,
     private readonly unlock: () => Promise<void>,
   ) {
-    this.self = self;
+    this.hello = self;
     this.persistence = new Persistence({
       store,
       logger,
@@ -180,8 +182,26 @@ export class NodeRuntime implements Engine {
     this.execute(this.core.step(input));
   }
 
+  get self(): PeerHello {
+    return this.hello;
+  }
+
   private execute(effects: readonly Effect[]): void {
     for (const effect of effects) this.apply(effect);
+    if (this.core.membership.incarnation() !== this.hello.incarnation) this.advertiseIncarnation();
+  }
+
+  /**
+   * After a refutation the core speaks at a higher incarnation: handshakes and
+   * announcements say so too (a peer that meets us anew would otherwise hear the old one),
+   * and it is saved at once, so a restart after a kill -9 starts above it.
+   */
+  private advertiseIncarnation(): void {
+    const incarnation = this.core.membership.incarnation();
+    this.hello = { ...this.hello, incarnation };
+    this.links.setSelf(this.hello);
+    this.discovery?.updateSelf(this.hello);
+    this.store.putMeta(META_INCARNATION, new TextEncoder().encode(String(incarnation))).catch((error: unknown) => this.logger.error({ err: error }, 'saving the incarnation failed'));
   }
 
   private apply(effect: Effect): void {
@@ -369,8 +389,12 @@ export class NodeRuntime implements Engine {
   }
 
   /** Stop accepting, close links, let pending writes commit, flush and close LMDB. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  stop(): Promise<void> {
+    this.stopping ??= this.shutDown();
+    return this.stopping;
+  }
+
+  private async shutDown(): Promise<void> {
     await this.resp?.close();
     await this.admin?.close();
     this.stopped = true;

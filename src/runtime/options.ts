@@ -1,5 +1,6 @@
 // Options of one running node (what `peerkv start` and startNode accept), their
 // defaults with reasons, and validation that refuses combinations that cannot work.
+import { Buffer } from 'node:buffer';
 import { DEFAULT_CORE_CONFIG, validateCoreConfig, type CoreConfig } from '../core/config.js';
 import { MEMBER_NAME_LENGTH_MAX } from '../core/membership-messages.js';
 
@@ -90,8 +91,9 @@ export function validateNodeOptions(options: NodeOptions): string[] {
   for (const seed of options.join) {
     if (!/^[^:\s]+:\d{1,5}$/.test(seed)) problems.push(`--join ${seed}: expected HOST:PEERPORT`);
   }
-  if (options.name !== undefined && (options.name.length === 0 || options.name.length > MEMBER_NAME_LENGTH_MAX || /[\x00-\x1f\x7f=]/.test(options.name))) {
-    problems.push(`--name must be 1-${MEMBER_NAME_LENGTH_MAX} characters without '=' or control characters`);
+  // Announcements and handshakes carry the name in UTF-8: the limit is in bytes.
+  if (options.name !== undefined && (options.name.length === 0 || Buffer.byteLength(options.name) > MEMBER_NAME_LENGTH_MAX || /[\x00-\x1f\x7f=]/.test(options.name))) {
+    problems.push(`--name must be 1-${MEMBER_NAME_LENGTH_MAX} bytes in UTF-8 without '=' or control characters, got ${Buffer.byteLength(options.name)} bytes`);
   }
   if (!['always', 'everysec', 'no'].includes(options.fsync)) problems.push(`--fsync must be always, everysec or no, got ${options.fsync}`);
   for (const key of options.clusterKeys) if (key.length < 16) problems.push('a cluster key must be at least 16 characters');
