@@ -2,20 +2,22 @@
 // per member holding its score, ZINCRBY / ZADD INCR as counters on per-origin slots (all
 // concurrent increments count), ZADD of a score a last-writer-wins base. NX/XX/GT/LT are
 // judged on the local view. Range commands read the whole set and sort it per call. The
-// combine commands (ZUNION ZINTER ZDIFF ZINTERCARD and STORE forms) are in zset-combine.ts.
+// combine commands (ZUNION ZINTER ZDIFF ZINTERCARD and STORE forms) are in zset-combine.ts,
+// the pops (ZPOPMIN ZPOPMAX ZMPOP and their blocking forms) in zset-pops.ts.
 import { Buffer } from 'node:buffer';
 import { bytesToMapKey } from '../core/bytes.js';
 import { parseInteger64 } from '../core/counters.js';
 import { KeyType } from '../core/rows.js';
-import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull, appendNullArray } from '../wire/resp.js';
+import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
 import { COUNT_RANGE_ERROR, hscanVariant, LONG_MAX, randomWithCount, OUT_OF_RANGE_ERROR, fieldsAt, randomBelow } from './hash-reads.js';
-import { checkFieldLength, FieldSlots, hashForRead, hashForWrite, headerLast, liveFieldRow } from './hash-rows.js';
+import { checkFieldLength, FieldSlots, hashForRead, hashForWrite, headerLast } from './hash-rows.js';
 import type { Session } from './session.js';
 import { removalWrites, removeMembersCommand } from './sets.js';
 import type { CommandSpec } from './table.js';
 import { headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 import { ZSET_COMBINE_COMMANDS } from './zset-combine.js';
+import { ZSET_POP_COMMANDS } from './zset-pops.js';
 import {
   appendEntries,
   appendScore,
@@ -31,7 +33,6 @@ import {
   type ZEntry,
 } from './zset-rows.js';
 
-const POSITIVE_COUNT_ERROR = 'ERR value is out of range, must be positive';
 const MIN_MAX_FLOAT_ERROR = 'ERR min or max is not a float';
 const LEX_RANGE_ERROR = 'ERR min or max not valid string range item';
 
@@ -371,82 +372,6 @@ function removeRangeVariant(by: By) {
   };
 }
 
-/** ZPOPMIN / ZPOPMAX key [count]: a local pop, as SPOP. */
-function popVariant(max: boolean) {
-  return (session: Session, args: Buffer[]): void => {
-    const out = session.out;
-    if (args.length > 3) return void appendError(out, SYNTAX_ERROR);
-    let count = 1;
-    const counted = args.length === 3;
-    if (counted) {
-      const parsed = parseInteger64(args[2]!);
-      if (parsed === undefined) return void appendError(out, NOT_INTEGER_ERROR);
-      if (parsed < 0n) return void appendError(out, POSITIVE_COUNT_ERROR);
-      count = parsed > 2n ** 52n ? 2 ** 52 : Number(parsed);
-    }
-    const key = args[1]!;
-    const engine = session.engine;
-    const header = headerOfType(engine, key, KeyType.ZSet);
-    if (header === WRONG_TYPE) return void appendError(out, WRONGTYPE_ERROR);
-    if (header === undefined || count === 0) return void appendArrayHeader(out, 0);
-    const entries = loadEntries(engine, key);
-    if (max) entries.reverse();
-    const popped = entries.slice(0, count);
-    const start = out.length;
-    if (counted) appendEntries(session, popped, true);
-    else {
-      appendArrayHeader(out, 2);
-      appendBulk(out, popped[0]!.member);
-      appendScore(out, popped[0]!.score, session.protocol);
-    }
-    session.deferWrite(engine.write(removalWrites(engine, key, popped.map((entry) => entry.member))), start);
-  };
-}
-
-/** ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first non-empty key (a local pop). */
-function zmpopCommand(session: Session, args: Buffer[]): void {
-  const out = session.out;
-  const numkeys = parseInteger64(args[1]!);
-  if (numkeys === undefined || numkeys < 1n || numkeys > LONG_MAX) return void appendError(out, 'ERR numkeys should be greater than 0');
-  const whereIndex = 2 + Number(numkeys > 1_000_000n ? 1_000_000n : numkeys);
-  if (whereIndex >= args.length) return void appendError(out, SYNTAX_ERROR);
-  const where = args[whereIndex]!;
-  const max = argIs(where, 'max');
-  if (!max && !argIs(where, 'min')) return void appendError(out, SYNTAX_ERROR);
-  let count = 1;
-  let counted = false;
-  for (let index = whereIndex + 1; index < args.length; index++) {
-    if (!counted && argIs(args[index]!, 'count') && index + 1 < args.length) {
-      const parsed = parseInteger64(args[++index]!);
-      if (parsed === undefined || parsed < 1n || parsed > LONG_MAX) return void appendError(out, 'ERR count should be greater than 0');
-      count = parsed > 2n ** 52n ? 2 ** 52 : Number(parsed);
-      counted = true;
-    } else {
-      return void appendError(out, SYNTAX_ERROR);
-    }
-  }
-  const engine = session.engine;
-  for (const key of args.slice(2, whereIndex)) {
-    const header = headerOfType(engine, key, KeyType.ZSet);
-    if (header === WRONG_TYPE) return void appendError(out, WRONGTYPE_ERROR);
-    if (header === undefined) continue;
-    const entries = loadEntries(engine, key);
-    if (max) entries.reverse();
-    const popped = entries.slice(0, count);
-    const start = out.length;
-    appendArrayHeader(out, 2);
-    appendBulk(out, key);
-    appendArrayHeader(out, popped.length);
-    for (const entry of popped) {
-      appendArrayHeader(out, 2);
-      appendBulk(out, entry.member);
-      appendScore(out, entry.score, session.protocol);
-    }
-    return void session.deferWrite(engine.write(removalWrites(engine, key, popped.map((entry) => entry.member))), start);
-  }
-  appendNullArray(out, session.protocol);
-}
-
 /** ZRANDMEMBER key [count [WITHSCORES]]: HRANDFIELD's walk over the member rows. */
 function zrandmemberCommand(session: Session, args: Buffer[]): void {
   const key = args[1]!;
@@ -471,6 +396,7 @@ const { Write, ReadOnly, Fast } = CommandFlag;
 
 export const ZSET_COMMANDS: readonly CommandSpec[] = [
   ...ZSET_COMBINE_COMMANDS,
+  ...ZSET_POP_COMMANDS,
   command('zadd', -4, Write | Fast, ONE_KEY, 'sorted_set', 'Add members with scores, or update their scores', zaddCommand),
   command('zincrby', 4, Write | Fast, ONE_KEY, 'sorted_set', "Increment a member's score (a counter: concurrent increments all count)", zincrbyCommand),
   command('zrem', -3, Write | Fast, ONE_KEY, 'sorted_set', 'Remove members (the key with its last member)', removeMembersCommand(KeyType.ZSet)),
@@ -488,9 +414,6 @@ export const ZSET_COMMANDS: readonly CommandSpec[] = [
   command('zrevrank', 3, ReadOnly | Fast, ONE_KEY, 'sorted_set', 'Rank of a member, high to low', rankVariant(true)),
   command('zcount', 4, ReadOnly | Fast, ONE_KEY, 'sorted_set', 'Number of members in a score range', countVariant(By.Score)),
   command('zlexcount', 4, ReadOnly | Fast, ONE_KEY, 'sorted_set', 'Number of members in a lex range', countVariant(By.Lex)),
-  command('zpopmin', -2, Write | Fast, ONE_KEY, 'sorted_set', 'Remove and return the lowest members (a local pop)', popVariant(false)),
-  command('zpopmax', -2, Write | Fast, ONE_KEY, 'sorted_set', 'Remove and return the highest members (a local pop)', popVariant(true)),
-  command('zmpop', -4, Write, [2, 2, 1], 'sorted_set', 'Pop members from the first non-empty sorted set (a local pop)', zmpopCommand),
   command('zrandmember', -2, ReadOnly, ONE_KEY, 'sorted_set', 'Random members', zrandmemberCommand),
   command('zscan', -3, ReadOnly, ONE_KEY, 'sorted_set', 'Iterate members and scores by cursor', hscanVariant(KeyType.ZSet, true)),
   command('zremrangebyscore', 4, Write, ONE_KEY, 'sorted_set', 'Remove members in a score range', removeRangeVariant(By.Score)),
