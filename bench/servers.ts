@@ -2,7 +2,8 @@
 // own temp data dir. A "stub" mode stands a redis-server in for peerkv (replicaof for
 // joins), so the harness itself can be developed and checked without a working node.
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
   freeTcpPort, freeTcpPortPair, makeTempDir, removeTempDir, startChild, stopChild, waitForPing, type Child,
@@ -34,6 +35,8 @@ export interface PeerkvStartOptions {
   readonly nodeFlags?: readonly string[];
   /** Use redis-server in place of peerkv (harness development only). */
   readonly stub?: boolean;
+  /** The JavaScript runtime to run the node on (default: this Node.js; findBun() for Bun). */
+  readonly runtime?: string;
 }
 
 export async function startRedis(name: string, extraArgs: readonly string[] = []): Promise<Server> {
@@ -47,10 +50,19 @@ export async function startRedis(name: string, extraArgs: readonly string[] = []
 }
 
 /** The minimal Node.js RESP server (bench/node-baseline-server.ts): the runtime's ceiling. */
-export async function startNodeBaseline(name: string): Promise<Server> {
+export async function startNodeBaseline(name: string, runtime = process.execPath): Promise<Server> {
   const port = await freeTcpPort();
   const dataDir = makeTempDir(name);
-  return await ready({ name, kind: 'node-baseline', port, peerPort: 0, dataDir, child: startChild(name, process.execPath, [NODE_BASELINE_SCRIPT, String(port)]) });
+  return await ready({ name, kind: 'node-baseline', port, peerPort: 0, dataDir, child: startChild(name, runtime, [NODE_BASELINE_SCRIPT, String(port)]) });
+}
+
+/**
+ * A Bun binary to run the Bun rows with: PEERKV_BENCH_BUN, else `bun` on the PATH, else the
+ * npm package's in this checkout (`npm install --no-save bun`); undefined when there is none.
+ */
+export function findBun(): string | undefined {
+  const candidates = [process.env.PEERKV_BENCH_BUN, ...(process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'bun')), join(REPOSITORY_ROOT, 'node_modules', '.bin', 'bun')];
+  return candidates.find((path): path is string => path !== undefined && path !== '' && existsSync(path));
 }
 
 export async function startPeerkv(options: PeerkvStartOptions): Promise<Server> {
@@ -71,7 +83,7 @@ export async function startPeerkv(options: PeerkvStartOptions): Promise<Server> 
   else args.push('--discovery-port', String(options.discoveryPort));
   const seeds = (options.joinTo ?? []).map((server) => `127.0.0.1:${server.peerPort}`);
   if (seeds.length > 0) args.push('--join', seeds.join(','));
-  const child = startChild(options.name, process.execPath, args);
+  const child = startChild(options.name, options.runtime ?? process.execPath, args);
   return await ready({ name: options.name, kind: 'peerkv', port, peerPort: port + 1, dataDir, child });
 }
 

@@ -10,7 +10,7 @@ import { readProcessRss } from './processes.js';
 import { findCpuProfiles, topSelfTime } from './profile.js';
 import { runRedisBenchmark, type BenchmarkRow } from './redis-benchmark.js';
 import { readDbSize, readInfo } from './resp-client.js';
-import { REPOSITORY_ROOT, diagnose, startNodeBaseline, startPeerkv, startRedis, stopServer, type Server } from './servers.js';
+import { REPOSITORY_ROOT, diagnose, findBun, startNodeBaseline, startPeerkv, startRedis, stopServer, type Server } from './servers.js';
 import { skippedRow, type PartResult } from './summary.js';
 
 export interface SingleOptions {
@@ -53,6 +53,14 @@ async function runThroughput(options: SingleOptions, result: PartResult): Promis
       name: 'peerkv', stub: options.stub, nodeFlags: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
     }));
     servers.push(await startNodeBaseline('node-baseline'));
+    // The same node and baseline on Bun when a Bun binary is here (findBun): the Bun rows.
+    const bun = options.stub ? undefined : findBun();
+    if (bun !== undefined) {
+      servers.push(await startPeerkv({ name: 'peerkv-bun', runtime: bun }));
+      servers.push(await startNodeBaseline('baseline-bun', bun));
+    } else {
+      result.notes.push('Bun rows skipped: no Bun binary (set PEERKV_BENCH_BUN, put bun on the PATH, or `npm install --no-save bun`)');
+    }
   } catch (error) {
     const reason = `a server did not start: ${errorMessage(error)}`;
     console.log(`skipped: ${reason}`);
@@ -79,6 +87,17 @@ async function runThroughput(options: SingleOptions, result: PartResult): Promis
           goal: `>= ${goal.toFixed(2)}x`,
           met: ratio >= goal,
         });
+        const bunRps = rps.get('peerkv-bun');
+        const bunBaselineRps = rps.get('baseline-bun');
+        if (bunRps !== undefined && bunBaselineRps !== undefined) {
+          table.push([`${label} on Bun`, formatCount(redisRps), formatCount(bunRps), formatRatio(bunRps / redisRps), 'report', formatCount(bunBaselineRps), formatRatio(bunBaselineRps / redisRps)]);
+          result.rows.push({
+            benchmark: `${label} on Bun (rps peerkv / redis)`,
+            result: `${formatCount(bunRps)} / ${formatCount(redisRps)} = ${formatRatio(bunRps / redisRps)} (Bun baseline ${formatRatio(bunBaselineRps / redisRps)}; peerkv Bun / Node ${formatRatio(bunRps / peerkvRps)})`,
+            goal: 'report',
+            met: undefined,
+          });
+        }
       }
     }
     console.log(`\nbest of ${options.rounds} interleaved rounds per target (requests/s):\n`);

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { openLmdbStore, type FsyncMode } from '../../src/storage/lmdb-store.js';
 import { writerKey, writerValue } from '../support/storage-writer.js';
 import { countRecords } from '../support/records.js';
+import { NODE_RUNTIME } from '../support/processes.js';
 
 const WRITER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'support', 'storage-writer.js');
 const RECORD_COUNT = 10_000;
@@ -22,7 +23,7 @@ const CHILD_TIMEOUT_MS = 30_000;
 async function writeAndKill(dir: string, fsync: FsyncMode, killAfterAcks: number): Promise<Set<number>> {
   const selfKill = killAfterAcks < RECORD_COUNT ? killAfterAcks : 0;
   const args = [WRITER_SCRIPT, dir, fsync, String(RECORD_COUNT), '20', String(selfKill)];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE_RUNTIME, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const acked = new Set<number>();
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));

@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reservePort } from '../../src/runtime/ports.js';
 
+
+/** The runtime the spawned nodes run on: this Node.js, or PEERKV_TEST_RUNTIME (a Bun binary for the Bun smoke run in .ci/run). */
+export const NODE_RUNTIME = process.env.PEERKV_TEST_RUNTIME ?? process.execPath;
 export const PEERKV_BIN = join(process.cwd(), 'bin', 'peerkv');
 
 export interface NodeProcess {
@@ -98,7 +101,7 @@ async function spawnNodeOnce(options: SpawnOptions & { readonly dataDir: string 
     ...(options.discoveryPort !== undefined ? ['--discovery-port', String(options.discoveryPort)] : ['--no-discovery']),
     ...(options.extraArgs ?? []),
   ];
-  const command = options.prefix !== undefined ? [...options.prefix, process.execPath, ...args] : [process.execPath, ...args];
+  const command = [...(options.prefix ?? []), NODE_RUNTIME, ...args];
   const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
