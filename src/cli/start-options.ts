@@ -29,6 +29,7 @@ export interface StartFlags {
   readonly insecure?: boolean;
   readonly requirepass?: string;
   readonly fsync?: string;
+  readonly diskReserveMb?: string;
   readonly httpPort?: string;
   readonly logLevel?: string;
   readonly clockOffsetMs?: string;
@@ -62,6 +63,7 @@ export function defineStartOptions(command: Command): Command {
     .option('--insecure', 'allow a non-loopback --bind without a cluster key')
     .option('--requirepass <pass>', 'clients must AUTH with this password (or env PEERKV_REQUIREPASS)')
     .option('--fsync <mode>', 'always | everysec | no (default everysec)')
+    .option('--disk-reserve-mb <n>', 'refuse client writes (MISCONF) while the data disk has less free (default 64)')
     .option('--http-port <n>', 'admin HTTP port: metrics, health (default off)')
     .option('--log-level <level>', `${LOG_LEVELS.join(' | ')} (default info)`)
     .addOption(new Option('--clock-offset-ms <n>', 'test only: skew this node\'s wall clock').hideHelp())
@@ -92,6 +94,7 @@ export function startOptionsFromFlags(
   const clockOffsetMs = integer('--clock-offset-ms', flags.clockOffsetMs, 0, -86_400_000, 86_400_000);
   const tombstoneGraceMs = integer('--tombstone-grace-ms', flags.tombstoneGraceMs, base.core.tombstoneGraceMs, 1_000, 365 * 86_400_000);
 
+  const diskReserveMb = integer('--disk-reserve-mb', flags.diskReserveMb, base.diskReserveBytes / 1024 / 1024, 0, 1024 * 1024);
   const fsync = flags.fsync ?? base.fsync;
   if (!(FSYNC_MODES as readonly string[]).includes(fsync)) errors.push(`--fsync must be always, everysec or no, got '${fsync}'`);
   const logLevel = flags.logLevel ?? base.logLevel;
@@ -119,6 +122,7 @@ export function startOptionsFromFlags(
     insecure: flags.insecure ?? false,
     requirepass,
     fsync: fsync as FsyncMode,
+    diskReserveBytes: diskReserveMb * 1024 * 1024,
     httpPort,
     logLevel: logLevel as LogLevelName,
     clockOffsetMs,

@@ -18,6 +18,7 @@ export interface EngineInfoSources {
   readonly discovery: Discovery | undefined;
   readonly backpressureEvents: number;
   readonly lastSaveMs: number;
+  readonly storageError: string | undefined;
 }
 
 export function engineInfo(sources: EngineInfoSources): EngineInfo {
@@ -45,6 +46,7 @@ export function engineInfo(sources: EngineInfoSources): EngineInfo {
       ...prefixed('discovery_', sources.discovery?.stats() ?? {}),
     },
     lastSaveMs: sources.lastSaveMs,
+    storageError: sources.storageError,
   };
 }
 

@@ -86,7 +86,16 @@ export class NodeRuntime implements Engine {
     const unlock = await lockDataDir(options.dataDir);
     let store: Store;
     try {
-      store = await openLmdbStore({ dir: options.dataDir, fsync: options.fsync, onSyncError: (error) => logger.error({ err: error }, 'background fsync failed') });
+      store = await openLmdbStore({
+        dir: options.dataDir,
+        fsync: options.fsync,
+        diskReserveBytes: options.diskReserveBytes,
+        onSyncError: (error) => logger.error({ err: error }, 'background fsync failed'),
+        onFailureChange: (error) => {
+          if (error !== undefined) logger.error({ err: error.message, dataDir: options.dataDir }, 'refusing client writes (MISCONF) until the data directory can take them again; reads keep working');
+          else logger.warn({ dataDir: options.dataDir }, 'the data directory takes writes again: writes that waited are committed, client writes are accepted');
+        },
+      });
     } catch (error) {
       await unlock();
       throw error;
@@ -174,6 +183,10 @@ export class NodeRuntime implements Engine {
 
   nowMs(): number {
     return Date.now() + this.options.clockOffsetMs;
+  }
+
+  storageFailure(): string | undefined {
+    return this.store.failure()?.message;
   }
 
   /** Feed one input to the core and carry out its effects. */
@@ -368,6 +381,7 @@ export class NodeRuntime implements Engine {
       discovery: this.discovery,
       backpressureEvents: this.backpressureEvents,
       lastSaveMs: this.persistence.lastSaveMs,
+      storageError: this.storageFailure(),
     });
   }
 

@@ -3,6 +3,7 @@
 import { Buffer } from 'node:buffer';
 import { DEFAULT_CORE_CONFIG, validateCoreConfig, type CoreConfig } from '../core/config.js';
 import { MEMBER_NAME_LENGTH_MAX } from '../core/membership-messages.js';
+import { DISK_RESERVE_BYTES_DEFAULT } from '../storage/lmdb-store.js';
 
 export type FsyncMode = 'always' | 'everysec' | 'no';
 export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -33,6 +34,8 @@ export interface NodeOptions {
   readonly insecure: boolean;
   readonly requirepass: string | undefined;
   readonly fsync: FsyncMode;
+  /** Free bytes kept on the data directory's disk: below them client writes are refused (MISCONF). */
+  readonly diskReserveBytes: number;
   /** Admin HTTP port (metrics, health); undefined = off. */
   readonly httpPort: number | undefined;
   readonly logLevel: LogLevelName;
@@ -62,6 +65,7 @@ export function defaultNodeOptions(overrides: Partial<NodeOptions> = {}): NodeOp
     insecure: false,
     requirepass: undefined,
     fsync: 'everysec',
+    diskReserveBytes: DISK_RESERVE_BYTES_DEFAULT,
     httpPort: undefined,
     logLevel: 'info',
     clockOffsetMs: 0,
@@ -95,6 +99,7 @@ export function validateNodeOptions(options: NodeOptions): string[] {
   if (options.name !== undefined && (options.name.length === 0 || Buffer.byteLength(options.name) > MEMBER_NAME_LENGTH_MAX || /[\x00-\x1f\x7f=]/.test(options.name))) {
     problems.push(`--name must be 1-${MEMBER_NAME_LENGTH_MAX} bytes in UTF-8 without '=' or control characters, got ${Buffer.byteLength(options.name)} bytes`);
   }
+  if (!Number.isFinite(options.diskReserveBytes) || options.diskReserveBytes < 0) problems.push(`--disk-reserve-mb must be 0 or more, got ${options.diskReserveBytes / 1024 / 1024}`);
   if (!['always', 'everysec', 'no'].includes(options.fsync)) problems.push(`--fsync must be always, everysec or no, got ${options.fsync}`);
   for (const key of options.clusterKeys) if (key.length < 16) problems.push('a cluster key must be at least 16 characters');
   problems.push(...validateCoreConfig(options.core));

@@ -63,11 +63,15 @@ export interface EngineInfo {
   /** Named counters: writes, peer frames, drops (clock_offset, bad_frame ...). */
   readonly counters: Readonly<Record<string, number>>;
   readonly lastSaveMs: number;
+  /** Why storage commits fail now (writes are refused with MISCONF), undefined while they work. */
+  readonly storageError: string | undefined;
 }
 
 export interface Engine {
   /** Current wall-clock time as the node sees it (ms since epoch); expiry is judged by it. */
   nowMs(): number;
+  /** Set while storage commits fail: client writes are refused (MISCONF) until they work again. */
+  storageFailure?(): string | undefined;
   /** This node's id: the origin of its own counter slots. */
   nodeId(): string;
   /** The newest local version of a row (rows.ts; may be a tombstone or expired: check isAbsent). */

@@ -120,6 +120,18 @@ function appendCountedError(session: Session, message: string): void {
   session.server.commandStats.recordError(session.out.buffer, start + 1, session.out.length);
 }
 
+/** Whether the command may change data: a write command, or EXEC of a queue holding one (as Redis judges it for MISCONF). */
+function writes(session: Session, spec: CommandSpec): boolean {
+  if ((spec.flags & CommandFlag.Write) !== 0) return true;
+  if (spec.name !== 'exec' || session.transaction === undefined) return false;
+  return session.transaction.commands.some((args) => ((session.server.table.lookup(args[0]!)?.flags ?? 0) & CommandFlag.Write) !== 0);
+}
+
+/** Redis's error class for writes refused because persistence fails (clients know MISCONF). */
+function misconfMessage(failure: string): string {
+  return `MISCONF peerkv cannot write to its data directory: ${failure.replace(/[\r\n]+/g, ' ')}. Commands that may modify data are refused until it can (checked every second); reads work.`;
+}
+
 /** Run one command against the session; its reply (or a deferred one) lands in session.out. */
 export function executeCommand(session: Session, args: Buffer[]): void {
   const server = session.server;
@@ -135,6 +147,8 @@ export function executeCommand(session: Session, args: Buffer[]): void {
       `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
     );
   }
+  const storageFailure = server.engine.storageFailure?.();
+  if (storageFailure !== undefined && writes(session, spec)) return reject(session, spec, misconfMessage(storageFailure));
   if (session.transaction !== undefined) {
     if ((spec.flags & CommandFlag.NoMulti) !== 0) return reject(session, spec, 'ERR Command not allowed inside a transaction');
     if ((spec.flags & CommandFlag.MultiControl) === 0) {

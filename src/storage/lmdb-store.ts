@@ -5,6 +5,15 @@
 // Uncommitted puts are invisible to lmdb-js reads, but the Store contract makes writes
 // visible at once; an overlay of pending records (newest per key) covers the gap and each
 // entry leaves it when its transaction commits.
+//
+// A full disk is refused before LMDB meets it: below a free-space reserve failure() says
+// so and the node refuses client writes (MISCONF), keeps serving reads, and accepts them
+// again once space returns (checked every DISK_CHECK_MS). A commit that fails anyway (the
+// reserve eaten by peers' writes, an I/O error) loses nothing: its entries stay in the
+// overlay, so reads still see them, and are written again once there is room (backing
+// off while it keeps failing: lmdb-js 3.5 corrupts its heap under a stream of failed
+// commits); the writes that failed resolve when that commit succeeds.
+import { statfsSync } from 'node:fs';
 import { chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
@@ -19,6 +28,17 @@ import { hasPrefix, rangePageOf } from '../core/store-view.js';
 import { rowBucket, rowKindOf, RowKind, rowPrefixBucket, rowPrefixLength } from '../core/rows.js';
 
 export type FsyncMode = 'always' | 'everysec' | 'no';
+
+/** How often the disk's free space is checked, and failed writes are retried at the soonest. */
+export const DISK_CHECK_MS = 1_000;
+/** The longest wait between retries of a commit that keeps failing with room on the disk. */
+const COMMIT_RETRY_MS_MAX = 30_000;
+/** Free space a retry of failed commits waits for at least (a full disk: retrying would only fail again). */
+const RETRY_FREE_BYTES_MIN = 4 * 1024 * 1024;
+/** Default free space kept on the data directory's disk: client writes are refused below it. */
+export const DISK_RESERVE_BYTES_DEFAULT = 64 * 1024 * 1024;
+/** Metadata written with every retry, so a retry commits something even when every failed row was written since. */
+const RETRY_PROBE_META = 'commit-retry';
 
 export interface LmdbStoreOptions {
   readonly dir: string;
@@ -35,6 +55,10 @@ export interface LmdbStoreOptions {
   readonly fsync: FsyncMode;
   /** Initial LMDB map size; lmdb-js grows it as needed. Default: see initialMapBytes. */
   readonly mapSizeBytes?: number;
+  /** Free bytes to keep on the data directory's disk (default DISK_RESERVE_BYTES_DEFAULT). */
+  readonly diskReserveBytes?: number;
+  /** Writes started being refused (why), or are accepted again (undefined). */
+  readonly onFailureChange?: (error: Error | undefined) => void;
   /** Called when a background sync fails (everysec); the next flush() rejects too. */
   readonly onSyncError?: (error: Error) => void;
 }
@@ -73,6 +97,16 @@ interface MetaEntry {
 interface PendingTransaction {
   readonly records: OverlayEntry[];
   readonly meta: MetaEntry[];
+}
+
+/** While commits fail: why, the entries to write again, and what the failed writes wait for. */
+interface Failing {
+  error: Error;
+  records: OverlayEntry[];
+  meta: MetaEntry[];
+  readonly recovered: Promise<void>;
+  readonly recover: () => void;
+  readonly abandon: (error: Error) => void;
 }
 
 /** lmdb-js's root database has sync (mdb_env_sync with force, on a worker) but its types omit it. */
@@ -134,6 +168,17 @@ export class LmdbStore implements Store {
   private transaction: PendingTransaction = { records: [], meta: [] };
   /** Settles once every write so far has committed (and flushed, with fsync always). */
   private lastAck: Promise<void> = Promise.resolve();
+  /** While commits fail: why, the entries to write again, and what the failed writes wait for. */
+  private failing: Failing | undefined;
+  /** Set while the disk has less free space than the reserve. */
+  private lowSpace: Error | undefined;
+  private readonly diskTimer: NodeJS.Timeout;
+  /** What onFailureChange was last told. */
+  private reportedFailure: string | undefined;
+  /** Retries of failed commits: not before this time; the next wait if this one fails too. */
+  private retryNotBeforeMs = 0;
+  private retryBackoffMs = DISK_CHECK_MS;
+  private retrying = false;
   /**
    * The stored form (lastLookupKey) of the key bytes (lastLookupSource) the last get()
    * looked up in LMDB. Writers usually read a key just before writing it (LWW merge), so
@@ -157,6 +202,35 @@ export class LmdbStore implements Store {
       this.syncTimer = setInterval(() => this.backgroundSync(), EVERYSEC_SYNC_INTERVAL_MS);
       this.syncTimer.unref();
     }
+    this.checkDisk();
+    this.diskTimer = setInterval(() => this.checkDisk(), DISK_CHECK_MS);
+    this.diskTimer.unref();
+  }
+
+  /** Free space against the reserve; retry failed commits when there is room. */
+  private checkDisk(): void {
+    const reserve = this.options.diskReserveBytes ?? DISK_RESERVE_BYTES_DEFAULT;
+    let free: number;
+    try {
+      const stats = statfsSync(this.options.dir);
+      free = stats.bavail * stats.bsize;
+    } catch {
+      return; // no answer: decide by the commits alone
+    }
+    const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+    this.lowSpace = free < reserve ? new Error(`${mib(free)} MiB free on the data directory's disk, below the ${mib(reserve)} MiB reserve (--disk-reserve-mb)`) : undefined;
+    const room = this.lowSpace === undefined && free >= RETRY_FREE_BYTES_MIN;
+    if (room && this.failing !== undefined && !this.retrying && Date.now() >= this.retryNotBeforeMs) this.retryFailed();
+    this.reportFailure();
+  }
+
+  /** Tell onFailureChange when writes start or stop being refused. */
+  private reportFailure(): void {
+    const failure = this.failure();
+    if (failure?.message === this.reportedFailure) return;
+    const wasRefusing = this.reportedFailure !== undefined;
+    this.reportedFailure = failure?.message;
+    if (failure !== undefined || wasRefusing) this.options.onFailureChange?.(failure);
   }
 
   get(key: Uint8Array): VersionedRecord | undefined {
@@ -216,6 +290,7 @@ export class LmdbStore implements Store {
 
   async flush(): Promise<void> {
     await this.lastAck;
+    await this.failing?.recovered;
     if (this.options.fsync !== 'always') await this.syncToDisk();
   }
 
@@ -472,12 +547,93 @@ export class LmdbStore implements Store {
     this.dirtySinceSync = true;
     this.lastAck = commit.then(
       () => this.settle(transaction),
-      (error: unknown) => {
-        this.settle(transaction);
-        throw error;
-      },
+      (error: unknown) => this.commitFailed(transaction, error),
     );
     return transaction;
+  }
+
+  /** Why commits fail now; undefined while they work. */
+  failure(): Error | undefined {
+    return this.failing?.error ?? this.lowSpace;
+  }
+
+  /**
+   * A transaction did not commit: keep its entries in the overlay, write them again later;
+   * its writers wait until a retry commits (or the store closes while still failing).
+   */
+  private commitFailed(transaction: PendingTransaction, error: unknown): Promise<void> {
+    const generic = error instanceof Error ? error : new Error(String(error));
+    // lmdb-js rejects each write with a generic error whose `commitError` promise holds the
+    // real one (ENOSPC...): handled here, or it would end the process as an unhandled rejection.
+    const detail = (generic as Error & { commitError?: Promise<unknown> }).commitError;
+    if (this.failing === undefined) {
+      let recover!: () => void;
+      let abandon!: (error: Error) => void;
+      const recovered = new Promise<void>((resolve, reject) => ((recover = resolve), (abandon = reject)));
+      recovered.catch(() => undefined);
+      const failing: Failing = { error: generic, records: [], meta: [], recovered, recover, abandon };
+      this.failing = failing;
+      this.retryNotBeforeMs = Date.now() + this.retryBackoffMs;
+      if (detail !== undefined) {
+        detail.then(undefined, (real: unknown) => {
+          if (this.failing !== failing || !(real instanceof Error)) return;
+          failing.error = real;
+          this.reportFailure();
+        });
+      }
+      this.reportFailure();
+    } else {
+      detail?.catch(() => undefined);
+    }
+    const failing = this.failing;
+    failing.records.push(...transaction.records);
+    failing.meta.push(...transaction.meta);
+    return failing.recovered;
+  }
+
+  /**
+   * Write the failed entries again (those not overwritten since); the writes waiting for
+   * them resolve once every commit of the retry succeeds. A commit of it that fails
+   * re-queues its entries (commitFailed) for the next retry, which waits twice as long.
+   */
+  private retryFailed(): void {
+    const failing = this.failing!;
+    const records = failing.records.filter((entry) => this.overlay.get(entry.mapKey) === entry);
+    const meta = failing.meta.filter((entry) => this.overlayMeta.get(entry.name) === entry);
+    failing.records = [];
+    failing.meta = [];
+    const commits = new Set<Promise<boolean>>();
+    for (const entry of records) {
+      const storedKey = Buffer.from(entry.mapKey, 'latin1');
+      const commit = entry.record === null ? this.records.remove(storedKey) : this.records.put(storedKey, encodeRecordValue(entry.record));
+      this.track(commit).records.push(entry);
+      commits.add(commit);
+    }
+    for (const entry of meta) {
+      const commit = this.meta.put(entry.name, Buffer.from(entry.value));
+      this.track(commit).meta.push(entry);
+      commits.add(commit);
+    }
+    const probe = this.meta.put(RETRY_PROBE_META, Buffer.from(String(Date.now())));
+    this.track(probe);
+    commits.add(probe);
+    this.retrying = true;
+    Promise.all(commits).then(
+      () => {
+        this.retrying = false;
+        if (this.failing !== failing) return;
+        if (failing.records.length > 0 || failing.meta.length > 0) return; // a later commit failed meanwhile: retry that
+        this.failing = undefined;
+        this.retryBackoffMs = DISK_CHECK_MS;
+        failing.recover();
+        this.reportFailure();
+      },
+      () => {
+        this.retrying = false;
+        this.retryBackoffMs = Math.min(this.retryBackoffMs * 2, COMMIT_RETRY_MS_MAX);
+        this.retryNotBeforeMs = Date.now() + this.retryBackoffMs;
+      },
+    );
   }
 
   /** A transaction committed (or failed): its entries leave the overlay unless overwritten since. */
@@ -517,6 +673,9 @@ export class LmdbStore implements Store {
 
   private async closeOnce(): Promise<void> {
     if (this.syncTimer !== undefined) clearInterval(this.syncTimer);
+    clearInterval(this.diskTimer);
+    // Closing while commits fail: the writes still waiting never committed; say so to them.
+    this.failing?.abandon(new Error(`closed before these writes could be committed: ${this.failing.error.message}`));
     try {
       await this.flush();
     } finally {
@@ -543,7 +702,27 @@ async function initialMapBytes(path: string): Promise<number> {
   }
 }
 
+let commitRejectionFilterInstalled = false;
+
+/**
+ * lmdb-js 3.5 opens each event-turn batch with an internal write whose promise nobody holds;
+ * when that transaction fails, the promise rejects unhandled, which ends a Node process.
+ * Every write of ours holds its own promise (commitFailed handles the failure), so those
+ * rejections (lmdb-js's commit error, recognised by its commitError) are dropped here; any
+ * other unhandled rejection still ends the process, as without this listener.
+ */
+function dropOrphanCommitRejections(): void {
+  if (commitRejectionFilterInstalled) return;
+  commitRejectionFilterInstalled = true;
+  process.on('unhandledRejection', (reason: unknown) => {
+    const detail = reason instanceof Error ? (reason as Error & { commitError?: Promise<unknown> }).commitError : undefined;
+    if (detail === undefined || typeof detail.then !== 'function') throw reason;
+    detail.catch(() => undefined);
+  });
+}
+
 export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStore> {
+  dropOrphanCommitRejections();
   await prepareDataDir(options.dir);
   const path = join(options.dir, DATA_FILE_NAME);
   const mapSize = options.mapSizeBytes ?? (await initialMapBytes(path));
@@ -553,12 +732,13 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStor
     // always: commit, then flush off the writer lock while the next transaction builds;
     // the put promise resolves after the flush. Otherwise commits skip fsync entirely.
     noSync: options.fsync !== 'always',
-    // Without fsync per commit, a writable map lets a commit update pages in place in the
-    // page cache instead of copying them out with write(2): the writer thread's commit
-    // takes about half as long (1.1 vs 2.1 ms for 800 random puts), which is time the
-    // event loop waits under pipelined writes (SET -P 16: ~140k -> ~160-190k/s). Still
-    // copy-on-write, so kill -9 loses nothing committed; 'always' keeps the classic path.
-    useWritemap: options.fsync !== 'always',
+    // No writable map: with one, LMDB writes pages through the map and a full disk is a
+    // SIGBUS that kills the node; without, it copies them out with write(2), a full disk is
+    // a failed commit (ENOSPC) the store retries (commitFailed) and the node keeps serving
+    // reads. The price: commits take about twice as long on the writer thread (measured
+    // 1.1 vs 2.1 ms for 800 random puts; bench/storage-bench.ts 115-187k vs 72-162k
+    // writes/s, noisy), time the event loop waits under pipelined writes.
+    useWritemap: false,
     overlappingSync: options.fsync === 'always',
     mapSize,
   });

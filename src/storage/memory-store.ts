@@ -52,6 +52,11 @@ function compareRecordKeys(a: VersionedRecord, b: VersionedRecord): number {
 }
 
 export class MemoryStore implements Store {
+  /** Memory never refuses a commit. */
+  failure(): Error | undefined {
+    return undefined;
+  }
+
   private readonly autoCommit: boolean;
   /** Committed records per bucket, keyed by bytesToMapKey(key): the "disk". */
   private readonly committed: (Map<string, VersionedRecord> | undefined)[] = new Array(KEY_BUCKET_COUNT);

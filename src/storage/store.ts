@@ -28,5 +28,10 @@ export interface Store extends StoreView {
   putMeta(name: string, value: Uint8Array): Promise<void>;
   /** Resolves when everything written so far is flushed to disk. */
   flush(): Promise<void>;
+  /**
+   * Why commits fail now (a full disk...), undefined while they work. Writes made meanwhile
+   * stay visible and wait (their promises unsettled) until a retry commits them.
+   */
+  failure(): Error | undefined;
   close(): Promise<void>;
 }

@@ -157,6 +157,7 @@ export class MemoryEngine implements Engine {
       sync: [{ peer: 'ffffffffffffffffffffffffffffffff', inProgress: false, keysSent: 3, keysReceived: 4, rounds: 5 }],
       counters: { writes: this.sequence, clock_offset_drops: 0 },
       lastSaveMs: nowMs,
+      storageError: undefined,
     };
   }
 

@@ -66,7 +66,7 @@ test('a peer name with a newline, commas and "=" stays on its own member line', 
       { id: self, name: 'alpha', addr: '127.0.0.1:7380', incarnation: 1, state: 'alive', lastSeenMs: 1_000 },
       { id: 'b'.repeat(32), name: 'evil\r\nmember9:id=x,state=dead', addr: '127.0.0.1:7480', incarnation: 1, state: 'alive', lastSeenMs: 900 },
     ],
-    keys: 0, keysWithExpiry: 0, merkleRoot: '0', sync: [], counters: {}, lastSaveMs: 0,
+    keys: 0, keysWithExpiry: 0, merkleRoot: '0', sync: [], counters: {}, lastSaveMs: 0, storageError: undefined,
   };
   const text = ['# Cluster', ...clusterSection(info, 1_000), ''].join('\r\n');
   const members = parseMembers(parseInfo(text), 1_000);

@@ -84,7 +84,7 @@ test('option combinations that cannot work are refused by validateNodeOptions', 
   assert.match(errors(parseStartOptions(['--port', '7000', '--peer-port', '7000'], {}, noFiles)).join('|'), /must differ/);
   assert.match(errors(parseStartOptions(['--join', 'nohostport'], {}, noFiles)).join('|'), /expected HOST:PEERPORT/);
   assert.match(errors(parseStartOptions(['--cluster-key', 'short'], {}, noFiles)).join('|'), /at least 16/);
-  assert.match(errors(parseStartOptions(['--name', 'two\nlines'], {}, noFiles)).join('|'), /--name must be 1-255 characters without '=' or control characters/);
+  assert.match(errors(parseStartOptions(['--name', 'two\nlines'], {}, noFiles)).join('|'), /--name must be 1-255 bytes in UTF-8 without '=' or control characters/);
   assert.match(errors(parseStartOptions(['--name', 'x'.repeat(256)], {}, noFiles)).join('|'), /--name must be/);
   assert.match(errors(parseStartOptions(['--name', 'a=b'], {}, noFiles)).join('|'), /--name must be/);
   assert.ok('options' in parseStartOptions(['--name', 'rack 4, shelf 2'], {}, noFiles), 'spaces and commas are fine');
