@@ -96,6 +96,7 @@ function valueText(key: Uint8Array, value: Uint8Array): string {
     return header.base === undefined ? 'hash' : describeBase(header.base);
   }
   if (kind === RowKind.Field) {
+    if (value.length === 0) return 'member'; // a set member
     const base = decodeFieldValue(value);
     return base === undefined ? `?${toHex(value)}` : describeBase(base);
   }
