@@ -21,6 +21,8 @@ export interface IncrementEntry {
   /** The increment this one's running total adds to; 0 when it starts a new running total. */
   readonly prev: number;
   readonly delta: bigint;
+  /** The key type it was made on (String, Hash, ZSet). */
+  readonly type: KeyType;
   /** The stamped slot row that holds it; undefined when the same batch cleared it again. */
   readonly slot: VersionedRecord | undefined;
   /** The node committed it and the client got its reply. */
@@ -129,7 +131,7 @@ export class Ledger implements SlotSequences {
     for (const last of lastBySlot.values()) for (let at = last as typeof last | undefined; at !== undefined; at = bySeq.get(at.prev)) held.add(at.seq);
     for (const intent of issued.batch.increments) {
       const slot = held.has(intent.seq) ? stamped.get(intent.slotRow) : undefined;
-      const entry: IncrementEntry = { counter: intent.counter, origin, seq: intent.seq, prev: intent.prev, delta: intent.delta, slot, acked: false };
+      const entry: IncrementEntry = { counter: intent.counter, origin, seq: intent.seq, prev: intent.prev, delta: intent.delta, type: intent.type, slot, acked: false };
       this.counterTypes.set(intent.counter, intent.type);
       issued.increments.push(entry);
       let byOrigin = this.increments.get(origin);
