@@ -13,7 +13,8 @@ export interface BenchmarkRow {
 }
 
 export function runRedisBenchmark(port: number, args: readonly string[]): Promise<BenchmarkRow[]> {
-  const fullArgs = ['-h', '127.0.0.1', '-p', String(port), ...args, '--csv'];
+  // --csv before the caller's arguments: after a custom command it would be one of its arguments.
+  const fullArgs = ['-h', '127.0.0.1', '-p', String(port), '--csv', ...args];
   return new Promise((resolve, reject) => {
     execFile('redis-benchmark', fullArgs, { timeout: REDIS_BENCHMARK_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error !== null) {

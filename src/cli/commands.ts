@@ -1,10 +1,12 @@
 // The client commands of `peerkv` (set, get, type, del, keys, ttl, members, status, ping): each
-// opens one RESP connection, runs its requests, prints, and returns the exit code.
+// opens one RESP connection, runs its requests, prints, and returns the exit code. `get`
+// prints a value of any type (typed-value.ts for hashes, sets, sorted sets and lists).
 // Output: plain text for people, or one JSON document with --json.
 import { performance } from 'node:perf_hooks';
 import { ClientError, RespClient } from './client.js';
 import { formatAgo, formatDuration, formatTable, infoField, keyCount, parseInfo, parseMembers } from './info.js';
 import { replyText, type RespReply } from '../wire/resp-reply-parser.js';
+import { formatTypedValue, jsonTypedValue, parseTypedValue, readCommand } from './typed-value.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -121,12 +123,19 @@ async function alivePeerCount(client: RespClient): Promise<number> {
 
 export function runGet(context: ClientContext, key: string, quorum: boolean): Promise<number> {
   return withClient(context, async (client) => {
-    const raw = await client.command([quorum ? 'PEERKV.QGET' : 'GET', key]);
+    const command = quorum ? 'PEERKV.QGET' : 'GET';
+    let raw = await client.command([command, key]);
     if (raw.type === 'error' && raw.value.startsWith('WRONGTYPE')) {
-      const type = replyText(checkReply(await client.command(['TYPE', key]), 'TYPE')) ?? 'another type';
-      throw new CommandFailure(`WRONGTYPE ${key} holds a ${type}, not a string: get reads strings only (peerkv type KEY names the type)`);
+      const printed = await printTypedValue(context, client, key, quorum);
+      if (printed !== undefined) return printed;
+      raw = await client.command([command, key]); // it became a string meanwhile
     }
-    const reply = checkReply(raw, quorum ? 'PEERKV.QGET' : 'GET');
+    const reply = checkReply(raw, command);
+    if (reply.type === 'null' && quorum) {
+      // PEERKV.QGET answers null for a key of another type: read it here.
+      const printed = await printTypedValue(context, client, key, quorum);
+      if (printed !== undefined) return printed;
+    }
     if (reply.type === 'null') {
       if (context.json) printJson(context, { key, value: null });
       throw new CommandFailure(`key not found: ${key}`);
@@ -139,6 +148,33 @@ export function runGet(context: ClientContext, key: string, quorum: boolean): Pr
     }
     return EXIT_OK;
   });
+}
+
+/**
+ * `get` of a key that is not a string: its whole value read with its type's command and
+ * printed (typed-value.ts); undefined when the key is a string again by the time of TYPE.
+ */
+async function printTypedValue(context: ClientContext, client: RespClient, key: string, quorum: boolean): Promise<number | undefined> {
+  const type = replyText(checkReply(await client.command(['TYPE', key]), 'TYPE')) ?? '';
+  if (type === 'string') return undefined;
+  if (type === 'none') {
+    if (context.json) printJson(context, { key, value: null });
+    throw new CommandFailure(`key not found: ${key}`);
+  }
+  const read = readCommand(type, key);
+  if (read === undefined) throw new CommandFailure(`${key} holds a ${type}, which get cannot print (peerkv type KEY names the type)`);
+  if (quorum) context.stderr.write(`peerkv: note: --quorum reads strings only; ${key} is a ${type}, read from this node\n`);
+  const value = parseTypedValue(type, checkReply(await client.command(read), read[0]!));
+  if (value === undefined) throw new CommandFailure(`${read[0]}: unexpected reply shape`);
+  const count = value.type === 'hash' || value.type === 'zset' ? value.entries.length : value.type === 'set' ? value.members.length : value.items.length;
+  // Removed between TYPE and the read: as missing.
+  if (count === 0) {
+    if (context.json) printJson(context, { key, value: null });
+    throw new CommandFailure(`key not found: ${key}`);
+  }
+  if (context.json) printJson(context, jsonTypedValue(key, value));
+  else context.stdout.write(formatTypedValue(value));
+  return EXIT_OK;
 }
 
 export function runType(context: ClientContext, key: string): Promise<number> {

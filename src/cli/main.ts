@@ -117,9 +117,9 @@ function addClientCommands(program: Command, io: MainIo, setExitCode: (code: num
       const flags = command.opts<{ ttl?: number; ack?: number | 'all' }>();
       return runSet(context, key, value, { ttlSeconds: flags.ttl, ack: flags.ack });
     }));
-  client('get', 'print the value of KEY (exit 1 if missing)')
+  client('get', 'print the value of KEY of any type (exit 1 if missing)')
     .argument('<key>')
-    .option('--quorum', 'read from a majority of nodes (PEERKV.QGET)')
+    .option('--quorum', 'read a string from a majority of nodes (PEERKV.QGET)')
     .action(run((context, command) => runGet(context, command.processedArgs[0] as string, command.opts<{ quorum?: boolean }>().quorum === true)));
   client('type', 'print the type of KEY (string, hash, ...; none if missing)')
     .argument('<key>')

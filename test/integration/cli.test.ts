@@ -1,8 +1,8 @@
-// Proves bin/peerkv end to end: `start` logs ready and stops cleanly on SIGTERM, client commands print and exit as documented.
+// Proves bin/peerkv end to end: `start` logs ready and stops cleanly on SIGTERM, client commands print and exit as documented, `get` on every type included.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { PEERKV_BIN, cleanupAll, spawnNode, tempDir, waitFor, type NodeProcess } from '../support/processes.js';
+import { PEERKV_BIN, cleanupAll, redisCli, spawnNode, tempDir, waitFor, type NodeProcess } from '../support/processes.js';
 
 after(cleanupAll);
 
@@ -55,6 +55,24 @@ test('a node started by bin/peerkv serves every client command', async () => {
 
   assert.equal(await node.stop('SIGTERM'), 0);
   assert.match(cli(node, 'ping').stderr, /cannot connect to 127\.0\.0\.1:\d+ \(is a node running\? start one with: peerkv start\)/);
+});
+
+test('get prints a hash, set, sorted set and list of a real node readably, and --json for scripts', async () => {
+  const node = await spawnNode();
+  redisCli(node.port, ['hset', 'user', 'name', 'ada', 'id', '7']);
+  redisCli(node.port, ['sadd', 'fruit', 'pear', 'apple', 'fig']);
+  redisCli(node.port, ['zadd', 'board', '20', 'alice', '1.5', 'bob']);
+  redisCli(node.port, ['rpush', 'queue', 'c', 'a', 'b']);
+  assert.deepEqual(cli(node, 'get', 'user'), { code: 0, stdout: 'id    7\nname  ada\n', stderr: '' });
+  assert.deepEqual(cli(node, 'get', 'fruit'), { code: 0, stdout: 'apple\nfig\npear\n', stderr: '' });
+  assert.deepEqual(cli(node, 'get', 'board'), { code: 0, stdout: 'bob    1.5\nalice  20\n', stderr: '' });
+  assert.deepEqual(cli(node, 'get', 'queue'), { code: 0, stdout: 'c\na\nb\n', stderr: '' });
+  assert.deepEqual(JSON.parse(cli(node, 'get', 'user', '--json').stdout), { key: 'user', type: 'hash', value: { id: '7', name: 'ada' } });
+  assert.deepEqual(JSON.parse(cli(node, 'get', 'fruit', '--json').stdout), { key: 'fruit', type: 'set', value: ['apple', 'fig', 'pear'] });
+  assert.deepEqual(JSON.parse(cli(node, 'get', 'board', '--json').stdout), { key: 'board', type: 'zset', value: [{ member: 'bob', score: 1.5 }, { member: 'alice', score: 20 }] });
+  assert.deepEqual(JSON.parse(cli(node, 'get', 'queue', '--json').stdout), { key: 'queue', type: 'list', value: ['c', 'a', 'b'] });
+  assert.deepEqual(cli(node, 'get', 'missing'), { code: 1, stdout: '', stderr: 'peerkv: key not found: missing\n' });
+  assert.equal(await node.stop('SIGTERM'), 0);
 });
 
 test('a second node on a port in use exits 1 with one line saying what to do', async () => {

@@ -71,7 +71,7 @@ function replay(seed: number, trace: boolean, mutation: string | undefined, conf
   if (trace) for (const line of result.traceLines) console.log(line);
   const stats = result.stats;
   console.log(`seed ${seed}: ${stats.nodes} nodes, ${stats.steps} steps, ${stats.ackedWrites} acked writes, ${stats.reads} reads, ${stats.crashes} crashes, ${stats.linkResets} link resets, converged after ${stats.convergedAfterMs}ms`);
-  console.log(`typed rows: ${stats.ackedIncrements} acked increments, ${stats.counterChecks} counter checks, ${stats.fieldChecks} deleted-field checks, ${stats.typeConflicts} type conflicts`);
+  console.log(`typed rows: ${stats.ackedIncrements} acked increments, ${stats.counterChecks} counter checks (${stats.scoreChecks} sorted-set scores), ${stats.fieldChecks} deleted-field/member checks, ${stats.typeConflicts} type conflicts, ${stats.listChecks} list comparisons, ${stats.orderChecks} element-order checks`);
   console.log(`failure detector: ${stats.deadDeclarations} dead declarations, ${stats.falsePositives} false positives`);
   for (const detail of stats.falsePositiveDetails) console.log(`  false positive: ${detail}`);
   console.log(`trace hash ${result.traceHash}`);
@@ -87,6 +87,10 @@ function runMany(from: number, count: number, flags: { verbose: boolean; strict:
   const gapSeeds = new Map<string, number[]>(KNOWN_GAPS.map((gap) => [gap.invariant, []]));
   let counterChecks = 0;
   let typeConflicts = 0;
+  let fieldChecks = 0;
+  let listChecks = 0;
+  let orderChecks = 0;
+  let scoreChecks = 0;
   let falsePositives = 0;
   let declarations = 0;
   let steps = 0;
@@ -99,6 +103,10 @@ function runMany(from: number, count: number, flags: { verbose: boolean; strict:
     virtualMs += result.stats.virtualMs;
     counterChecks += result.stats.counterChecks;
     typeConflicts += result.stats.typeConflicts;
+    fieldChecks += result.stats.fieldChecks;
+    listChecks += result.stats.listChecks;
+    orderChecks += result.stats.orderChecks;
+    scoreChecks += result.stats.scoreChecks;
     if (flags.verbose) console.log(`seed ${seed}: ${result.failures.length === 0 ? 'ok' : 'FAIL'} ${result.stats.steps} steps, converged after ${result.stats.convergedAfterMs}ms, fp ${result.stats.falsePositives}, hash ${result.traceHash}`);
     for (const invariant of new Set(result.failures.map((failure) => failure.invariant))) gapSeeds.get(invariant)?.push(seed);
     if (result.failures.some((failure) => flags.strict || !isKnownGap(failure.invariant))) failures++;
@@ -108,7 +116,7 @@ function runMany(from: number, count: number, flags: { verbose: boolean; strict:
   console.log(
     `${(count / elapsedS).toFixed(2)} seeds/s, ${steps} core steps, ${(virtualMs / 1000).toFixed(0)} virtual s in ${elapsedS.toFixed(1)} s; failure detector: ${declarations} dead declarations, ${falsePositives} false positives`,
   );
-  console.log(`typed rows: ${counterChecks} counter checks, ${typeConflicts} type conflicts`);
+  console.log(`typed rows: ${counterChecks} counter checks (${scoreChecks} sorted-set scores), ${fieldChecks} deleted-field/member checks, ${typeConflicts} type conflicts, ${listChecks} list comparisons, ${orderChecks} element-order checks`);
   for (const [invariant, seeds] of gapSeeds) {
     if (seeds.length > 0) console.log(`known design gap ${invariant}: ${seeds.length} seeds (${seeds.slice(0, 10).join(' ')}${seeds.length > 10 ? ' ...' : ''})${flags.strict ? '' : ', not counted as failures'}`);
   }

@@ -14,6 +14,9 @@ import { describeRecord } from './trace.js';
 import { TypedBatchBuilder, type TypedOp } from './typed-ops.js';
 import type { Workload } from './workload.js';
 
+/** list-rows.ts SEQUENCE_PER_MS: positions a node's clock gives per wall-clock ms. */
+const POSITIONS_PER_MS = 1024;
+
 interface PendingWait {
   readonly records: readonly VersionedRecord[];
   readonly writeSeq: number;
@@ -27,6 +30,8 @@ export class ClientDriver {
   /** The row keys of acked, in first-ack order (reads pick one). */
   private readonly ackedKeys: Uint8Array[][];
   private readonly waits: Map<number, PendingWait>[];
+  /** Each node's list position clock (list-rows.ts lastSequence): process memory, so 0 after a crash. */
+  private readonly lastPositions: number[];
 
   constructor(
     private readonly sim: Simulator,
@@ -35,6 +40,7 @@ export class ClientDriver {
     this.acked = sim.nodes.map(() => new Map());
     this.ackedKeys = sim.nodes.map(() => []);
     this.waits = sim.nodes.map(() => new Map());
+    this.lastPositions = sim.nodes.map(() => 0);
   }
 
   start(): void {
@@ -92,7 +98,10 @@ export class ClientDriver {
   private write(node: SimNode, ops: readonly TypedOp[]): void {
     const sim = this.sim;
     const nowMs = sim.nodeNowMs(node);
-    const builder = new TypedBatchBuilder(node.store, nowMs, node.id, sim.history.ledger);
+    const positions = {
+      next: (wallMs: number): number => (this.lastPositions[node.index] = Math.max(this.lastPositions[node.index]! + 1, wallMs * POSITIONS_PER_MS)),
+    };
+    const builder = new TypedBatchBuilder(node.store, nowMs, node.id, sim.history.ledger, positions);
     for (const typed of ops) builder.add(typed);
     const batch = builder.finish();
     if (batch.writes.length === 0) {
@@ -183,6 +192,7 @@ export class ClientDriver {
 
   onCrash(node: SimNode): void {
     this.waits[node.index]!.clear();
+    this.lastPositions[node.index] = 0;
     this.sim.history.ledger.forgetPending(node.name);
   }
 }

@@ -52,6 +52,10 @@ export interface SimStats {
   readonly counterChecks: number;
   readonly fieldChecks: number;
   readonly typeConflicts: number;
+  /** Lists compared across replicas, element orders checked, set/zset member removals checked. */
+  readonly listChecks: number;
+  readonly orderChecks: number;
+  readonly scoreChecks: number;
   /** Virtual ms from the end of chaos until every replica agreed; -1 if never. */
   readonly convergedAfterMs: number;
   readonly faults: string;
@@ -358,6 +362,9 @@ export class Simulator {
         counterChecks: this.history.typedStats.counterChecks,
         fieldChecks: this.history.typedStats.fieldChecks,
         typeConflicts: this.history.typeConflicts(),
+        listChecks: this.history.collectionStats.listChecks,
+        orderChecks: this.history.collectionStats.orderChecks,
+        scoreChecks: this.history.typedStats.scoreChecks,
         convergedAfterMs: this.convergedAtMs < 0 ? -1 : this.convergedAtMs - this.chaosMs,
         faults: describeFaultPlan(this.plan),
       },

@@ -9,6 +9,7 @@ import type { Hlc, NodeId, VersionedRecord } from '../../src/core/types.js';
 import { Ledger, versionId } from './ledger.js';
 import { describeRecord } from './trace.js';
 import { checkTyped, ClearIndex, type ClearScope, type TypedCheckStats } from './typed-invariants.js';
+import { checkCollections, type CollectionCheckStats } from './collection-invariants.js';
 
 export interface SimFailure {
   /** Stable name of the invariant, e.g. 'lost-write'. */
@@ -52,7 +53,8 @@ export class History {
   readonly ledger = new Ledger();
   /** Every committed clear, flush and header, for what may explain a row's absence. */
   readonly clears = new ClearIndex(this.ledger.clientClearIds);
-  typedStats: TypedCheckStats = { counterChecks: 0, fieldChecks: 0 };
+  typedStats: TypedCheckStats = { counterChecks: 0, scoreChecks: 0, fieldChecks: 0 };
+  collectionStats: CollectionCheckStats = { listChecks: 0, orderChecks: 0 };
 
   fail(invariant: string, atMs: number, detail: string): void {
     const count = this.failureCounts.get(invariant) ?? 0;
@@ -146,6 +148,7 @@ export class History {
   checkFinal(nodes: readonly FinalNode[], atMs: number): void {
     this.checkIdentical(nodes, atMs);
     this.typedStats = checkTyped(nodes, this.ledger, this.clears, (invariant, detail) => this.fail(invariant, atMs, detail));
+    this.collectionStats = checkCollections(nodes, this.ledger, (invariant, detail) => this.fail(invariant, atMs, detail));
     for (const node of nodes) {
       const byKey = new Map<string, VersionedRecord>();
       for (const record of node.records) byKey.set(bytesToMapKey(record.key), record);

@@ -2,16 +2,17 @@
 // node stamped (counter, origin, sequence number, the increment whose running total it
 // adds to, delta, the slot row version that holds it, whether the client got its reply),
 // what each written base observed of every origin's slot, and the acknowledged clears,
-// flushes and hash field writes. Built from the batches the clients issued and the
+// flushes, hash field and set/sorted-set member writes, and the list element orders that
+// acknowledged LINSERTs and pushes fixed. Built from the batches the clients issued and the
 // versions the nodes stamped them with, never from the rows replicas end up with.
 //
 // A write a node stamped but lost in a crash before its commit was never acknowledged,
 // yet it may live on: anti-entropy serves rows before they commit. So unacknowledged
 // increments are kept too; the checks count them only where they made it into the rows.
 import { bytesToMapKey, equalBytes } from '../../src/core/bytes.js';
-import { FLUSH_ROW_KEY, parseRow, rowKindOf, RowKind } from '../../src/core/rows.js';
+import { FLUSH_ROW_KEY, KeyType, parseRow, rowKindOf, RowKind } from '../../src/core/rows.js';
 import type { NodeId, VersionedRecord } from '../../src/core/types.js';
-import { UNKNOWN_SEQ, type SlotSequences, type TypedBatch } from './typed-ops.js';
+import { UNKNOWN_SEQ, type OrderIntent, type SlotSequences, type TypedBatch } from './typed-ops.js';
 
 export interface IncrementEntry {
   readonly counter: string;
@@ -20,6 +21,8 @@ export interface IncrementEntry {
   /** The increment this one's running total adds to; 0 when it starts a new running total. */
   readonly prev: number;
   readonly delta: bigint;
+  /** The key type it was made on (String, Hash, ZSet). */
+  readonly type: KeyType;
   /** The stamped slot row that holds it; undefined when the same batch cleared it again. */
   readonly slot: VersionedRecord | undefined;
   /** The node committed it and the client got its reply. */
@@ -55,6 +58,17 @@ export class Ledger implements SlotSequences {
   readonly fieldWrites = new Map<string, FieldWrite[]>();
   /** Version ids of every client clear stamped (to tell them from clears the core derives). */
   readonly clientClearIds = new Set<string>();
+  /** Counter -> its key type (String, Hash, ZSet). */
+  readonly counterTypes = new Map<string, KeyType>();
+  /** Field rows that set and sorted-set commands wrote (members, not hash fields). */
+  readonly memberRows = new Set<string>();
+  /**
+   * Item row pairs whose order acknowledged commands fixed: LINSERT between its neighbours,
+   * and on one node successive RPUSHes (each after the last) and LPUSHes (each before it).
+   */
+  readonly orders: OrderIntent[] = [];
+  /** node -> user key -> last acknowledged push row at the right and at the left end. */
+  private readonly lastPush = new Map<string, Map<string, { right?: string; left?: string }>>();
   ackedIncrements = 0;
   skippedCommands = 0;
   private readonly seqByOrigin = new Map<NodeId, number>();
@@ -117,7 +131,8 @@ export class Ledger implements SlotSequences {
     for (const last of lastBySlot.values()) for (let at = last as typeof last | undefined; at !== undefined; at = bySeq.get(at.prev)) held.add(at.seq);
     for (const intent of issued.batch.increments) {
       const slot = held.has(intent.seq) ? stamped.get(intent.slotRow) : undefined;
-      const entry: IncrementEntry = { counter: intent.counter, origin, seq: intent.seq, prev: intent.prev, delta: intent.delta, slot, acked: false };
+      const entry: IncrementEntry = { counter: intent.counter, origin, seq: intent.seq, prev: intent.prev, delta: intent.delta, type: intent.type, slot, acked: false };
+      this.counterTypes.set(intent.counter, intent.type);
       issued.increments.push(entry);
       let byOrigin = this.increments.get(origin);
       if (byOrigin === undefined) this.increments.set(origin, (byOrigin = new Map()));
@@ -161,6 +176,9 @@ export class Ledger implements SlotSequences {
     const stamped = issued.stamped;
     for (const increment of issued.increments) increment.acked = true;
     this.ackedIncrements += issued.increments.length;
+    for (const row of issued.batch.memberRows) this.memberRows.add(row);
+    this.orders.push(...issued.batch.orders);
+    this.notePushes(node, issued.batch);
     const seen = new Set<string>();
     for (const write of issued.batch.writes) {
       const mapKey = bytesToMapKey(write.key);
@@ -183,6 +201,20 @@ export class Ledger implements SlotSequences {
         if (list === undefined) this.fieldWrites.set(mapKey, (list = []));
         list.push({ version: record, deleted: record.value === null });
       }
+    }
+  }
+
+  /** Each acknowledged push sorts beyond the node's previous acknowledged push at that end of that list. */
+  private notePushes(node: string, batch: TypedBatch): void {
+    let byKey = this.lastPush.get(node);
+    if (byKey === undefined) this.lastPush.set(node, (byKey = new Map()));
+    for (const pushed of batch.pushes) {
+      let ends = byKey.get(pushed.key);
+      if (ends === undefined) byKey.set(pushed.key, (ends = {}));
+      const previous = pushed.left ? ends.left : ends.right;
+      if (previous !== undefined) this.orders.push(pushed.left ? { earlier: pushed.row, later: previous, what: `LPUSH on ${node}` } : { earlier: previous, later: pushed.row, what: `RPUSH on ${node}` });
+      if (pushed.left) ends.left = pushed.row;
+      else ends.right = pushed.row;
     }
   }
 

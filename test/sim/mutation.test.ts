@@ -18,6 +18,9 @@ const DATA_INVARIANTS = new Set([
   'counter',
   'deleted-field',
   'cleared-row-remains',
+  'removed-member',
+  'list-order',
+  'element-order',
 ]);
 
 function firstCaughtSeed(name: string): { seed: number; invariants: string[] } | undefined {
@@ -44,7 +47,7 @@ function firstCaughtSeed(name: string): { seed: number; invariants: string[] } |
   return undefined;
 }
 
-for (const name of ['merge-ignores-origin', 'counter-merge-max', 'grace-short', 'grace-0']) {
+for (const name of ['merge-ignores-origin', 'counter-merge-max', 'set-merge-add-wins', 'grace-short', 'grace-0']) {
   test(`mutation ${name} is caught within ${CI_SEED_COUNT} seeds`, () => {
     const caught = firstCaughtSeed(name);
     assert.ok(caught !== undefined, `no seed caught ${name}`);

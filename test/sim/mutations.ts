@@ -82,6 +82,29 @@ function installCounterMergeMax(): () => void {
   };
 }
 
+/**
+ * Set merge that is add-wins instead of last-writer-wins: an incoming remove (tombstone)
+ * of a member that is present here (a Field row with the empty value SADD writes) is
+ * dropped, so a member removed on one node stays on every node that had it.
+ */
+function installSetMergeAddWins(): () => void {
+  const prototype = Keyspace.prototype as unknown as KeyspaceInternals;
+  const original = prototype.merge;
+  if (typeof original !== 'function' || original.length !== 2) throw new Error('Keyspace.merge(records, nowMs) is gone: update the mutation');
+  prototype.merge = function (this: KeyspaceInternals, records, nowMs) {
+    assertRecords(records, 'Keyspace.merge');
+    const kept = records.filter((record) => {
+      if (record.value !== null || parseRow(record.key)?.kind !== RowKind.Field) return true;
+      const local = this.view.get(record.key);
+      return !(local !== undefined && local.value !== null && local.value.length === 0);
+    });
+    return original.call(this, kept, nowMs);
+  };
+  return () => {
+    prototype.merge = original;
+  };
+}
+
 export const MUTATIONS: readonly Mutation[] = [
   {
     name: 'grace-0',
@@ -102,6 +125,11 @@ export const MUTATIONS: readonly Mutation[] = [
     name: 'counter-merge-max',
     description: 'counter merge keeps the largest slot instead of one slot per origin (remote increments below it are dropped)',
     install: installCounterMergeMax,
+  },
+  {
+    name: 'set-merge-add-wins',
+    description: 'set member merge is add-wins: a remote SREM of a member present here is dropped',
+    install: installSetMergeAddWins,
   },
 ];
 

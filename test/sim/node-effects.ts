@@ -77,9 +77,13 @@ export class NodeEffects {
     }
   }
 
-  /** A merged record may be at most maxOffset ahead of the receiver's clock (the frame check). */
+  /**
+   * A merged record may be at most maxOffset ahead of the receiver's clock (the frame check);
+   * a clear derived from an expiry is stamped at the expiry time, not by a clock.
+   */
   private checkNotFromFuture(node: SimNode, input: Input, records: readonly VersionedRecord[]): void {
     for (const record of records) {
+      if (this.sim.history.isDerivedClear(record)) continue;
       if (record.hlc.wallMs > input.nowMs + this.sim.config.hlcMaxOffsetMs) {
         this.sim.history.fail('future-record', this.sim.nowMs, `${node.name} at ${input.nowMs} merged ${describeRecord(record)}, beyond the max offset`);
       }

@@ -3,7 +3,7 @@
 import { equalBytes, fromUtf8, toHex } from '../../src/core/bytes.js';
 import type { Effect, Input } from '../../src/core/io.js';
 import type { PeerMessage } from '../../src/core/messages.js';
-import { decodeFieldValue, decodeHeader, decodeSlotTotal, FLUSH_ROW_KEY, parseRow, parseSlotElement, RowKind, type BaseValue } from '../../src/core/rows.js';
+import { decodeFieldValue, decodeHeader, decodeSlotTotal, FLUSH_ROW_KEY, KEY_TYPE_NAMES, parseRow, parseSlotElement, RowKind, type BaseValue } from '../../src/core/rows.js';
 import type { VersionedRecord } from '../../src/core/types.js';
 
 /** Trace lines kept in memory when tracing; beyond this only the hash continues. */
@@ -93,15 +93,16 @@ function valueText(key: Uint8Array, value: Uint8Array): string {
   if (kind === RowKind.Header) {
     const header = decodeHeader(value);
     if (header === undefined) return `?${toHex(value)}`;
-    return header.base === undefined ? 'hash' : describeBase(header.base);
+    return header.base === undefined ? (KEY_TYPE_NAMES[header.type] ?? '?') : describeBase(header.base);
   }
   if (kind === RowKind.Field) {
+    if (value.length === 0) return 'member'; // a set member
     const base = decodeFieldValue(value);
     return base === undefined ? `?${toHex(value)}` : describeBase(base);
   }
   if (kind === RowKind.Slot) {
     const total = decodeSlotTotal(value);
-    return total === undefined ? `?${toHex(value)}` : `+${total.integer}`;
+    return total === undefined ? `?${toHex(value)}` : total.float !== 0 ? `+${total.integer}+${total.float}f` : `+${total.integer}`;
   }
   return fromUtf8(value);
 }

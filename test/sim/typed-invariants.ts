@@ -1,16 +1,22 @@
 // The typed-row invariants (DESIGN.md section 6), checked on the converged replicas against
 // the ledger of what clients were told:
-//   counter              every acknowledged increment counts, unless the winning base observed
+//   counter              every acknowledged increment counts (INCRBY, HINCRBY, and ZINCRBY: a
+//                        sorted-set member's score = base + unobserved increments), unless the winning base observed
 //                        it or a later clear removed it; a value that differs only the way the
 //                        design's running totals make it differ when a clear races increments
 //                        is reported as counter-clear-race (a known gap, regressions.ts);
 //   deleted-field        a hash field whose latest acknowledged write is HDEL, or that a later
 //                        acknowledged DEL/FLUSHALL cleared, is absent everywhere;
+//   removed-member       the same for a set or sorted-set member (SREM, the removal of the
+//                        last member, DEL, FLUSHALL): no member an observed remove took comes back;
 //   cleared-row-remains  no replica keeps a row at or below a clear row of its key (or the flush).
+// A counter that reads wrong because a surviving slot holds increments made while the key
+// was another type (a sorted set's ZINCRBY under a hash that won a concurrent creation, or
+// the reverse) is reported as type-conflict-rows (a known gap, regressions.ts).
 // ClearIndex tells which clears may remove a row: client clears and flushes always; a clear
 // the core derived from an expiry only if no newer header was written before that expiry.
 import { bytesToMapKey, equalBytes } from '../../src/core/bytes.js';
-import { counterValue, parseCounterBase } from '../../src/core/counters.js';
+import { counterValue, parseCounterBase, parseLongDouble, unobservedIncrements } from '../../src/core/counters.js';
 import { compareHlc } from '../../src/core/hlc.js';
 import { expiryClear } from '../../src/core/keyspace.js';
 import {
@@ -20,6 +26,7 @@ import {
   FLUSH_ROW_KEY,
   headerRowKey,
   headerType,
+  KEY_TYPE_NAMES,
   KeyType,
   parseRow,
   parseSlotElement,
@@ -27,6 +34,7 @@ import {
   rowKindOf,
   RowKind,
   type BaseValue,
+  type SlotTotal,
 } from '../../src/core/rows.js';
 import type { Hlc, NodeId, VersionedRecord } from '../../src/core/types.js';
 import { versionId, type Ledger } from './ledger.js';
@@ -171,6 +179,8 @@ export interface TypedNode {
 
 export interface TypedCheckStats {
   counterChecks: number;
+  /** Of counterChecks, sorted-set scores (ZINCRBY). */
+  scoreChecks: number;
   fieldChecks: number;
 }
 
@@ -179,12 +189,38 @@ function mapKeyBytes(mapKey: string): Uint8Array {
   return Uint8Array.from(mapKey, (char) => char.charCodeAt(0));
 }
 
-/** Row keys (as map keys) of a counter's header and base row: the header itself for a string, the field row for a hash field. */
+/** Row keys (as map keys) of a counter's header and base row: the header itself for a string, the field row for a hash field or sorted-set member. */
 function counterRows(counter: string): { header: string; base: string; field: boolean } {
   const [userKey, counted] = counter.split('\u0000').map(mapKeyBytes) as [Uint8Array, Uint8Array];
   const header = bytesToMapKey(headerRowKey(userKey));
   if (counted.length === 0) return { header, base: header, field: false };
   return { header, base: bytesToMapKey(rowKey(userKey, RowKind.Field, counted)), field: true };
+}
+
+/** A slot total as one integer: integer slots, or a sorted set's float slots (integral increments here). */
+function slotAmount(total: SlotTotal | undefined): bigint {
+  return total === undefined ? 0n : total.integer + (Number.isInteger(total.float) ? BigInt(total.float) : 0n);
+}
+
+/** A base's number (a score for a sorted set), undefined when not an integer. */
+function baseNumber(type: KeyType, base: BaseValue): bigint | undefined {
+  if (type !== KeyType.ZSet) {
+    const parsed = parseCounterBase(base.bytes);
+    return parsed?.kind === 'integer' ? parsed.value : undefined;
+  }
+  const score = parseLongDouble(base.bytes);
+  return score !== undefined && Number.isInteger(score) ? BigInt(score) : undefined;
+}
+
+/** What the rows read as (counters.ts counterValue, zset-rows.ts scoreOf), undefined when not an integer. */
+function countedNumber(type: KeyType, base: BaseValue, slots: ReadonlyMap<NodeId, SlotTotal>): bigint | undefined {
+  if (type !== KeyType.ZSet) {
+    const value = slots.size === 0 ? parseCounterBase(base.bytes) : counterValue(base, slots);
+    return value?.kind === 'integer' ? value.value : undefined;
+  }
+  const increments = unobservedIncrements(base, slots);
+  const score = (parseLongDouble(base.bytes) ?? 0) + Number(increments.integer) + increments.float;
+  return Number.isInteger(score) ? BigInt(score) : undefined;
 }
 
 function isLive(record: VersionedRecord | undefined, nowMs: number): record is VersionedRecord {
@@ -244,7 +280,7 @@ function expectCounter(counter: string, base: bigint, observed: ReadonlyMap<Node
     strictByOrigin.set(origin, strictPart);
     if (slot === undefined) continue; // no slot row: the rows count nothing of this origin
     const sameTotal = seenSeq === 0 || kept.has(seenSeq);
-    design += ledger.runningTotal(origin, finalSeq) - (sameTotal ? ledger.runningTotal(origin, seenSeq) : (recorded.observed.get(origin)?.integer ?? 0n));
+    design += ledger.runningTotal(origin, finalSeq) - (sameTotal ? ledger.runningTotal(origin, seenSeq) : slotAmount(recorded.observed.get(origin)));
     if (!sameTotal) why.push(`${origin.slice(0, 6)}: the base observed a running total that a clear removed`);
     if (clearedInKept) why.push(`${origin.slice(0, 6)}: its running total carries increments from before a clear it had not seen`);
   }
@@ -255,31 +291,37 @@ function expectCounter(counter: string, base: bigint, observed: ReadonlyMap<Node
 function checkCounters(node: TypedNode, rows: RowIndex, ledger: Ledger, clears: ClearIndex, stats: TypedCheckStats, fail: Fail): void {
   for (const counter of ledger.incrementsByCounter.keys()) {
     const names = counterRows(counter);
+    const type = ledger.counterTypes.get(counter) ?? (names.field ? KeyType.Hash : KeyType.String);
     const header = rows.byKey.get(names.header);
-    if (!isLive(header, node.nowMs) || headerType(header.value!) !== (names.field ? KeyType.Hash : KeyType.String)) continue;
+    if (!isLive(header, node.nowMs) || headerType(header.value!) !== type) continue;
     const baseRow = names.field ? rows.byKey.get(names.base) : header;
     if (baseRow === undefined || baseRow.value === null) continue;
     const base: BaseValue | undefined = names.field ? decodeFieldValue(baseRow.value) : decodeHeader(baseRow.value)?.base;
-    const parsed = base === undefined ? undefined : parseCounterBase(base.bytes);
-    if (base === undefined || parsed?.kind !== 'integer') continue;
+    const parsed = base === undefined ? undefined : baseNumber(type, base);
+    if (base === undefined || parsed === undefined) continue;
     const observed = ledger.observationOf(baseRow);
     if (!ledger.knowsBase(baseRow) || observed === undefined || [...observed.values()].some((seq) => seq < 0)) {
       fail('counter', `${node.name}: base ${describeRecord(baseRow)} is not in the ledger with a known observation`);
       continue;
     }
     stats.counterChecks++;
-    const expected = expectCounter(counter, parsed.value, observed, base, ledger, clears);
+    if (type === KeyType.ZSet) stats.scoreChecks++;
+    const expected = expectCounter(counter, parsed, observed, base, ledger, clears);
     const slotRows = rows.slots.get(counter) ?? new Map<NodeId, VersionedRecord>();
     const slots = new Map([...slotRows].map(([origin, row]) => [origin, decodeSlotTotal(row.value!)!] as const));
-    const actual = slots.size === 0 ? parsed : counterValue(base, slots);
-    if (actual?.kind === 'integer' && actual.value === expected.strict) continue;
+    const actual = countedNumber(type, base, slots);
+    if (actual === expected.strict) continue;
     // Per origin: what the ledger counts, and what the rows count (slot - observed).
     const perOrigin = [...new Set([...expected.strictByOrigin.keys(), ...slots.keys()])]
       .sort()
-      .map((origin) => `${origin.slice(0, 6)}: ledger +${expected.strictByOrigin.get(origin) ?? 0n}, rows ${slots.get(origin)?.integer ?? 0n}-${base.observed.get(origin)?.integer ?? 0n}`)
+      .map((origin) => `${origin.slice(0, 6)}: ledger +${expected.strictByOrigin.get(origin) ?? 0n}, rows ${slotAmount(slots.get(origin))}-${slotAmount(base.observed.get(origin))}`)
       .join('; ');
-    const detail = `${node.name}: ${describeRecord(baseRow)} reads ${actual?.value ?? 'not a number'} but the ledger expects ${expected.strict} (base ${parsed.value}; ${perOrigin})`;
-    if (actual?.kind === 'integer' && expected.design === actual.value && expected.why.length > 0) fail('counter-clear-race', `${detail}: ${expected.why.join('; ')}`);
+    const detail = `${node.name}: ${describeRecord(baseRow)} reads ${actual ?? 'not a number'} but the ledger expects ${expected.strict} (base ${parsed}; ${perOrigin})`;
+    const foreign = (ledger.incrementsByCounter.get(counter) ?? []).filter((increment) => increment.type !== type && increment.slot !== undefined && slots.has(increment.origin) && !clears.removes(increment.slot, 'expiry'));
+    if (foreign.length > 0) {
+      const origins = [...new Set(foreign.map((increment) => `${increment.origin.slice(0, 6)} (${KEY_TYPE_NAMES[increment.type]})`))].join(', ');
+      fail('type-conflict-rows', `${detail}: slots of ${origins} hold increments made while the key was another type, and count under its ${KEY_TYPE_NAMES[type]} header`);
+    } else if (actual !== undefined && expected.design === actual && expected.why.length > 0) fail('counter-clear-race', `${detail}: ${expected.why.join('; ')}`);
     else fail('counter', detail);
   }
 }
@@ -297,7 +339,7 @@ function checkDeletedFields(node: TypedNode, rows: RowIndex, ledger: Ledger, sta
     // still have reached the rows: only a value at or below the deletion is a return.
     const stored = rows.byKey.get(fieldRow);
     if (stored !== undefined && stored.value !== null && compareIds(stored, deletedBy) <= 0) {
-      fail('deleted-field', `${node.name} ends with ${describeRecord(stored)} although ${describeRecord(deletedBy)} deleted it (acknowledged)`);
+      fail(ledger.memberRows.has(fieldRow) ? 'removed-member' : 'deleted-field', `${node.name} ends with ${describeRecord(stored)} although ${describeRecord(deletedBy)} deleted it (acknowledged)`);
     }
   }
 }
@@ -324,7 +366,7 @@ function checkClearedRowsGone(node: TypedNode, rows: RowIndex, fail: Fail): void
 }
 
 export function checkTyped(nodes: readonly TypedNode[], ledger: Ledger, clears: ClearIndex, fail: Fail): TypedCheckStats {
-  const stats: TypedCheckStats = { counterChecks: 0, fieldChecks: 0 };
+  const stats: TypedCheckStats = { counterChecks: 0, scoreChecks: 0, fieldChecks: 0 };
   for (const node of nodes) {
     const rows = indexRows(node.records);
     checkClearedRowsGone(node, rows, fail);

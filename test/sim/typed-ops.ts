@@ -1,15 +1,14 @@
 // The rows the server's commands write (src/server/typed-keys.ts and the command families),
 // decided from what a simulated node reads, without importing src/server: SET, DEL,
-// INCRBY, HSET, HINCRBY, HDEL, EXPIRE/PERSIST and FLUSHALL. Several commands make one
+// INCRBY, HSET, HINCRBY, HDEL, EXPIRE/PERSIST and FLUSHALL here, the set, sorted-set and
+// list commands in collection-ops.ts. Several commands make one
 // client write (MULTI): each reads the rows of the ones before it (batch-view.ts).
 // What the ledger needs to know (increments, the slots a new base observed) comes back
 // beside the rows.
 import { bytesToMapKey, utf8 } from '../../src/core/bytes.js';
-import { counterValue, parseCounterBase } from '../../src/core/counters.js';
 import type { ClientWrite } from '../../src/core/io.js';
 import {
   clearRowKey,
-  decodeFieldValue,
   decodeHeader,
   decodeSlotTotal,
   encodeFieldValue,
@@ -20,18 +19,16 @@ import {
   headerRowKey,
   headerType,
   KeyType,
-  parseRow,
-  parseSlotElement,
   rowKey,
   RowKind,
   slotElement,
-  slotPrefix,
-  type BaseValue,
-  type SlotTotal,
+  ZERO_SLOT,
 } from '../../src/core/rows.js';
 import type { StoreView } from '../../src/core/store-view.js';
 import type { NodeId, VersionedRecord } from '../../src/core/types.js';
 import { BatchView } from './batch-view.js';
+import { linsert, lpop, push, sadd, srem, zadd, zincrby, type BatchContext } from './collection-ops.js';
+import { integerValue, liveField, liveHeader, readSlots, type SlotRead } from './row-reads.js';
 
 export type TypedOp =
   | { readonly cmd: 'set'; readonly key: Uint8Array; readonly value: Uint8Array; readonly ttlMs: number }
@@ -42,7 +39,14 @@ export type TypedOp =
   | { readonly cmd: 'hdel'; readonly key: Uint8Array; readonly field: Uint8Array }
   /** ttlMs 0: PERSIST. */
   | { readonly cmd: 'expire'; readonly key: Uint8Array; readonly ttlMs: number }
-  | { readonly cmd: 'flushall' };
+  | { readonly cmd: 'flushall' }
+  | { readonly cmd: 'sadd' | 'srem'; readonly key: Uint8Array; readonly member: Uint8Array }
+  | { readonly cmd: 'zadd'; readonly key: Uint8Array; readonly member: Uint8Array; readonly score: number }
+  | { readonly cmd: 'zincrby'; readonly key: Uint8Array; readonly member: Uint8Array; readonly delta: bigint }
+  | { readonly cmd: 'rpush' | 'lpush'; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly cmd: 'lpop'; readonly key: Uint8Array }
+  /** The pivot is the live element at pivotPick modulo the list's length on the node. */
+  | { readonly cmd: 'linsert'; readonly key: Uint8Array; readonly before: boolean; readonly pivotPick: number; readonly value: Uint8Array };
 
 /** The sequence number of a slot version the ledger does not know (a simulator bug if it shows). */
 export const UNKNOWN_SEQ = -1;
@@ -54,6 +58,8 @@ export interface IncrementIntent {
   /** bytesToMapKey of the slot row written. */
   readonly slotRow: string;
   readonly delta: bigint;
+  /** The counter's key type: String, Hash (a field) or ZSet (a member's score, float slots). */
+  readonly type: KeyType;
   /** Per-origin sequence number of increments (the ledger's numbering, from 1). */
   readonly seq: number;
   /**
@@ -81,6 +87,30 @@ export interface TypedBatch {
   readonly bases: Map<string, BaseIntent>;
   /** Commands that wrote nothing (WRONGTYPE, not a number, absent key). */
   readonly skipped: number;
+  /** Field rows (map keys) that set and sorted-set commands wrote: members, not hash fields. */
+  readonly memberRows: Set<string>;
+  /** Item rows (map keys) whose order a command fixed (LINSERT between its neighbours). */
+  readonly orders: OrderIntent[];
+  /** Elements pushed at one end, in the order the batch pushed them. */
+  readonly pushes: PushIntent[];
+}
+
+export interface OrderIntent {
+  readonly earlier: string;
+  readonly later: string;
+  readonly what: string;
+}
+
+export interface PushIntent {
+  /** bytesToMapKey of the user key. */
+  readonly key: string;
+  readonly row: string;
+  readonly left: boolean;
+}
+
+/** The node's list position clock (list-rows.ts nextSequence): process memory, lost on a crash. */
+export interface PositionClock {
+  next(nowMs: number): number;
 }
 
 /** What the builder asks the ledger: sequence numbers for new increments and of stored slot versions. */
@@ -98,68 +128,26 @@ export function counterId(key: Uint8Array, counted: Uint8Array): string {
 
 const EMPTY = new Uint8Array(0);
 const ZERO_TEXT = utf8('0');
-const SCAN_ALL = 1 << 30;
-
-// ---- reads, as typed-keys.ts does them ----
-
-function liveHeader(view: BatchView, key: Uint8Array): VersionedRecord | undefined {
-  const header = view.get(headerRowKey(key));
-  if (header === undefined || header.value === null) return undefined;
-  if (header.expiresAtMs !== 0 && header.expiresAtMs <= view.nowMs) return undefined;
-  return header;
-}
-
-interface SlotRead {
-  readonly totals: Map<NodeId, SlotTotal>;
-  readonly records: Map<NodeId, VersionedRecord>;
-}
-
-function readSlots(view: BatchView, key: Uint8Array, counted: Uint8Array): SlotRead {
-  const totals = new Map<NodeId, SlotTotal>();
-  const records = new Map<NodeId, VersionedRecord>();
-  for (const row of view.scanRows(slotPrefix(key, counted), undefined, SCAN_ALL).records) {
-    if (row.value === null) continue;
-    const slot = parseSlotElement(parseRow(row.key)!.element);
-    const total = decodeSlotTotal(row.value);
-    if (slot === undefined || total === undefined || slot.counted.length !== counted.length) continue;
-    totals.set(slot.origin, total);
-    records.set(slot.origin, row);
-  }
-  return { totals, records };
-}
-
-/** A live field row's base value, or undefined when the field is absent. */
-function liveField(view: BatchView, key: Uint8Array, field: Uint8Array): BaseValue | undefined {
-  const row = view.get(rowKey(key, RowKind.Field, field));
-  if (row === undefined || row.value === null) return undefined;
-  return decodeFieldValue(row.value);
-}
-
-/** The integer a base reads as with its slots applied, or undefined (not an integer). */
-function integerValue(base: BaseValue, totals: ReadonlyMap<NodeId, SlotTotal>): bigint | undefined {
-  if (totals.size === 0) {
-    const parsed = parseCounterBase(base.bytes);
-    return parsed?.kind === 'integer' ? parsed.value : undefined;
-  }
-  const value = counterValue(base, totals);
-  return value?.kind === 'integer' ? value.value : undefined;
-}
 
 /** Builds the rows of a batch of typed operations on one node. */
-export class TypedBatchBuilder {
-  private readonly view: BatchView;
+export class TypedBatchBuilder implements BatchContext {
+  readonly view: BatchView;
   private readonly writes: ClientWrite[] = [];
   private readonly increments: IncrementIntent[] = [];
   private readonly bases = new Map<string, BaseIntent>();
   /** This batch's newest increment per slot row (for observations and running totals inside the batch). */
   private readonly pendingSlots = new Map<string, number>();
   private skipped = 0;
+  private readonly memberRows = new Set<string>();
+  private readonly orders: OrderIntent[] = [];
+  private readonly pushes: PushIntent[] = [];
 
   constructor(
     store: StoreView,
     nowMs: number,
-    private readonly self: NodeId,
+    readonly self: NodeId,
     private readonly sequences: SlotSequences,
+    private readonly positions: PositionClock,
   ) {
     this.view = new BatchView(store, nowMs, self);
   }
@@ -186,24 +174,55 @@ export class TypedBatchBuilder {
         return this.expire(op.key, op.ttlMs);
       case 'flushall':
         return this.push({ key: FLUSH_ROW_KEY, value: null, expiresAtMs: 0 });
+      case 'sadd':
+        return sadd(this, op.key, op.member);
+      case 'srem':
+        return srem(this, op.key, op.member);
+      case 'zadd':
+        return zadd(this, op.key, op.member, op.score);
+      case 'zincrby':
+        return zincrby(this, op.key, op.member, op.delta);
+      case 'rpush':
+      case 'lpush':
+        return push(this, op.key, op.value, op.cmd === 'lpush');
+      case 'lpop':
+        return lpop(this, op.key);
+      case 'linsert':
+        return linsert(this, op.key, op.before, op.pivotPick, op.value);
     }
   }
 
   finish(): TypedBatch {
-    return { writes: this.writes, increments: this.increments, bases: this.bases, skipped: this.skipped };
+    return { writes: this.writes, increments: this.increments, bases: this.bases, skipped: this.skipped, memberRows: this.memberRows, orders: this.orders, pushes: this.pushes };
   }
 
-  private skip(): void {
+  skip(): void {
     this.skipped++;
   }
 
-  private push(write: ClientWrite): void {
+  nextPositionSequence(): number {
+    return this.positions.next(this.view.nowMs);
+  }
+
+  noteMember(row: Uint8Array): void {
+    this.memberRows.add(bytesToMapKey(row));
+  }
+
+  noteOrder(earlier: Uint8Array, later: Uint8Array, what: string): void {
+    this.orders.push({ earlier: bytesToMapKey(earlier), later: bytesToMapKey(later), what });
+  }
+
+  notePush(key: Uint8Array, row: Uint8Array, left: boolean): void {
+    this.pushes.push({ key: bytesToMapKey(key), row: bytesToMapKey(row), left });
+  }
+
+  push(write: ClientWrite): void {
     this.view.write(write);
     this.writes.push(write);
   }
 
   /** The sequence numbers of the slots read: what a base written over them observes. */
-  private observe(slots: SlotRead): Map<NodeId, number> {
+  observe(slots: SlotRead): Map<NodeId, number> {
     const observed = new Map<NodeId, number>();
     for (const [origin, record] of slots.records) observed.set(origin, this.seqOf(record));
     return observed;
@@ -213,7 +232,7 @@ export class TypedBatchBuilder {
     return this.view.isPending(record) ? (this.pendingSlots.get(bytesToMapKey(record.key)) ?? UNKNOWN_SEQ) : this.sequences.seqOfSlot(record);
   }
 
-  private pushBase(write: ClientWrite, observed: ReadonlyMap<NodeId, number> | undefined): void {
+  pushBase(write: ClientWrite, observed: ReadonlyMap<NodeId, number> | undefined): void {
     this.push(write);
     const row = bytesToMapKey(write.key);
     this.bases.set(row, { row, observed });
@@ -244,7 +263,7 @@ export class TypedBatchBuilder {
       const base = decodeHeader(current.value!)?.base;
       if (base === undefined || integerValue(base, readSlots(this.view, key, EMPTY).totals) === undefined) return this.skip();
     }
-    this.incrementSlot(key, EMPTY, delta);
+    this.incrementSlot(key, EMPTY, delta, KeyType.String);
   }
 
   /** HSET of one field: header if the key is absent; the field's new base observes its slots. */
@@ -265,7 +284,7 @@ export class TypedBatchBuilder {
       const slots = readSlots(this.view, key, field);
       this.pushBase({ key: rowKey(key, RowKind.Field, field), value: encodeFieldValue({ bytes: ZERO_TEXT, observed: slots.totals }), expiresAtMs: 0 }, this.observe(slots));
     }
-    this.incrementSlot(key, field, delta);
+    this.incrementSlot(key, field, delta, KeyType.Hash);
   }
 
   /** EXPIRE/PERSIST: the live header rewritten with another expiry (same value, same observation). */
@@ -287,16 +306,18 @@ export class TypedBatchBuilder {
     return true;
   }
 
-  private incrementSlot(key: Uint8Array, counted: Uint8Array, delta: bigint): void {
+  /** This node's slot gets its running total plus delta: integer slots, float ones for a sorted set's score. */
+  incrementSlot(key: Uint8Array, counted: Uint8Array, delta: bigint, type: KeyType): void {
     const slotRow = rowKey(key, RowKind.Slot, slotElement(counted, this.self));
     const stored = this.view.get(slotRow);
     const present = stored !== undefined && stored.value !== null;
-    const before = present ? (decodeSlotTotal(stored.value!)?.integer ?? 0n) : 0n;
+    const before = (present ? decodeSlotTotal(stored.value!) : undefined) ?? ZERO_SLOT;
     const seq = this.sequences.nextSeq(this.self);
     const prev = present ? this.seqOf(stored!) : 0;
     const mapKey = bytesToMapKey(slotRow);
     this.pendingSlots.set(mapKey, seq);
-    this.increments.push({ counter: counterId(key, counted), slotRow: mapKey, delta, seq, prev });
-    this.push({ key: slotRow, value: encodeSlotTotal({ integer: before + delta, float: 0 }), expiresAtMs: 0 });
+    this.increments.push({ counter: counterId(key, counted), slotRow: mapKey, delta, type, seq, prev });
+    const next = type === KeyType.ZSet ? { integer: before.integer, float: before.float + Number(delta) } : { integer: before.integer + delta, float: 0 };
+    this.push({ key: slotRow, value: encodeSlotTotal(next), expiresAtMs: 0 });
   }
 }

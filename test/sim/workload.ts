@@ -1,8 +1,11 @@
 // Client traffic of one seed: typed commands (SET, DEL, INCRBY, HSET, HINCRBY, HDEL,
-// EXPIRE/PERSIST, FLUSHALL), some in MULTI batches, and reads, on every node, over a small
-// key space shared by strings and hashes, so that concurrent writes to one key, concurrent
-// increments and concurrent creations of one key as two types are common. Which rows a
-// command writes is decided on the node, from what it reads (typed-ops.ts).
+// EXPIRE/PERSIST, FLUSHALL, SADD, SREM, ZADD, ZINCRBY, RPUSH, LPUSH, LPOP, LINSERT), some
+// in MULTI batches, and reads, on every node, over a small key space, so that concurrent
+// writes to one key, concurrent increments, pushes and removes are common. Each key has a
+// family (strings and hashes, sets, sorted sets, lists) that its family's commands use;
+// a few commands go to a key of any family (WRONGTYPE, or a new type after a DEL), and
+// DEL and EXPIRE go to any key. Which rows a command writes is decided on the node, from
+// what it reads (typed-ops.ts, collection-ops.ts).
 import { utf8 } from '../../src/core/bytes.js';
 import type { Rng } from '../../src/core/rng.js';
 import type { TypedOp } from './typed-ops.js';
@@ -45,9 +48,17 @@ export function drawWorkloadLevels(rng: Rng): WorkloadLevels {
     ['expire', rng.nextFloat() * 0.6],
     // FLUSHALL is rare: most seeds see none, some a few.
     ['flushall', rng.nextFloat() < 0.3 ? rng.nextFloat() * 0.02 : 0],
+    ['sadd', 0.5 + rng.nextFloat() * 2],
+    ['srem', 0.2 + rng.nextFloat()],
+    ['zadd', 0.3 + rng.nextFloat()],
+    ['zincrby', 0.5 + rng.nextFloat() * 2],
+    ['rpush', 0.5 + rng.nextFloat() * 2],
+    ['lpush', 0.3 + rng.nextFloat()],
+    ['lpop', 0.2 + rng.nextFloat()],
+    ['linsert', 0.2 + rng.nextFloat()],
   ];
   return {
-    keyCount: 2 + rng.nextInt(20),
+    keyCount: FAMILY_COUNT + rng.nextInt(20),
     fieldCount: 1 + rng.nextInt(4),
     meanGapMs: 40 + rng.nextInt(400),
     readShare: rng.nextFloat() * 0.5,
@@ -68,6 +79,34 @@ const MULTI_COMMANDS_MAX = 4;
 const DELTA_MAX = 9;
 /** Share of SET/HSET values that are not numbers (INCR on them is refused). */
 const TEXT_VALUE_SHARE = 0.1;
+/** ZADD scores are integers below this (float slots then sum exactly). */
+const SCORE_MAX = 100;
+/** Key families: 0 strings and hashes, 1 sets, 2 sorted sets, 3 lists (key index mod 4). */
+const FAMILY_COUNT = 4;
+/** Share of family commands sent to a key of any family. */
+const CROSS_FAMILY_SHARE = 0.05;
+
+function familyOf(command: Command): number {
+  switch (command) {
+    case 'sadd':
+    case 'srem':
+      return 1;
+    case 'zadd':
+    case 'zincrby':
+      return 2;
+    case 'rpush':
+    case 'lpush':
+    case 'lpop':
+    case 'linsert':
+      return 3;
+    case 'del':
+    case 'expire':
+    case 'flushall':
+      return -1;
+    default:
+      return 0;
+  }
+}
 
 export class Workload {
   private counter = 0;
@@ -135,8 +174,10 @@ export class Workload {
 
   private nextCommand(nodeIndex: number): TypedOp {
     const rng = this.rng;
-    const key = this.pick(this.keys);
-    switch (this.pickCommand()) {
+    const command = this.pickCommand();
+    const family = familyOf(command);
+    const key = family < 0 || rng.nextFloat() < CROSS_FAMILY_SHARE ? this.pick(this.keys) : this.pickOfFamily(family);
+    switch (command) {
       case 'set':
         return { cmd: 'set', key, value: this.value(nodeIndex), ttlMs: rng.nextFloat() < this.levels.ttlShare ? this.ttlMs() : 0 };
       case 'del':
@@ -153,7 +194,32 @@ export class Workload {
         return { cmd: 'expire', key, ttlMs: rng.nextFloat() < this.levels.persistShare ? 0 : this.ttlMs() };
       case 'flushall':
         return { cmd: 'flushall' };
+      case 'sadd':
+      case 'srem':
+        return { cmd: command, key, member: this.pick(this.fields) };
+      case 'zadd':
+        return { cmd: 'zadd', key, member: this.pick(this.fields), score: rng.nextInt(SCORE_MAX) };
+      case 'zincrby':
+        return { cmd: 'zincrby', key, member: this.pick(this.fields), delta: BigInt(1 + rng.nextInt(DELTA_MAX)) };
+      case 'rpush':
+      case 'lpush':
+        return { cmd: command, key, value: this.element(nodeIndex) };
+      case 'lpop':
+        return { cmd: 'lpop', key };
+      case 'linsert':
+        return { cmd: 'linsert', key, before: rng.nextFloat() < 0.5, pivotPick: rng.nextInt(1 << 20), value: this.element(nodeIndex) };
     }
+  }
+
+  /** A key of the family (index mod FAMILY_COUNT); keyCount >= FAMILY_COUNT, so there is one. */
+  private pickOfFamily(family: number): Uint8Array {
+    const perFamily = Math.ceil((this.keys.length - family) / FAMILY_COUNT);
+    return this.keys[family + FAMILY_COUNT * this.rng.nextInt(perFamily)]!;
+  }
+
+  /** A unique list element: a replica holding it twice, or in another place, shows. */
+  private element(nodeIndex: number): Uint8Array {
+    return utf8(`e${nodeIndex}.${++this.counter}`);
   }
 
   private pickCommand(): Command {

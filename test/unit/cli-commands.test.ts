@@ -1,4 +1,4 @@
-// Proves each client command sends the right RESP requests and prints the right output and exit code (against a scripted fake server).
+// Proves each client command sends the right RESP requests and prints the right output and exit code (against a scripted fake server), get on every type included.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -76,6 +76,9 @@ const bulk = (text: string | Buffer) => {
   const bytes = Buffer.from(text);
   return `$${bytes.length}\r\n${bytes.toString('latin1')}\r\n`;
 };
+function bulkText(text: string): string {
+  return bulk(text);
+}
 
 const INFO_CLUSTER = [
   '# Cluster', 'node_id:0123456789abcdef0123456789abcdef', 'node_name:alpha', 'members_alive:3', 'members_suspect:0', 'members_dead:1',
@@ -86,7 +89,14 @@ const INFO_CLUSTER = [
 ].join('\r\n');
 
 const store = new Map<string, string>([['a', 'apple'], ['bin', '\u00ff\u0000\u0001']]);
-const hashes = new Set<string>(['h']);
+/** Keys of other types: their TYPE and the reply of the command that reads them whole. */
+const typed = new Map<string, { type: string; command: string; reply: string }>([
+  ['h', { type: 'hash', command: 'HGETALL', reply: `*4\r\n${bulkText('name')}${bulkText('ada')}${bulkText('id')}${bulkText('7')}` }],
+  ['s', { type: 'set', command: 'SMEMBERS', reply: `*3\r\n${bulkText('pear')}${bulkText('apple')}${bulkText('fig')}` }],
+  ['z', { type: 'zset', command: 'ZRANGE', reply: `*4\r\n${bulkText('bob')}${bulkText('1.5')}${bulkText('alice')}${bulkText('20')}` }],
+  ['l', { type: 'list', command: 'LRANGE', reply: `*3\r\n${bulkText('c')}${bulkText('a')}${bulkText('b')}` }],
+  ['x', { type: 'stream', command: 'XRANGE', reply: '*0\r\n' }],
+]);
 
 function redisLike(args: string[]): string | undefined {
   const [name, ...rest] = args;
@@ -94,12 +104,22 @@ function redisLike(args: string[]): string | undefined {
     case 'PING': return '+PONG\r\n';
     case 'AUTH': return rest[0] === 'pw' ? '+OK\r\n' : '-WRONGPASS invalid username-password pair\r\n';
     case 'SET': return '+OK\r\n';
+    case 'HGETALL':
+    case 'SMEMBERS':
+    case 'ZRANGE':
+    case 'LRANGE': {
+      const value = typed.get(rest[0]!);
+      return value?.command === name.toUpperCase() ? value.reply : '*0\r\n';
+    }
+    case 'PEERKV.QGET':
+      // A real node answers null for a key of another type; strings are not scripted here.
+      return typed.has(rest[0]!) ? '$-1\r\n' : `-ERR unknown command '${name}'\r\n`;
     case 'GET': {
-      if (hashes.has(rest[0]!)) return '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n';
+      if (typed.has(rest[0]!)) return '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n';
       const value = store.get(rest[0]!);
       return value === undefined ? '$-1\r\n' : bulk(Buffer.from(value, 'latin1'));
     }
-    case 'TYPE': return hashes.has(rest[0]!) ? '+hash\r\n' : store.has(rest[0]!) ? '+string\r\n' : '+none\r\n';
+    case 'TYPE': return typed.has(rest[0]!) ? `+${typed.get(rest[0]!)!.type}\r\n` : store.has(rest[0]!) ? '+string\r\n' : '+none\r\n';
     case 'DEL': return `:${rest.filter((key) => store.has(key)).length}\r\n`;
     case 'TTL': return store.has(rest[0]!) ? ':-1\r\n' : ':-2\r\n';
     case 'WAIT': return `:${Math.min(Number(rest[0]), 2)}\r\n`;
@@ -142,12 +162,23 @@ test('get prints raw bytes; a missing key exits 1 with one line on stderr', asyn
   assert.deepEqual(JSON.parse((await run(server.port, ['get', 'bin', '--json'])).stdout), { key: 'bin', valueBase64: '/wAB' });
 });
 
-test('get on a key of another type fails in one line naming its type; type prints the type, none when missing', async () => {
+test('get prints a hash, set, sorted set or list readably and --json for scripts; type prints the type, none when missing', async () => {
   const server = await fakeServer(redisLike);
-  const wrong = await run(server.port, ['get', 'h']);
-  assert.deepEqual([wrong.code, wrong.stdout], [1, '']);
-  assert.equal(wrong.stderr, 'peerkv: WRONGTYPE h holds a hash, not a string: get reads strings only (peerkv type KEY names the type)\n');
-  assert.deepEqual(server.requests.slice(-2), [['GET', 'h'], ['TYPE', 'h']]);
+  assert.deepEqual(await run(server.port, ['get', 'h']), { code: 0, stdout: 'id    7\nname  ada\n', stdoutBytes: Buffer.from('id    7\nname  ada\n'), stderr: '' });
+  assert.deepEqual(server.requests.slice(-3), [['GET', 'h'], ['TYPE', 'h'], ['HGETALL', 'h']]);
+  assert.equal((await run(server.port, ['get', 's'])).stdout, 'apple\nfig\npear\n', 'a set prints sorted');
+  assert.equal((await run(server.port, ['get', 'z'])).stdout, 'bob    1.5\nalice  20\n', 'a sorted set prints by score');
+  assert.deepEqual(server.requests.at(-1), ['ZRANGE', 'z', '0', '-1', 'WITHSCORES']);
+  assert.equal((await run(server.port, ['get', 'l'])).stdout, 'c\na\nb\n', 'a list prints in order');
+  assert.deepEqual(server.requests.at(-1), ['LRANGE', 'l', '0', '-1']);
+  assert.deepEqual(JSON.parse((await run(server.port, ['get', 'h', '--json'])).stdout), { key: 'h', type: 'hash', value: { id: '7', name: 'ada' } });
+  assert.deepEqual(JSON.parse((await run(server.port, ['get', 's', '--json'])).stdout), { key: 's', type: 'set', value: ['apple', 'fig', 'pear'] });
+  assert.deepEqual(JSON.parse((await run(server.port, ['get', 'z', '--json'])).stdout), { key: 'z', type: 'zset', value: [{ member: 'bob', score: 1.5 }, { member: 'alice', score: 20 }] });
+  assert.deepEqual(JSON.parse((await run(server.port, ['get', 'l', '--json'])).stdout), { key: 'l', type: 'list', value: ['c', 'a', 'b'] });
+  const other = await run(server.port, ['get', 'x']);
+  assert.deepEqual([other.code, other.stdout, other.stderr], [1, '', 'peerkv: x holds a stream, which get cannot print (peerkv type KEY names the type)\n']);
+  const quorum = await run(server.port, ['get', '--quorum', 'l']);
+  assert.deepEqual([quorum.code, quorum.stdout, quorum.stderr], [0, 'c\na\nb\n', 'peerkv: note: --quorum reads strings only; l is a list, read from this node\n']);
   assert.deepEqual(await run(server.port, ['type', 'h']), { code: 0, stdout: 'hash\n', stdoutBytes: Buffer.from('hash\n'), stderr: '' });
   assert.equal((await run(server.port, ['type', 'a'])).stdout, 'string\n');
   assert.equal((await run(server.port, ['type', 'nope'])).stdout, 'none\n');
