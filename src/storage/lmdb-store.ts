@@ -360,6 +360,60 @@ export class LmdbStore implements Store {
     return { records: merged.slice(0, limitRecords), done: false };
   }
 
+  scanRowsReverse(prefix: Uint8Array, before: Uint8Array | undefined, limitRecords: number): RowPage {
+    assertBucketRange(0, 0, limitRecords);
+    const bucket = rowPrefixBucket(prefix);
+    const rangePrefix = prefix.length > INLINE_KEY_BYTES_MAX ? prefix.subarray(0, INLINE_KEY_BYTES_MAX) : prefix;
+    const lowest = storedPrefixKey(bucket, rangePrefix);
+    // As scanRows: a long `before` starts after its whole group (digest order inside it).
+    const start = before === undefined ? storedPrefixEnd(bucket, rangePrefix) : isLongKey(before) ? storedPrefixEnd(bucket, before.subarray(0, INLINE_KEY_BYTES_MAX)) : encodeStoredKey(before);
+    const accept = (record: VersionedRecord) => hasPrefix(record.key, prefix) && (before === undefined || compareBytes(record.key, before) < 0);
+    let stored: VersionedRecord[] = [];
+    let exhausted = true;
+    let hasLongKeys = false;
+    // No `end`: lmdb-js excludes it, and the lowest row may be the prefix itself.
+    for (const entry of this.records.getRange({ start, reverse: true })) {
+      if (Buffer.compare(entry.key, lowest) < 0) break;
+      if (!hasPrefix(entry.key, lowest)) continue; // the start key, above the range
+      const record = decodeStoredRecord(entry.key, entry.value);
+      if (record === undefined) {
+        this.corruptRecords++;
+        continue;
+      }
+      if (!accept(record)) continue;
+      if (stored.length >= limitRecords && !sameLongKeyGroup(record.key, stored[stored.length - 1]!.key)) {
+        exhausted = false;
+        break;
+      }
+      if (isLongKey(record.key)) hasLongKeys = true;
+      stored.push(record);
+    }
+    const descending = (a: VersionedRecord, b: VersionedRecord) => compareRecordKeys(b, a);
+    if (hasLongKeys) {
+      stored.sort(descending);
+      if (stored.length > limitRecords) {
+        stored = stored.slice(0, limitRecords);
+        exhausted = false;
+      }
+    }
+    if (this.overlay.size === 0) return { records: stored, done: exhausted };
+    // Pending writes win over what is stored; below the last stored row they belong to a later page.
+    const last = exhausted ? undefined : stored[stored.length - 1]!.key;
+    const pending = new Map<string, VersionedRecord | null>();
+    for (const entry of this.overlay.values()) {
+      if (entry.bucket !== bucket || !hasPrefix(entry.key, prefix)) continue;
+      if (before !== undefined && compareBytes(entry.key, before) >= 0) continue;
+      if (last !== undefined && compareBytes(entry.key, last) < 0) continue;
+      pending.set(bytesToMapKey(entry.key), entry.record);
+    }
+    if (pending.size === 0) return { records: stored, done: exhausted };
+    const merged = stored.filter((record) => !pending.has(bytesToMapKey(record.key)));
+    for (const record of pending.values()) if (record !== null) merged.push(record);
+    merged.sort(descending);
+    if (merged.length <= limitRecords) return { records: merged, done: exhausted };
+    return { records: merged.slice(0, limitRecords), done: false };
+  }
+
   /**
    * Up to limitRecords stored records from `start` (before `end`) that `accept` admits, in
    * order. Long keys sharing their first INLINE_KEY_BYTES_MAX bytes (a group) lie in digest
