@@ -4,8 +4,8 @@
 // forward scan reads the list in order. Pushes take positions from this process's
 // position clock: RPUSH a growing positive integer, LPUSH a shrinking negative one (both
 // from the wall clock and a sequence), so a push never reads the list. LINSERT takes a
-// position between its two neighbours. The storage has no reverse scan yet: reads from
-// the tail (RPOP, negative indexes) read the list from its head (v1 limit).
+// position between its two neighbours. Reads from the tail (RPOP, negative indexes) scan
+// the rows backwards (Engine.scanRowsReverse), so they cost what they return.
 import { parseInteger64 } from '../core/counters.js';
 import type { ClientWrite } from '../core/io.js';
 import { encodeSortableInt, positionBetween, POSITION_SUFFIX_BYTES } from '../core/list-positions.js';
@@ -99,6 +99,46 @@ export function visitItems(engine: Engine, key: Uint8Array, after: Uint8Array | 
   }
 }
 
+/** As visitItems, from the tail: the live items in reverse list order, before row key `before`. */
+export function visitItemsReverse(engine: Engine, key: Uint8Array, before: Uint8Array | undefined, visit: (item: Item) => boolean | void): void {
+  const prefix = kindPrefix(key, RowKind.Item);
+  let last = before;
+  for (;;) {
+    const page = engine.scanRowsReverse(prefix, last, ITEM_PAGE_ROWS);
+    const rows = page.records;
+    for (const row of rows) {
+      if (row.value === null) continue;
+      if (visit({ row: row.key, position: row.key.subarray(prefix.length), value: row.value }) === false) return;
+    }
+    if (page.done || rows.length === 0) return;
+    last = rows[rows.length - 1]!.key;
+  }
+}
+
+/**
+ * The live items at indexes [start, end] (0 <= start <= end < length, the list's length),
+ * in list order, walked from whichever end is nearer: LRANGE -100 -1 of a long list
+ * reads 100 rows.
+ */
+export function itemSpan(engine: Engine, key: Uint8Array, start: number, end: number, length: number): Item[] {
+  const items: Item[] = [];
+  if (length - 1 - end < start) {
+    let index = length;
+    visitItemsReverse(engine, key, undefined, (item) => {
+      index--;
+      if (index <= end) items.push(item);
+      return index > start;
+    });
+    return items.reverse();
+  }
+  let index = 0;
+  visitItems(engine, key, undefined, (item) => {
+    if (index++ >= start) items.push(item);
+    return index <= end;
+  });
+  return items;
+}
+
 /** The first `count` live items. */
 export function headItems(engine: Engine, key: Uint8Array, count: number): Item[] {
   const items: Item[] = [];
@@ -117,10 +157,15 @@ export function allItems(engine: Engine, key: Uint8Array): Item[] {
   return items;
 }
 
-/** The last `count` live items, last first (reads the whole list: no reverse scan in v1). */
+/** The last `count` live items, last first. */
 export function tailItems(engine: Engine, key: Uint8Array, count: number): Item[] {
-  const items = allItems(engine, key);
-  return items.slice(Math.max(0, items.length - count)).reverse();
+  const items: Item[] = [];
+  if (count <= 0) return items;
+  visitItemsReverse(engine, key, undefined, (item) => {
+    items.push(item);
+    return items.length < count;
+  });
+  return items;
 }
 
 /** The tombstone of an item row. */
