@@ -362,12 +362,23 @@ export class LmdbStore implements Store {
 
   scanRowsReverse(prefix: Uint8Array, before: Uint8Array | undefined, limitRecords: number): RowPage {
     assertBucketRange(0, 0, limitRecords);
+    // A page whose stored rows were all purged by pending writes must not read as the end.
+    let from = before;
+    for (;;) {
+      const page = this.reversePage(prefix, before, from, limitRecords);
+      if (page.records.length > 0 || page.done) return page;
+      from = page.resumeBefore;
+    }
+  }
+
+  /** One page of scanRowsReverse: stored rows below `from`, pending ones below `before` down to the last stored row. */
+  private reversePage(prefix: Uint8Array, before: Uint8Array | undefined, from: Uint8Array | undefined, limitRecords: number): RowPage & { resumeBefore: Uint8Array | undefined } {
     const bucket = rowPrefixBucket(prefix);
     const rangePrefix = prefix.length > INLINE_KEY_BYTES_MAX ? prefix.subarray(0, INLINE_KEY_BYTES_MAX) : prefix;
     const lowest = storedPrefixKey(bucket, rangePrefix);
     // As scanRows: a long `before` starts after its whole group (digest order inside it).
-    const start = before === undefined ? storedPrefixEnd(bucket, rangePrefix) : isLongKey(before) ? storedPrefixEnd(bucket, before.subarray(0, INLINE_KEY_BYTES_MAX)) : encodeStoredKey(before);
-    const accept = (record: VersionedRecord) => hasPrefix(record.key, prefix) && (before === undefined || compareBytes(record.key, before) < 0);
+    const start = from === undefined ? storedPrefixEnd(bucket, rangePrefix) : isLongKey(from) ? storedPrefixEnd(bucket, from.subarray(0, INLINE_KEY_BYTES_MAX)) : encodeStoredKey(from);
+    const accept = (record: VersionedRecord) => hasPrefix(record.key, prefix) && (from === undefined || compareBytes(record.key, from) < 0);
     let stored: VersionedRecord[] = [];
     let exhausted = true;
     let hasLongKeys = false;
@@ -396,9 +407,9 @@ export class LmdbStore implements Store {
         exhausted = false;
       }
     }
-    if (this.overlay.size === 0) return { records: stored, done: exhausted };
-    // Pending writes win over what is stored; below the last stored row they belong to a later page.
     const last = exhausted ? undefined : stored[stored.length - 1]!.key;
+    if (this.overlay.size === 0) return { records: stored, done: exhausted, resumeBefore: last };
+    // Pending writes win over what is stored; below the last stored row they belong to a later page.
     const pending = new Map<string, VersionedRecord | null>();
     for (const entry of this.overlay.values()) {
       if (entry.bucket !== bucket || !hasPrefix(entry.key, prefix)) continue;
@@ -406,12 +417,12 @@ export class LmdbStore implements Store {
       if (last !== undefined && compareBytes(entry.key, last) < 0) continue;
       pending.set(bytesToMapKey(entry.key), entry.record);
     }
-    if (pending.size === 0) return { records: stored, done: exhausted };
+    if (pending.size === 0) return { records: stored, done: exhausted, resumeBefore: last };
     const merged = stored.filter((record) => !pending.has(bytesToMapKey(record.key)));
     for (const record of pending.values()) if (record !== null) merged.push(record);
     merged.sort(descending);
-    if (merged.length <= limitRecords) return { records: merged, done: exhausted };
-    return { records: merged.slice(0, limitRecords), done: false };
+    if (merged.length <= limitRecords) return { records: merged, done: exhausted, resumeBefore: last };
+    return { records: merged.slice(0, limitRecords), done: false, resumeBefore: last };
   }
 
   /**
