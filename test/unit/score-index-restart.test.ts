@@ -1,4 +1,4 @@
-// Proves a sorted set's score index comes back after a restart: a keyspace over a real LMDB store indexes its sorted sets (counter slots from another origin included, deleted and non-zset keys not), and a new keyspace loading the reopened store rebuilds the same index from the rows alone.
+// Proves a sorted set's score index follows the paths that change rows without a command: after a restart a keyspace loading the reopened LMDB store rebuilds the same index from the rows alone (counter slots from another origin included, deleted and non-zset keys not); the sweep of an expired sorted set drops its index; a resync that forgets old rows leaves the index equal to the rows that remain.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,14 +12,17 @@ import { Keyspace } from '../../src/core/keyspace.js';
 import { MerkleTree } from '../../src/core/merkle.js';
 import { clearRowKey, encodeFieldValue, encodeHeader, encodeSlotTotal, headerRowKey, KeyType, rowKey, RowKind, slotElement } from '../../src/core/rows.js';
 import { TombstoneTracker } from '../../src/core/tombstones.js';
+import type { VersionedRecord } from '../../src/core/types.js';
 import { openLmdbStore, type LmdbStore } from '../../src/storage/lmdb-store.js';
+import { MemoryStore } from '../../src/storage/memory-store.js';
+import type { Store } from '../../src/storage/store.js';
 
 const A = 'a'.repeat(32);
 const B = 'b'.repeat(32);
 const NOW_MS = 1_800_000_000_000;
 const MEMBERS = 3_000;
 
-function keyspaceOver(store: LmdbStore): Keyspace {
+function keyspaceOver(store: Store): Keyspace {
   const counters: Record<string, number> = new Proxy({} as Record<string, number>, { get: (target, name: string) => target[name] ?? 0 });
   const keyspace = new Keyspace(store, new MerkleTree(), new TombstoneTracker(A, DEFAULT_CORE_CONFIG.tombstoneGraceMs), DEFAULT_CORE_CONFIG, counters);
   keyspace.load();
@@ -72,4 +75,31 @@ test('the score index is rebuilt from the rows when a node restarts', async () =
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('the sweep of an expired sorted set and a resync that forgets old rows keep the index equal to the rows', () => {
+  const store = new MemoryStore();
+  const keyspace = keyspaceOver(store);
+  const clock = createHlcClock(HLC_ZERO, DEFAULT_CORE_CONFIG.hlcMaxOffsetMs);
+  const apply = (changes: { records: VersionedRecord[]; purgeKeys: Uint8Array[] }) => {
+    void store.write({ records: changes.records, purgeKeys: changes.purgeKeys });
+    keyspace.settle();
+  };
+  const expiring = utf8('expiring');
+  const board = utf8('board');
+  apply(keyspace.stamp([member(expiring, 'x', '1'), { ...zsetHeader(expiring), expiresAtMs: NOW_MS + 10 }], clock, A, NOW_MS));
+  apply(keyspace.stamp([member(board, 'old', '1'), zsetHeader(board)], clock, A, NOW_MS));
+  apply(keyspace.stamp([member(board, 'new', '2'), zsetHeader(board)], clock, A, NOW_MS + 5_000));
+  assert.equal(keyspace.scoreIndexes.of(expiring)!.size, 1);
+  // The sweep turns the expired header into its clear: rows and index go.
+  for (let slice = 0; slice < 64; slice++) apply(keyspace.sweepSlice(NOW_MS + 1_000));
+  assert.equal(keyspace.scoreIndexes.of(expiring), undefined);
+  assert.deepEqual(keyspace.scoreIndexes.of(board)!.entries(), [
+    { score: 1, member: 'old' },
+    { score: 2, member: 'new' },
+  ]);
+  // A resync forgets rows older than its horizon: "old" goes, the newer header and "new" stay.
+  keyspace.dropOlderThan(NOW_MS + 2_000, (keys) => void store.write({ records: [], purgeKeys: keys }));
+  keyspace.settle();
+  assert.deepEqual(keyspace.scoreIndexes.of(board)!.entries(), [{ score: 2, member: 'new' }]);
 });
