@@ -1,8 +1,9 @@
-// `npm run bench [-- --only single|types|cluster|membership] [--quick] [--profile] [--stub]`: peerkv
+// `npm run bench [-- --only single|types|big|cluster|membership] [--quick] [--profile] [--stub]`: peerkv
 // side by side with redis-server (issue 2), the cluster figures (issue 4), and on request the
 // membership figures (issue 3, with a 10-minute soak), then a Markdown summary.
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { BIG_FULL, BIG_QUICK, runBigCollections } from './big-collections.js';
 import { runCluster } from './cluster.js';
 import { MEMBERSHIP_FULL, MEMBERSHIP_QUICK, runMembership } from './membership.js';
 import { formatCount, markdownTable, verdict } from './format.js';
@@ -16,8 +17,8 @@ import type { PartResult } from './summary.js';
 const FULL = { requests: 200_000, rounds: 3, memoryKeys: 1_000_000, catchUpKeys: 1_000_000, delaySeconds: 5, antiEntropySeconds: 30, scanFields: 1_000_000 };
 const QUICK = { requests: 20_000, rounds: 2, memoryKeys: 100_000, catchUpKeys: 100_000, delaySeconds: 2, antiEntropySeconds: 12, scanFields: 100_000 };
 
-const USAGE = `usage: npm run bench -- [--only single|types|cluster|membership] [--quick] [--profile] [--stub]
-  --only     run one part (default single, types and cluster; membership runs only when named: 10-minute soak)
+const USAGE = `usage: npm run bench -- [--only single|types|big|cluster|membership] [--quick] [--profile] [--stub]
+  --only     run one part (default single, types, big and cluster; membership runs only when named: 10-minute soak)
   --quick    smaller runs (-n ${QUICK.requests}, ${formatCount(QUICK.memoryKeys)} keys) for development
   --profile  run the single-node peerkv under node --cpu-prof and print its top functions
   --stub     stand redis-server in for peerkv (harness development only; figures mean nothing)`;
@@ -36,8 +37,8 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (values.only !== undefined && !['single', 'types', 'cluster', 'membership'].includes(values.only)) {
-    console.error(`bench: --only must be single, types, cluster or membership, got ${values.only}\n${USAGE}`);
+  if (values.only !== undefined && !['single', 'types', 'big', 'cluster', 'membership'].includes(values.only)) {
+    console.error(`bench: --only must be single, types, big, cluster or membership, got ${values.only}\n${USAGE}`);
     return 2;
   }
   installExitHandlers();
@@ -54,6 +55,9 @@ async function main(): Promise<number> {
     }
     if (values.only === undefined || values.only === 'types') {
       parts.push(await runTypes({ ...sizes, stub: values.stub }));
+    }
+    if (values.only === undefined || values.only === 'big') {
+      parts.push(await runBigCollections({ ...(values.quick ? BIG_QUICK : BIG_FULL), stub: values.stub }));
     }
     if (values.only === undefined || values.only === 'cluster') {
       parts.push(await runCluster({ ...sizes, stub: values.stub }));

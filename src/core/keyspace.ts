@@ -16,6 +16,7 @@ import { compareVersions, isAbsent } from './record.js';
 import { observedSlots, readSlotTotals } from './counters.js';
 import { clearRowKey, encodeHeader, FLUSH_ROW_KEY, headerRowKey, headerType, KeyType, keyPrefix, plainStringValue, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
 import { RowWrites, type Changes } from './row-writes.js';
+import { ScoreIndexes } from './score-indexes.js';
 import { StepView } from './step-view.js';
 import type { StoreView } from './store-view.js';
 import type { TombstoneTracker } from './tombstones.js';
@@ -121,6 +122,8 @@ export class Keyspace {
   /** Every read of the store, with this step's changes on top (step-view.ts). */
   private readonly view: StepView;
   private loading = false;
+  /** The score index of every sorted set (score-indexes.ts), kept in step by track(). */
+  readonly scoreIndexes: ScoreIndexes;
 
   constructor(
     private readonly storage: StoreView,
@@ -131,6 +134,7 @@ export class Keyspace {
     private readonly counters: Record<string, number>,
   ) {
     this.view = new StepView(storage);
+    this.scoreIndexes = new ScoreIndexes(this.view, (bucket) => this.mayHaveSlots(bucket));
   }
 
   /** Build the tree and counts from what is stored (at start). */
@@ -182,16 +186,21 @@ export class Keyspace {
         if (!isCollectionHeader(after)) this.liveKeys++;
         if (after.expiresAtMs !== 0) this.keysWithExpiry++;
       }
+      this.scoreIndexes.track(kind, key, before, after, this.loading);
     } else if (kind === RowKind.Field || kind === RowKind.Item) {
       const wasLive = before !== undefined && before.value !== null;
       const isLive = after !== undefined && after.value !== null;
       if (wasLive !== isLive) this.countField(key, isLive ? 1 : -1);
+      if (kind === RowKind.Field) this.scoreIndexes.track(kind, key, before, after, this.loading);
     } else if (kind === RowKind.Clear || kind === RowKind.Slot) {
       const counts = kind === RowKind.Clear ? this.clearRows : this.slotRows;
       const bucket = rowBucket(key);
       const change = (after === undefined ? 0 : 1) - (before === undefined ? 0 : 1);
       counts[bucket] = counts[bucket]! + change;
-      if (kind === RowKind.Slot) this.slotRowsTotal += change;
+      if (kind === RowKind.Slot) {
+        this.slotRowsTotal += change;
+        this.scoreIndexes.track(kind, key, before, after, this.loading);
+      }
     } else if (kind === FLUSH_KIND) {
       if (after !== undefined && (this.flush === undefined || compareVersions(after, this.flush) > 0)) this.flush = after;
     }

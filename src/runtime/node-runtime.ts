@@ -2,6 +2,7 @@
 // and carries out the effects it returns, persisting before anything is acknowledged.
 import { hostname } from 'node:os';
 import { KEY_BUCKET_COUNT, keyBucket } from '../core/bytes.js';
+import type { ScoreIndex } from '../core/score-indexes.js';
 import type { RowPage } from '../core/store-view.js';
 import type { ClientWrite, Effect, Input, PeerHello } from '../core/io.js';
 import { NodeCore, WATCHERS_META_NAME } from '../core/node.js';
@@ -312,6 +313,14 @@ export class NodeRuntime implements Engine {
 
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limit: number): RowPage {
     return this.store.scanRows(prefix, after, limit);
+  }
+
+  scanRowsReverse(prefix: Uint8Array, before: Uint8Array | undefined, limit: number): RowPage {
+    return this.store.scanRowsReverse(prefix, before, limit);
+  }
+
+  scoreIndex(key: Uint8Array): ScoreIndex | undefined {
+    return this.core.keyspace.scoreIndexes.of(key);
   }
 
   mayHaveSlots(key: Uint8Array): boolean {

@@ -1,6 +1,7 @@
 // What the Redis command table needs from a running node. The runtime implements it;
 // server tests may implement it over the in-memory store.
 import type { ClientWrite } from '../core/io.js';
+import type { ScoreIndex } from '../core/score-indexes.js';
 import type { RowPage } from '../core/store-view.js';
 import type { MemberView, VersionedRecord } from '../core/types.js';
 
@@ -78,6 +79,16 @@ export interface Engine {
   get(row: Uint8Array): VersionedRecord | undefined;
   /** Rows of one key by row-key prefix, in order, after `after` (StoreView.scanRows). */
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limit: number): RowPage;
+  /**
+   * Rows of one key by row-key prefix in reverse order (last first), before `before`
+   * (exclusive; undefined: from the last): a list's tail costs what it returns.
+   */
+  scanRowsReverse(prefix: Uint8Array, before: Uint8Array | undefined, limit: number): RowPage;
+  /**
+   * The score index of a sorted set as the keyspace keeps it (score-indexes.ts), or
+   * undefined when this engine has none for the key: readers then sort the rows.
+   */
+  scoreIndex?(key: Uint8Array): ScoreIndex | undefined;
   /** False when the key certainly has no counter slot rows (reads skip looking for them). */
   mayHaveSlots(key: Uint8Array): boolean;
   /** Live element rows of a key (hash fields, set and sorted-set members as Field rows, list Item rows; 0 when none), kept by the keyspace: O(1). */

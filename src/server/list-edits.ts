@@ -10,7 +10,6 @@ import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull, 
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs, command } from './common.js';
 import type { Engine } from './engine.js';
 import {
-  allItems,
   checkElementLength,
   itemTombstone,
   listForRead,
@@ -21,6 +20,8 @@ import {
   pushWrites,
   removalWrites,
   visitItems,
+  visitItemsReverse,
+  itemSpan,
   type Item,
 } from './list-rows.js';
 import type { Session } from './session.js';
@@ -55,12 +56,7 @@ function lsetCommand(session: Session, args: Buffer[]): void {
   const length = engine.fieldCount(key);
   const at = index < 0 ? index + length : index;
   if (at < 0 || at >= length) return void appendError(session.out, 'ERR index out of range');
-  let found: Item | undefined;
-  let position = 0;
-  visitItems(engine, key, undefined, (item) => {
-    if (position++ === at) found = item;
-    return found === undefined;
-  });
+  const found: Item | undefined = itemSpan(engine, key, at, at, length)[0];
   if (found === undefined) return void appendError(session.out, 'ERR index out of range');
   const start = session.out.length;
   appendOk(session.out);
@@ -127,8 +123,13 @@ function lremCommand(session: Session, args: Buffer[]): void {
       return removed.length < count;
     });
   } else {
-    removed = allItems(engine, key).filter((item) => equalBytes(item.value, element));
-    if (count < 0) removed = removed.slice(Math.max(0, removed.length + count));
+    // From the tail: LREM key -1 x costs what it finds.
+    const wanted = count < 0 ? -count : Infinity;
+    visitItemsReverse(engine, key, undefined, (item) => {
+      if (equalBytes(item.value, element)) removed.push(item);
+      return removed.length < wanted;
+    });
+    removed.reverse();
   }
   const start = session.out.length;
   appendInteger(session.out, removed.length);
@@ -153,11 +154,21 @@ function ltrimCommand(session: Session, args: Buffer[]): void {
     writes.push(deleteWrite(key));
   } else {
     if (end >= length) end = length - 1;
+    // Only the trimmed ends are read: from the head up to start, from the tail down to end.
     let index = 0;
-    visitItems(engine, key, undefined, (item) => {
-      if (index < start! || index > end!) writes.push(itemTombstone(item));
-      index++;
-    });
+    if (start > 0) {
+      visitItems(engine, key, undefined, (item) => {
+        writes.push(itemTombstone(item));
+        return ++index < start!;
+      });
+    }
+    index = length - 1;
+    if (end < length - 1) {
+      visitItemsReverse(engine, key, undefined, (item) => {
+        writes.push(itemTombstone(item));
+        return --index > end!;
+      });
+    }
   }
   const replyStart = session.out.length;
   appendOk(session.out);
@@ -210,13 +221,17 @@ function lposCommand(session: Session, args: Buffer[]): void {
       return matches.length < wanted;
     });
   } else {
-    const items = allItems(engine, key);
-    for (let index = items.length - 1, compared = 0; index >= 0 && matches.length < wanted; index--, compared++) {
-      if (maxlen !== 0 && compared >= maxlen) break;
-      if (!equalBytes(items[index]!.value, element)) continue;
-      if (skip > 0) skip--;
-      else matches.push(index);
-    }
+    let index = engine.fieldCount(key);
+    let compared = 0;
+    visitItemsReverse(engine, key, undefined, (item) => {
+      index--;
+      if (maxlen !== 0 && compared++ >= maxlen) return false;
+      if (equalBytes(item.value, element)) {
+        if (skip > 0) skip--;
+        else matches.push(index);
+      }
+      return matches.length < wanted;
+    });
   }
   if (count === -1) {
     if (matches.length === 0) appendNull(out, session.protocol);

@@ -4,8 +4,8 @@
 // forward scan reads the list in order. Pushes take positions from this process's
 // position clock: RPUSH a growing positive integer, LPUSH a shrinking negative one (both
 // from the wall clock and a sequence), so a push never reads the list. LINSERT takes a
-// position between its two neighbours. The storage has no reverse scan yet: reads from
-// the tail (RPOP, negative indexes) read the list from its head (v1 limit).
+// position between its two neighbours. Reads from the tail (RPOP, negative indexes) scan
+// the rows backwards (Engine.scanRowsReverse), so they cost what they return.
 import { parseInteger64 } from '../core/counters.js';
 import type { ClientWrite } from '../core/io.js';
 import { encodeSortableInt, positionBetween, POSITION_SUFFIX_BYTES } from '../core/list-positions.js';
@@ -80,15 +80,23 @@ export interface Item {
   readonly value: Uint8Array;
 }
 
+/** The first page of a walk that needs `wanted` items: no more rows than that (later pages are full). */
+function firstPageRows(wanted: number): number {
+  return Math.max(1, Math.min(ITEM_PAGE_ROWS, wanted));
+}
+
 /**
  * Visit the live items of key in list order, after row key `after`; a visit that returns
- * false stops the walk. Pages of ITEM_PAGE_ROWS.
+ * false stops the walk. Pages of ITEM_PAGE_ROWS, the first of `wanted` rows when the
+ * caller knows it needs only that many (LRANGE 0 99 reads 100 rows, not 1024).
  */
-export function visitItems(engine: Engine, key: Uint8Array, after: Uint8Array | undefined, visit: (item: Item) => boolean | void): void {
+export function visitItems(engine: Engine, key: Uint8Array, after: Uint8Array | undefined, visit: (item: Item) => boolean | void, wanted = ITEM_PAGE_ROWS): void {
   const prefix = kindPrefix(key, RowKind.Item);
   let last = after;
+  let pageRows = firstPageRows(wanted);
   for (;;) {
-    const page = engine.scanRows(prefix, last, ITEM_PAGE_ROWS);
+    const page = engine.scanRows(prefix, last, pageRows);
+    pageRows = ITEM_PAGE_ROWS;
     const rows = page.records;
     for (const row of rows) {
       if (row.value === null) continue;
@@ -99,6 +107,48 @@ export function visitItems(engine: Engine, key: Uint8Array, after: Uint8Array | 
   }
 }
 
+/** As visitItems, from the tail: the live items in reverse list order, before row key `before`. */
+export function visitItemsReverse(engine: Engine, key: Uint8Array, before: Uint8Array | undefined, visit: (item: Item) => boolean | void, wanted = ITEM_PAGE_ROWS): void {
+  const prefix = kindPrefix(key, RowKind.Item);
+  let last = before;
+  let pageRows = firstPageRows(wanted);
+  for (;;) {
+    const page = engine.scanRowsReverse(prefix, last, pageRows);
+    pageRows = ITEM_PAGE_ROWS;
+    const rows = page.records;
+    for (const row of rows) {
+      if (row.value === null) continue;
+      if (visit({ row: row.key, position: row.key.subarray(prefix.length), value: row.value }) === false) return;
+    }
+    if (page.done || rows.length === 0) return;
+    last = rows[rows.length - 1]!.key;
+  }
+}
+
+/**
+ * The live items at indexes [start, end] (0 <= start <= end < length, the list's length),
+ * in list order, walked from whichever end is nearer: LRANGE -100 -1 of a long list
+ * reads 100 rows.
+ */
+export function itemSpan(engine: Engine, key: Uint8Array, start: number, end: number, length: number): Item[] {
+  const items: Item[] = [];
+  if (length - 1 - end < start) {
+    let index = length;
+    visitItemsReverse(engine, key, undefined, (item) => {
+      index--;
+      if (index <= end) items.push(item);
+      return index > start;
+    }, length - start);
+    return items.reverse();
+  }
+  let index = 0;
+  visitItems(engine, key, undefined, (item) => {
+    if (index++ >= start) items.push(item);
+    return index <= end;
+  }, end + 1);
+  return items;
+}
+
 /** The first `count` live items. */
 export function headItems(engine: Engine, key: Uint8Array, count: number): Item[] {
   const items: Item[] = [];
@@ -106,7 +156,7 @@ export function headItems(engine: Engine, key: Uint8Array, count: number): Item[
   visitItems(engine, key, undefined, (item) => {
     items.push(item);
     return items.length < count;
-  });
+  }, count);
   return items;
 }
 
@@ -117,10 +167,15 @@ export function allItems(engine: Engine, key: Uint8Array): Item[] {
   return items;
 }
 
-/** The last `count` live items, last first (reads the whole list: no reverse scan in v1). */
+/** The last `count` live items, last first. */
 export function tailItems(engine: Engine, key: Uint8Array, count: number): Item[] {
-  const items = allItems(engine, key);
-  return items.slice(Math.max(0, items.length - count)).reverse();
+  const items: Item[] = [];
+  if (count <= 0) return items;
+  visitItemsReverse(engine, key, undefined, (item) => {
+    items.push(item);
+    return items.length < count;
+  }, count);
+  return items;
 }
 
 /** The tombstone of an item row. */

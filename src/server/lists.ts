@@ -9,7 +9,7 @@
 import type { Buffer } from 'node:buffer';
 import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull, appendNullArray } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, command } from './common.js';
-import { checkElementLength, headItems, listForRead, listForWrite, parseLongArg, popItems, pushWrites, type Item, visitItems } from './list-rows.js';
+import { checkElementLength, headItems, itemSpan, listForRead, listForWrite, parseLongArg, popItems, pushWrites, type Item } from './list-rows.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
 import { headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
@@ -80,15 +80,9 @@ export function normalizeRange(start: number, end: number, length: number): [num
   return [start, end];
 }
 
-/** Live items at indexes [start, end] (inclusive, within the list), walking from the head. */
+/** Live items at indexes [start, end] (inclusive, within the list), walking from the nearer end. */
 export function itemRange(session: Session, key: Uint8Array, start: number, end: number): Item[] {
-  const items: Item[] = [];
-  let index = 0;
-  visitItems(session.engine, key, undefined, (item) => {
-    if (index++ >= start) items.push(item);
-    return index <= end;
-  });
-  return items;
+  return itemSpan(session.engine, key, start, end, session.engine.fieldCount(key));
 }
 
 function lrangeCommand(session: Session, args: Buffer[]): void {

@@ -12,6 +12,7 @@ import { compareHlc } from '../core/hlc.js';
 import type { ClientWrite } from '../core/io.js';
 import { expiryClear } from '../core/keyspace.js';
 import { FLUSH_ROW_KEY, headerRowKey, KeyType, kindPrefix, rowBucket, rowKindOf, RowKind, rowPrefixBucket, rowUserKey } from '../core/rows.js';
+import type { ScoreIndex } from '../core/score-indexes.js';
 import { hasPrefix, type RowPage } from '../core/store-view.js';
 import type { VersionedRecord } from '../core/types.js';
 import type { Engine, EngineInfo, KeyspaceEvent } from './engine.js';
@@ -203,6 +204,40 @@ export class TransactionEngine implements Engine {
       // Every stored row of this page is hidden and nothing collected falls in it: read on.
       storedAfter = boundary;
     }
+  }
+
+  scanRowsReverse(prefix: Uint8Array, before: Uint8Array | undefined, limit: number): RowPage {
+    const inBucket = this.rowsByBucket.get(rowPrefixBucket(prefix));
+    let storedBefore = before;
+    for (;;) {
+      const page = this.engine.scanRowsReverse(prefix, storedBefore, limit);
+      const boundary = page.done ? undefined : page.records[page.records.length - 1]!.key;
+      const merged: VersionedRecord[] = [];
+      for (const stored of page.records) {
+        if (!this.rows.has(bytesToMapKey(stored.key)) && this.storedVisible(stored)) merged.push(stored);
+      }
+      if (inBucket !== undefined) {
+        for (const collected of inBucket.values()) {
+          const key = collected.record.key;
+          if (!hasPrefix(key, prefix) || !this.collectedVisible(collected)) continue;
+          if (before !== undefined && compareBytes(key, before) >= 0) continue;
+          if (boundary !== undefined && compareBytes(key, boundary) < 0) continue;
+          merged.push(collected.record);
+        }
+      }
+      if (merged.length > 0 || page.done) {
+        merged.sort((a, b) => compareBytes(b.key, a.key));
+        if (merged.length > limit) return { records: merged.slice(0, limit), done: false };
+        return { records: merged, done: page.done };
+      }
+      storedBefore = boundary;
+    }
+  }
+
+  /** The keyspace's index while the transaction has not touched the key; readers sort the rows otherwise. */
+  scoreIndex(key: Uint8Array): ScoreIndex | undefined {
+    if (this.flushOrder > 0 || this.keys.has(bytesToMapKey(key))) return undefined;
+    return this.engine.scoreIndex?.(key);
   }
 
   mayHaveSlots(key: Uint8Array): boolean {

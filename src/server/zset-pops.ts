@@ -16,7 +16,8 @@ import type { Session } from './session.js';
 import { removalWrites } from './sets.js';
 import type { CommandSpec } from './table.js';
 import { headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
-import { appendEntries, appendScore, loadEntries, type ZEntry } from './zset-rows.js';
+import { zsetOrder } from './zset-order.js';
+import { appendEntries, appendScore, type ZEntry } from './zset-rows.js';
 
 const POSITIVE_COUNT_ERROR = 'ERR value is out of range, must be positive';
 /** Counts past this pop the whole set anyway (a set cannot hold 2^52 members). */
@@ -34,9 +35,8 @@ function popFirst(engine: Engine, keys: readonly Uint8Array[], max: boolean, cou
     const header = headerOfType(engine, key, KeyType.ZSet);
     if (header === WRONG_TYPE) return WRONG_TYPE;
     if (header === undefined) continue;
-    const entries = loadEntries(engine, key);
-    if (max) entries.reverse();
-    const popped = entries.slice(0, count);
+    const order = zsetOrder(engine, key);
+    const popped = order.range(max ? order.size - 1 : 0, count, max);
     if (popped.length === 0) continue;
     return { key, entries: popped, writes: removalWrites(engine, key, popped.map((entry) => entry.member)) };
   }

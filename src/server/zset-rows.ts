@@ -3,10 +3,11 @@
 // observed; ZINCRBY (and ZADD INCR) add to this node's Slot row of the member, as
 // HINCRBYFLOAT does for a hash field, so increments made concurrently on other nodes all
 // count: score = base + every origin's unobserved float increments. Order by score is
-// not stored: range commands read the member rows and sort them per call (O(n) per call;
-// README known weaknesses).
+// the keyspace's score index (src/core/score-indexes.ts, local and rebuilt, never
+// stored); range commands read it through zset-order.ts.
 import { Buffer } from 'node:buffer';
-import { unobservedIncrements, parseLongDouble } from '../core/counters.js';
+import { parseLongDouble } from '../core/counters.js';
+import { scoreOfBase } from '../core/score-indexes.js';
 import { utf8 } from '../core/bytes.js';
 import type { ClientWrite } from '../core/io.js';
 import { encodeHeader, encodeSlotTotal, headerRowKey, KeyType, RowKind, rowKey, slotElement, ZERO_SLOT, type BaseValue, type SlotTotal } from '../core/rows.js';
@@ -64,12 +65,9 @@ export function parseScore(bytes: Uint8Array): number | undefined {
   return value === undefined || Number.isNaN(value) ? undefined : value;
 }
 
-/** The score of a member's base with its counter slots applied. */
+/** The score of a member's base with its counter slots applied (the score index computes it alike). */
 export function scoreOf(base: BaseValue, slots: ReadonlyMap<NodeId, SlotTotal>): number {
-  const parsed = parseLongDouble(base.bytes) ?? 0;
-  if (slots.size === 0) return parsed;
-  const increments = unobservedIncrements(base, slots);
-  return parsed + Number(increments.integer) + increments.float;
+  return scoreOfBase(base, slots);
 }
 
 /** The member's score, undefined when it is not in the set (the caller checked the type). */
@@ -79,8 +77,17 @@ export function memberScore(engine: Engine, key: Uint8Array, member: Uint8Array,
   return scoreOf(fieldBase(row), (slots ?? new FieldSlots(engine, key, false)).of(member));
 }
 
-/** Every member with its score, sorted by (score, member bytes) as Redis orders them. */
+/** Every member with its score, sorted by (score, member bytes) as Redis orders them: from the score index when the engine has one. */
 export function loadEntries(engine: Engine, key: Uint8Array): ZEntry[] {
+  const index = engine.scoreIndex?.(key);
+  if (index === undefined) return loadRowEntries(engine, key);
+  const entries: ZEntry[] = [];
+  index.visit(0, false, (score, member) => entries.push({ member: Buffer.from(member, 'latin1'), score }) > 0);
+  return entries;
+}
+
+/** loadEntries from the member rows (and their slots), sorted here: the truth the score index must equal. */
+export function loadRowEntries(engine: Engine, key: Uint8Array): ZEntry[] {
   const slots = new FieldSlots(engine, key, true);
   const entries: ZEntry[] = [];
   visitFields(engine, key, undefined, Infinity, (member: Uint8Array, row: VersionedRecord) => {

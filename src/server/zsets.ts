@@ -11,19 +11,18 @@ import { KeyType } from '../core/rows.js';
 import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
 import { COUNT_RANGE_ERROR, hscanVariant, LONG_MAX, randomWithCount, OUT_OF_RANGE_ERROR, fieldsAt, randomBelow } from './hash-reads.js';
-import { checkFieldLength, FieldSlots, hashForRead, hashForWrite, headerLast } from './hash-rows.js';
+import { checkFieldLength, FieldSlots, hashForRead, hashForWrite, headerLast, liveFieldRow } from './hash-rows.js';
 import type { Session } from './session.js';
 import { removalWrites, removeMembersCommand } from './sets.js';
 import type { CommandSpec } from './table.js';
 import { headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 import { ZSET_COMBINE_COMMANDS } from './zset-combine.js';
 import { ZSET_POP_COMMANDS } from './zset-pops.js';
+import { EMPTY_ZSET_ORDER, zsetOrder, type ZsetOrder } from './zset-order.js';
 import {
   appendEntries,
   appendScore,
-  compareEntries,
   incrementWrites,
-  loadEntries,
   memberScore,
   NAN_SCORE_ERROR,
   NOT_FLOAT_ERROR,
@@ -203,17 +202,6 @@ function aboveMin(score: number, min: ScoreBound): boolean {
 function belowMax(score: number, max: ScoreBound): boolean {
   return max.exclusive ? score < max.value : score <= max.value;
 }
-function lexAboveMin(member: Uint8Array, min: LexBound): boolean {
-  if (min.infinite !== 0) return min.infinite < 0;
-  const order = Buffer.compare(member, min.member);
-  return min.exclusive ? order > 0 : order >= 0;
-}
-function lexBelowMax(member: Uint8Array, max: LexBound): boolean {
-  if (max.infinite !== 0) return max.infinite > 0;
-  const order = Buffer.compare(member, max.member);
-  return max.exclusive ? order < 0 : order <= 0;
-}
-
 const enum By {
   Rank,
   Score,
@@ -231,9 +219,17 @@ interface RangeSpec {
   readonly max: Uint8Array;
 }
 
-/** Entries of a range (sorted ascending input) in reply order; a string is an error to reply. */
-function selectRange(entries: readonly ZEntry[], spec: RangeSpec): ZEntry[] | string {
-  const length = entries.length;
+/** A lex bound's member as an index name (latin1), compared with `<` as bytes. */
+function lexName(bound: LexBound): string {
+  return bytesToMapKey(bound.member);
+}
+
+/**
+ * The ascending ranks [start, end) of a range's matches, found by rank or by binary search
+ * on the order (never a walk of the set); a string is an error to reply.
+ */
+function rangeRanks(order: ZsetOrder, spec: RangeSpec): { start: number; end: number } | string {
+  const length = order.size;
   if (spec.by === By.Rank) {
     const startArg = parseInteger64(spec.min);
     const endArg = parseInteger64(spec.max);
@@ -243,28 +239,41 @@ function selectRange(entries: readonly ZEntry[], spec: RangeSpec): ZEntry[] | st
     if (start < 0) start += length;
     if (end < 0) end += length;
     if (start < 0) start = 0;
-    if (start > end || start >= length) return [];
+    if (start > end || start >= length) return { start: 0, end: 0 };
     if (end >= length) end = length - 1;
-    if (!spec.rev) return entries.slice(start, end + 1);
-    return entries.slice(length - 1 - end, length - start).reverse();
+    return spec.rev ? { start: length - 1 - end, end: length - start } : { start, end: end + 1 };
   }
-  let matching: ZEntry[];
+  let start: number;
+  let end: number;
   if (spec.by === By.Score) {
     // REV takes max then min.
     const min = parseScoreBound(spec.rev ? spec.max : spec.min);
     const max = parseScoreBound(spec.rev ? spec.min : spec.max);
     if (min === undefined || max === undefined) return MIN_MAX_FLOAT_ERROR;
-    matching = entries.filter((entry) => aboveMin(entry.score, min) && belowMax(entry.score, max));
+    start = order.countBefore((score) => !aboveMin(score, min));
+    end = order.countBefore((score) => belowMax(score, max));
   } else {
     const min = parseLexBound(spec.rev ? spec.max : spec.min);
     const max = parseLexBound(spec.rev ? spec.min : spec.max);
     if (min === undefined || max === undefined) return LEX_RANGE_ERROR;
-    matching = entries.filter((entry) => lexAboveMin(entry.member, min) && lexBelowMax(entry.member, max));
+    const minName = lexName(min);
+    const maxName = lexName(max);
+    start = min.infinite < 0 ? 0 : min.infinite > 0 ? length : order.countBefore((_score, member) => (min.exclusive ? member <= minName : member < minName));
+    end = max.infinite > 0 ? length : max.infinite < 0 ? 0 : order.countBefore((_score, member) => (max.exclusive ? member < maxName : member <= maxName));
   }
-  if (spec.rev) matching.reverse();
+  return { start, end: Math.max(start, end) };
+}
+
+/** Entries of a range in reply order; a string is an error to reply. */
+function selectRange(order: ZsetOrder, spec: RangeSpec): ZEntry[] | string {
+  const ranks = rangeRanks(order, spec);
+  if (typeof ranks === 'string') return ranks;
+  const available = ranks.end - ranks.start;
+  if (spec.by === By.Rank) return order.range(spec.rev ? ranks.end - 1 : ranks.start, available, spec.rev);
   if (spec.offset < 0) return [];
-  const from = Math.min(spec.offset, matching.length);
-  return spec.limit < 0 ? matching.slice(from) : matching.slice(from, from + spec.limit);
+  const from = Math.min(spec.offset, available);
+  const count = spec.limit < 0 ? available - from : Math.min(spec.limit, available - from);
+  return order.range(spec.rev ? ranks.end - 1 - from : ranks.start + from, count, spec.rev);
 }
 
 /** Parse [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES] from args[from..]; a string is an error. */
@@ -304,8 +313,7 @@ function rangeVariant(fixed: Partial<RangeSpec>) {
     const key = args[1]!;
     const header = hashForRead(session, key, KeyType.ZSet);
     if (header === WRONG_TYPE) return;
-    const entries = header === undefined ? [] : loadEntries(session.engine, key);
-    const selected = selectRange(entries, spec);
+    const selected = selectRange(header === undefined ? EMPTY_ZSET_ORDER : zsetOrder(session.engine, key), spec);
     if (typeof selected === 'string') return void appendError(session.out, selected);
     appendEntries(session, selected, spec.withScores);
   };
@@ -320,7 +328,7 @@ function zrangestoreCommand(session: Session, args: Buffer[]): void {
   if (!checkKeyLength(session, destination)) return;
   const header = hashForRead(session, source, KeyType.ZSet);
   if (header === WRONG_TYPE) return;
-  const selected = selectRange(header === undefined ? [] : loadEntries(session.engine, source), spec);
+  const selected = selectRange(header === undefined ? EMPTY_ZSET_ORDER : zsetOrder(session.engine, source), spec);
   if (typeof selected === 'string') return void appendError(session.out, selected);
   storeZset(session, destination, selected);
 }
@@ -331,12 +339,10 @@ function rankVariant(rev: boolean) {
     const key = args[1]!;
     const header = hashForRead(session, key, KeyType.ZSet);
     if (header === WRONG_TYPE) return;
-    const engine = session.engine;
-    const score = header === undefined ? undefined : memberScore(engine, key, args[2]!);
-    if (score === undefined) return void appendNull(session.out, session.protocol);
-    const entries = loadEntries(engine, key);
-    const rank = entries.findIndex((entry) => compareEntries(entry, { member: args[2]!, score }) === 0);
-    appendInteger(session.out, rev ? entries.length - 1 - rank : rank);
+    const order = header === undefined ? EMPTY_ZSET_ORDER : zsetOrder(session.engine, key);
+    const rank = order.rankOf(args[2]!);
+    if (rank === undefined) return void appendNull(session.out, session.protocol);
+    appendInteger(session.out, rev ? order.size - 1 - rank : rank);
   };
 }
 
@@ -350,9 +356,9 @@ function countVariant(by: By.Score | By.Lex) {
     }
     const header = hashForRead(session, key, KeyType.ZSet);
     if (header === WRONG_TYPE) return;
-    const selected = selectRange(header === undefined ? [] : loadEntries(session.engine, key), spec);
-    if (typeof selected === 'string') return void appendError(session.out, selected);
-    appendInteger(session.out, selected.length);
+    const ranks = rangeRanks(header === undefined ? EMPTY_ZSET_ORDER : zsetOrder(session.engine, key), spec);
+    if (typeof ranks === 'string') return void appendError(session.out, ranks);
+    appendInteger(session.out, ranks.end - ranks.start);
   };
 }
 
@@ -361,13 +367,13 @@ function removeRangeVariant(by: By) {
   return (session: Session, args: Buffer[]): void => {
     const key = args[1]!;
     const spec: RangeSpec = { by, rev: false, offset: 0, limit: -1, withScores: false, min: args[2]!, max: args[3]! };
-    const check = selectRange([], spec);
+    const check = selectRange(EMPTY_ZSET_ORDER, spec);
     if (typeof check === 'string') return void appendError(session.out, check);
     const engine = session.engine;
     const header = headerOfType(engine, key, KeyType.ZSet);
     if (header === WRONG_TYPE) return void appendError(session.out, WRONGTYPE_ERROR);
     if (header === undefined) return void appendInteger(session.out, 0);
-    const selected = selectRange(loadEntries(engine, key), spec) as ZEntry[];
+    const selected = selectRange(zsetOrder(engine, key), spec) as ZEntry[];
     removeMembers(session, key, selected.map((entry) => entry.member));
   };
 }
@@ -387,9 +393,11 @@ function zrandmemberCommand(session: Session, args: Buffer[]): void {
   const header = hashForRead(session, key, KeyType.ZSet);
   if (header === WRONG_TYPE) return;
   const engine = session.engine;
-  const pick = header === undefined ? undefined : fieldsAt(engine, key, [randomBelow(engine.fieldCount(key))], false).values().next().value;
+  // A random rank of the score index: O(log n), where a walk of the member rows would read half the set.
+  const order = header === undefined ? EMPTY_ZSET_ORDER : zsetOrder(engine, key);
+  const pick = order.size === 0 ? undefined : order.range(randomBelow(order.size), 1, false)[0];
   if (pick === undefined) appendNull(session.out, session.protocol);
-  else appendBulk(session.out, pick.field);
+  else appendBulk(session.out, pick.member);
 }
 
 const { Write, ReadOnly, Fast } = CommandFlag;

@@ -402,6 +402,17 @@ export class LmdbStore implements Store {
   }
 
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limitRecords: number): RowPage {
+    // A page whose stored rows were all purged by pending writes must not read as the end.
+    let from = after;
+    for (;;) {
+      const page = this.forwardPage(prefix, after, from, limitRecords);
+      if (page.records.length > 0 || page.done) return page;
+      from = page.resumeAfter;
+    }
+  }
+
+  /** One page of scanRows: stored rows after `from`, pending ones after `after` up to the last stored row. */
+  private forwardPage(prefix: Uint8Array, after: Uint8Array | undefined, from: Uint8Array | undefined, limitRecords: number): RowPage & { resumeAfter: Uint8Array | undefined } {
     const bucket = rowPrefixBucket(prefix);
     // Stored keys hold at most INLINE_KEY_BYTES_MAX bytes of the row key: range over that
     // much of the prefix and check the whole prefix on the decoded rows.
@@ -409,19 +420,18 @@ export class LmdbStore implements Store {
     // Long keys sharing their first INLINE_KEY_BYTES_MAX bytes (a group) lie in digest order,
     // not key order: a page starts at the whole group of a long `after`, and takes the group
     // it ends in whole, then sorts and cuts, so paging by `after` skips none of them.
-    const start =
-      after === undefined ? storedPrefixKey(bucket, rangePrefix) : isLongKey(after) ? storedPrefixKey(bucket, after.subarray(0, INLINE_KEY_BYTES_MAX)) : encodeStoredKey(after);
+    const start = from === undefined ? storedPrefixKey(bucket, rangePrefix) : isLongKey(from) ? storedPrefixKey(bucket, from.subarray(0, INLINE_KEY_BYTES_MAX)) : encodeStoredKey(from);
     const end = storedPrefixEnd(bucket, rangePrefix);
     const { stored, exhausted } = this.readRange(
       start,
       end,
-      (record) => hasPrefix(record.key, prefix) && (after === undefined || compareBytes(record.key, after) > 0),
+      (record) => hasPrefix(record.key, prefix) && (from === undefined || compareBytes(record.key, from) > 0),
       limitRecords,
       compareRecordKeys,
     );
-    if (this.overlay.size === 0) return { records: stored, done: exhausted };
-    // Pending writes win over what is stored; beyond the last stored row they belong to a later page.
     const last = exhausted ? undefined : stored[stored.length - 1]!.key;
+    if (this.overlay.size === 0) return { records: stored, done: exhausted, resumeAfter: last };
+    // Pending writes win over what is stored; beyond the last stored row they belong to a later page.
     const pending = new Map<string, VersionedRecord | null>();
     for (const entry of this.overlayBuckets.get(bucket)?.values() ?? []) {
       if (!hasPrefix(entry.key, prefix)) continue;
@@ -429,12 +439,77 @@ export class LmdbStore implements Store {
       if (last !== undefined && compareBytes(entry.key, last) > 0) continue;
       pending.set(bytesToMapKey(entry.key), entry.record);
     }
-    if (pending.size === 0) return { records: stored, done: exhausted };
+    if (pending.size === 0) return { records: stored, done: exhausted, resumeAfter: last };
     const merged = stored.filter((record) => !pending.has(bytesToMapKey(record.key)));
     for (const record of pending.values()) if (record !== null) merged.push(record);
     merged.sort(compareRecordKeys);
-    if (merged.length <= limitRecords) return { records: merged, done: exhausted };
-    return { records: merged.slice(0, limitRecords), done: false };
+    if (merged.length <= limitRecords) return { records: merged, done: exhausted, resumeAfter: last };
+    return { records: merged.slice(0, limitRecords), done: false, resumeAfter: last };
+  }
+
+  scanRowsReverse(prefix: Uint8Array, before: Uint8Array | undefined, limitRecords: number): RowPage {
+    assertBucketRange(0, 0, limitRecords);
+    // A page whose stored rows were all purged by pending writes must not read as the end.
+    let from = before;
+    for (;;) {
+      const page = this.reversePage(prefix, before, from, limitRecords);
+      if (page.records.length > 0 || page.done) return page;
+      from = page.resumeBefore;
+    }
+  }
+
+  /** One page of scanRowsReverse: stored rows below `from`, pending ones below `before` down to the last stored row. */
+  private reversePage(prefix: Uint8Array, before: Uint8Array | undefined, from: Uint8Array | undefined, limitRecords: number): RowPage & { resumeBefore: Uint8Array | undefined } {
+    const bucket = rowPrefixBucket(prefix);
+    const rangePrefix = prefix.length > INLINE_KEY_BYTES_MAX ? prefix.subarray(0, INLINE_KEY_BYTES_MAX) : prefix;
+    const lowest = storedPrefixKey(bucket, rangePrefix);
+    // As scanRows: a long `before` starts after its whole group (digest order inside it).
+    const start = from === undefined ? storedPrefixEnd(bucket, rangePrefix) : isLongKey(from) ? storedPrefixEnd(bucket, from.subarray(0, INLINE_KEY_BYTES_MAX)) : encodeStoredKey(from);
+    const accept = (record: VersionedRecord) => hasPrefix(record.key, prefix) && (from === undefined || compareBytes(record.key, from) < 0);
+    let stored: VersionedRecord[] = [];
+    let exhausted = true;
+    let hasLongKeys = false;
+    // No `end`: lmdb-js excludes it, and the lowest row may be the prefix itself.
+    for (const entry of this.records.getRange({ start, reverse: true })) {
+      if (Buffer.compare(entry.key, lowest) < 0) break;
+      if (!hasPrefix(entry.key, lowest)) continue; // the start key, above the range
+      const record = decodeStoredRecord(entry.key, entry.value);
+      if (record === undefined) {
+        this.corruptRecords++;
+        continue;
+      }
+      if (!accept(record)) continue;
+      if (stored.length >= limitRecords && !sameLongKeyGroup(record.key, stored[stored.length - 1]!.key)) {
+        exhausted = false;
+        break;
+      }
+      if (isLongKey(record.key)) hasLongKeys = true;
+      stored.push(record);
+    }
+    const descending = (a: VersionedRecord, b: VersionedRecord) => compareRecordKeys(b, a);
+    if (hasLongKeys) {
+      stored.sort(descending);
+      if (stored.length > limitRecords) {
+        stored = stored.slice(0, limitRecords);
+        exhausted = false;
+      }
+    }
+    const last = exhausted ? undefined : stored[stored.length - 1]!.key;
+    if (this.overlay.size === 0) return { records: stored, done: exhausted, resumeBefore: last };
+    // Pending writes win over what is stored; below the last stored row they belong to a later page.
+    const pending = new Map<string, VersionedRecord | null>();
+    for (const entry of this.overlay.values()) {
+      if (entry.bucket !== bucket || !hasPrefix(entry.key, prefix)) continue;
+      if (before !== undefined && compareBytes(entry.key, before) >= 0) continue;
+      if (last !== undefined && compareBytes(entry.key, last) < 0) continue;
+      pending.set(bytesToMapKey(entry.key), entry.record);
+    }
+    if (pending.size === 0) return { records: stored, done: exhausted, resumeBefore: last };
+    const merged = stored.filter((record) => !pending.has(bytesToMapKey(record.key)));
+    for (const record of pending.values()) if (record !== null) merged.push(record);
+    merged.sort(descending);
+    if (merged.length <= limitRecords) return { records: merged, done: exhausted, resumeBefore: last };
+    return { records: merged.slice(0, limitRecords), done: false, resumeBefore: last };
   }
 
   /**

@@ -125,6 +125,27 @@ export class MemoryStore implements Store {
     return { records, done: true };
   }
 
+  scanRowsReverse(prefix: Uint8Array, before: Uint8Array | undefined, limitRecords: number): RowPage {
+    assertBucketRange(0, 0, limitRecords);
+    const sorted = this.visibleBucket(rowPrefixBucket(prefix));
+    const start = firstNotBelow(sorted, prefix);
+    // Rows with the prefix are contiguous from start: the first one without it ends them.
+    let low = start;
+    let high = sorted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (hasPrefix(sorted[middle]!.key, prefix)) low = middle + 1;
+      else high = middle;
+    }
+    let index = before === undefined ? low : Math.min(low, firstNotBelow(sorted, before));
+    const records: VersionedRecord[] = [];
+    while (index > start) {
+      if (records.length === limitRecords) return { records, done: false };
+      records.push(sorted[--index]!);
+    }
+    return { records, done: true };
+  }
+
   scanFrom(fromBucket: number, after: Uint8Array | undefined, limitRecords: number): RangePage {
     assertBucketRange(fromBucket, KEY_BUCKET_COUNT, limitRecords);
     const records: VersionedRecord[] = [];

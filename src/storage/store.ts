@@ -1,6 +1,6 @@
 // The storage boundary. The core reads synchronously through its StoreView port
 // (src/core/store-view.ts); writes are ordered and asynchronous, resolving once committed.
-import type { ScanResult, StoreView } from '../core/store-view.js';
+import type { RowPage, ScanResult, StoreView } from '../core/store-view.js';
 import type { VersionedRecord } from '../core/types.js';
 
 export type { RangePage, RowPage, ScanResult, StoreView } from '../core/store-view.js';
@@ -18,6 +18,13 @@ export interface Store extends StoreView {
    * bucket holding a million-field hash costs a seek.
    */
   scanHeaders(fromBucket: number, toBucketExclusive: number, limitKeys: number): ScanResult;
+  /**
+   * As scanRows, in reverse: up to limitRecords rows whose key starts with `prefix` and
+   * sorts before `before` (exclusive; undefined: from the last), last first. Pending
+   * writes are included. Only the server reads backwards (a list's tail), so the core's
+   * StoreView does not have it.
+   */
+  scanRowsReverse(prefix: Uint8Array, before: Uint8Array | undefined, limitRecords: number): RowPage;
   /**
    * Apply a batch after every earlier one. Visible to get/scan at once; the promise
    * resolves once committed (survives kill -9) and, with fsync 'always', flushed to disk.

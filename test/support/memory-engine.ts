@@ -11,6 +11,7 @@ import { createHlcClock, HLC_ZERO, observeHlc, type HlcClock } from '../../src/c
 import type { ClientWrite } from '../../src/core/io.js';
 import { Keyspace } from '../../src/core/keyspace.js';
 import { MerkleTree } from '../../src/core/merkle.js';
+import type { ScoreIndex } from '../../src/core/score-indexes.js';
 import type { RowPage } from '../../src/core/store-view.js';
 import { TombstoneTracker } from '../../src/core/tombstones.js';
 import type { MemberView, VersionedRecord } from '../../src/core/types.js';
@@ -76,6 +77,14 @@ export class MemoryEngine implements Engine {
 
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limit: number): RowPage {
     return this.store.scanRows(prefix, after, limit);
+  }
+
+  scanRowsReverse(prefix: Uint8Array, before: Uint8Array | undefined, limit: number): RowPage {
+    return this.store.scanRowsReverse(prefix, before, limit);
+  }
+
+  scoreIndex(key: Uint8Array): ScoreIndex | undefined {
+    return this.keyspace.scoreIndexes.of(key);
   }
 
   mayHaveSlots(key: Uint8Array): boolean {
