@@ -23,13 +23,15 @@ import { DEFAULT_CLIENT_PORT } from '../runtime/options.js';
 /** Default bound on connecting and on each reply; also WAIT's timeout for `set --ack`. */
 export const CLIENT_TIMEOUT_MS_DEFAULT = 5_000;
 const DEFAULT_HOST = '127.0.0.1';
-/** More in-process nodes than this is a benchmark, not a playground. */
+/** More node processes than this is a benchmark, not a playground. */
 export const DEMO_NODES_MAX = 16;
 
 export interface MainIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+  /** The demo shell's input; process.stdin when absent. */
+  readonly stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 interface ClientFlags {
@@ -89,11 +91,12 @@ function buildProgram(io: MainIo, setExitCode: (code: number) => void): Command 
     });
 
   program.command('demo')
-    .description('local playground cluster on loopback (temporary data, removed on Ctrl-C)')
+    .description('local playground cluster of real node processes on loopback, with a shell (temporary data, removed on exit)')
     .option('--nodes <n>', `number of nodes, 1..${DEMO_NODES_MAX} (default 3)`, integerIn('--nodes', 1, DEMO_NODES_MAX))
-    .action(async (flags: { nodes?: number }) => {
+    .option('--tour', 'run a short scripted walk-through before the shell')
+    .action(async (flags: { nodes?: number; tour?: boolean }) => {
       const { runDemo } = await import('./demo.js');
-      setExitCode(await runDemo(flags.nodes ?? 3, io.stdout));
+      setExitCode(await runDemo({ nodes: flags.nodes ?? 3, tour: flags.tour === true }, { stdin: io.stdin ?? process.stdin, stdout: io.stdout, stderr: io.stderr }));
     });
 
   addClientCommands(program, io, setExitCode);

@@ -2,7 +2,18 @@
 // small self-refreshing dashboard. Read-only; binds to the node's --bind address.
 import { createServer, type Server } from 'node:http';
 import { Registry, Gauge } from 'prom-client';
+import type { CommandStatsEntry } from '../server/command-stats.js';
 import type { Engine } from '../server/engine.js';
+
+export interface AdminHttpOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly engine: Engine;
+  /** Per-command calls and handler time (the dashboard's ops/s and latency charts). */
+  readonly commandStats?: () => CommandStatsEntry[];
+  /** Present only with --allow-partition: POST /partition and /heal call it. */
+  readonly partition?: (on: boolean) => void;
+}
 
 export interface AdminHttp {
   readonly port: number;
@@ -49,7 +60,7 @@ document.querySelector('#sync tbody').innerHTML=i.sync.map(s=>'<tr><td>'+esc(s.p
 refresh();setInterval(refresh,1000);
 </script></body></html>`;
 
-export async function startAdminHttp(options: { host: string; port: number; engine: Engine }): Promise<AdminHttp> {
+export async function startAdminHttp(options: AdminHttpOptions): Promise<AdminHttp> {
   const { engine } = options;
   const { registry, collect } = createMetrics(engine);
   const server: Server = createServer((request, response) => {
@@ -58,7 +69,12 @@ export async function startAdminHttp(options: { host: string; port: number; engi
       response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       response.end(body);
     };
-    if (request.method !== 'GET') return send(405, 'text/plain', 'only GET\n');
+    if (request.method === 'POST' && (path === '/partition' || path === '/heal')) {
+      if (options.partition === undefined) return send(403, 'text/plain', 'start the node with --allow-partition to use /partition and /heal\n');
+      options.partition(path === '/partition');
+      return send(200, 'application/json', JSON.stringify({ partitioned: path === '/partition' }));
+    }
+    if (request.method !== 'GET') return send(405, 'text/plain', 'only GET (POST /partition and /heal with --allow-partition)\n');
     if (path === '/health') {
       const info = engine.info();
       return send(200, 'application/json', JSON.stringify({ status: 'ok', nodeId: info.nodeId, membersAlive: info.members.filter((m) => m.state === 'alive').length }));

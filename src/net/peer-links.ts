@@ -68,6 +68,8 @@ export class PeerLinks {
   private server: net.Server | null = null;
   private self: PeerHello;
   private closing = false;
+  /** Cut off on purpose (setPartitioned): no links, no dials, incoming connections refused. */
+  private partitioned = false;
   private readonly keys: readonly ClusterKeyMaterial[];
   private readonly links = new Map<string, PeerConnection>();
   private readonly targets = new Map<string, DialTarget>();
@@ -160,6 +162,33 @@ export class PeerLinks {
     this.links.get(peerId)?.close('disconnect');
   }
 
+  /**
+   * A real network partition of this node, for the demo and tests (admin HTTP, --allow-partition):
+   * while on, every peer connection is closed, none is dialled and incoming ones are refused;
+   * off dials every wanted peer again at once.
+   */
+  setPartitioned(on: boolean): void {
+    if (this.partitioned === on || this.closing) return;
+    this.partitioned = on;
+    this.options.logger.warn({ partitioned: on }, on ? 'partitioned on request: peer links cut, new ones refused' : 'partition healed: redialling peers');
+    if (on) {
+      for (const target of [...this.targets.values(), ...this.seeds.values()]) {
+        if (target.timer !== null) clearTimeout(target.timer);
+        target.timer = null;
+      }
+      for (const connection of [...this.connections]) connection.close('partitioned');
+      return;
+    }
+    for (const target of [...this.targets.values(), ...this.seeds.values()]) {
+      target.attempt = 0;
+      this.pump(target, true);
+    }
+  }
+
+  isPartitioned(): boolean {
+    return this.partitioned;
+  }
+
   /** Sends over the link to peerId; false when no link is up (or the frame is too big). */
   send(peerId: string, hlc: Hlc, message: PeerMessage): boolean {
     const link = this.links.get(peerId);
@@ -201,6 +230,11 @@ export class PeerLinks {
   }
 
   private accept(socket: net.Socket): void {
+    if (this.partitioned) {
+      this.count('refused_partitioned');
+      socket.destroy();
+      return;
+    }
     if (this.closing || this.pendingHandshakes() >= PEER_PENDING_HANDSHAKES_MAX) {
       this.count('handshake_refused_busy');
       socket.destroy();
@@ -217,7 +251,7 @@ export class PeerLinks {
 
   /** Dials the target unless it is linked, being dialled, or waiting for its redial timer. */
   private pump(target: DialTarget, immediately: boolean): void {
-    if (this.closing || !this.isLive(target)) return;
+    if (this.closing || this.partitioned || !this.isLive(target)) return;
     if (target.peerId !== null && this.links.has(target.peerId)) {
       target.attempt = 0;
       if (target.timer !== null) clearTimeout(target.timer);
