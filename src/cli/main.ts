@@ -144,6 +144,18 @@ function addClientCommands(program: Command, io: MainIo, setExitCode: (code: num
     .argument('[prefix]', 'key prefix', '')
     .option('--values', 'also print the new value of each set key')
     .action(run((context, command) => runWatch(context, command.processedArgs[0] as string, command.opts<{ values?: boolean }>().values === true)));
+  client('export', 'write every key (or those matching --match) as JSON lines to stdout, expiry kept')
+    .option('--match <pattern>', 'only keys matching this glob', '*')
+    .action(run(async (context, command) => {
+      const { runExport } = await import('./transfer.js');
+      return runExport(context, command.opts<{ match: string }>().match);
+    }));
+  client('import', 'load a file written by peerkv export (- for stdin), pipelined')
+    .argument('<file>')
+    .action(run(async (context, command) => {
+      const { runImport } = await import('./transfer.js');
+      return runImport(context, command.processedArgs[0] as string);
+    }));
   client('ping', 'check the node answers, with round-trip latency')
     .action(run((context) => runPing(context)));
 }
