@@ -24,6 +24,10 @@ export { PEER_HANDSHAKE_TIMEOUT_MS, PEER_LINK_WRITE_BUFFER_BYTES_HIGH } from './
 export const PEER_REDIAL_DELAY_MIN_MS = 100;
 /** Redial delay cap: a dead peer costs one connection attempt per ~5 s. */
 export const PEER_REDIAL_DELAY_MAX_MS = 5_000;
+/** A handshake problem (another cluster key, another version) is logged again after this long. */
+export const PEER_WARNING_REPEAT_MS = 60_000;
+/** Distinct handshake problems remembered; beyond it the memory starts over (bounds a scan). */
+const PEER_WARNING_TOPICS_MAX = 1_024;
 /** Connections still in their handshake; more are dropped at once (bounds a connection flood). */
 export const PEER_PENDING_HANDSHAKES_MAX = 64;
 
@@ -77,6 +81,8 @@ export class PeerLinks {
   private readonly dialTargets = new Map<PeerConnection, DialTarget>();
   private readonly connections = new Set<PeerConnection>();
   private readonly counters = new Map<string, number>();
+  /** When each handshake problem was last logged (warnOnce). */
+  private readonly warnedAt = new Map<string, number>();
   private readonly context: ConnectionContext;
   private readonly events: ConnectionEvents;
 
@@ -93,6 +99,14 @@ export class PeerLinks {
       keys: this.keys,
       count: (stat, amount = 1) => this.count(stat, amount),
       debug: (fields, message) => options.logger.debug(fields, message),
+      warnOnce: (topic, fields, message) => {
+        const nowMs = Date.now();
+        const lastMs = this.warnedAt.get(topic);
+        if (lastMs !== undefined && nowMs - lastMs < PEER_WARNING_REPEAT_MS) return;
+        if (this.warnedAt.size >= PEER_WARNING_TOPICS_MAX) this.warnedAt.clear();
+        this.warnedAt.set(topic, nowMs);
+        options.logger.warn(fields, message);
+      },
     };
     this.events = {
       identified: (connection, hello) => this.identified(connection, hello),
