@@ -170,6 +170,7 @@ export class NodeRuntime implements Engine {
         port: options.httpPort,
         engine: this,
         commandStats: () => this.resp?.commandStats() ?? [],
+        replication: () => ({ writeSeq: this.core.lastWriteSeq(), acks: this.core.replicationAcks() }),
         partition: options.allowPartition ? (on) => this.links.setPartitioned(on) : undefined,
       });
     }
