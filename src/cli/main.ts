@@ -139,7 +139,14 @@ function addClientCommands(program: Command, io: MainIo, setExitCode: (code: num
   client('members', 'cluster members as this node sees them')
     .action(run((context) => runMembers(context)));
   client('status', 'summary of this node and the cluster')
-    .action(run((context) => runStatus(context)));
+    .option('--progress', 'follow this node\'s catch-up (keys held and received) until it is done')
+    .option('--expect-from <host:port>', 'with --progress: a node that stayed current; its key count is the target')
+    .action(run(async (context, command) => {
+      const flags = command.opts<{ progress?: boolean; expectFrom?: string }>();
+      if (flags.progress !== true) return runStatus(context);
+      const { runCatchUp } = await import('./catch-up.js');
+      return runCatchUp(context, flags.expectFrom);
+    }));
   client('watch', 'print changes to keys starting with PREFIX until Ctrl-C')
     .argument('[prefix]', 'key prefix', '')
     .option('--values', 'also print the new value of each set key')
