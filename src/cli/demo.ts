@@ -77,10 +77,18 @@ export const DEMO_HELP = `Commands (node 1 unless you prefix @N):
   members [N] | status           membership as node N sees it | every node's process, keys and view
   sleep SECONDS | help | quit`;
 
-const FIRST_STEPS = `Try first:
-  set greeting hello      then   @2 get greeting         (replicated to node 2)
-  kill 2                  then   set greeting again      then   restart 2   then   @2 get greeting
-  partition 3             then   @3 set k mine   and   set k yours          then   heal   then   @3 get k`;
+/** What to try first, for as many nodes as there are. */
+export function firstSteps(nodes: number): string {
+  const last = nodes;
+  const lines = ['Try first:'];
+  if (nodes === 1) lines.push('  set greeting hello   then   get greeting   then   members   (start with --nodes 3 to see replication)');
+  if (nodes >= 2) {
+    lines.push(`  set greeting hello      then   @2 get greeting         (replicated to node 2)`);
+    lines.push(`  kill 2                  then   set greeting again      then   restart 2   then   @2 get greeting`);
+  }
+  if (nodes >= 2) lines.push(`  partition ${last}             then   @${last} set k mine   and   set k yours          then   heal   then   @${last} get k`);
+  return lines.join('\n');
+}
 
 export async function runDemo(options: DemoOptions, io: DemoIo): Promise<number> {
   const root = await mkdtemp(join(tmpdir(), 'peerkv-demo-'));
@@ -106,7 +114,7 @@ export async function runDemo(options: DemoOptions, io: DemoIo): Promise<number>
       completer: terminal ? (line: string) => complete(line, options.nodes) : undefined,
     });
     shell.on('SIGINT', () => shell?.close());
-    demo.say(`\n${FIRST_STEPS}\n(help lists every command; quit or Ctrl-D stops the cluster and removes its data)`);
+    demo.say(`\n${firstSteps(options.nodes)}\n(help lists every command; quit or Ctrl-D stops the cluster and removes its data)`);
     if (options.tour) await demo.tour();
     shell.setPrompt('peerkv> ');
     if (terminal) shell.prompt();
