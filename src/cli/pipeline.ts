@@ -125,8 +125,10 @@ export class PipelineConnection {
     if (this.idleTimer === undefined) this.armIdleTimer();
     if (this.outLength >= FLUSH_BYTES) this.flush();
     else if (!this.flushScheduled) {
+      // After the I/O of this turn, not after each microtask: a loop that awaits per line
+      // (readline) would otherwise write (and allocate) once per line.
       this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
+      setImmediate(() => this.flush());
     }
   }
 
@@ -140,9 +142,8 @@ export class PipelineConnection {
   private flush(): void {
     this.flushScheduled = false;
     if (this.outLength === 0 || this.failure) return;
-    // The socket keeps the buffer it is given: hand it a copy-free slice and start a new one.
-    this.socket.write(this.out.subarray(0, this.outLength));
-    this.out = Buffer.allocUnsafe(Math.max(FLUSH_BYTES * 2, this.out.length));
+    // The socket keeps the buffer it is given until written: hand it a copy, reuse ours.
+    this.socket.write(Buffer.from(this.out.subarray(0, this.outLength)));
     this.outLength = 0;
   }
 
