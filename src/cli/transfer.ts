@@ -296,11 +296,11 @@ export function runImport(context: ClientContext, file: string): Promise<number>
   }
   return withPipeline(context, async (connection) => {
     const startedMs = performance.now();
-    const input = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 });
-    let bytesRead = 0;
-    input.on('data', (chunk: Buffer | string) => (bytesRead += chunk.length));
     const progress = await progressBar(context.stderr, 'import', size, 'bytes');
+    // Nothing may await between opening the stream and reading its lines, or data (and its end) go unread.
+    const input = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 });
     const lines = createInterface({ input, crlfDelay: Infinity });
+    const bytesRead = () => ('bytesRead' in input ? input.bytesRead : 0);
     let lineNumber = 0;
     let keys = 0;
     let commands = 0;
@@ -322,7 +322,7 @@ export function runImport(context: ClientContext, file: string): Promise<number>
         keys++;
         if (connection.inFlight >= IMPORT_WINDOW) {
           await connection.throttle(IMPORT_WINDOW / 2);
-          progress.update(bytesRead);
+          progress.update(bytesRead());
         }
       }
       await connection.settle();

@@ -34,9 +34,18 @@ class Capture extends Writable {
   }
 }
 
+/** A terminal as cli-progress sees one. */
+class TerminalCapture extends Capture {
+  readonly isTTY = true;
+  readonly columns = 100;
+}
+
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliWith(new Capture(), ...args);
+}
+
+async function cliWith(stderr: Capture, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new Capture();
-  const stderr = new Capture();
   const code = await main(['node', 'peerkv', '-p', String(server.port), ...args], { env: {}, stdout, stderr });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
@@ -130,4 +139,25 @@ test('a bad dump line or a missing file is one line that says what to do', async
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /^peerkv: cannot read .*nope\.jsonl: no such file \(give a file written by peerkv export, or - for stdin\)\n$/);
   assert.equal(parseDumpLine('{"peerkv":"dump","version":2}'), 'dump version 2 is not supported (this peerkv reads version 1)');
+});
+
+test('on a terminal, export and import draw a progress bar on stderr and still move every key', async () => {
+  const client = await RespClient.connect({ host: '127.0.0.1', port: server.port, timeoutMs: 5_000 });
+  await client.command(['FLUSHALL']);
+  await client.command(['MSET', ...Array.from({ length: 300 }, (_, index) => [`tty:${index}`, String(index)]).flat()]);
+  await client.command(['HSET', 'tty:h', 'f', 'v']);
+  const exported = await cliWith(new TerminalCapture(), 'export');
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.match(exported.stderr, /export \[.*\] \d+% \| \d+\/301 keys/);
+  const file = join(dir, 'tty.jsonl');
+  writeFileSync(file, exported.stdout);
+  await client.command(['FLUSHALL']);
+  // The bar is set up (an await) before the file is opened: no line may be lost meanwhile.
+  const imported = await cliWith(new TerminalCapture(), 'import', file);
+  assert.equal(imported.code, 0, imported.stderr);
+  assert.match(imported.stdout, /^imported 301 keys/);
+  assert.match(imported.stderr, /import \[/);
+  const size = await client.command(['DBSIZE']);
+  client.close();
+  assert.deepEqual(size, { type: 'integer', value: 301 });
 });
