@@ -102,6 +102,9 @@ export async function runDemo(options: DemoOptions, io: DemoIo): Promise<number>
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // If this process ends any other way (an uncaught error, process.exit), take the nodes with it.
+  const onExit = () => demo.killNow();
+  process.on('exit', onExit);
   try {
     await demo.start();
     if (interrupted) return 0;
@@ -131,6 +134,7 @@ export async function runDemo(options: DemoOptions, io: DemoIo): Promise<number>
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('exit', onExit);
     shell?.close();
     demo.say('stopping the cluster and removing its data...');
     await demo.stop();
@@ -435,6 +439,11 @@ class DemoCluster {
       this.say(`peerkv> ${line}`);
       await this.run(line);
     }
+  }
+
+  /** Synchronous last resort (process 'exit'): SIGKILL every node still running. */
+  killNow(): void {
+    for (const node of this.nodes) if (node.state !== 'killed') node.child?.kill('SIGKILL');
   }
 
   async stop(): Promise<void> {
