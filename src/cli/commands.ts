@@ -55,6 +55,7 @@ export function checkReply(reply: RespReply, command: string): RespReply {
   let hint = '';
   if (/^NOAUTH/.test(reply.value)) hint = ' (pass -a PASSWORD, or set PEERKV_PASSWORD)';
   else if (/^WRONGPASS|invalid password/i.test(reply.value)) hint = ' (check -a or PEERKV_PASSWORD)';
+  else if (/^MISCONF/.test(reply.value)) hint = ' (free space on that node\'s disk; it takes writes again by itself)';
   throw new CommandFailure(`${command} failed: ${reply.value}${hint}`);
 }
 

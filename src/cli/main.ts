@@ -23,13 +23,15 @@ import { DEFAULT_CLIENT_PORT } from '../runtime/options.js';
 /** Default bound on connecting and on each reply; also WAIT's timeout for `set --ack`. */
 export const CLIENT_TIMEOUT_MS_DEFAULT = 5_000;
 const DEFAULT_HOST = '127.0.0.1';
-/** More in-process nodes than this is a benchmark, not a playground. */
+/** More node processes than this is a benchmark, not a playground. */
 export const DEMO_NODES_MAX = 16;
 
 export interface MainIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+  /** The demo shell's input; process.stdin when absent. */
+  readonly stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 interface ClientFlags {
@@ -89,11 +91,12 @@ function buildProgram(io: MainIo, setExitCode: (code: number) => void): Command 
     });
 
   program.command('demo')
-    .description('local playground cluster on loopback (temporary data, removed on Ctrl-C)')
+    .description('local playground cluster of real node processes on loopback, with a shell (temporary data, removed on exit)')
     .option('--nodes <n>', `number of nodes, 1..${DEMO_NODES_MAX} (default 3)`, integerIn('--nodes', 1, DEMO_NODES_MAX))
-    .action(async (flags: { nodes?: number }) => {
+    .option('--tour', 'run a short scripted walk-through before the shell')
+    .action(async (flags: { nodes?: number; tour?: boolean }) => {
       const { runDemo } = await import('./demo.js');
-      setExitCode(await runDemo(flags.nodes ?? 3, io.stdout));
+      setExitCode(await runDemo({ nodes: flags.nodes ?? 3, tour: flags.tour === true }, { stdin: io.stdin ?? process.stdin, stdout: io.stdout, stderr: io.stderr }));
     });
 
   addClientCommands(program, io, setExitCode);
@@ -136,11 +139,30 @@ function addClientCommands(program: Command, io: MainIo, setExitCode: (code: num
   client('members', 'cluster members as this node sees them')
     .action(run((context) => runMembers(context)));
   client('status', 'summary of this node and the cluster')
-    .action(run((context) => runStatus(context)));
+    .option('--progress', 'follow this node\'s catch-up (keys held and received) until it is done')
+    .option('--expect-from <host:port>', 'with --progress: a node that stayed current; its key count is the target')
+    .action(run(async (context, command) => {
+      const flags = command.opts<{ progress?: boolean; expectFrom?: string }>();
+      if (flags.progress !== true) return runStatus(context);
+      const { runCatchUp } = await import('./catch-up.js');
+      return runCatchUp(context, flags.expectFrom);
+    }));
   client('watch', 'print changes to keys starting with PREFIX until Ctrl-C')
     .argument('[prefix]', 'key prefix', '')
     .option('--values', 'also print the new value of each set key')
     .action(run((context, command) => runWatch(context, command.processedArgs[0] as string, command.opts<{ values?: boolean }>().values === true)));
+  client('export', 'write every key (or those matching --match) as JSON lines to stdout, expiry kept')
+    .option('--match <pattern>', 'only keys matching this glob', '*')
+    .action(run(async (context, command) => {
+      const { runExport } = await import('./transfer.js');
+      return runExport(context, command.opts<{ match: string }>().match);
+    }));
+  client('import', 'load a file written by peerkv export (- for stdin), pipelined')
+    .argument('<file>')
+    .action(run(async (context, command) => {
+      const { runImport } = await import('./transfer.js');
+      return runImport(context, command.processedArgs[0] as string);
+    }));
   client('ping', 'check the node answers, with round-trip latency')
     .action(run((context) => runPing(context)));
 }

@@ -31,6 +31,7 @@ export interface StartFlags {
   readonly fsync?: string;
   readonly diskReserveMb?: string;
   readonly httpPort?: string;
+  readonly allowPartition?: boolean;
   readonly logLevel?: string;
   readonly clockOffsetMs?: string;
   readonly tombstoneGraceMs?: string;
@@ -66,6 +67,7 @@ export function defineStartOptions(command: Command): Command {
     .option('--disk-reserve-mb <n>', 'refuse client writes (MISCONF) while the data disk has less free (default 64)')
     .option('--http-port <n>', 'admin HTTP port: metrics, health (default off)')
     .option('--log-level <level>', `${LOG_LEVELS.join(' | ')} (default info)`)
+    .addOption(new Option('--allow-partition', 'demo/test only: POST /partition and /heal on the admin HTTP port cut and restore this node\'s peer links').hideHelp())
     .addOption(new Option('--clock-offset-ms <n>', 'test only: skew this node\'s wall clock').hideHelp())
     .addOption(new Option('--tombstone-grace-ms <n>', 'test only: how long deletes are remembered (default 24 h)').hideHelp());
 }
@@ -124,6 +126,7 @@ export function startOptionsFromFlags(
     fsync: fsync as FsyncMode,
     diskReserveBytes: diskReserveMb * 1024 * 1024,
     httpPort,
+    allowPartition: flags.allowPartition === true,
     logLevel: logLevel as LogLevelName,
     clockOffsetMs,
     core: { ...base.core, tombstoneGraceMs },

@@ -121,6 +121,14 @@ export class NodeCore {
     return this.peers.peers();
   }
 
+  /** Per linked peer, the highest of our write sequences it holds (acknowledged, or older than its link). */
+  replicationAcks(): { peer: NodeId; ackedSeq: number }[] {
+    return this.peers.peers().map((peer) => {
+      const link = this.peers.get(peer)!;
+      return { peer, ackedSeq: Math.max(link.ackedSeq, link.linkStartSeq) };
+    });
+  }
+
   step(input: Input): Effect[] {
     const out: Effect[] = [];
     this.keyspace.settle(); // the runtime applied the previous step's persist effects

@@ -12,6 +12,9 @@ import type { PeerHello } from '../core/io.js';
 import { decodeAnnounce, DISCOVERY_DATAGRAM_BYTES_MAX, encodeAnnounce, type DatagramSealer } from '../wire/discovery-codec.js';
 import { deriveClusterKeyMaterial, discoverySealer } from './cluster-crypto.js';
 
+/** An announcement sealed with another cluster key is logged again after this long. */
+export const DISCOVERY_KEY_WARNING_REPEAT_MS = 60_000;
+
 export interface DiscoveryLogger {
   debug(fields: object, message?: string): void;
   info(fields: object, message?: string): void;
@@ -55,7 +58,7 @@ export class Discovery {
     const sender = dgram.createSocket({ type: 'udp4' });
     this.receiver = receiver;
     this.sender = sender;
-    receiver.on('message', (datagram) => this.receive(datagram));
+    receiver.on('message', (datagram, from) => this.receive(datagram, from.address));
     for (const socket of [receiver, sender]) {
       socket.on('error', (error) => this.options.logger.warn({ err: error.message }, 'discovery socket error'));
     }
@@ -102,7 +105,10 @@ export class Discovery {
     await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
   }
 
-  private receive(datagram: Buffer): void {
+  /** When a discovery announcement with another key was last logged. */
+  private keyWarningMs = -Infinity;
+
+  private receive(datagram: Buffer, from = '?'): void {
     this.count('received');
     if (datagram.length > DISCOVERY_DATAGRAM_BYTES_MAX) {
       this.count('dropped_bad');
@@ -115,6 +121,13 @@ export class Discovery {
         result.code === 'other_cluster' ? 'dropped_other_cluster' : result.code === 'auth_failed' || result.code === 'expired' ? 'dropped_auth' : result.code === 'version' ? 'dropped_version' : 'dropped_bad',
       );
       this.options.logger.debug({ code: result.code, detail: result.detail }, 'discovery datagram dropped');
+      const nowMs = Date.now();
+      if (result.code === 'auth_failed' && nowMs - this.keyWarningMs >= DISCOVERY_KEY_WARNING_REPEAT_MS) {
+        // Once a minute at most: the operator must hear of it, a scanner must not flood the log.
+        this.keyWarningMs = nowMs;
+        this.options.logger.warn({ from, discoveryPort: this.options.port },
+          `a node at ${from} announces on discovery port ${this.options.port} with ${this.sealer === null ? 'a cluster key, this node has none' : 'another cluster key (or none)'}: it cannot join; give every node the same --cluster-key`);
+      }
       return;
     }
     const { announce } = result;

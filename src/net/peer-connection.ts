@@ -52,6 +52,8 @@ export interface ConnectionContext {
   readonly keys: readonly ClusterKeyMaterial[];
   count(stat: string, amount?: number): void;
   debug(fields: object, message: string): void;
+  /** A problem the operator must fix (another key, another version): logged once per `topic` a while. */
+  warnOnce(topic: string, fields: object, message: string): void;
 }
 
 export interface ConnectionEvents {
@@ -115,6 +117,12 @@ export class PeerConnection {
 
   close(reason: string): void {
     if (this.state === 'closed') return;
+    if (this.role === 'dialer' && this.state === 'auth' && this.remote !== null && reason === 'socket closed') {
+      // We sent our proof and the acceptor hung up instead of proving its own: it has another key.
+      const { name, id, addr } = this.remote;
+      this.context.warnOnce(`key-refused:${addr}`, { peer: id, peerName: name, addr },
+        `peer ${name} (${id.slice(0, 8)}) at ${addr} refused this node's cluster key: the two have different keys; give every node the same --cluster-key (while rotating, list the old key second)`);
+    }
     this.state = 'closed';
     if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
@@ -186,12 +194,24 @@ export class PeerConnection {
 
   private receiveHello(payload: Buffer, value: unknown): void {
     if (!isObject(value) || !isUint(value.v)) return this.fail('handshake_failed', 'not a hello');
-    if (value.v !== PEER_PROTOCOL_VERSION) return this.fail('version_mismatch', `protocol version ${value.v}`);
+    if (value.v !== PEER_PROTOCOL_VERSION) {
+      const from = isPeerHello(value.hello) ? `${value.hello.name} (${value.hello.id.slice(0, 8)}) at ${value.hello.addr}` : `a peer at ${this.socket.remoteAddress ?? '?'}`;
+      this.context.warnOnce(`version:${this.socket.remoteAddress}:${String(value.v)}`, { remote: this.socket.remoteAddress, version: value.v, ours: PEER_PROTOCOL_VERSION },
+        `${from} speaks peer protocol version ${value.v}, this node version ${PEER_PROTOCOL_VERSION}: link refused; run the same peerkv release on every node`);
+      return this.fail('version_mismatch', `protocol version ${value.v}`);
+    }
     if (value.cluster !== this.context.clusterName) return this.fail('cluster_mismatch', `cluster ${String(value.cluster).slice(0, 64)}`);
     if (!isPeerHello(value.hello) || !isBytes(value.nonce, LINK_NONCE_BYTES) || value.nonce.length !== LINK_NONCE_BYTES) {
       return this.fail('handshake_failed', 'malformed hello');
     }
-    if (value.auth !== this.context.keys.length > 0) return this.fail('auth_failed', 'one side has a cluster key, the other not');
+    if (value.auth !== this.context.keys.length > 0) {
+      const peer = isPeerHello(value.hello) ? `${value.hello.name} (${value.hello.id.slice(0, 8)}) at ${value.hello.addr}` : `a peer at ${this.socket.remoteAddress ?? '?'}`;
+      this.context.warnOnce(`keyless:${this.socket.remoteAddress}:${isPeerHello(value.hello) ? value.hello.id : ''}`, { remote: this.socket.remoteAddress },
+        this.context.keys.length > 0
+          ? `${peer} has no cluster key, this node has one: link refused; start it with the cluster's --cluster-key`
+          : `${peer} has a cluster key, this node has none: link refused; start this node with the cluster's --cluster-key`);
+      return this.fail('auth_failed', 'one side has a cluster key, the other not');
+    }
     const remote: PeerHello = { id: value.hello.id, name: value.hello.name, addr: value.hello.addr, incarnation: value.hello.incarnation };
     this.remote = remote;
     this.remoteNonce = value.nonce;
@@ -216,7 +236,12 @@ export class PeerConnection {
     const mac = isObject(value) && isBytes(value.mac, 64) ? value.mac : new Uint8Array(0);
     const otherRole: LinkRole = this.role === 'dialer' ? 'acceptor' : 'dialer';
     const key = verifyHandshakeMac(this.context.keys, this.dialerHelloPayload!, this.acceptorHelloPayload!, otherRole, mac);
-    if (key === null) return this.fail('auth_failed', 'handshake proof does not match any cluster key');
+    if (key === null) {
+      const remote = this.remote!;
+      this.context.warnOnce(`key:${remote.addr}`, { peer: remote.id, peerName: remote.name, addr: remote.addr, from: this.socket.remoteAddress },
+        `peer ${remote.name} (${remote.id.slice(0, 8)}) at ${remote.addr} tried to join with another cluster key: refused; give every node the same --cluster-key (while rotating, list the old key second)`);
+      return this.fail('auth_failed', 'handshake proof does not match any cluster key');
+    }
     // Both ends seal with the key the dialer proved (its first), so rotation works both ways.
     const [dialerNonce, acceptorNonce] = this.role === 'dialer' ? [this.nonce, this.remoteNonce!] : [this.remoteNonce!, this.nonce];
     const sealKey = linkSealKey(key, dialerNonce, acceptorNonce);

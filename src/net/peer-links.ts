@@ -24,6 +24,10 @@ export { PEER_HANDSHAKE_TIMEOUT_MS, PEER_LINK_WRITE_BUFFER_BYTES_HIGH } from './
 export const PEER_REDIAL_DELAY_MIN_MS = 100;
 /** Redial delay cap: a dead peer costs one connection attempt per ~5 s. */
 export const PEER_REDIAL_DELAY_MAX_MS = 5_000;
+/** A handshake problem (another cluster key, another version) is logged again after this long. */
+export const PEER_WARNING_REPEAT_MS = 60_000;
+/** Distinct handshake problems remembered; beyond it the memory starts over (bounds a scan). */
+const PEER_WARNING_TOPICS_MAX = 1_024;
 /** Connections still in their handshake; more are dropped at once (bounds a connection flood). */
 export const PEER_PENDING_HANDSHAKES_MAX = 64;
 
@@ -68,6 +72,8 @@ export class PeerLinks {
   private server: net.Server | null = null;
   private self: PeerHello;
   private closing = false;
+  /** Cut off on purpose (setPartitioned): no links, no dials, incoming connections refused. */
+  private partitioned = false;
   private readonly keys: readonly ClusterKeyMaterial[];
   private readonly links = new Map<string, PeerConnection>();
   private readonly targets = new Map<string, DialTarget>();
@@ -75,6 +81,8 @@ export class PeerLinks {
   private readonly dialTargets = new Map<PeerConnection, DialTarget>();
   private readonly connections = new Set<PeerConnection>();
   private readonly counters = new Map<string, number>();
+  /** When each handshake problem was last logged (warnOnce). */
+  private readonly warnedAt = new Map<string, number>();
   private readonly context: ConnectionContext;
   private readonly events: ConnectionEvents;
 
@@ -91,6 +99,14 @@ export class PeerLinks {
       keys: this.keys,
       count: (stat, amount = 1) => this.count(stat, amount),
       debug: (fields, message) => options.logger.debug(fields, message),
+      warnOnce: (topic, fields, message) => {
+        const nowMs = Date.now();
+        const lastMs = this.warnedAt.get(topic);
+        if (lastMs !== undefined && nowMs - lastMs < PEER_WARNING_REPEAT_MS) return;
+        if (this.warnedAt.size >= PEER_WARNING_TOPICS_MAX) this.warnedAt.clear();
+        this.warnedAt.set(topic, nowMs);
+        options.logger.warn(fields, message);
+      },
     };
     this.events = {
       identified: (connection, hello) => this.identified(connection, hello),
@@ -160,6 +176,33 @@ export class PeerLinks {
     this.links.get(peerId)?.close('disconnect');
   }
 
+  /**
+   * A real network partition of this node, for the demo and tests (admin HTTP, --allow-partition):
+   * while on, every peer connection is closed, none is dialled and incoming ones are refused;
+   * off dials every wanted peer again at once.
+   */
+  setPartitioned(on: boolean): void {
+    if (this.partitioned === on || this.closing) return;
+    this.partitioned = on;
+    this.options.logger.warn({ partitioned: on }, on ? 'partitioned on request: peer links cut, new ones refused' : 'partition healed: redialling peers');
+    if (on) {
+      for (const target of [...this.targets.values(), ...this.seeds.values()]) {
+        if (target.timer !== null) clearTimeout(target.timer);
+        target.timer = null;
+      }
+      for (const connection of [...this.connections]) connection.close('partitioned');
+      return;
+    }
+    for (const target of [...this.targets.values(), ...this.seeds.values()]) {
+      target.attempt = 0;
+      this.pump(target, true);
+    }
+  }
+
+  isPartitioned(): boolean {
+    return this.partitioned;
+  }
+
   /** Sends over the link to peerId; false when no link is up (or the frame is too big). */
   send(peerId: string, hlc: Hlc, message: PeerMessage): boolean {
     const link = this.links.get(peerId);
@@ -201,6 +244,11 @@ export class PeerLinks {
   }
 
   private accept(socket: net.Socket): void {
+    if (this.partitioned) {
+      this.count('refused_partitioned');
+      socket.destroy();
+      return;
+    }
     if (this.closing || this.pendingHandshakes() >= PEER_PENDING_HANDSHAKES_MAX) {
       this.count('handshake_refused_busy');
       socket.destroy();
@@ -217,7 +265,7 @@ export class PeerLinks {
 
   /** Dials the target unless it is linked, being dialled, or waiting for its redial timer. */
   private pump(target: DialTarget, immediately: boolean): void {
-    if (this.closing || !this.isLive(target)) return;
+    if (this.closing || this.partitioned || !this.isLive(target)) return;
     if (target.peerId !== null && this.links.has(target.peerId)) {
       target.attempt = 0;
       if (target.timer !== null) clearTimeout(target.timer);

@@ -17,6 +17,7 @@ import {
 import { Session, type SessionTransport } from '../server/session.js';
 import { buildCommandTable } from '../server/commands.js';
 import { ServerState, type Logger } from '../server/state.js';
+import type { CommandStatsEntry } from '../server/command-stats.js';
 import { executeCommand } from '../server/table.js';
 import { discardTransaction } from '../server/transaction-queue.js';
 
@@ -39,6 +40,8 @@ export interface RespServer {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
   connections(): number;
+  /** Calls and handler time per command since start (INFO commandstats). */
+  commandStats(): CommandStatsEntry[];
   /** Counters since start: connections, commands, protocol errors, rejected, bytes ... */
   stats(): Record<string, number>;
   /** Stop reading from every client (new ones too) until resumeReading. */
@@ -289,6 +292,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
   return {
     port,
     connections: () => listener.connections.size,
+    commandStats: () => state.commandStats.snapshot(),
     stats: () => ({ ...state.stats, connections: listener.connections.size }),
     pauseReading: () => listener.setReadingPaused(true),
     resumeReading: () => listener.setReadingPaused(false),

@@ -165,7 +165,16 @@ export class NodeRuntime implements Engine {
     this.saveLastUp();
     this.lastUpTimer = setInterval(() => this.saveLastUp(), LAST_UP_SAVE_INTERVAL_MS);
     this.lastUpTimer.unref();
-    if (options.httpPort !== undefined) this.admin = await startAdminHttp({ host: options.bind, port: options.httpPort, engine: this });
+    if (options.httpPort !== undefined) {
+      this.admin = await startAdminHttp({
+        host: options.bind,
+        port: options.httpPort,
+        engine: this,
+        commandStats: () => this.resp?.commandStats() ?? [],
+        replication: () => ({ writeSeq: this.core.lastWriteSeq(), acks: this.core.replicationAcks() }),
+        partition: options.allowPartition ? (on) => this.links.setPartitioned(on) : undefined,
+      });
+    }
     for (const seed of options.join) this.links.connectSeed(seed);
     this.input({ kind: 'tick', nowMs: this.nowMs() });
   }
@@ -184,6 +193,11 @@ export class NodeRuntime implements Engine {
 
   nowMs(): number {
     return Date.now() + this.options.clockOffsetMs;
+  }
+
+  /** Whether this node's peer links are cut on purpose (admin HTTP POST /partition). */
+  partitioned(): boolean {
+    return this.links.isPartitioned();
   }
 
   storageFailure(): string | undefined {

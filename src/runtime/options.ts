@@ -38,6 +38,8 @@ export interface NodeOptions {
   readonly diskReserveBytes: number;
   /** Admin HTTP port (metrics, health); undefined = off. */
   readonly httpPort: number | undefined;
+  /** Demo/test only: the admin HTTP port also takes POST /partition and /heal (cut and restore this node's peer links). */
+  readonly allowPartition: boolean;
   readonly logLevel: LogLevelName;
   /** Test-only: added to this node's wall clock (simulates a skewed clock). */
   readonly clockOffsetMs: number;
@@ -67,6 +69,7 @@ export function defaultNodeOptions(overrides: Partial<NodeOptions> = {}): NodeOp
     fsync: 'everysec',
     diskReserveBytes: DISK_RESERVE_BYTES_DEFAULT,
     httpPort: undefined,
+    allowPartition: false,
     logLevel: 'info',
     clockOffsetMs: 0,
     core: DEFAULT_CORE_CONFIG,
@@ -88,6 +91,7 @@ export function validateNodeOptions(options: NodeOptions): string[] {
   checkPort('--peer-port', options.peerPort);
   checkPort('--discovery-port', options.discoveryPort);
   if (options.httpPort !== undefined) checkPort('--http-port', options.httpPort);
+  if (options.allowPartition && options.httpPort === undefined) problems.push('--allow-partition needs --http-port (POST /partition and /heal are served there)');
   if (options.port !== 0 && options.port === options.peerPort) problems.push('--port and --peer-port must differ');
   if (!isLoopbackAddress(options.bind) && options.clusterKeys.length === 0 && !options.insecure) {
     problems.push(`--bind ${options.bind} is not loopback: set --cluster-key (or PEERKV_CLUSTER_KEY) so peers authenticate, or pass --insecure`);

@@ -3,6 +3,13 @@
 // a write's commit and replication are not in it (they finish after the handler returns).
 import { Buffer } from 'node:buffer';
 
+export interface CommandStatsEntry {
+  readonly name: string;
+  readonly calls: number;
+  readonly usec: number;
+  readonly failed: number;
+}
+
 interface CommandCounters {
   calls: number;
   usec: number;
@@ -68,6 +75,11 @@ export class CommandStats {
         const perCall = counters.calls === 0 ? 0 : counters.usec / counters.calls;
         return `cmdstat_${name}:calls=${counters.calls},usec=${usec},usec_per_call=${perCall.toFixed(2)},rejected_calls=${counters.rejected},failed_calls=${counters.failed}`;
       });
+  }
+
+  /** Calls, handler microseconds and failures per command (the admin dashboard's source). */
+  snapshot(): CommandStatsEntry[] {
+    return [...this.commands.entries()].map(([name, counters]) => ({ name, calls: counters.calls, usec: counters.usec, failed: counters.failed }));
   }
 
   /** `errorstat_<PREFIX>:count=..`, by prefix. */

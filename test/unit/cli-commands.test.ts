@@ -282,3 +282,13 @@ test('the client keeps pipelined replies in order and refuses commands once clos
   client.close();
   await assert.rejects(client.command(['ECHO', 'x']), { code: 'CLOSED' });
 });
+
+test('disk full: a write refused with MISCONF is one stderr line that says to free space', async () => {
+  const misconf = '-MISCONF peerkv cannot write to its data directory: free space 12 MB is below the 64 MB reserve. Commands that may modify data are refused until it can (checked every second); reads work.\r\n';
+  const server = await fakeServer((args) => (args[0] === 'SET' ? misconf : redisLike(args)));
+  const refused = await run(server.port, ['set', 'k', 'v']);
+  assert.equal(refused.code, 1);
+  assert.equal(refused.stderr.split('\n').filter((line) => line !== '').length, 1, refused.stderr);
+  assert.match(refused.stderr, /^peerkv: SET failed: MISCONF .*reserve.*reads work\. \(free space on that node's disk; it takes writes again by itself\)\n$/);
+  await server.close();
+});

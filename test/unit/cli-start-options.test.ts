@@ -95,3 +95,9 @@ test('unknown flags and stray arguments are usage errors, not crashes', () => {
   assert.match(errors(parseStartOptions(['extra'], {}, noFiles))[0]!, /too many arguments/);
   assert.match(errors(parseStartOptions(['--port'], {}, noFiles))[0]!, /argument missing/);
 });
+
+test('--allow-partition (demo and tests) needs --http-port, where POST /partition and /heal are served', () => {
+  assert.equal(options(parseStartOptions(['--http-port', '0', '--allow-partition'], {}, noFiles)).allowPartition, true);
+  assert.equal(options(parseStartOptions([], {}, noFiles)).allowPartition, false);
+  assert.deepEqual(parseStartOptions(['--allow-partition'], {}, noFiles), { errors: ['--allow-partition needs --http-port (POST /partition and /heal are served there)'] });
+});
