@@ -1,6 +1,7 @@
 // Every command group, assembled into the table the dispatcher uses.
 import { ADMIN_COMMANDS } from './admin.js';
 import { CONNECTION_COMMANDS } from './connection.js';
+import { DUMP_COMMANDS } from './dump.js';
 import { KEY_COPY_COMMANDS } from './key-copy.js';
 import { HASH_COMMANDS } from './hashes.js';
 import { LIST_COMMANDS } from './lists.js';
@@ -17,7 +18,7 @@ import { TTL_COMMANDS } from './ttl.js';
 
 export function buildCommandTable(): CommandTable {
   const table = new CommandTable();
-  for (const group of [CONNECTION_COMMANDS, PUBSUB_COMMANDS, STRING_COMMANDS, KEY_COMMANDS, KEY_COPY_COMMANDS, OBJECT_COMMANDS, TTL_COMMANDS, HASH_COMMANDS, SET_COMMANDS, ZSET_COMMANDS, LIST_COMMANDS, ADMIN_COMMANDS, MEMORY_COMMANDS, MULTI_COMMANDS]) {
+  for (const group of [CONNECTION_COMMANDS, PUBSUB_COMMANDS, STRING_COMMANDS, KEY_COMMANDS, KEY_COPY_COMMANDS, OBJECT_COMMANDS, TTL_COMMANDS, HASH_COMMANDS, SET_COMMANDS, ZSET_COMMANDS, LIST_COMMANDS, ADMIN_COMMANDS, MEMORY_COMMANDS, MULTI_COMMANDS, DUMP_COMMANDS]) {
     for (const spec of group) table.add(spec);
   }
   return table;
