@@ -126,6 +126,7 @@ const EVENT_CLASS: Readonly<Record<string, string>> = {
   zadd: 'z', zincr: 'z', zrem: 'z', zremrangebyscore: 'z', zremrangebyrank: 'z', zremrangebylex: 'z', zpopmin: 'z', zpopmax: 'z',
   zunionstore: 'z', zinterstore: 'z', zdiffstore: 'z', zrangestore: 'z',
   expired: 'x', evicted: 'e', new: 'n',
+  xadd: 't', xtrim: 't', xdel: 't', xsetid: 't', 'xgroup-create': 't', 'xgroup-createconsumer': 't', 'xgroup-delconsumer': 't', 'xgroup-destroy': 't', 'xgroup-setid': 't',
 };
 
 /** Which channels an event goes to under the flags: keyspace (K) and keyevent (E). */
