@@ -90,13 +90,18 @@ export function decodeMeta(bytes: Uint8Array): StreamMeta {
   return { ops: bytes[0]!, lastId: decodeId(bytes, 1), entriesAdded: view.getBigUint64(1 + STREAM_ID_BYTES), maxDeletedId: decodeId(bytes, 1 + STREAM_ID_BYTES + 8) };
 }
 
-/** An entry's pairs: [count u32] then [length u32][bytes] per field and value. */
-export function encodeEntry(pairs: readonly Uint8Array[]): Uint8Array {
-  const size = 4 + pairs.reduce((sum, item) => sum + 4 + item.length, 0);
+/**
+ * An entry's value: [ordinal u64][count u32] then [length u32][bytes] per field and value.
+ * The ordinal (the stream's entries-added count when it was added) places it in the node
+ * Redis would have put it in, which approximate trimming removes whole.
+ */
+export function encodeEntry(pairs: readonly Uint8Array[], ordinal: bigint): Uint8Array {
+  const size = ENTRY_HEADER_BYTES + pairs.reduce((sum, item) => sum + 4 + item.length, 0);
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
-  view.setUint32(0, pairs.length);
-  let at = 4;
+  view.setBigUint64(0, ordinal);
+  view.setUint32(8, pairs.length);
+  let at = ENTRY_HEADER_BYTES;
   for (const item of pairs) {
     view.setUint32(at, item.length);
     bytes.set(item, at + 4);
@@ -105,12 +110,18 @@ export function encodeEntry(pairs: readonly Uint8Array[]): Uint8Array {
   return bytes;
 }
 
+const ENTRY_HEADER_BYTES = 12;
+
+export function entryOrdinal(bytes: Uint8Array): bigint {
+  return bytes.length < ENTRY_HEADER_BYTES ? 0n : new DataView(bytes.buffer, bytes.byteOffset, bytes.length).getBigUint64(0);
+}
+
 export function decodeEntry(bytes: Uint8Array): Uint8Array[] {
-  if (bytes.length < 4) return [];
+  if (bytes.length < ENTRY_HEADER_BYTES) return [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  const count = view.getUint32(0);
+  const count = view.getUint32(8);
   const pairs: Uint8Array[] = [];
-  let at = 4;
+  let at = ENTRY_HEADER_BYTES;
   for (let index = 0; index < count && at + 4 <= bytes.length; index++) {
     const length = view.getUint32(at);
     pairs.push(bytes.subarray(at + 4, at + 4 + length));

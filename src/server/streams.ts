@@ -4,10 +4,11 @@
 // (ms-seq above the stream's last id here), so entries added on two nodes at once are all
 // kept, ordered by id (their ms may interleave by the nodes' clocks); the same explicit id
 // added on two nodes is one entry, the later write's. Approximate trimming (~) removes
-// whole blocks of STREAM_NODE_ENTRIES entries from the head, as Redis removes whole nodes.
+// whole nodes from the head as Redis does: an entry's node is fixed when it is added (its
+// ordinal over stream-node-max-entries; Redis's byte limit per node is not modelled).
 import type { Buffer } from 'node:buffer';
 import type { ClientWrite } from '../core/io.js';
-import { appendArrayHeader, appendBulk, appendBulkText, appendError, appendInteger, appendNullArray, appendOk, type RespOutput, type RespVersion } from '../wire/resp.js';
+import { appendArrayHeader, appendBulk, appendBulkText, appendError, appendInteger, appendMapHeader, appendNullArray, appendOk, type RespOutput, type RespVersion } from '../wire/resp.js';
 import { argIs, checkKeyLength, CommandFlag, command, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR } from './common.js';
 import type { Engine } from './engine.js';
 import type { Session } from './session.js';
@@ -24,6 +25,7 @@ import {
   streamHeaderWrite,
   tombstone,
   visitRows,
+  entryOrdinal,
   type StreamEntry,
   type StreamState,
 } from './stream-rows.js';
@@ -34,10 +36,8 @@ import { waitForEntries } from './stream-blocking.js';
 import { WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 import { encodeEntry } from './stream-rows.js';
 
-/** Entries per Redis stream node (stream-node-max-entries default): the unit of approximate trimming. */
-export const STREAM_NODE_ENTRIES = 100;
-/** Approximate trimming's default LIMIT: 100 nodes, as Redis. */
-const APPROX_TRIM_LIMIT = 100 * STREAM_NODE_ENTRIES;
+/** Approximate trimming's default LIMIT is this many nodes, as Redis (within 10000 .. 1000000 entries). */
+const APPROX_TRIM_NODES = 100;
 
 /** A stream read for a command, WRONGTYPE replied; `null` when the reply was an error. */
 export function streamForCommand(session: Session, key: Uint8Array): StreamState | undefined | null {
@@ -71,54 +71,59 @@ export interface TrimArgs {
   readonly approx: boolean;
   /** 0: no limit. */
   readonly limit: bigint;
+  /** Entries per node (stream-node-max-entries; 0: unbounded, the whole stream is one node). */
+  readonly nodeEntries: number;
 }
 
 /**
  * Tombstones of the head entries the trim removes. `added` is an entry this batch adds
- * (XADD), counted at the tail. Exact trims remove entry by entry; approximate ones whole
- * blocks of STREAM_NODE_ENTRIES, only while the stream stays at or above its target.
+ * (XADD) with its ordinal, counted at the tail. Exact trims remove entry by entry;
+ * approximate ones whole nodes (entries whose ordinals fall in one block of nodeEntries,
+ * as Redis filled its nodes), only while the stream stays at or above its target.
  */
-export function trimWrites(engine: Engine, key: Uint8Array, length: number, args: TrimArgs, added?: StreamId): { writes: ClientWrite[]; deleted: number; addedTrimmed: boolean } {
+export function trimWrites(engine: Engine, key: Uint8Array, length: number, args: TrimArgs, added?: { id: StreamId; ordinal: bigint }): { writes: ClientWrite[]; deleted: number; addedTrimmed: boolean } {
   const writes: ClientWrite[] = [];
   if (args.strategy === 'none') return { writes, deleted: 0, addedTrimmed: false };
-  const ids: StreamId[] = [];
-  // Collect only as many head ids as the trim can take (plus one block to decide).
-  const wanted = args.strategy === 'maxlen' ? Math.max(0, length - Number(args.maxlen)) + STREAM_NODE_ENTRIES : Infinity;
-  visitRows(engine, partPrefix(key, StreamPart.Entry), undefined, (_row, element) => {
-    const id = decodeId(element);
-    if (args.strategy === 'minid' && compareIds(id, args.minid) >= 0 && !args.approx) return false;
-    ids.push(id);
-    return ids.length < wanted;
-  });
-  if (added !== undefined && ids.length < wanted) ids.push(added);
+  const nodeEntries = args.nodeEntries > 0 ? BigInt(args.nodeEntries) : 0n;
+  const nodeOf = (ordinal: bigint): bigint => (nodeEntries === 0n ? 0n : (ordinal - 1n) / nodeEntries);
+  const head: { id: StreamId; node: bigint }[] = [];
+  // Exact MAXLEN needs only the entries it removes; the others read until they can decide.
+  const wanted = args.strategy === 'maxlen' && !args.approx ? Math.max(0, length - Number(args.maxlen)) : Infinity;
+  if (wanted > 0) {
+    visitRows(engine, partPrefix(key, StreamPart.Entry), undefined, (row, element) => {
+      const id = decodeId(element);
+      if (args.strategy === 'minid' && !args.approx && compareIds(id, args.minid) >= 0) return false;
+      head.push({ id, node: nodeOf(entryOrdinal(row.value!)) });
+      return head.length < wanted;
+    });
+  }
+  if (added !== undefined && head.length < wanted) head.push({ id: added.id, node: nodeOf(added.ordinal) });
+  const limit = args.limit === 0n ? Infinity : Number(args.limit);
   let remaining = length;
   let deleted = 0;
-  const take = (count: number): void => {
-    for (let index = deleted; index < deleted + count; index++) {
-      const id = ids[index]!;
-      if (added !== undefined && compareIds(id, added) === 0) continue;
-      writes.push(tombstone(entryRow(key, id)));
-    }
-    deleted += count;
-    remaining -= count;
-  };
-  const limit = args.limit === 0n ? Infinity : Number(args.limit);
   if (!args.approx) {
-    while (deleted < ids.length && deleted < limit) {
-      const id = ids[deleted]!;
-      if (args.strategy === 'maxlen' ? remaining <= Number(args.maxlen) : compareIds(id, args.minid) >= 0) break;
-      take(1);
+    while (deleted < head.length && deleted < limit) {
+      if (args.strategy === 'maxlen' ? remaining <= Number(args.maxlen) : compareIds(head[deleted]!.id, args.minid) >= 0) break;
+      deleted++;
+      remaining--;
     }
   } else {
-    while (deleted < ids.length) {
-      const block = Math.min(STREAM_NODE_ENTRIES, ids.length - deleted);
+    while (deleted < head.length) {
+      let end = deleted + 1;
+      while (end < head.length && head[end]!.node === head[deleted]!.node) end++;
+      const block = end - deleted;
       if (deleted + block > limit) break;
-      const removable = args.strategy === 'maxlen' ? remaining - block >= Number(args.maxlen) && (block === STREAM_NODE_ENTRIES || remaining === block) : compareIds(ids[deleted + block - 1]!, args.minid) < 0;
+      const removable = args.strategy === 'maxlen' ? remaining - block >= Number(args.maxlen) : compareIds(head[end - 1]!.id, args.minid) < 0;
       if (!removable) break;
-      take(block);
+      deleted = end;
+      remaining -= block;
     }
   }
-  const addedTrimmed = added !== undefined && ids.slice(0, deleted).some((id) => compareIds(id, added) === 0);
+  let addedTrimmed = false;
+  for (const { id } of head.slice(0, deleted)) {
+    if (added !== undefined && compareIds(id, added.id) === 0) addedTrimmed = true;
+    else writes.push(tombstone(entryRow(key, id)));
+  }
   return { writes, deleted, addedTrimmed };
 }
 
@@ -134,6 +139,7 @@ function parseAddOrTrim(session: Session, args: Buffer[], xadd: boolean): { inde
   let id: StreamId | undefined;
   let seqGiven = true;
   let index = 2;
+  const nodeEntries = session.server.settings.integer('stream-node-max-entries');
   const error = (text: string): undefined => void appendError(session.out, text);
   for (; index < args.length; index++) {
     const more = args.length - 1 - index;
@@ -185,9 +191,10 @@ function parseAddOrTrim(session: Session, args: Buffer[], xadd: boolean): { inde
   if (limitGiven) {
     if (!approx) return error('ERR syntax error, LIMIT cannot be used without the special ~ option');
   } else {
-    limit = approx ? BigInt(APPROX_TRIM_LIMIT) : 0n;
+    const nodes = APPROX_TRIM_NODES * nodeEntries;
+    limit = approx ? BigInt(nodes <= 0 ? 10_000 : Math.min(nodes, 1_000_000)) : 0n;
   }
-  return { index, trim: { strategy, maxlen, minid, approx, limit }, noMakeStream, id, seqGiven };
+  return { index, trim: { strategy, maxlen, minid, approx, limit, nodeEntries }, noMakeStream, id, seqGiven };
 }
 
 /** The id XADD gives a new entry, or the error text. */
@@ -228,11 +235,12 @@ function xaddCommand(session: Session, args: Buffer[]): void {
   const id = nextId(lastId, engine.nowMs(), parsed.id, parsed.seqGiven);
   if (typeof id === 'string') return void appendError(session.out, id);
   const writes = state === undefined ? creationWrites(engine, key) : [];
-  const trim = trimWrites(engine, key, (state?.length ?? 0) + 1, parsed.trim, id);
-  if (!trim.addedTrimmed) writes.push({ key: entryRow(key, id), value: encodeEntry(args.slice(fieldsAt)), expiresAtMs: 0 });
-  writes.push(...trim.writes);
   const meta = state?.meta;
-  writes.push(metaWrite(key, { ops: StreamOp.Add | (trim.deleted > 0 ? StreamOp.Trim : 0), lastId: id, entriesAdded: (meta?.entriesAdded ?? 0n) + 1n, maxDeletedId: meta?.maxDeletedId ?? ZERO_ID }));
+  const ordinal = (meta?.entriesAdded ?? 0n) + 1n;
+  const trim = trimWrites(engine, key, (state?.length ?? 0) + 1, parsed.trim, { id, ordinal });
+  if (!trim.addedTrimmed) writes.push({ key: entryRow(key, id), value: encodeEntry(args.slice(fieldsAt), ordinal), expiresAtMs: 0 });
+  writes.push(...trim.writes);
+  writes.push(metaWrite(key, { ops: StreamOp.Add | (trim.deleted > 0 ? StreamOp.Trim : 0), lastId: id, entriesAdded: ordinal, maxDeletedId: meta?.maxDeletedId ?? ZERO_ID }));
   writes.push(streamHeaderWrite(key, state?.header));
   const start = session.out.length;
   appendBulkText(session.out, idText(id));
@@ -434,12 +442,8 @@ export function parseReadArgs(session: Session, args: Buffer[], grouped: boolean
 
 /** The outer reply of XREAD/XREADGROUP: an array of [key, entries] (RESP2) or a map (RESP3). */
 export function appendStreamsHeader(out: RespOutput, count: number, version: RespVersion): void {
-  if (version === 3) {
-    out.ascii(`%${count}`);
-    out.crlf();
-  } else {
-    appendArrayHeader(out, count);
-  }
+  if (version === 3) appendMapHeader(out, count, version);
+  else appendArrayHeader(out, count);
 }
 
 export function appendKeyEntries(out: RespOutput, key: Uint8Array, entries: readonly StreamEntry[], version: RespVersion): void {
