@@ -19,7 +19,7 @@ import { decodeDumpPayload, encodeDumpPayload, type DumpValue } from './rdb-code
 import type { Session } from './session.js';
 import { memberWrite, SET_HEADER } from './sets.js';
 import type { CommandSpec } from './table.js';
-import { deleteWrite, liveHeader, replaceWrite, stringValue, typeOf } from './typed-keys.js';
+import { deleteWrite, liveHeader, replaceWrite, stringValue, typeName, typeOf } from './typed-keys.js';
 import { loadEntries, plainScoreWrite, ZSET_HEADER } from './zset-rows.js';
 import { parseInteger64 } from '../core/counters.js';
 import type { VersionedRecord } from '../core/types.js';
@@ -105,11 +105,12 @@ function dumpCommand(session: Session, args: Buffer[]): void {
   const engine = session.engine;
   const key = args[1]!;
   const header = liveHeader(engine, key);
-  const value = header === undefined ? undefined : dumpValueOf(engine, key, header);
-  if (value === undefined) {
+  if (header === undefined) {
     session.server.stats.keyspaceMisses++;
     return void appendNull(session.out, session.protocol);
   }
+  const value = dumpValueOf(engine, key, header);
+  if (value === undefined) return void appendError(session.out, `ERR DUMP of a ${typeName(header)} is not supported by peerkv yet`);
   session.server.stats.keyspaceHits++;
   appendBulk(session.out, encodeDumpPayload(value));
 }

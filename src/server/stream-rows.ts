@@ -18,7 +18,7 @@ import { compareVersions } from '../core/record.js';
 import { encodeHeader, headerRowKey, kindPrefix, KeyType, RowKind, rowKey } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
 import type { Engine } from './engine.js';
-import { compareIds, decodeId, encodeId, STREAM_ID_BYTES, ZERO_ID, type StreamId } from './stream-ids.js';
+import { compareIds, decodeId, encodeId, MAX_ID, STREAM_ID_BYTES, ZERO_ID, type StreamId } from './stream-ids.js';
 import { deleteWrite, liveHeader, typeOf, WRONG_TYPE } from './typed-keys.js';
 
 export const STREAM_HEADER = encodeHeader({ type: KeyType.Stream, base: undefined });
@@ -262,16 +262,25 @@ export function entryAt(engine: Engine, key: Uint8Array, id: StreamId): StreamEn
   return row === undefined || row.value === null ? undefined : { id, pairs: decodeEntry(row.value) };
 }
 
-/** First and last live entry (undefined when empty). Reads the whole stream for the last (no reverse scan). */
+/**
+ * The last `count` entries with start <= id <= end, newest first. The storage has no
+ * reverse scan: windows of ids ending at `end` are read forward, doubling in ms until they
+ * hold `count` entries or reach `start` (ids are mostly times, so this reads about count).
+ */
+export function entriesInRangeReversed(engine: Engine, key: Uint8Array, start: StreamId, end: StreamId, count: number): StreamEntry[] {
+  if (compareIds(start, end) > 0) return [];
+  if (count === 0) return entriesInRange(engine, key, start, end, 0).reverse();
+  for (let spanMs = 1n; ; spanMs *= 2n) {
+    const low = end.ms - start.ms <= spanMs ? start : { ms: end.ms - spanMs, seq: 0n };
+    const entries = entriesInRange(engine, key, low, end, 0);
+    if (entries.length >= count || low === start) return entries.slice(Math.max(0, entries.length - count)).reverse();
+  }
+}
+
+/** First and last live entry (undefined when empty). */
 export function edgeEntries(engine: Engine, key: Uint8Array): { first: StreamEntry | undefined; last: StreamEntry | undefined } {
-  let first: StreamEntry | undefined;
-  let last: StreamEntry | undefined;
-  visitRows(engine, partPrefix(key, StreamPart.Entry), undefined, (row, element) => {
-    const entry = { id: decodeId(element), pairs: decodeEntry(row.value!) };
-    first ??= entry;
-    last = entry;
-  });
-  return { first, last };
+  const first = entriesInRange(engine, key, ZERO_ID, MAX_ID, 1)[0];
+  return { first, last: first === undefined ? undefined : entriesInRangeReversed(engine, key, ZERO_ID, MAX_ID, 1)[0] };
 }
 
 /** A group's effective position: its group row or its cursor row, whichever was written last; undefined when no such group. */

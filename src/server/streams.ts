@@ -16,6 +16,7 @@ import { compareIds, decrementId, idText, incrementId, INVALID_ID_ERROR, MAX_ID,
 import {
   creationWrites,
   entriesInRange,
+  entriesInRangeReversed,
   entryRow,
   metaWrite,
   partPrefix,
@@ -88,13 +89,17 @@ export function trimWrites(engine: Engine, key: Uint8Array, length: number, args
   const nodeOf = (ordinal: bigint): bigint => (nodeEntries === 0n ? 0n : (ordinal - 1n) / nodeEntries);
   const head: { id: StreamId; node: bigint }[] = [];
   // Exact MAXLEN needs only the entries it removes; the others read until they can decide.
-  const wanted = args.strategy === 'maxlen' && !args.approx ? Math.max(0, length - Number(args.maxlen)) : Infinity;
+  // Exact MAXLEN reads only the entries it removes; approximate MAXLEN one node more (to see
+  // where the last removable node ends); MINID stops at the first id it keeps.
+  const excess = Math.max(0, length - Number(args.maxlen));
+  const wanted = args.strategy !== 'maxlen' ? Infinity : !args.approx ? excess : nodeEntries === 0n ? Infinity : excess + args.nodeEntries + 1;
   if (wanted > 0) {
     visitRows(engine, partPrefix(key, StreamPart.Entry), undefined, (row, element) => {
       const id = decodeId(element);
-      if (args.strategy === 'minid' && !args.approx && compareIds(id, args.minid) >= 0) return false;
+      const kept = args.strategy === 'minid' && compareIds(id, args.minid) >= 0;
+      if (kept && !args.approx) return false;
       head.push({ id, node: nodeOf(entryOrdinal(row.value!)) });
-      return head.length < wanted;
+      return !kept && head.length < wanted;
     });
   }
   if (added !== undefined && head.length < wanted) head.push({ id: added.id, node: nodeOf(added.ordinal) });
@@ -281,12 +286,7 @@ function rangeVariant(reverse: boolean) {
     if (state === undefined) return void appendArrayHeader(session.out, 0);
     if (count === 0n) return void appendNullArray(session.out, session.protocol);
     const limit = count === -1n ? 0 : Number(count);
-    let entries = entriesInRange(session.engine, args[1]!, start, end, reverse ? 0 : limit);
-    if (reverse) {
-      entries.reverse();
-      if (limit > 0) entries = entries.slice(0, limit);
-    }
-    appendEntries(session.out, entries);
+    appendEntries(session.out, reverse ? entriesInRangeReversed(session.engine, args[1]!, start, end, limit) : entriesInRange(session.engine, args[1]!, start, end, limit));
   };
 }
 
@@ -380,12 +380,9 @@ function xsetidCommand(session: Session, args: Buffer[]): void {
   session.deferWrite(session.engine.write([metaWrite(key, meta), streamHeaderWrite(key, state.header)]), start);
 }
 
-/** The id of the last live entry (streamLastValidID); reads from the stream's last id down. */
+/** The id of the last live entry (streamLastValidID). */
 export function lastEntryId(engine: Engine, key: Uint8Array, state: StreamState): StreamId | undefined {
-  if (state.length === 0) return undefined;
-  let last: StreamId | undefined;
-  visitRows(engine, partPrefix(key, StreamPart.Entry), undefined, (_row, element) => void (last = decodeId(element)));
-  return last;
+  return state.length === 0 ? undefined : entriesInRangeReversed(engine, key, ZERO_ID, MAX_ID, 1)[0]?.id;
 }
 
 // ---- XREAD ----
