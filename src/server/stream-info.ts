@@ -67,7 +67,7 @@ function streamInfo(session: Session, key: Uint8Array, state: StreamState, args:
   if (!full) {
     label(out, 'groups');
     appendInteger(out, groups.length);
-    const { first, last } = edgeEntries(engine, key);
+    const { first, last } = edgeEntries(engine, key, state.lastId);
     label(out, 'first-entry');
     if (first === undefined) appendNull(out, version);
     else appendEntry(out, first);

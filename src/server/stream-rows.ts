@@ -263,11 +263,13 @@ export function entryAt(engine: Engine, key: Uint8Array, id: StreamId): StreamEn
 }
 
 /**
- * The last `count` entries with start <= id <= end, newest first. The storage has no
+ * The last `count` entries with start <= id <= upTo, newest first (lastId: the stream's). The storage has no
  * reverse scan: windows of ids ending at `end` are read forward, doubling in ms until they
  * hold `count` entries or reach `start` (ids are mostly times, so this reads about count).
  */
-export function entriesInRangeReversed(engine: Engine, key: Uint8Array, start: StreamId, end: StreamId, count: number): StreamEntry[] {
+export function entriesInRangeReversed(engine: Engine, key: Uint8Array, start: StreamId, upTo: StreamId, count: number, lastId: StreamId): StreamEntry[] {
+  // No entry lies above the stream's last id: windows start there, not at "+".
+  const end = compareIds(upTo, lastId) > 0 ? lastId : upTo;
   if (compareIds(start, end) > 0) return [];
   if (count === 0) return entriesInRange(engine, key, start, end, 0).reverse();
   for (let spanMs = 1n; ; spanMs *= 2n) {
@@ -278,9 +280,9 @@ export function entriesInRangeReversed(engine: Engine, key: Uint8Array, start: S
 }
 
 /** First and last live entry (undefined when empty). */
-export function edgeEntries(engine: Engine, key: Uint8Array): { first: StreamEntry | undefined; last: StreamEntry | undefined } {
+export function edgeEntries(engine: Engine, key: Uint8Array, lastId: StreamId): { first: StreamEntry | undefined; last: StreamEntry | undefined } {
   const first = entriesInRange(engine, key, ZERO_ID, MAX_ID, 1)[0];
-  return { first, last: first === undefined ? undefined : entriesInRangeReversed(engine, key, ZERO_ID, MAX_ID, 1)[0] };
+  return { first, last: first === undefined ? undefined : entriesInRangeReversed(engine, key, ZERO_ID, MAX_ID, 1, lastId)[0] };
 }
 
 /** A group's effective position: its group row or its cursor row, whichever was written last; undefined when no such group. */

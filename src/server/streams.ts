@@ -286,7 +286,7 @@ function rangeVariant(reverse: boolean) {
     if (state === undefined) return void appendArrayHeader(session.out, 0);
     if (count === 0n) return void appendNullArray(session.out, session.protocol);
     const limit = count === -1n ? 0 : Number(count);
-    appendEntries(session.out, reverse ? entriesInRangeReversed(session.engine, args[1]!, start, end, limit) : entriesInRange(session.engine, args[1]!, start, end, limit));
+    appendEntries(session.out, reverse ? entriesInRangeReversed(session.engine, args[1]!, start, end, limit, state.lastId) : entriesInRange(session.engine, args[1]!, start, end, limit));
   };
 }
 
@@ -382,7 +382,7 @@ function xsetidCommand(session: Session, args: Buffer[]): void {
 
 /** The id of the last live entry (streamLastValidID). */
 export function lastEntryId(engine: Engine, key: Uint8Array, state: StreamState): StreamId | undefined {
-  return state.length === 0 ? undefined : entriesInRangeReversed(engine, key, ZERO_ID, MAX_ID, 1)[0]?.id;
+  return state.length === 0 ? undefined : entriesInRangeReversed(engine, key, ZERO_ID, MAX_ID, 1, state.lastId)[0]?.id;
 }
 
 // ---- XREAD ----
