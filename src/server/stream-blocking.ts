@@ -11,7 +11,7 @@ import type { Session } from './session.js';
 import type { ClientWrite } from '../core/io.js';
 import type { RespVersion } from '../wire/resp.js';
 import type { Engine } from './engine.js';
-import { WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
+import { WRONG_TYPE } from './typed-keys.js';
 
 /** How often a waiting client is checked for a closed connection. */
 const DISCONNECT_CHECK_MS = 200;
@@ -55,11 +55,8 @@ export function waitForEntries(session: Session, keys: readonly Uint8Array[], ti
         if (!connected()) return finish(Buffer.alloc(0));
         const out = new RespOutput();
         const served = attempt(engine, out, session.protocol);
-        if (served === false) return;
-        if (served === WRONG_TYPE) {
-          appendError(out, WRONGTYPE_ERROR);
-          return finish(encoded(out));
-        }
+        // A key that holds another type by now (XADD, DEL, LPUSH in one EXEC) keeps the client waiting, as in Redis.
+        if (served === false || served === WRONG_TYPE) return;
         const reply = encoded(out);
         stop();
         if (served === true || served.length === 0) return resolve(reply);

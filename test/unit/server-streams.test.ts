@@ -256,3 +256,18 @@ test('XADD on two nodes at once: every entry kept, in id order, on both', async 
   const next = String(await call('xadd', 'both', '*', 'after', '1'));
   assert.equal(next, '99999999999999-1');
 });
+
+test('a blocked XREAD is not woken by an XADD whose key then became a list; the next XADD serves it', async () => {
+  await call('flushall');
+  const waiter = client(serverA.port);
+  const read = waiter.call('xread', 'block', 5000, 'streams', 's1', '$');
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  const transaction = redis.multi();
+  transaction.call('xadd', 's1', '*', 'old', '1');
+  transaction.call('del', 's1');
+  transaction.call('lpush', 's1', 'foo');
+  await transaction.exec();
+  await call('del', 's1');
+  await call('xadd', 's1', '5-0', 'new', '1');
+  assert.deepEqual(await read, [['s1', [['5-0', ['new', '1']]]]]);
+});
