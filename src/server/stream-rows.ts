@@ -208,15 +208,29 @@ export interface StreamState {
   readonly meta: StreamMeta;
   /** The highest id ever added here: the meta's, or a later entry that arrived from a peer. */
   readonly lastId: StreamId;
+  /** Live entries (counted on first read). */
   readonly length: number;
 }
 
-/** The live stream at key, undefined when absent, WRONG_TYPE for another type. */
+/**
+ * The live stream at key, undefined when absent, WRONG_TYPE for another type. A stream's
+ * header and meta row decide it without counting its rows (typed-keys liveHeader counts
+ * them, which inside MULTI is a scan of the key: 10,000 XADDs in one EXEC would be
+ * quadratic); any other case takes liveHeader's path. `length` is counted when first read.
+ */
 export function readStream(engine: Engine, key: Uint8Array): StreamState | undefined | typeof WRONG_TYPE {
-  const header = liveHeader(engine, key);
+  const stored = engine.get(headerRowKey(key));
+  const metaRecord = engine.get(metaRow(key));
+  const fast =
+    stored !== undefined &&
+    stored.value !== null &&
+    (stored.expiresAtMs === 0 || stored.expiresAtMs > engine.nowMs()) &&
+    typeOf(stored) === KeyType.Stream &&
+    metaRecord !== undefined &&
+    metaRecord.value !== null;
+  const header = fast ? stored : liveHeader(engine, key);
   if (header === undefined) return undefined;
   if (typeOf(header) !== KeyType.Stream) return WRONG_TYPE;
-  const metaRecord = engine.get(metaRow(key));
   const meta = metaRecord === undefined || metaRecord.value === null ? EMPTY_META : decodeMeta(metaRecord.value);
   // Entries above the meta's last id were added concurrently elsewhere: few, read them.
   let lastId = meta.lastId;
@@ -224,9 +238,20 @@ export function readStream(engine: Engine, key: Uint8Array): StreamState | undef
     const id = decodeId(element);
     if (compareIds(id, lastId) > 0) lastId = id;
   });
-  let others = metaRecord === undefined || metaRecord.value === null ? 0 : 1;
-  for (const part of [StreamPart.Group, StreamPart.Cursor, StreamPart.Consumer, StreamPart.Pending]) others += countRows(engine, partPrefix(key, part));
-  return { header, meta, lastId, length: Math.max(0, engine.fieldCount(key) - others) };
+  let length: number | undefined;
+  const countLength = (): number => {
+    let others = metaRecord === undefined || metaRecord.value === null ? 0 : 1;
+    for (const part of [StreamPart.Group, StreamPart.Cursor, StreamPart.Consumer, StreamPart.Pending]) others += countRows(engine, partPrefix(key, part));
+    return Math.max(0, engine.fieldCount(key) - others);
+  };
+  return {
+    header,
+    meta,
+    lastId,
+    get length(): number {
+      return (length ??= countLength());
+    },
+  };
 }
 
 /** One entry: id and field/value pairs. */

@@ -242,7 +242,7 @@ function xaddCommand(session: Session, args: Buffer[]): void {
   const writes = state === undefined ? creationWrites(engine, key) : [];
   const meta = state?.meta;
   const ordinal = (meta?.entriesAdded ?? 0n) + 1n;
-  const trim = trimWrites(engine, key, (state?.length ?? 0) + 1, parsed.trim, { id, ordinal });
+  const trim = parsed.trim.strategy === 'none' ? { writes: [], deleted: 0, addedTrimmed: false } : trimWrites(engine, key, (state?.length ?? 0) + 1, parsed.trim, { id, ordinal });
   if (!trim.addedTrimmed) writes.push({ key: entryRow(key, id), value: encodeEntry(args.slice(fieldsAt), ordinal), expiresAtMs: 0 });
   writes.push(...trim.writes);
   writes.push(metaWrite(key, { ops: StreamOp.Add | (trim.deleted > 0 ? StreamOp.Trim : 0), lastId: id, entriesAdded: ordinal, maxDeletedId: meta?.maxDeletedId ?? ZERO_ID }));
