@@ -34,6 +34,8 @@ export const KeyType = {
   Set: 3,
   ZSet: 4,
   List: 5,
+  /** A stream: its entries, metadata and consumer groups are Field rows (src/server/stream-rows.ts). */
+  Stream: 6,
 } as const;
 export type KeyType = (typeof KeyType)[keyof typeof KeyType];
 
@@ -43,6 +45,7 @@ export const KEY_TYPE_NAMES: Readonly<Record<number, string>> = {
   [KeyType.Set]: 'set',
   [KeyType.ZSet]: 'zset',
   [KeyType.List]: 'list',
+  [KeyType.Stream]: 'stream',
 };
 
 /** Lengths below this take one byte in a row key; longer ones 0xff and 3 bytes. */
@@ -325,7 +328,7 @@ export function encodeHeader(header: Header): Uint8Array {
 export function headerType(bytes: Uint8Array): number {
   if (bytes.length === 0) return 0;
   const type = bytes[0]!;
-  return type >= KeyType.String && type <= KeyType.List ? type : 0;
+  return type >= KeyType.String && type <= KeyType.Stream ? type : 0;
 }
 
 /** A plain string header's value as a view (no counter observation), or undefined. */

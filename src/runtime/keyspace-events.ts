@@ -58,6 +58,11 @@ export class KeyspaceEvents {
         emitOnce(pendingDel, 'del');
         pendingDel = undefined;
       }
+      if (row.kind === RowKind.Field && this.familyOf(row.key, record, previous[index], records) === KeyType.Stream) {
+        // A stream's rows name its commands themselves (stream-rows.ts): the meta row the batch's stream commands.
+        for (const streamName of streamEventsOf(row, record, previous[index], records, nowMs)) emitOnce(row.key, streamName);
+        continue;
+      }
       let name = keyspaceEventOf(row.kind, record, previous[index], expired, nowMs);
       if (name !== undefined && (row.kind === RowKind.Field || row.kind === RowKind.Slot)) name = this.familyName(name, row, record, previous[index], records);
       if (name === undefined) continue;
@@ -148,6 +153,54 @@ function listEventOf(record: VersionedRecord, before: VersionedRecord | undefine
   const integerEnd = position.length > 0 ? 1 + (left ? 0x7f - position[0]! : position[0]! - 0x80) : 0;
   if (position[integerEnd] !== 0) return 'linsert';
   return left ? 'lpush' : 'rpush';
+}
+
+/** Stream row sub-kinds and meta op bits (src/server/stream-rows.ts StreamPart, StreamOp). */
+const STREAM_META = 0;
+const STREAM_GROUP = 2;
+const STREAM_CONSUMER = 4;
+const STREAM_OPS: readonly [number, KeyspaceEventName][] = [
+  [1, 'xadd'],
+  [2, 'xtrim'],
+  [4, 'xdel'],
+  [8, 'xsetid'],
+];
+
+/**
+ * The events of one stream row: the meta row names the batch's stream commands (its op
+ * bits); a group row's creation, rewrite and removal are XGROUP CREATE, SETID and DESTROY;
+ * a consumer row's creation and removal CREATECONSUMER and DELCONSUMER. Entries, group
+ * cursors and pending entries name nothing (XREADGROUP, XACK and XCLAIM have no event).
+ */
+function streamEventsOf(row: ParsedRow, record: VersionedRecord, before: VersionedRecord | undefined, records: readonly VersionedRecord[], nowMs: number): KeyspaceEventName[] {
+  const element = row.element;
+  const wasLive = before !== undefined && before.value !== null && !isAbsent(before, nowMs);
+  const isLive = record.value !== null;
+  switch (element[0]) {
+    case STREAM_META:
+      if (!isLive || record.value!.length === 0) return [];
+      return STREAM_OPS.filter(([bit]) => (record.value![0]! & bit) !== 0).map(([, name]) => name);
+    case STREAM_GROUP:
+      if (!isLive) return wasLive ? ['xgroup-destroy'] : [];
+      return [wasLive ? 'xgroup-setid' : 'xgroup-create'];
+    case STREAM_CONSUMER:
+      if (!isLive) return wasLive && !groupDestroyedIn(row, records) ? ['xgroup-delconsumer'] : [];
+      return wasLive ? [] : ['xgroup-createconsumer'];
+    default:
+      return [];
+  }
+}
+
+/** True when the batch removes the group of this consumer row (XGROUP DESTROY names only the group). */
+function groupDestroyedIn(consumer: ParsedRow, records: readonly VersionedRecord[]): boolean {
+  const element = consumer.element;
+  if (element.length < 5) return false;
+  const length = ((element[1]! << 24) | (element[2]! << 16) | (element[3]! << 8) | element[4]!) >>> 0;
+  const group = new Uint8Array(1 + length);
+  group[0] = STREAM_GROUP;
+  group.set(element.subarray(5, 5 + length), 1);
+  const groupKey = rowKey(consumer.key, RowKind.Field, group);
+  return records.some((other) => other.value === null && equalBytes(other.key, groupKey));
 }
 
 function keptExpiry(record: VersionedRecord, before: VersionedRecord | undefined, nowMs: number): boolean {

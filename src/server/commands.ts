@@ -1,6 +1,7 @@
 // Every command group, assembled into the table the dispatcher uses.
 import { ADMIN_COMMANDS } from './admin.js';
 import { CONNECTION_COMMANDS } from './connection.js';
+import { DUMP_COMMANDS } from './dump.js';
 import { KEY_COPY_COMMANDS } from './key-copy.js';
 import { HASH_COMMANDS } from './hashes.js';
 import { LIST_COMMANDS } from './lists.js';
@@ -11,13 +12,16 @@ import { OBJECT_COMMANDS } from './object.js';
 import { PUBSUB_COMMANDS } from './pubsub.js';
 import { SET_COMMANDS } from './sets.js';
 import { STRING_COMMANDS } from './strings.js';
+import { STREAM_COMMANDS } from './streams.js';
+import { STREAM_GROUP_COMMANDS } from './stream-groups.js';
+import { STREAM_INFO_COMMANDS } from './stream-info.js';
 import { ZSET_COMMANDS } from './zsets.js';
 import { CommandTable } from './table.js';
 import { TTL_COMMANDS } from './ttl.js';
 
 export function buildCommandTable(): CommandTable {
   const table = new CommandTable();
-  for (const group of [CONNECTION_COMMANDS, PUBSUB_COMMANDS, STRING_COMMANDS, KEY_COMMANDS, KEY_COPY_COMMANDS, OBJECT_COMMANDS, TTL_COMMANDS, HASH_COMMANDS, SET_COMMANDS, ZSET_COMMANDS, LIST_COMMANDS, ADMIN_COMMANDS, MEMORY_COMMANDS, MULTI_COMMANDS]) {
+  for (const group of [CONNECTION_COMMANDS, PUBSUB_COMMANDS, STRING_COMMANDS, KEY_COMMANDS, KEY_COPY_COMMANDS, OBJECT_COMMANDS, TTL_COMMANDS, HASH_COMMANDS, SET_COMMANDS, ZSET_COMMANDS, LIST_COMMANDS, ADMIN_COMMANDS, MEMORY_COMMANDS, MULTI_COMMANDS, DUMP_COMMANDS, STREAM_COMMANDS, STREAM_GROUP_COMMANDS, STREAM_INFO_COMMANDS]) {
     for (const spec of group) table.add(spec);
   }
   return table;

@@ -30,7 +30,16 @@ export type KeyspaceEventName =
   | 'rpop'
   | 'rename_from'
   | 'rename_to'
-  | 'copy_to';
+  | 'copy_to'
+  | 'xadd'
+  | 'xtrim'
+  | 'xdel'
+  | 'xsetid'
+  | 'xgroup-create'
+  | 'xgroup-createconsumer'
+  | 'xgroup-delconsumer'
+  | 'xgroup-destroy'
+  | 'xgroup-setid';
 
 /** A change of one key, from a write on any node (keyspace notifications). */
 export interface KeyspaceEvent {

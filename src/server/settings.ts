@@ -29,6 +29,9 @@ const PARAMETERS: readonly Parameter[] = [
   { name: 'zset-max-listpack-entries', aliases: ['zset-max-ziplist-entries'], initial: '128', type: integer(0, INT32_MAX) },
   { name: 'zset-max-listpack-value', aliases: ['zset-max-ziplist-value'], initial: '64', type: integer(0, INT32_MAX) },
   { name: 'list-max-listpack-size', aliases: ['list-max-ziplist-size'], initial: '-2', type: integer(-5, INT32_MAX) },
+  // Entries per stream node: the unit approximate (~) trimming removes (streams.ts).
+  { name: 'stream-node-max-entries', aliases: [], initial: '100', type: integer(0, Number.MAX_SAFE_INTEGER) },
+  { name: 'stream-node-max-bytes', aliases: [], initial: '4096', type: integer(0, Number.MAX_SAFE_INTEGER) },
   { name: 'list-compress-depth', aliases: [], initial: '0', type: integer(0, INT32_MAX) },
   { name: 'notify-keyspace-events', aliases: [], initial: 'AKE', type: { kind: 'keyspace-events' } },
   // RDB snapshot points: peerkv keeps none (every write is committed to LMDB), so the one
@@ -126,6 +129,7 @@ const EVENT_CLASS: Readonly<Record<string, string>> = {
   zadd: 'z', zincr: 'z', zrem: 'z', zremrangebyscore: 'z', zremrangebyrank: 'z', zremrangebylex: 'z', zpopmin: 'z', zpopmax: 'z',
   zunionstore: 'z', zinterstore: 'z', zdiffstore: 'z', zrangestore: 'z',
   expired: 'x', evicted: 'e', new: 'n',
+  xadd: 't', xtrim: 't', xdel: 't', xsetid: 't', 'xgroup-create': 't', 'xgroup-createconsumer': 't', 'xgroup-delconsumer': 't', 'xgroup-destroy': 't', 'xgroup-setid': 't',
 };
 
 /** Which channels an event goes to under the flags: keyspace (K) and keyevent (E). */
