@@ -12,12 +12,14 @@ import { PUBSUB_COMMANDS } from './pubsub.js';
 import { SET_COMMANDS } from './sets.js';
 import { STRING_COMMANDS } from './strings.js';
 import { ZSET_COMMANDS } from './zsets.js';
+import { SCRIPTING_COMMANDS } from './scripting.js';
+import { FUNCTION_COMMANDS } from './functions.js';
 import { CommandTable } from './table.js';
 import { TTL_COMMANDS } from './ttl.js';
 
 export function buildCommandTable(): CommandTable {
   const table = new CommandTable();
-  for (const group of [CONNECTION_COMMANDS, PUBSUB_COMMANDS, STRING_COMMANDS, KEY_COMMANDS, KEY_COPY_COMMANDS, OBJECT_COMMANDS, TTL_COMMANDS, HASH_COMMANDS, SET_COMMANDS, ZSET_COMMANDS, LIST_COMMANDS, ADMIN_COMMANDS, MEMORY_COMMANDS, MULTI_COMMANDS]) {
+  for (const group of [CONNECTION_COMMANDS, PUBSUB_COMMANDS, STRING_COMMANDS, KEY_COMMANDS, KEY_COPY_COMMANDS, OBJECT_COMMANDS, TTL_COMMANDS, HASH_COMMANDS, SET_COMMANDS, ZSET_COMMANDS, LIST_COMMANDS, ADMIN_COMMANDS, MEMORY_COMMANDS, MULTI_COMMANDS, SCRIPTING_COMMANDS, FUNCTION_COMMANDS]) {
     for (const spec of group) table.add(spec);
   }
   return table;

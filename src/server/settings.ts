@@ -30,6 +30,8 @@ const PARAMETERS: readonly Parameter[] = [
   { name: 'zset-max-listpack-value', aliases: ['zset-max-ziplist-value'], initial: '64', type: integer(0, INT32_MAX) },
   { name: 'list-max-listpack-size', aliases: ['list-max-ziplist-size'], initial: '-2', type: integer(-5, INT32_MAX) },
   { name: 'list-compress-depth', aliases: [], initial: '0', type: integer(0, INT32_MAX) },
+  // Milliseconds a script runs before other clients get BUSY and SCRIPT KILL is served.
+  { name: 'busy-reply-threshold', aliases: ['lua-time-limit'], initial: '5000', type: integer(0, INT32_MAX) },
   { name: 'notify-keyspace-events', aliases: [], initial: 'AKE', type: { kind: 'keyspace-events' } },
   // RDB snapshot points: peerkv keeps none (every write is committed to LMDB), so the one
   // value it takes is "" (no snapshots), which clients set to turn snapshots off.

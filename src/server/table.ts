@@ -135,6 +135,8 @@ export function executeCommand(session: Session, args: Buffer[]): void {
       `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
     );
   }
+  const busy = server.scriptBusy?.(spec, args);
+  if (busy !== undefined) return reject(session, spec, busy);
   if (session.transaction !== undefined) {
     if ((spec.flags & CommandFlag.NoMulti) !== 0) return reject(session, spec, 'ERR Command not allowed inside a transaction');
     if ((spec.flags & CommandFlag.MultiControl) === 0) {
