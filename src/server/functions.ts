@@ -76,6 +76,8 @@ function loadCommand(session: Session, args: Buffer[]): void {
   const current = storedLibraries(session.server.engine).libraries;
   const existing = current.find((library) => library.name.toLowerCase() === header.name.toLowerCase());
   if (existing !== undefined && !replace) return void appendError(session.out, `ERR Library '${header.name}' already exists`);
+  // Replacing a library by the same code changes nothing (no rebuild, no row write).
+  if (existing !== undefined && existing.name === header.name && existing.code.equals(code)) return void appendBulkText(session.out, header.name);
   const next = current.filter((library) => library !== existing).concat({ name: header.name, code });
   const start = session.out.length;
   appendBulkText(session.out, header.name);

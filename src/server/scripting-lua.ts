@@ -77,7 +77,10 @@ function patchNumbers(): void {
 /** Lua 5.1 functions that 5.3 dropped, restored in Lua (they are thin). */
 const LUA51_COMPAT = `
 unpack = table.unpack
-loadstring = load
+-- Text chunks only: Redis refuses binary ones (string.dump output).
+local raw_load = load
+load = function(chunk, name, mode, env) return raw_load(chunk, name, 't', env) end
+loadstring = function(chunk, name) return raw_load(chunk, name, 't') end
 table.getn = function(t) return #t end
 table.maxn = function(t) local n = 0 for k in pairs(t) do if type(k) == 'number' and k > n then n = k end end return n end
 math.pow = function(x, y) return x ^ y end

@@ -19,7 +19,7 @@ import { CommandFlag } from './common.js';
 import { encodeError, Session, type SessionTransport } from './session.js';
 import type { ServerState } from './state.js';
 import { appendLuaValue, pushReply } from './scripting-convert.js';
-import { lua, raiseTable, toBytes, type LuaState } from './scripting-lua.js';
+import { fengari, lua, raiseTable, toBytes, type LuaState } from './scripting-lua.js';
 import { SCRIPT_NAME_MARK, type LuaVm, type RunOutcome } from './scripting-vm.js';
 import { arityMatches, callHandler } from './table.js';
 import { TransactionEngine } from './transaction-engine.js';
@@ -31,7 +31,7 @@ const BUSY_SLICE_MS = 20;
 const NOT_FROM_SCRIPT = new Set([
   'multi', 'exec', 'discard', 'watch', 'unwatch', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'script', 'function',
   'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'auth', 'hello', 'quit', 'reset', 'wait', 'client',
-  'blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'monitor', 'sync', 'psync', 'peerkv.qget', 'shutdown',
+  'blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'monitor', 'sync', 'psync', 'peerkv.qget', 'shutdown', 'cluster',
 ]);
 
 /** What kind of code runs: EVAL scripts and functions are killed by different commands. */
@@ -97,10 +97,11 @@ export class ScriptRun {
       args.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     }
     const server = this.caller.server;
+    // Checked by name first: a blocking command peerkv lacks is still one a script may not run.
+    if (NOT_FROM_SCRIPT.has(args[0]!.toString('latin1').toLowerCase())) return this.fail(L, raiseErrors, 'ERR This Redis command is not allowed from script');
     const spec = server.table.lookup(args[0]!);
     if (spec === undefined) return this.fail(L, raiseErrors, 'ERR Unknown Redis command called from script');
     if (!arityMatches(spec.arity, args.length)) return this.fail(L, raiseErrors, 'ERR Wrong number of args calling Redis command from script');
-    if (NOT_FROM_SCRIPT.has(spec.name)) return this.fail(L, raiseErrors, 'ERR This Redis command is not allowed from script');
     if ((spec.flags & CommandFlag.Write) !== 0 && this.options.readOnly) {
       return this.fail(L, raiseErrors, 'ERR Write commands are not allowed from read-only scripts.');
     }
@@ -130,7 +131,8 @@ export class ScriptRun {
   readonly hook = (thread: LuaState): void => {
     if (this.killed) {
       lua.lua_sethook(thread, this.hook, lua.LUA_MASKCOUNT, 1); // pcall must not swallow it for long
-      raiseTable(thread, 'ERR Script killed by user with SCRIPT KILL...');
+      // Not inside the sandbox's error handler: an error there would lose the message.
+      if (!inSandbox(thread)) raiseTable(thread, 'ERR Script killed by user with SCRIPT KILL...');
     }
     if (!this.mayYield) return;
     const nowMs = performance.now();
@@ -163,6 +165,17 @@ export class ScriptRun {
     this.engine.commit(write);
     return write;
   }
+}
+
+const SANDBOX_SOURCE = '=sandbox';
+const SOURCE_INFO = fengari.to_luastring('S');
+
+/** True if the running function is the sandbox's own (scripting-vm.ts), e.g. the error handler. */
+function inSandbox(thread: LuaState): boolean {
+  const frame = new lua.lua_Debug();
+  if (!lua.lua_getstack(thread, 0, frame)) return false;
+  lua.lua_getinfo(thread, SOURCE_INFO, frame);
+  return frame.source !== undefined && frame.source !== null && fengari.to_jsstring(frame.source) === SANDBOX_SOURCE;
 }
 
 /** The caller's reply of a run that yielded: its bytes once it ended and its write committed. */

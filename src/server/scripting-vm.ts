@@ -18,8 +18,15 @@ export const HOOK_INSTRUCTIONS = 100_000;
 const SANDBOX = `
 local real = _G
 local readonly = setmetatable({}, {__mode = 'k'})
-local raw_setmetatable, raw_rawset, raw_getmetatable = setmetatable, rawset, getmetatable
+local raw_setmetatable, raw_rawset, raw_getmetatable = setmetatable, rawset, debug.getmetatable
 local function refuse() error('Attempt to modify a readonly table', 2) end
+-- fengari 0.1.5 leaves hooks off in a coroutine after a pcall there caught an error
+-- (lua_pcallk never records 'allowhook' for recovery): rearm turns them back on, or a
+-- script looping over pcall could neither be killed nor yield.
+local raw_pcall, raw_xpcall, rearm = pcall, xpcall, __rearm_hooks
+__rearm_hooks = nil
+real.pcall = function(...) return rearm(raw_pcall(...)) end
+real.xpcall = function(...) return rearm(raw_xpcall(...)) end
 local function protect(t)
   local proxy = {}
   local meta = {__index = t, __newindex = refuse, __len = function() return #t end, __pairs = function() return next, t, nil end}
@@ -103,6 +110,11 @@ export class LuaVm {
     lua.lua_newtable(L);
     fillRedis(L);
     lua.lua_setglobal(L, fengari.to_luastring('redis'));
+    lua.lua_pushjsfunction(L, (L: LuaState) => {
+      L.allowhook = 1;
+      return lua.lua_gettop(L);
+    });
+    lua.lua_setglobal(L, fengari.to_luastring('__rearm_hooks'));
     lua.lua_pushglobaltable(L);
     this.realGlobalsRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
     if (lauxlib.luaL_loadbuffer(L, fengari.to_luastring(SANDBOX), null, fengari.to_luastring('=sandbox')) !== lua.LUA_OK || lua.lua_pcall(L, 0, 4, 0) !== lua.LUA_OK) {
