@@ -49,6 +49,11 @@ test('numbers behave as in Lua 5.1: doubles, printed without .0, passed to comma
   assert.equal(await redis.eval('return tostring(10/2) .. " " .. (2147483647 + 1) .. " " .. tostring(0.1)', 0), '5 2147483648 0.1');
   assert.equal(await redis.eval("redis.call('set', 's:n', 9007199254740991) return redis.call('get', 's:n')", 0), '9007199254740991');
   assert.equal(await redis.eval("redis.call('set', 's:f', 3.5) return redis.call('get', 's:f')", 0), '3.5');
+  // A SET over a counter, read back in the same script (the view records the slots it observed).
+  await redis.set('s:counter', '5');
+  await redis.decr('s:counter');
+  assert.equal(await redis.eval("redis.call('set', 's:counter', '100') return redis.call('get', 's:counter')", 0), '100');
+  assert.equal(await redis.get('s:counter'), '100');
   assert.equal(await redis.eval('return unpack({1, 2, 3})', 0), 1);
   assert.equal(await redis.eval('return table.getn({1, 2, 3}) + math.pow(2, 3)', 0), 11);
 });
