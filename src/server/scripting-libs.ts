@@ -1,6 +1,6 @@
 // The libraries Redis gives scripts besides Lua's own: bit (LuaBitOp), cjson and cmsgpack,
 // written against fengari's C-like API with the behaviour of the C libraries Redis embeds
-// (number formats, array detection, nesting limits). struct is not provided (README).
+// (number formats, array detection, nesting limits) and struct (pack/unpack/size).
 import { Buffer } from 'node:buffer';
 import { fengari, formatG, lauxlib, lua, pushBytes, pushText, raise, setFunction, type LuaState } from './scripting-lua.js';
 
@@ -502,9 +502,166 @@ function openCmsgpack(L: LuaState): void {
   lua.lua_setglobal(L, fengari.to_luastring('cmsgpack'));
 }
 
-/** Open bit, cjson and cmsgpack as globals of the state. */
+// ---- struct ----
+
+interface StructItem {
+  readonly code: string;
+  /** Byte size (c: fixed length, 0 = from the data; s: 0). */
+  readonly size: number;
+}
+
+/** Parse a struct format (Roberto Ierusalimschy's struct library): items and byte order. */
+function parseStructFormat(L: LuaState, format: string): { items: StructItem[]; little: boolean[] } {
+  const items: StructItem[] = [];
+  const little: boolean[] = [];
+  let littleEndian = true;
+  for (let index = 0; index < format.length; index++) {
+    const code = format[index]!;
+    let digits = '';
+    while (index + 1 < format.length && /[0-9]/.test(format[index + 1]!)) digits += format[++index];
+    const count = digits === '' ? undefined : Number(digits);
+    switch (code) {
+      case ' ':
+        continue;
+      case '<':
+        littleEndian = true;
+        continue;
+      case '>':
+        littleEndian = false;
+        continue;
+      case '!':
+        continue; // alignment: every item is packed, as with the default maximum alignment of 1
+      case 'x':
+      case 'b':
+      case 'B':
+        items.push({ code, size: 1 });
+        break;
+      case 'h':
+      case 'H':
+        items.push({ code, size: 2 });
+        break;
+      case 'l':
+      case 'L':
+      case 'T':
+        items.push({ code, size: 8 });
+        break;
+      case 'i':
+      case 'I': {
+        const size = count ?? 4;
+        if (size < 1 || size > 8) raise(L, `integral size ${size} is larger than limit of 8`);
+        items.push({ code, size });
+        break;
+      }
+      case 'f':
+        items.push({ code, size: 4 });
+        break;
+      case 'd':
+        items.push({ code, size: 8 });
+        break;
+      case 'c':
+        items.push({ code, size: count ?? 1 });
+        break;
+      case 's':
+        items.push({ code, size: 0 });
+        break;
+      default:
+        raise(L, `invalid format option '${code}'`);
+    }
+    little.push(littleEndian);
+  }
+  return { items, little };
+}
+
+function openStruct(L: LuaState): void {
+  lua.lua_newtable(L);
+  setFunction(L, 'pack', (L) => {
+    const { items, little } = parseStructFormat(L, Buffer.from(lauxlib.luaL_checklstring(L, 1)).toString('latin1'));
+    const out = new ByteWriter();
+    let arg = 2;
+    items.forEach((item, index) => {
+      if (item.code === 'x') return out.byte(0);
+      if (item.code === 'c' || item.code === 's') {
+        const bytes: Uint8Array = lauxlib.luaL_checklstring(L, arg++);
+        if (item.code === 's') return (out.put(bytes), out.byte(0));
+        const size = item.size === 0 ? bytes.length : item.size;
+        if (bytes.length < size) raise(L, 'string too short');
+        return out.put(bytes.subarray(0, size));
+      }
+      const value = lauxlib.luaL_checknumber(L, arg++);
+      const view = new DataView(new ArrayBuffer(8));
+      if (item.code === 'f') view.setFloat32(0, value, little[index]);
+      else if (item.code === 'd') view.setFloat64(0, value, little[index]);
+      if (item.code === 'f' || item.code === 'd') return out.put(new Uint8Array(view.buffer, 0, item.size));
+      let integer = BigInt.asUintN(item.size * 8, BigInt(Math.trunc(value)));
+      const bytes = new Uint8Array(item.size);
+      for (let byte = 0; byte < item.size; byte++) {
+        bytes[little[index] ? byte : item.size - 1 - byte] = Number(integer & 0xffn);
+        integer >>= 8n;
+      }
+      out.put(bytes);
+    });
+    pushBytes(L, out.bytes.slice(0, out.length));
+    return 1;
+  });
+  setFunction(L, 'unpack', (L) => {
+    const { items, little } = parseStructFormat(L, Buffer.from(lauxlib.luaL_checklstring(L, 1)).toString('latin1'));
+    const data: Uint8Array = lauxlib.luaL_checklstring(L, 2);
+    let offset = lauxlib.luaL_optinteger(L, 3, 1) - 1;
+    let results = 0;
+    let previous = 0;
+    const need = (size: number) => {
+      if (offset + size > data.length) raise(L, 'data string too short');
+    };
+    items.forEach((item, index) => {
+      lauxlib.luaL_checkstack(L, 2, 'too many results');
+      if (item.code === 'x') return void (offset += 1);
+      if (item.code === 's') {
+        let end = offset;
+        while (end < data.length && data[end] !== 0) end++;
+        if (end >= data.length) raise(L, 'unfinished string in data');
+        pushBytes(L, data.slice(offset, end));
+        offset = end + 1;
+        return void results++;
+      }
+      if (item.code === 'c') {
+        const size = item.size === 0 ? previous : item.size;
+        need(size);
+        pushBytes(L, data.slice(offset, offset + size));
+        offset += size;
+        return void results++;
+      }
+      need(item.size);
+      const view = new DataView(data.buffer, data.byteOffset + offset, item.size);
+      let value: number;
+      if (item.code === 'f') value = view.getFloat32(0, little[index]);
+      else if (item.code === 'd') value = view.getFloat64(0, little[index]);
+      else {
+        let integer = 0n;
+        for (let byte = 0; byte < item.size; byte++) integer = (integer << 8n) | BigInt(data[offset + (little[index] ? item.size - 1 - byte : byte)]!);
+        const signed = item.code === 'b' || item.code === 'h' || item.code === 'l' || item.code === 'i';
+        value = Number(signed ? BigInt.asIntN(item.size * 8, integer) : integer);
+      }
+      previous = value;
+      offset += item.size;
+      lua.lua_pushnumber(L, value);
+      results++;
+    });
+    lua.lua_pushnumber(L, offset + 1);
+    return results + 1;
+  });
+  setFunction(L, 'size', (L) => {
+    const { items } = parseStructFormat(L, Buffer.from(lauxlib.luaL_checklstring(L, 1)).toString('latin1'));
+    if (items.some((item) => item.code === 's' || (item.code === 'c' && item.size === 0))) raise(L, 'options \'c0\' - \'s\' have undefined sizes');
+    lua.lua_pushnumber(L, items.reduce((total, item) => total + item.size, 0));
+    return 1;
+  });
+  lua.lua_setglobal(L, fengari.to_luastring('struct'));
+}
+
+/** Open bit, cjson, cmsgpack and struct as globals of the state. */
 export function openRedisLibraries(L: LuaState): void {
   openBit(L);
   openCjson(L);
   openCmsgpack(L);
+  openStruct(L);
 }

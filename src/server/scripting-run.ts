@@ -47,6 +47,9 @@ export interface RunOptions {
   readonly command: readonly Buffer[];
 }
 
+/** Parses the reply of each command a script calls; always fed whole replies, so it is reusable. */
+const replyParser = new RespReplyParser();
+
 const noTransport: SessionTransport = { push: () => undefined, remoteAddress: 'lua', localAddress: 'lua' };
 
 /** The client a script's commands run as: one per server, reused. */
@@ -113,8 +116,7 @@ export class ScriptRun {
     server.stats.commandsProcessed++;
     callHandler(client, spec, args);
     client.endExec(0, undefined);
-    const parser = new RespReplyParser();
-    const { replies } = parser.feed(client.out.take());
+    const { replies } = replyParser.feed(client.out.take());
     const reply = replies[0] ?? { type: 'error' as const, value: 'ERR command gave no reply' };
     if (reply.type === 'error' && raiseErrors) return raiseTable(L, reply.value);
     pushReply(L, reply, this.resp);

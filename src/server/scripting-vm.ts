@@ -43,7 +43,7 @@ real.rawset = function(t, k, v)
   if readonly[t] then error('Attempt to modify a readonly table', 2) end
   return raw_rawset(t, k, v)
 end
-for _, name in ipairs({'string', 'table', 'math', 'debug', 'coroutine', 'bit', 'cjson', 'cmsgpack', 'redis'}) do
+for _, name in ipairs({'string', 'table', 'math', 'debug', 'coroutine', 'bit', 'cjson', 'cmsgpack', 'struct', 'redis'}) do
   if real[name] ~= nil then real[name] = protect(real[name]) end
 end
 raw_setmetatable(real, {__index = function(_, name)

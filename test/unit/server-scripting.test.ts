@@ -71,7 +71,7 @@ test('the sandbox: no undeclared globals, read-only libraries, no file access', 
   await assert.rejects(redis.eval("return redis.call('nosuch')", 0), /Unknown Redis command called from script script: \w{40}, on @user_script:1\./);
 });
 
-test('cjson, cmsgpack and bit behave like the C libraries Redis embeds', async () => {
+test('cjson, cmsgpack, bit and struct behave like the C libraries Redis embeds', async () => {
   const redis = client();
   assert.equal(await redis.eval('return cjson.encode({1, 2, {a = "x/y"}})', 0), '[1,2,{"a":"x\\/y"}]');
   assert.equal(await redis.eval('return table.concat(cjson.decode("[0.0, -5e3, -1, 0.3e-3, 1023.2, 0e10]"), " ")', 0), '0 -5000 -1 0.0003 1023.2 0');
@@ -81,6 +81,8 @@ test('cjson, cmsgpack and bit behave like the C libraries Redis embeds', async (
   assert.deepEqual(await redis.eval('return cmsgpack.unpack(cmsgpack.pack({1, "a", {x = 2}}))[3].x', 0), 2);
   assert.equal(await redis.eval('return bit.bor(1, 2, 4, 8) + bit.band(0xff, 0x0f) + bit.bxor(1, 3)', 0), 32);
   assert.equal(await redis.eval('return bit.tohex(255)', 0), '000000ff');
+  const packed = "local s = struct.pack('>I2i4c3sd', 258, -5, 'abc', 'zz', 1.5) local a, b, c, d, e, n = struct.unpack('>I2i4c3sd', s) return {#s, a, b, c, d, tostring(e), n, struct.size('<hhl')}";
+  assert.deepEqual(await redis.eval(packed, 0), [20, 258, -5, 'abc', 'zz', '1.5', 21, 12]);
 });
 
 test("a script's rows reach the engine as ONE write; an error part-way keeps the writes before it", async () => {
