@@ -187,6 +187,7 @@ export class TransactionEngine implements Engine {
   }
 
   get(row: Uint8Array): VersionedRecord | undefined {
+    if (this.writes.length === 0) return this.engine.get(row); // nothing written yet: the stored view
     const collected = this.rows.get(bytesToMapKey(row));
     if (collected !== undefined) return this.collectedVisible(collected) ? collected.record : undefined;
     const stored = this.engine.get(row);
@@ -195,6 +196,8 @@ export class TransactionEngine implements Engine {
 
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limit: number): RowPage {
     const inBucket = this.rowsByBucket.get(rowPrefixBucket(prefix));
+    // No row written in the bucket: no key of it has a clear or rows here, the stored page stands.
+    if (inBucket === undefined && this.flushOrder === 0) return this.engine.scanRows(prefix, after, limit);
     let storedAfter = after;
     for (;;) {
       const page = this.engine.scanRows(prefix, storedAfter, limit);
