@@ -123,7 +123,8 @@ function appendTable(L: LuaState, out: RespOutput, protocol: RespVersion, script
   if (fieldOfType(L, top, 'err', lua.LUA_TSTRING)) {
     const message = textAt(L, -1);
     lua.lua_pop(L, 1);
-    return void appendError(out, message.startsWith('-') ? message.slice(1) : message);
+    const text = message.startsWith('-') ? message.slice(1) : message;
+    return void appendError(out, text === '' ? 'ERR' : text); // redis.error_reply('') answers -ERR, as Redis
   }
   if (fieldOfType(L, top, 'ok', lua.LUA_TSTRING)) {
     const text = textAt(L, -1).replace(/[\r\n]/g, ' ');
