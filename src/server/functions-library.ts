@@ -104,9 +104,10 @@ export interface LoadedLibrary {
 export function parseLibraryHeader(code: Buffer): { name: string; source: Buffer } | { error: string } {
   if (code.length < 2 || code[0] !== 0x23 || code[1] !== 0x21) return { error: 'ERR Missing library metadata' };
   const end = code.indexOf(0x0a);
-  const line = code.toString('utf8', 2, end < 0 ? code.length : end);
-  const parts = line.split(' ').filter((part) => part !== '');
-  const engine = parts[0] ?? '';
+  const line = code.toString('utf8', 0, end < 0 ? code.length : end);
+  // Split as Redis's sdssplitargs does: on spaces, with "quoted" values taken whole.
+  const parts = [...line.matchAll(/(?:[^\s"]+|"[^"]*")+/g)].map((match) => match[0].replace(/"([^"]*)"/g, '$1'));
+  const engine = (parts[0] ?? '#!').slice(2);
   let name: string | undefined;
   for (const part of parts.slice(1)) {
     if (!part.startsWith('name=')) return { error: `ERR Invalid metadata value given: ${part}` };

@@ -27,10 +27,24 @@ local raw_pcall, raw_xpcall, rearm = pcall, xpcall, __rearm_hooks
 __rearm_hooks = nil
 real.pcall = function(...) return rearm(raw_pcall(...)) end
 real.xpcall = function(...) return rearm(raw_xpcall(...)) end
-local function protect(t)
+local protect
+-- A read-only table's metatable, as getmetatable shows it: read-only, and the tables it
+-- reaches (the real table behind __index) read-only too.
+local views = setmetatable({}, {__mode = 'k'})
+local function metatable_view(meta)
+  return raw_setmetatable({}, {__index = function(_, key)
+    local value = meta[key]
+    if type(value) == 'table' then
+      if views[value] == nil then views[value] = protect(value) end
+      return views[value]
+    end
+    return value
+  end, __newindex = refuse, __metatable = false})
+end
+protect = function(t)
   local proxy = {}
   local meta = {__index = t, __newindex = refuse, __len = function() return #t end, __pairs = function() return next, t, nil end}
-  meta.__metatable = raw_setmetatable({}, {__index = meta, __newindex = refuse, __metatable = false})
+  meta.__metatable = metatable_view(meta)
   raw_setmetatable(proxy, meta)
   readonly[proxy] = true
   return proxy
@@ -59,6 +73,11 @@ local function set_load_env(env)
 end
 local getinfo = debug.getinfo
 local function handler(err)
+  -- Lua 5.1 words runtime errors "attempt to call field 'f' (a nil value)"; 5.3 puts the
+  -- name last.
+  if type(err) == 'string' then
+    err = string.gsub(err, "attempt to (.-) a (%a+) value %((%a+) '(.-)'%)", "attempt to %1 %3 '%4' (a %2 value)")
+  end
   -- Where the error was raised: the nearest frame of user code (not error() itself, nor
   -- the sandbox's own functions).
   local info
