@@ -152,6 +152,7 @@ test('FUNCTION LOAD, FCALL, LIST, DELETE, DUMP/RESTORE; libraries survive FLUSHA
   await assert.rejects(redis.call('function', 'load', code), /ERR Library 'mylib' already exists/);
   assert.equal(await redis.call('fcall', 'myfunc', 1, 'f:k', 'v'), 'OK');
   assert.equal(await redis.call('fcall_ro', 'ro', 1, 'f:k'), 'v');
+  assert.deepEqual(await redis.call('command', 'getkeys', 'fcall', 'myfunc', 1, 'f:k', 'v'), ['f:k']);
   await assert.rejects(redis.call('fcall_ro', 'myfunc', 1, 'f:k', 'v'), /Can not execute a script with write flag using \*_ro command/);
   await assert.rejects(redis.call('fcall', 'nosuch', 0), /ERR Function not found/);
   assert.deepEqual(await redis.call('function', 'list'), [
