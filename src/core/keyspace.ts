@@ -348,7 +348,7 @@ export class Keyspace {
   /** Remove every row of every key at or below the flush row (FLUSHALL), stored or written earlier in this step. */
   private applyFlush(rows: RowWrites, flush: VersionedRecord): void {
     this.forEachPage((records) => {
-      for (const stored of records) this.removeIfCleared(rows, stored.key, flush);
+      for (const stored of records) if (kindOf(stored.key) >= 0) this.removeIfCleared(rows, stored.key, flush);
     });
   }
 
@@ -370,7 +370,8 @@ export class Keyspace {
 
   /** True if a row is dead on arrival: at or below its key's clear or the flush. */
   private cleared(rows: RowWrites, record: VersionedRecord, kind: number): boolean {
-    if (this.flush !== undefined && kind !== FLUSH_KIND && notAfter(record, this.flush)) return true;
+    // Only user rows die by the flush (not the flush row, nor the functions row: rows.ts).
+    if (this.flush !== undefined && kind >= 0 && notAfter(record, this.flush)) return true;
     if (kind === RowKind.Clear || kind === FLUSH_KIND) return false;
     const clear = this.clearOf(rows, record.key);
     return clear !== undefined && notAfter(record, clear);

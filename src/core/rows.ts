@@ -58,6 +58,13 @@ const LONG_LENGTH_BYTES = 4;
  */
 export const FLUSH_ROW_KEY: Uint8Array = Uint8Array.of(0xff, 0, 0, 0);
 
+/**
+ * The row of every function library (FUNCTION LOAD; server/functions-library.ts): like the
+ * flush row, a key no user key produces, so no command reaches it and KEYS/SCAN/DBSIZE do
+ * not see it. The flush row does not clear it (Redis keeps functions across FLUSHALL).
+ */
+export const FUNCTIONS_ROW_KEY: Uint8Array = Uint8Array.of(0xff, 0, 0, 1);
+
 function lengthBytes(length: number): number {
   return length < SHORT_LENGTH_LIMIT ? 1 : LONG_LENGTH_BYTES;
 }

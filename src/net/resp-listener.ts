@@ -131,6 +131,12 @@ class Connection implements SessionTransport {
         }
         executeCommand(session, command);
         if (session.closing) break;
+        if (session.holdBatch) {
+          // A script went busy: the rest of the batch runs after its reply (as in Redis).
+          session.holdBatch = false;
+          more = true;
+          break;
+        }
         if (session.out.length > BATCH_OUTPUT_BYTES_MAX || session.pendingCount() > BATCH_DEFERRED_MAX) {
           more = true;
           break;

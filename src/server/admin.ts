@@ -7,6 +7,7 @@ import {
   appendError,
   appendInteger,
   appendMapHeader,
+  appendBulk,
   appendNull,
   appendOk,
   appendSimple,
@@ -94,9 +95,34 @@ function commandCommand(session: Session, args: Buffer[]): void {
       for (const spec of specs) appendCommandDocs(session, spec);
       return;
     }
+    case 'getkeys':
+      return commandGetKeys(session, args.slice(2));
     default:
       return void appendError(out, `ERR unknown subcommand '${args[1]!.toString('utf8', 0, 64)}'. Try COMMAND HELP.`);
   }
+}
+
+/** Commands whose keys follow a numkeys argument at index 2 (EVAL, FCALL and friends). */
+const NUMKEYS_COMMANDS = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro']);
+
+/** COMMAND GETKEYS <command> [args...]: the key arguments, from the key positions of the table. */
+function commandGetKeys(session: Session, command: Buffer[]): void {
+  const out = session.out;
+  const spec = command.length === 0 ? undefined : session.server.table.lookup(command[0]!);
+  if (spec === undefined) return void appendError(out, 'ERR Invalid command specified');
+  if (spec.arity >= 0 ? command.length !== spec.arity : command.length < -spec.arity) return void appendError(out, 'ERR Invalid number of arguments specified for command');
+  let keys: Buffer[] = [];
+  if (NUMKEYS_COMMANDS.has(spec.name)) {
+    const count = Number(command[2]!.toString('latin1'));
+    if (!Number.isInteger(count) || count < 0 || count > command.length - 3) return void appendError(out, 'ERR Invalid arguments specified for command');
+    keys = command.slice(3, 3 + count);
+  } else if (spec.firstKey > 0) {
+    const last = spec.lastKey < 0 ? command.length + spec.lastKey : spec.lastKey;
+    for (let index = spec.firstKey; index <= last && index < command.length; index += Math.max(1, spec.keyStep)) keys.push(command[index]!);
+  }
+  if (keys.length === 0) return void appendError(out, 'ERR The command has no key arguments');
+  appendArrayHeader(out, keys.length);
+  for (const key of keys) appendBulk(out, key);
 }
 
 /** CONFIG GET answers for what tools ask (redis-benchmark asks save/appendonly), under the engine's own view. */
@@ -173,7 +199,7 @@ function infoCommand(session: Session, args: Buffer[]): void {
 const { Admin } = CommandFlag;
 
 export const ADMIN_COMMANDS: readonly CommandSpec[] = [
-  command('command', -1, 0, NO_KEYS, 'server', 'Details about commands (COUNT DOCS INFO LIST)', commandCommand),
+  command('command', -1, 0, NO_KEYS, 'server', 'Details about commands (COUNT DOCS INFO LIST GETKEYS)', commandCommand),
   command('config', -2, Admin, NO_KEYS, 'server', 'Read the configuration (CONFIG GET), change run-time settings (CONFIG SET), reset statistics', configCommand),
   command('info', -1, 0, NO_KEYS, 'server', 'Server, memory, stats, keyspace and cluster information', infoCommand),
 ];

@@ -1,5 +1,6 @@
 // The INFO reply: Redis's usual sections (what monitoring tools and client libraries
 // read) and a `# Cluster` section with peerkv's membership and sync state (DESIGN.md 1).
+import { scriptHost } from './scripting-host.js';
 import { arch, release } from 'node:os';
 import type { EngineInfo } from './engine.js';
 import { REDIS_COMPATIBLE_VERSION } from './connection.js';
@@ -49,7 +50,7 @@ function clientsSection(server: ServerState): string[] {
   return [`connected_clients:${server.sessions.size}`, `maxclients:${CLIENTS_MAX}`, `blocked_clients:${server.blockedClients}`, `pubsub_clients:${subscribed}`];
 }
 
-function memorySection(): string[] {
+function memorySection(server: ServerState): string[] {
   const usage = process.memoryUsage();
   const used = usage.heapUsed + usage.external;
   if (used > peakMemoryBytes) peakMemoryBytes = used;
@@ -63,6 +64,7 @@ function memorySection(): string[] {
     `mem_fragmentation_ratio:${used > 0 ? (usage.rss / used).toFixed(2) : '0.00'}`,
     'maxmemory:0',
     'maxmemory_policy:noeviction',
+    `number_of_cached_scripts:${scriptHost(server).scripts.size}`,
   ];
 }
 
@@ -174,7 +176,7 @@ export function buildInfo(server: ServerState, requested: readonly string[]): st
     let lines: string[];
     if (name === 'server') lines = serverSection(server, info, nowMs);
     else if (name === 'clients') lines = clientsSection(server);
-    else if (name === 'memory') lines = memorySection();
+    else if (name === 'memory') lines = memorySection(server);
     else if (name === 'persistence') lines = persistenceSection(info);
     else if (name === 'stats') lines = statsSection(server, info);
     else if (name === 'replication') lines = ['role:master', 'connected_slaves:0', `master_replid:${info.nodeId.padEnd(40, '0')}`, 'master_repl_offset:0'];

@@ -1,20 +1,23 @@
 // SORT and SORT_RO of lists (Redis 7.0 replies and errors): BY (a pattern, or nosort),
 // LIMIT, GET (`#`, `key*`, `hash*->field`), ASC/DESC, ALPHA and STORE (a list, written as
-// one batch after the destination's clear). Sets and sorted sets are not sorted here yet.
+// one batch after the destination's clear). Sets and sorted sets are sorted too (their members).
 import { Buffer } from 'node:buffer';
 import { compareBytes } from '../core/bytes.js';
 import type { ClientWrite } from '../core/io.js';
-import { KeyType } from '../core/rows.js';
+import { KeyType, kindPrefix, RowKind } from '../core/rows.js';
 import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
 import type { Engine } from './engine.js';
 import { fieldValue } from './hash-rows.js';
 import { allItems, listHeaderWrite, parseLongArg, pushWrites } from './list-rows.js';
 import type { Session } from './session.js';
+import { loadEntries } from './zset-rows.js';
 import type { CommandSpec } from './table.js';
 import { deleteWrite, headerOfType, liveHeader, readString, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 
 const STAR = 0x2a;
+/** Set member rows read per page. */
+const SET_PAGE_ROWS = 1024;
 const ARROW = Buffer.from('->');
 
 /** The value a BY/GET pattern names for `element`; undefined when absent or not a string/hash field. */
@@ -118,6 +121,23 @@ function sortElements(engine: Engine, elements: Uint8Array[], options: SortOptio
   return order.map((index) => elements[index]!);
 }
 
+/** What SORT sorts: a list's elements, a set's members (in byte order), a sorted set's members (by score); undefined for other types. */
+function sortSource(engine: Engine, key: Uint8Array, type: number): Uint8Array[] | undefined {
+  if (type === KeyType.List) return allItems(engine, key).map((item) => item.value);
+  if (type === KeyType.ZSet) return loadEntries(engine, key).map((entry) => entry.member);
+  if (type !== KeyType.Set) return undefined;
+  const members: Uint8Array[] = [];
+  const prefix = kindPrefix(key, RowKind.Field);
+  let after: Uint8Array | undefined;
+  for (;;) {
+    const page = engine.scanRows(prefix, after, SET_PAGE_ROWS);
+    for (const record of page.records) if (record.value !== null) members.push(record.key.subarray(prefix.length));
+    if (page.done || page.records.length === 0) break;
+    after = page.records[page.records.length - 1]!.key;
+  }
+  return members;
+}
+
 function sortVariant(readOnly: boolean) {
   return (session: Session, args: Buffer[]): void => {
     const out = session.out;
@@ -126,8 +146,9 @@ function sortVariant(readOnly: boolean) {
     const engine = session.engine;
     const key = args[1]!;
     const header = liveHeader(engine, key);
-    if (header !== undefined && typeOf(header) !== KeyType.List) return void appendError(out, WRONGTYPE_ERROR);
-    const sorted = sortElements(engine, header === undefined ? [] : allItems(engine, key).map((item) => item.value), options);
+    const elements = header === undefined ? [] : sortSource(engine, key, typeOf(header));
+    if (elements === undefined) return void appendError(out, WRONGTYPE_ERROR);
+    const sorted = sortElements(engine, elements, options);
     if (typeof sorted === 'string') return void appendError(out, sorted);
     const start = Math.min(Math.max(options.offset, 0), sorted.length);
     const count = options.limit < 0 ? sorted.length - start : Math.min(options.limit, sorted.length - start);

@@ -65,6 +65,8 @@ export class Session {
   /** CLIENT REPLY mode, and whether the running command set it (table.ts applies it). */
   replyMode: ReplyMode = 'on';
   replyModeChanged = false;
+  /** A command's reply is still being computed (a busy script): run no more of the batch until it settles. */
+  holdBatch = false;
   private pending: PendingReply[] = [];
   /** While EXEC runs its commands: where its pending entry goes, undefined otherwise. */
   private execPendingIndex: number | undefined;

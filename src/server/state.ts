@@ -1,11 +1,12 @@
 // Server-wide state of the RESP front end: the engine, the command table, connected
 // sessions, pub/sub and counters. One per listener; sessions point back to it.
+import type { Buffer } from 'node:buffer';
 import type { Engine } from './engine.js';
 import { PubSubHub } from './pubsub.js';
 import { ServerSettings } from './settings.js';
 import type { Session } from './session.js';
 import { CommandStats } from './command-stats.js';
-import type { CommandTable } from './table.js';
+import type { CommandSpec, CommandTable } from './table.js';
 import { WatchRegistry } from './watch.js';
 
 export interface Logger {
@@ -54,6 +55,11 @@ export class ServerState {
   blockedClients = 0;
   /** Client id -> ends its wait (CLIENT UNBLOCK): with `error`, with an error reply, else as a timeout. */
   readonly unblockers = new Map<number, (error: boolean) => void>();
+  /**
+   * Set while a script runs past busy-reply-threshold (scripting-host.ts): the BUSY error a
+   * command gets instead of running, or undefined for the commands still served.
+   */
+  scriptBusy: ((spec: CommandSpec, args: readonly Buffer[]) => string | undefined) | undefined = undefined;
   readonly startedAtMs = Date.now();
   readonly stats: ServerStats = {
     connectionsReceived: 0,

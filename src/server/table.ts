@@ -147,6 +147,8 @@ export function executeCommand(session: Session, args: Buffer[]): void {
       `ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
     );
   }
+  const busy = server.scriptBusy?.(spec, args);
+  if (busy !== undefined) return reject(session, spec, busy);
   const storageFailure = server.engine.storageFailure?.();
   if (storageFailure !== undefined && writes(session, spec)) return reject(session, spec, misconfMessage(storageFailure));
   if (session.transaction !== undefined) {

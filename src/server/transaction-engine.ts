@@ -11,7 +11,8 @@ import { bytesToMapKey, compareBytes, equalBytes, KEY_BUCKET_COUNT } from '../co
 import { compareHlc } from '../core/hlc.js';
 import type { ClientWrite } from '../core/io.js';
 import { expiryClear } from '../core/keyspace.js';
-import { FLUSH_ROW_KEY, headerRowKey, KeyType, kindPrefix, rowBucket, rowKindOf, RowKind, rowPrefixBucket, rowUserKey } from '../core/rows.js';
+import { observedSlots, readSlotTotals } from '../core/counters.js';
+import { encodeHeader, FLUSH_ROW_KEY, headerRowKey, KeyType, plainStringValue, kindPrefix, rowBucket, rowKindOf, RowKind, rowPrefixBucket, rowUserKey } from '../core/rows.js';
 import type { ScoreIndex } from '../core/score-indexes.js';
 import { hasPrefix, type RowPage } from '../core/store-view.js';
 import type { VersionedRecord } from '../core/types.js';
@@ -20,6 +21,8 @@ import { liveHeader } from './typed-keys.js';
 
 /** Field rows read per page when a transaction counts a hash it changed. */
 const FIELD_COUNT_PAGE_ROWS = 4096;
+/** The counted element of a string's slots (hash fields name theirs). */
+const NO_ELEMENT = new Uint8Array(0);
 
 /** A row written in the transaction; `order` is its place among the transaction's writes (from 1). */
 interface Collected {
@@ -126,7 +129,7 @@ export class TransactionEngine implements Engine {
     }
     const record: VersionedRecord = {
       key: write.key,
-      value: write.value,
+      value: this.observingValue(write, userKey),
       hlc: { wallMs: this.frozenNowMs, logical: order },
       origin: this.engine.nodeId(),
       expiresAtMs: write.expiresAtMs,
@@ -139,6 +142,20 @@ export class TransactionEngine implements Engine {
     if (inBucket === undefined) this.rowsByBucket.set(bucket, (inBucket = new Map()));
     inBucket.set(id, collected);
     this.writes.push(write);
+  }
+
+  /**
+   * The value the core will store for the write: a SET over a counter records the slot
+   * totals it observed (keyspace.ts replaceKey), so reads in the transaction see the new
+   * value, not the new base plus the increments it replaced.
+   */
+  private observingValue(write: ClientWrite, userKey: Uint8Array | undefined): Uint8Array | null {
+    const value = write.value;
+    if (write.replacesKey !== true || value === null || userKey === undefined || !this.mayHaveSlots(userKey)) return value;
+    const plain = plainStringValue(value);
+    if (plain === undefined) return value;
+    const observed = observedSlots(readSlotTotals(this, userKey, NO_ELEMENT));
+    return observed.size === 0 ? value : encodeHeader({ type: KeyType.String, base: { bytes: plain, observed } });
   }
 
   private keyState(userKey: Uint8Array): KeyState {
@@ -171,6 +188,7 @@ export class TransactionEngine implements Engine {
   }
 
   get(row: Uint8Array): VersionedRecord | undefined {
+    if (this.writes.length === 0) return this.engine.get(row); // nothing written yet: the stored view
     const collected = this.rows.get(bytesToMapKey(row));
     if (collected !== undefined) return this.collectedVisible(collected) ? collected.record : undefined;
     const stored = this.engine.get(row);
@@ -179,6 +197,8 @@ export class TransactionEngine implements Engine {
 
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limit: number): RowPage {
     const inBucket = this.rowsByBucket.get(rowPrefixBucket(prefix));
+    // No row written in the bucket: no key of it has a clear or rows here, the stored page stands.
+    if (inBucket === undefined && this.flushOrder === 0) return this.engine.scanRows(prefix, after, limit);
     let storedAfter = after;
     for (;;) {
       const page = this.engine.scanRows(prefix, storedAfter, limit);
