@@ -43,15 +43,19 @@ export interface CheckSummary {
  * - a unique key (written once by one client) acknowledged and never deleted is there with its value;
  *   one whose DEL was acknowledged is absent; a present one holds the value written;
  * - a hot key holds a value someone tried to write, and not one older than the last value the same
- *   client had acknowledged on it (a client's writes go to one node, whose stamps only grow);
+ *   client had acknowledged on it (a client's writes go to one node, whose stamps only grow), nor
+ *   one that had completed more than maxSkewMs before another acknowledged write to the key was
+ *   sent (clocks, skewed ones included, are within maxSkewMs of each other: that later write's
+ *   stamp is higher and must have won);
  * - a counter is at least its acknowledged increments and at most those plus the unknown ones.
  */
-export function checkHistory(ops: readonly OpLine[], final: ReadonlyMap<string, string>): CheckSummary {
+export function checkHistory(ops: readonly OpLine[], final: ReadonlyMap<string, string>, maxSkewMs = Infinity): CheckSummary {
   const violations: Violation[] = [];
   const uniqueSet = new Map<string, OpLine>();
   const deletes = new Map<string, OpLine[]>();
   const hotWrites = new Map<string, Map<string, OpLine>>(); // key -> value -> op
   const lastAckedHot = new Map<string, Map<number, number>>(); // key -> client -> seq
+  const latestAckedSend = new Map<string, OpLine>(); // key -> the acknowledged write sent last
   const counters = new Map<string, { acked: number; attempted: number }>();
   let ackedWrites = 0;
   let ackedUniqueWrites = 0;
@@ -73,6 +77,7 @@ export function checkHistory(ops: readonly OpLine[], final: ReadonlyMap<string, 
         let byClient = lastAckedHot.get(op.k);
         if (byClient === undefined) lastAckedHot.set(op.k, (byClient = new Map()));
         byClient.set(op.c, Math.max(byClient.get(op.c) ?? 0, op.s));
+        if ((latestAckedSend.get(op.k)?.t0 ?? -Infinity) < op.t0) latestAckedSend.set(op.k, op);
       }
     } else if (op.op === 'del') {
       if (op.o === 'fail') continue;
@@ -118,6 +123,10 @@ export function checkHistory(ops: readonly OpLine[], final: ReadonlyMap<string, 
     const newestAcked = acked?.get(write.c);
     if (newestAcked !== undefined && write.s < newestAcked) {
       violations.push({ kind: 'stale-value', key, detail: `holds client ${write.c}'s write #${write.s}, though its write #${newestAcked} was acknowledged later on the same node` });
+    }
+    const latest = latestAckedSend.get(key);
+    if (latest !== undefined && latest.t0 - write.t1 > maxSkewMs) {
+      violations.push({ kind: 'stale-value', key, detail: `holds ${value} (completed at ${write.t1}), though ${latest.v} was sent ${latest.t0 - write.t1} ms later (> ${maxSkewMs} ms of clock skew) and acknowledged` });
     }
   }
   for (const [key, value] of final) {

@@ -24,6 +24,10 @@ export interface RunFigures {
   readonly check: CheckSummary;
   readonly convergenceMs: number | null;
   readonly convergenceGoalMs: number;
+  /** Whether the Merkle roots differed when the final split healed. */
+  readonly divergedAtHeal: boolean;
+  /** INFO total_internal_errors per node at the end (since its last start). */
+  readonly internalErrors: readonly number[];
   readonly roots: readonly string[];
   readonly dumps: readonly { keys?: number; error?: string }[];
   readonly identicalDumps: boolean;
@@ -42,6 +46,8 @@ const KIND_COLORS: Record<string, string> = {
   pause: '#1f77b4',
   clock: '#17becf',
   'disk-full': '#7f7f7f',
+  'kill-in-split': '#e377c2',
+  'restart-on-full-disk': '#4d4d4d',
 };
 const NODE_COLORS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#a6761d', '#666666'];
 
@@ -86,12 +92,13 @@ function xOf(second: number, seconds: number): number {
   return LEFT + (second / Math.max(1, seconds)) * (WIDTH - LEFT - RIGHT);
 }
 
-function faultBands(figures: RunFigures, seconds: number, top: number, height: number): string {
+function faultBands(figures: RunFigures, seconds: number, top: number, height: number, node?: number): string {
   return figures.events
+    .filter((event) => node === undefined || event.nodes.includes(node) || event.kind === 'split' || event.kind === 'kill-in-split')
     .map((event) => {
       const x0 = xOf((event.startMs - figures.runStartMs) / 1000, seconds);
       const x1 = xOf((event.endMs - figures.runStartMs) / 1000, seconds);
-      return `<rect x="${x0.toFixed(1)}" y="${top}" width="${Math.max(1, x1 - x0).toFixed(1)}" height="${height}" fill="${KIND_COLORS[event.kind] ?? '#ccc'}" opacity="0.12"/>`;
+      return `<rect x="${x0.toFixed(1)}" y="${top}" width="${Math.max(1, x1 - x0).toFixed(1)}" height="${height}" fill="${KIND_COLORS[event.kind] ?? '#ccc'}" opacity="${node === undefined ? 0.12 : 0.3}"><title>#${event.number} ${escape(event.kind)}: ${escape(event.detail)}</title></rect>`;
     })
     .join('');
 }
@@ -117,11 +124,12 @@ function faultTimeline(figures: RunFigures, seconds: number): string {
   for (const event of figures.events) {
     const x0 = xOf((event.startMs - figures.runStartMs) / 1000, seconds);
     const x1 = xOf((event.endMs - figures.runStartMs) / 1000, seconds);
-    const nodesHit = event.kind === 'split' ? [...Array(figures.nodes).keys()] : event.nodes;
+    const split = event.kind === 'split' || event.kind === 'kill-in-split';
+    const nodesHit = split ? [...Array(figures.nodes).keys()] : event.nodes;
     for (const node of nodesHit) {
-      const minoritySide = event.kind === 'split' && event.nodes.includes(node);
+      const minoritySide = split && event.nodes.includes(node);
       const y = 5 + node * lane + 2;
-      body += `<rect x="${x0.toFixed(1)}" y="${y}" width="${Math.max(2, x1 - x0).toFixed(1)}" height="${lane - 6}" fill="${KIND_COLORS[event.kind] ?? '#ccc'}" opacity="${event.kind === 'split' && !minoritySide ? 0.45 : 0.9}"><title>#${event.number} ${escape(event.kind)}: ${escape(event.detail)} (${event.endMs - event.startMs} ms)${event.error ? ` ERROR ${escape(event.error)}` : ''}</title></rect>`;
+      body += `<rect x="${x0.toFixed(1)}" y="${y}" width="${Math.max(2, x1 - x0).toFixed(1)}" height="${lane - 6}" fill="${KIND_COLORS[event.kind] ?? '#ccc'}" opacity="${split && !minoritySide ? 0.45 : 0.9}"><title>#${event.number} ${escape(event.kind)}: ${escape(event.detail)} (${event.endMs - event.startMs} ms)${event.error ? ` ERROR ${escape(event.error)}` : ''}</title></rect>`;
     }
   }
   body += timeAxis(seconds, height - 25);
@@ -159,6 +167,38 @@ function lineChart(figures: RunFigures, seconds: number, values: (number | null)
   return `<svg width="${WIDTH}" height="${height}" xmlns="http://www.w3.org/2000/svg">${body}</svg>`;
 }
 
+/** One node's strip: its own faults shaded, acknowledged ops/s (green), failed ops/s (red), p99 latency (blue, log scale, right axis). */
+function nodeStrip(figures: RunFigures, data: Series, node: number): string {
+  const height = 110;
+  const top = 16;
+  const bottom = height - 22;
+  const maxRate = Math.max(1, ...data.acked.flat(), ...data.failed.flat());
+  const maxLatency = Math.max(1, ...data.p99.flat().filter((value): value is number => value !== null));
+  const yRate = (value: number) => bottom - (value / maxRate) * (bottom - top);
+  const yLatency = (value: number) => bottom - (Math.log10(1 + value) / Math.log10(1 + maxLatency)) * (bottom - top);
+  const path = (values: readonly (number | null)[], y: (value: number) => number) => {
+    let d = '';
+    let pen = false;
+    values.forEach((value, second) => {
+      if (value === null) {
+        pen = false;
+        return;
+      }
+      d += `${pen ? 'L' : 'M'}${xOf(second + 0.5, data.seconds).toFixed(1)},${y(value).toFixed(1)}`;
+      pen = true;
+    });
+    return d;
+  };
+  let body = faultBands(figures, data.seconds, top, bottom - top, node);
+  body += `<text x="5" y="${top + 12}" font-size="13" font-weight="bold">n${node}</text>`;
+  body += `<text x="${LEFT - 4}" y="${top + 8}" font-size="9" text-anchor="end">${maxRate}/s</text><text x="${WIDTH - RIGHT + 2}" y="${top + 8}" font-size="9">${maxLatency}ms</text>`;
+  body += `<path d="${path(data.p99[node]!, yLatency)}" fill="none" stroke="#1f77b4" stroke-width="0.8" opacity="0.8"/>`;
+  body += `<path d="${path(data.acked[node]!, yRate)}" fill="none" stroke="#1a7f37" stroke-width="1.3"/>`;
+  body += `<path d="${path(data.failed[node]!, yRate)}" fill="none" stroke="#c62828" stroke-width="1.1"/>`;
+  body += timeAxis(data.seconds, bottom);
+  return `<svg width="${WIDTH + 40}" height="${height}" xmlns="http://www.w3.org/2000/svg">${body}</svg>`;
+}
+
 function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const head = headers.map((header) => `<th>${escape(header)}</th>`).join('');
   const body = rows.map((row) => `<tr>${row.map((cell) => `<td>${escape(String(cell))}</td>`).join('')}</tr>`).join('');
@@ -170,7 +210,7 @@ export function writeReport(figures: RunFigures): string {
   const check = figures.check;
   const lost = check.violations.length;
   const verdict =
-    lost === 0 && figures.identicalDumps && figures.crashes.length === 0 && figures.badStops.length === 0 && figures.convergenceMs !== null && figures.convergenceMs <= figures.convergenceGoalMs;
+    lost === 0 && figures.internalErrors.every((count) => count === 0) && figures.identicalDumps && figures.crashes.length === 0 && figures.badStops.length === 0 && figures.convergenceMs !== null && figures.convergenceMs <= figures.convergenceGoalMs;
   const byKind = new Map<string, number>();
   for (const event of figures.events) byKind.set(event.kind, (byKind.get(event.kind) ?? 0) + 1);
   const outcome = (op: OpLine['op'], o: OpLine['o']) => figures.ops.filter((line) => line.op === op && line.o === o).length;
@@ -194,25 +234,26 @@ table{border-collapse:collapse;margin:8px 0 16px} td,th{border:1px solid #ddd;pa
 .small{font-size:12px;color:#555} pre{font-size:12px;background:#f6f6f6;padding:6px;overflow:auto}
 </style></head><body>
 <h1>peerkv chaos run: <span class="${verdict ? 'ok' : 'bad'}">${verdict ? 'nothing lost, replicas identical' : 'PROBLEMS FOUND'}</span></h1>
-<p class="small">${figures.nodes} nodes, seed ${figures.seed}, ${figures.events.length} fault events over ${durationS.toFixed(0)} s of load, ${new Date(figures.runStartMs).toISOString()}.
+<p class="small">${figures.nodes} nodes, seed ${figures.seed}, ${figures.events.length - 1} fault events and a final split over ${durationS.toFixed(0)} s of load, ${new Date(figures.runStartMs).toISOString()}.
 Hover a fault for its details. The kernel of this machine has no sch_netem: delay and loss are a token-bucket (tbf) queue, and duplication is not injected.</p>
 <table>
 <tr><th>acknowledged writes lost</th><td class="${lost === 0 ? 'ok' : 'bad'}">${lost} (of ${check.ackedWrites} acknowledged writes: ${check.ackedUniqueWrites} unique SETs, ${check.ackedHotWrites} hot-key SETs, ${check.ackedDeletes} DELs, ${check.ackedIncrements} INCRs)</td></tr>
-<tr><th>replicas identical after heal</th><td class="${figures.convergenceMs !== null && figures.convergenceMs <= figures.convergenceGoalMs ? 'ok' : 'bad'}">${figures.convergenceMs === null ? 'never' : `${figures.convergenceMs} ms`} (goal ${figures.convergenceGoalMs} ms); sorted dumps ${figures.identicalDumps ? 'identical' : 'DIFFER'} (${figures.dumps.map((dump) => dump.keys ?? dump.error).join(' / ')} keys); Merkle root ${escape(figures.roots[0] ?? '')}</td></tr>
+<tr><th>replicas identical after heal</th><td class="${figures.convergenceMs !== null && figures.convergenceMs <= figures.convergenceGoalMs ? 'ok' : 'bad'}">${figures.convergenceMs === null ? 'never' : `${figures.convergenceMs} ms`} (goal ${figures.convergenceGoalMs} ms) after the final split, whose sides ${figures.divergedAtHeal ? 'had diverged' : 'had not diverged'}; sorted dumps ${figures.identicalDumps ? 'identical' : 'DIFFER'} (${figures.dumps.map((dump) => dump.keys ?? dump.error).join(' / ')} keys); Merkle root ${escape(figures.roots[0] ?? '')}</td></tr>
 <tr><th>crashes not caused by the nemesis</th><td class="${figures.crashes.length === 0 ? 'ok' : 'bad'}">${figures.crashes.length}${figures.crashes.map((crash) => ` n${crash.node} code=${crash.code} signal=${crash.signal}`).join(',')}</td></tr>
 <tr><th>graceful stops not exiting 0</th><td class="${figures.badStops.length === 0 ? 'ok' : 'bad'}">${figures.badStops.length}${figures.badStops.map((stop) => ` n${stop.node} code=${stop.code} signal=${stop.signal}`).join(',')}</td></tr>
+<tr><th>internal errors (INFO, since last start)</th><td class="${figures.internalErrors.every((count) => count === 0) ? 'ok' : 'bad'}">${figures.internalErrors.join(' / ')}</td></tr>
 <tr><th>latency of acknowledged operations</th><td>p50 ${quantile(0.5)} ms, p99 ${quantile(0.99)} ms, max ${quantile(1)} ms</td></tr>
 </table>
 <h2>Faults per node</h2>
 <p class="small">${legendKinds}. A split colours both sides: the minority dark, the majority light.</p>
 ${faultTimeline(figures, data.seconds)}
-<h2>Acknowledged operations per second, per node</h2>
-<p class="small">${legendNodes}. Fault intervals shaded in the background.</p>
+<h2>Each node: throughput and latency against its faults</h2>
+<p class="small"><span class="chip" style="background:#1a7f37"></span>acknowledged ops/s &nbsp; <span class="chip" style="background:#c62828"></span>failed or unknown ops/s (same left scale) &nbsp; <span class="chip" style="background:#1f77b4"></span>p99 latency of acknowledged ops (log scale, right). The node's own faults (and every split) are shaded in their colour; hover for details.</p>
+${Array.from({ length: figures.nodes }, (_, node) => nodeStrip(figures, data, node)).join('\n')}
+<h2>All nodes together</h2>
+<p class="small">${legendNodes}. Every fault shaded.</p>
 ${lineChart(figures, data.seconds, data.acked, 'acknowledged ops/s', false)}
-<h2>p99 latency of acknowledged operations (ms, log scale)</h2>
-${lineChart(figures, data.seconds, data.p99, 'p99 latency ms', true)}
-<h2>Failed or unknown operations per second</h2>
-${lineChart(figures, data.seconds, data.failed, 'failed + unknown ops/s', false)}
+${lineChart(figures, data.seconds, data.p99, 'p99 latency ms (log scale)', true)}
 <h2>What was lost</h2>
 ${
   lost === 0

@@ -23,6 +23,13 @@ const TMPFS_MB = 512;
 const RESERVE_MB = 32;
 const CONVERGENCE_GOAL_MS = 10_000;
 const CONVERGENCE_LIMIT_MS = 120_000;
+/** The clock-offset fault's largest offset. */
+const MAX_CLOCK_OFFSET_MS = 2_000;
+/**
+ * How far two stamps can be from real time order: a node's wall clock is at most
+ * MAX_CLOCK_OFFSET_MS off; a peer's stamp is taken up to the HLC's max offset (500 ms) ahead.
+ */
+const MAX_SKEW_MS = 2 * MAX_CLOCK_OFFSET_MS + 500 + 500;
 
 interface Options {
   readonly events: number;
@@ -54,6 +61,7 @@ function random(): number {
   return randomState / 0x1_0000_0000;
 }
 const between = (low: number, high: number) => low + random() * (high - low);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const log = (message: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 23)}] ${message}`);
 
@@ -258,8 +266,8 @@ async function waitReady(index: number, timeoutMs = 30_000): Promise<number> {
 
 // ---------------------------------------------------------------- the nemesis
 
-type FaultKind = 'isolate' | 'split' | 'one-way' | 'slow' | 'lossy' | 'kill-9' | 'pause' | 'clock' | 'disk-full';
-const FAULT_KINDS: readonly FaultKind[] = ['isolate', 'split', 'one-way', 'slow', 'lossy', 'kill-9', 'pause', 'clock', 'disk-full'];
+type FaultKind = 'isolate' | 'split' | 'one-way' | 'slow' | 'lossy' | 'kill-9' | 'pause' | 'clock' | 'disk-full' | 'kill-in-split' | 'restart-on-full-disk';
+const FAULT_KINDS: readonly FaultKind[] = ['isolate', 'split', 'one-way', 'slow', 'lossy', 'kill-9', 'pause', 'clock', 'disk-full', 'kill-in-split', 'restart-on-full-disk'];
 
 async function runFault(kind: FaultKind, event: { nodes: number[]; detail: string }): Promise<void> {
   const hold = () => sleep(between(1_500, options.short ? 4_000 : 5_000));
@@ -274,7 +282,8 @@ async function runFault(kind: FaultKind, event: { nodes: number[]; detail: strin
       lan!.restore(index);
       return;
     }
-    case 'split': {
+    case 'split':
+    case 'kill-in-split': {
       const order = [...Array(NODE_COUNT).keys()].sort(() => random() - 0.5);
       const minority = order.slice(0, 2);
       const majority = order.slice(2);
@@ -283,6 +292,17 @@ async function runFault(kind: FaultKind, event: { nodes: number[]; detail: strin
       for (const node of majority) lan!.dropFrom(node, minority);
       for (const node of minority) lan!.dropFrom(node, majority);
       await hold();
+      if (kind === 'kill-in-split') {
+        // The victim restarts cut off from the majority, then the split heals.
+        const victim = pick(random() < 0.5 ? minority : majority);
+        const downMs = between(200, 2_000);
+        event.detail += `; n${victim} killed with SIGKILL, restarted after ${Math.round(downMs)} ms, still split`;
+        await nodes[victim]!.kill9();
+        await sleep(downMs);
+        nodes[victim]!.start();
+        await waitReady(victim);
+        await hold();
+      }
       lan!.heal();
       return;
     }
@@ -336,7 +356,7 @@ async function runFault(kind: FaultKind, event: { nodes: number[]; detail: strin
     }
     case 'clock': {
       event.nodes = [index];
-      const offset = Math.round(between(100, 2_000)) * (random() < 0.5 ? -1 : 1);
+      const offset = Math.round(between(100, MAX_CLOCK_OFFSET_MS)) * (random() < 0.5 ? -1 : 1);
       event.detail = `n${index} restarted with its clock ${offset > 0 ? '+' : ''}${offset} ms, then back`;
       const node = nodes[index]!;
       await restartGracefully(node, offset);
@@ -344,14 +364,25 @@ async function runFault(kind: FaultKind, event: { nodes: number[]; detail: strin
       await restartGracefully(node, 0);
       return;
     }
-    case 'disk-full': {
+    case 'disk-full':
+    case 'restart-on-full-disk': {
       event.nodes = [index];
       const node = nodes[index]!;
       const free = random() < 0.5 ? (RESERVE_MB / 2) * 1024 * 1024 : 256 * 1024;
       const size = node.fill(free);
       event.detail = `n${index}'s disk filled (${Math.round(size / 1024 / 1024)} MB filler, ${Math.round(free / 1024)} KB left)`;
-      await hold();
-      node.unfill();
+      try {
+        await hold();
+        if (kind === 'restart-on-full-disk') {
+          event.detail += '; killed with SIGKILL and restarted on the full disk';
+          await node.kill9();
+          node.start();
+          await waitReady(index);
+          await hold();
+        }
+      } finally {
+        node.unfill();
+      }
       return;
     }
   }
@@ -500,12 +531,22 @@ async function main(): Promise<number> {
     await reviveCrashed();
     await sleep(between(500, 1_500));
   }
-  await sleep(1_000);
+  // The last fault is still on when the load stops, so the heal starts from diverged replicas:
+  // a split with both sides written for a few seconds.
+  const order = [...Array(NODE_COUNT).keys()].sort(() => random() - 0.5);
+  const finalSplit: FaultEvent = { number: events.length + 1, kind: 'split', nodes: order.slice(0, 2), detail: '', startMs: Date.now(), endMs: 0 };
+  finalSplit.detail = `final split {${order.slice(2).map((n) => `n${n}`).join(',')}} | {${order.slice(0, 2).map((n) => `n${n}`).join(',')}}, healed after the load stopped`;
+  for (const node of order.slice(2)) lan.dropFrom(node, order.slice(0, 2));
+  for (const node of order.slice(0, 2)) lan.dropFrom(node, order.slice(2));
+  await sleep(5_000);
   await agent.request('stop');
   const loadEnd = Date.now();
+  const rootsAtHeal = (await Promise.all(nodes.map((node) => agent!.info(node.index)))).map((info) => info.merkle_root ?? '?');
 
   // Heal everything, then wait for the replicas to agree.
   lan.heal();
+  finalSplit.endMs = Date.now();
+  events.push(finalSplit);
   for (const node of nodes) {
     node.unfill();
     if (node.paused) node.resume();
@@ -514,7 +555,8 @@ async function main(): Promise<number> {
   await reviveCrashed();
   const healAt = Date.now();
   const converged = await convergence(healAt);
-  log(converged.ms === null ? `replicas did NOT converge: ${converged.roots.join(' ')}` : `replicas identical ${converged.ms} ms after heal`);
+  const divergedAtHeal = new Set(rootsAtHeal).size > 1;
+  log(`${divergedAtHeal ? 'replicas differed at heal' : 'replicas already equal at heal'}; ${converged.ms === null ? `did NOT converge: ${converged.roots.join(' ')}` : `identical ${converged.ms} ms after heal`}`);
 
   const dumps: { keys?: number; error?: string }[] = [];
   for (const node of nodes) dumps.push(await agent.request('dump', { node: node.index, file: join(options.out, `dump-n${node.index}.txt`) }));
@@ -522,7 +564,9 @@ async function main(): Promise<number> {
   const identicalDumps = dumpTexts.every((text) => text === dumpTexts[0] && text !== '');
   const finalState = parseDump(join(options.out, 'dump-n0.txt'));
   const ops = await readOps(opsFile);
-  const checked = checkHistory(ops, finalState);
+  const checked = checkHistory(ops, finalState, MAX_SKEW_MS);
+  const finalInfos = await Promise.all(nodes.map((node) => agent!.info(node.index)));
+  const internalErrors = finalInfos.map((info) => Number(info.total_internal_errors ?? 0));
 
   // Stop every node cleanly: each must exit 0.
   for (const node of nodes) {
@@ -546,6 +590,8 @@ async function main(): Promise<number> {
     check: checked,
     convergenceMs: converged.ms,
     convergenceGoalMs: CONVERGENCE_GOAL_MS,
+    divergedAtHeal,
+    internalErrors,
     roots: converged.roots,
     dumps,
     identicalDumps,
@@ -555,16 +601,17 @@ async function main(): Promise<number> {
   };
   const reportFile = join(options.out, 'report.html');
   writeFileSync(reportFile, writeReport(figures));
-  writeFileSync(join(options.out, 'summary.json'), JSON.stringify({ ...figures, ops: undefined, events: events.length, check: { ...checked, violations: checked.violations.slice(0, 200) } }, null, 2));
+  writeFileSync(join(options.out, 'summary.json'), JSON.stringify({ ...figures, ops: undefined, check: { ...checked, violations: checked.violations.slice(0, 200) } }, null, 2));
 
   const failures: string[] = [];
-  if (events.length < options.events) failures.push(`${events.length}/${options.events} events`);
+  if (events.length < options.events + 1) failures.push(`${events.length}/${options.events} events`);
   if (checked.violations.length > 0) failures.push(`${checked.violations.length} violations (${[...new Set(checked.violations.map((v) => v.kind))].join(', ')})`);
   if (converged.ms === null || converged.ms > CONVERGENCE_GOAL_MS) failures.push(`convergence ${converged.ms ?? 'never'} ms after heal (goal ${CONVERGENCE_GOAL_MS})`);
   if (!identicalDumps) failures.push('replica dumps differ');
   if (crashes.length > 0) failures.push(`${crashes.length} crash(es) not caused by the nemesis`);
   if (badStops.length > 0) failures.push(`${badStops.length} graceful stop(s) with a non-zero exit`);
   if (logs.some((entry) => entry.fatal.length > 0)) failures.push('fatal log lines');
+  if (internalErrors.some((count) => count > 0)) failures.push(`internal errors (INFO total_internal_errors) ${internalErrors.join('/')}`);
   const faultErrors = events.filter((event) => event.error !== undefined);
   if (faultErrors.length > 0) failures.push(`${faultErrors.length} fault(s) the harness could not apply or undo`);
   const acked = ops.filter((op) => op.o === 'ok').length;

@@ -1,4 +1,4 @@
-// Proves the chaos run's checker flags exactly the final states LWW forbids: a lost acknowledged SET, a deleted key back, a value no one wrote, a hot key older than its writer's acknowledged value, a counter outside [acknowledged, attempted]; and accepts the legitimate ones.
+// Proves the chaos run's checker flags exactly the final states LWW forbids: a lost acknowledged SET, a deleted key back, a value no one wrote, a hot key older than its writer's acknowledged value or than the clock skew allows, a counter outside [acknowledged, attempted]; and accepts the legitimate ones.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkHistory, type OpLine } from '../chaos/history.js';
@@ -42,6 +42,14 @@ test('hot keys: any written value may win, but not one older than its own client
   assert.deepEqual(kinds(ops, [['h:0', '0:1']]), ['stale-value']);
   assert.deepEqual(kinds(ops, [['h:0', '1:4']]), ['phantom-value'], 'a refused write never lands');
   assert.deepEqual(kinds(ops, []), ['lost-write']);
+});
+
+test('hot keys: a value that completed more than the clock skew before another acknowledged write was sent cannot win', () => {
+  const early = op({ op: 'set', k: 'h:1', v: '0:1', c: 0, s: 1 });
+  const late = { ...op({ op: 'set', k: 'h:1', v: '1:1', c: 1, n: 1, s: 1 }), t0: early.t1 + 3_000, t1: early.t1 + 3_010 };
+  assert.deepEqual(checkHistory([early, late], new Map([['h:1', '0:1']]), 5_000).violations, []);
+  assert.deepEqual(checkHistory([early, late], new Map([['h:1', '0:1']]), 2_000).violations.map((violation) => violation.kind), ['stale-value']);
+  assert.deepEqual(checkHistory([early, late], new Map([['h:1', '1:1']]), 2_000).violations, []);
 });
 
 test('counters: between the acknowledged increments and those plus the unknown ones', () => {
