@@ -1,6 +1,6 @@
 // Keyspace notifications: names the Redis event of each applied change and hands it to every subscriber.
 import { bytesToMapKey, equalBytes } from '../core/bytes.js';
-import { decodeHeader, decodeSlotTotal, headerRowKey, headerType, KeyType, parseRow, parseSlotElement, rowKey, rowKindOf, RowKind, type ParsedRow } from '../core/rows.js';
+import { decodeHeader, decodeSlotTotal, headerRowKey, headerType, KeyType, parseRow, parseSlotElement, rowKey, rowKindOf, RowKind, rowUserKey, type ParsedRow } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
 import { isAbsent } from '../core/record.js';
 import type { KeyspaceEvent, KeyspaceEventName } from '../server/engine.js';
@@ -50,10 +50,13 @@ export class KeyspaceEvents {
     const countedFields = records.length > 1 ? fieldsWithSlotRows(records) : undefined;
     const counted = records.length > 1 ? keysWithSlots(records) : undefined;
     let pendingDel: Uint8Array | undefined;
+    const created = createdKeys(records, previous, nowMs);
     for (let index = 0; index < records.length; index++) {
       const record = records[index]!;
       const row = parseRow(record.key);
       if (row === undefined) continue; // the flush row: FLUSHALL names no key
+      // Redis names a key's creation `new` (class n, not in A) before the command's own event.
+      if (created !== undefined && created.delete(bytesToMapKey(row.key))) this.emit({ key: row.key, event: 'new' });
       if (pendingDel !== undefined && !isFieldTombstoneOf(row, record, pendingDel)) {
         emitOnce(pendingDel, 'del');
         pendingDel = undefined;
@@ -107,6 +110,25 @@ export class KeyspaceEvents {
   private emit(event: KeyspaceEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+/**
+ * User keys (bytesToMapKey) whose header this batch writes where none lived before: keys it
+ * creates. A batch that also clears the key replaces one that existed (SET over a hash).
+ */
+function createdKeys(records: readonly VersionedRecord[], previous: readonly (VersionedRecord | undefined)[], nowMs: number): Set<string> | undefined {
+  let created: Set<string> | undefined;
+  let cleared: Set<string> | undefined;
+  for (let index = 0; index < records.length; index++) {
+    const record = records[index]!;
+    const kind = rowKindOf(record.key);
+    if (kind === RowKind.Clear) (cleared ??= new Set()).add(bytesToMapKey(rowUserKey(record.key)!));
+    if (kind !== RowKind.Header || record.value === null) continue;
+    const before = previous[index];
+    if (before === undefined || before.value === null || isAbsent(before, nowMs)) (created ??= new Set()).add(bytesToMapKey(rowUserKey(record.key)!));
+  }
+  if (created !== undefined && cleared !== undefined) for (const key of cleared) created.delete(key);
+  return created;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { RowPage } from '../core/store-view.js';
 import type { MemberView, VersionedRecord } from '../core/types.js';
 
 export type KeyspaceEventName =
+  | 'new'
   | 'set'
   | 'del'
   | 'expired'

@@ -82,7 +82,7 @@ test('keyspace events name pushes and pops', async () => {
   await call('rpop', 'ev');
   await call('lpop', 'ev');
   stop();
-  assert.deepEqual(events, ['rpush', 'lpush', 'rpop', 'lpop', 'del']);
+  assert.deepEqual(events, ['new', 'rpush', 'lpush', 'rpop', 'lpop', 'del']);
 });
 
 test('LSET LINSERT LREM LTRIM LPOS', async () => {

@@ -29,7 +29,8 @@ async function makeHash(key: string): Promise<void> {
 /** The keyspace events the commands run by `body` emit, as "event:key". */
 async function eventsOf(body: () => Promise<unknown>): Promise<string[]> {
   const events: string[] = [];
-  const stop = engine.onKeyspaceEvent((event: KeyspaceEvent) => events.push(`${event.event}:${Buffer.from(event.key).toString()}`));
+  // `new` (class n, outside A) has its own test in server-strings.test.ts.
+  const stop = engine.onKeyspaceEvent((event: KeyspaceEvent) => void (event.event !== 'new' && events.push(`${event.event}:${Buffer.from(event.key).toString()}`)));
   try {
     await body();
   } finally {
@@ -318,4 +319,27 @@ test('LCS computation: the subsequence is common to both and as long as the tabl
   const matched = result.matches.reduce((sum, match) => sum + match.aEnd - match.aStart + 1, 0);
   assert.equal(matched, 4, 'the match ranges cover the subsequence');
   assert.deepEqual(longestCommonSubsequence(new Uint8Array(0), Buffer.from('x')), { length: 0, text: new Uint8Array(0), matches: [] });
+});
+
+test('a key created is `new` before its command event, once per key; overwriting, or SET over another type, is not', async () => {
+  const all: string[] = [];
+  const stop = engine.onKeyspaceEvent((event: KeyspaceEvent) => void all.push(`${event.event}:${Buffer.from(event.key).toString()}`));
+  try {
+    await client().set('fresh', '1');
+    await client().set('fresh', '2');
+    await client().hset('fresh-hash', 'a', '1', 'b', '2');
+    await client().set('fresh-hash', 'now a string');
+    await client().mset('m1', '1', 'm2', '2');
+    await client().incr('fresh-counter');
+  } finally {
+    stop();
+  }
+  assert.deepEqual(all, [
+    'new:fresh', 'set:fresh',
+    'set:fresh',
+    'new:fresh-hash', 'hset:fresh-hash',
+    'del:fresh-hash', 'set:fresh-hash',
+    'new:m1', 'set:m1', 'new:m2', 'set:m2',
+    'new:fresh-counter', 'incrby:fresh-counter',
+  ]);
 });
