@@ -7,7 +7,7 @@
 // turns into the clear row its expiry implies. It also keeps the live field count of
 // every hash (derived, local, rebuilt by load(), never replicated): a hash exists while
 // it has a live field, so HLEN, TYPE, EXISTS and DBSIZE never scan its fields.
-import { bytesToMapKey, equalBytes, KEY_BUCKET_COUNT } from './bytes.js';
+import { bytesToMapKey, compareBytes, equalBytes, KEY_BUCKET_COUNT } from './bytes.js';
 import type { CoreConfig } from './config.js';
 import { compareHlc, nextHlc, type HlcClock } from './hlc.js';
 import type { ClientWrite } from './io.js';
@@ -34,6 +34,8 @@ const SCAN_PAGE_RECORDS = 4096;
 const FLUSH_KIND = -2;
 const NO_PURGES: Uint8Array[] = [];
 const EMPTY_BYTES = new Uint8Array(0);
+/** Lists whose tombstone-only ends are remembered (the oldest remembered is forgotten first). */
+const LIST_ENDS_MAX = 10_000;
 
 /** The kind of a record's key, FLUSH_KIND for the flush row, -1 for anything else. */
 function kindOf(key: Uint8Array): number {
@@ -108,6 +110,14 @@ export class Keyspace {
    */
   liveKeys = 0;
   keysWithExpiry = 0;
+  /**
+   * Per list (user key, bytesToMapKey), how far its ends are known to hold no live item:
+   * every Item row at or before `head` (at or after `tail`) is a tombstone or gone. LPOP
+   * and RPOP leave tombstones at the ends for the tombstone grace; a read starts past
+   * them instead of walking them all (setListEnds). A live item written inside a known
+   * end (any origin, any path: track) forgets that end.
+   */
+  private readonly knownListEnds = new Map<string, { head?: Uint8Array; tail?: Uint8Array }>();
   /** Live field rows per user key (bytesToMapKey), for keys that have at least one. */
   private readonly fieldCounts = new Map<string, number>();
   /** Clear and slot rows per bucket: reads and merges skip their lookups where there are none. */
@@ -166,6 +176,35 @@ export class Keyspace {
     }
   }
 
+  /** How far the list's ends are known to hold no live item (row keys), if known. */
+  listEnds(userKey: Uint8Array): { readonly head?: Uint8Array; readonly tail?: Uint8Array } | undefined {
+    return this.knownListEnds.get(bytesToMapKey(userKey));
+  }
+
+  /**
+   * A read of the list found only tombstones up to `head` (from `tail` on). The caller read
+   * the rows as this keyspace has them now (not a transaction's private view).
+   */
+  setListEnds(userKey: Uint8Array, ends: { readonly head?: Uint8Array; readonly tail?: Uint8Array }): void {
+    const mapKey = bytesToMapKey(userKey);
+    const known = this.knownListEnds.get(mapKey) ?? {};
+    if (ends.head !== undefined) known.head = ends.head;
+    if (ends.tail !== undefined) known.tail = ends.tail;
+    this.knownListEnds.delete(mapKey); // re-inserted last: the map drops its oldest entries first
+    this.knownListEnds.set(mapKey, known);
+    if (this.knownListEnds.size > LIST_ENDS_MAX) this.knownListEnds.delete(this.knownListEnds.keys().next().value!);
+  }
+
+  /** A live item row: the known ends of its list that it lies inside are no longer true. */
+  private forgetListEnds(row: Uint8Array): void {
+    const mapKey = bytesToMapKey(rowUserKey(row)!);
+    const known = this.knownListEnds.get(mapKey);
+    if (known === undefined) return;
+    if (known.head !== undefined && compareBytes(row, known.head) <= 0) known.head = undefined;
+    if (known.tail !== undefined && compareBytes(row, known.tail) >= 0) known.tail = undefined;
+    if (known.head === undefined && known.tail === undefined) this.knownListEnds.delete(mapKey);
+  }
+
   /** Whether the key of this bucket may have counter slots (false: it has none). */
   mayHaveSlots(bucket: number): boolean {
     return this.slotRowsTotal > 0 && this.slotRows[bucket]! > 0;
@@ -191,6 +230,7 @@ export class Keyspace {
       const wasLive = before !== undefined && before.value !== null;
       const isLive = after !== undefined && after.value !== null;
       if (wasLive !== isLive) this.countField(key, isLive ? 1 : -1);
+      if (isLive && kind === RowKind.Item && this.knownListEnds.size > 0) this.forgetListEnds(key);
       if (kind === RowKind.Field) this.scoreIndexes.track(kind, key, before, after, this.loading);
     } else if (kind === RowKind.Clear || kind === RowKind.Slot) {
       const counts = kind === RowKind.Clear ? this.clearRows : this.slotRows;

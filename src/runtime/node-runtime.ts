@@ -345,6 +345,14 @@ export class NodeRuntime implements Engine {
     return this.core.keyspace.fieldCount(key);
   }
 
+  listEnds(key: Uint8Array): { readonly head?: Uint8Array; readonly tail?: Uint8Array } | undefined {
+    return this.core.keyspace.listEnds(key);
+  }
+
+  setListEnds(key: Uint8Array, ends: { readonly head?: Uint8Array; readonly tail?: Uint8Array }): void {
+    this.core.keyspace.setListEnds(key, ends);
+  }
+
   write(writes: readonly ClientWrite[]): Promise<number> {
     if (this.stopped) return Promise.reject(new Error('node is shutting down'));
     const requestId = ++this.requestCounter;

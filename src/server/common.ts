@@ -4,8 +4,8 @@ import type { Buffer } from 'node:buffer';
 import { KEY_BYTES_MAX } from '../core/validate.js';
 import { appendError, appendOk, parseInteger } from '../wire/resp.js';
 import type { ClientWrite } from '../core/io.js';
-import type { Session } from './session.js';
-import { CommandFlag, type CommandHandler, type CommandSpec } from './table.js';
+import type { CommandContext } from './context.js';
+import { CommandFlag, type CommandSpec } from './command-spec.js';
 
 export const SYNTAX_ERROR = 'ERR syntax error';
 export const NOT_INTEGER_ERROR = 'ERR value is not an integer or out of range';
@@ -35,31 +35,31 @@ export function parseIntegerArg(arg: Uint8Array): number | undefined {
  * Keys longer than KEY_BYTES_MAX are a protocol error (DESIGN.md limits): the client is
  * told and disconnected, nothing is stored. Returns false after replying.
  */
-export function checkKeyLength(session: Session, key: Uint8Array): boolean {
+export function checkKeyLength(session: CommandContext, key: Uint8Array): boolean {
   if (key.length <= KEY_BYTES_MAX) return true;
-  session.server.stats.protocolErrors++;
+  session.stats.protocolErrors++;
   appendError(session.out, `ERR Protocol error: key is ${key.length} bytes, the limit is ${KEY_BYTES_MAX}`);
   session.closing = true;
   return false;
 }
 
 /** Commit writes; `+OK` once committed. */
-export function writeThenOk(session: Session, writes: ClientWrite[]): void {
+export function writeThenOk(session: CommandContext, writes: ClientWrite[]): void {
   const start = session.out.length;
   appendOk(session.out);
   session.deferWrite(session.engine.write(writes), start);
 }
 
 /** Shorthand for table entries. */
-export function command(
+export function command<S = CommandContext>(
   name: string,
   arity: number,
   flags: number,
   keys: readonly [first: number, last: number, step: number],
   group: string,
   summary: string,
-  handler: CommandHandler,
-): CommandSpec {
+  handler: (session: S, args: Buffer[]) => void,
+): CommandSpec<S> {
   return { name, arity, flags, firstKey: keys[0], lastKey: keys[1], keyStep: keys[2], group, summary, handler };
 }
 

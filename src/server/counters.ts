@@ -13,8 +13,8 @@ import type { NodeId, VersionedRecord } from '../core/types.js';
 import { appendBulkText, appendError, type RespOutput } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, checkKeyLength, command } from './common.js';
 import type { Engine } from './engine.js';
-import type { Session } from './session.js';
-import type { CommandSpec } from './table.js';
+import type { CommandContext } from './context.js';
+import type { CommandSpec } from './command-spec.js';
 import { liveHeader, readSlots, stringHeader, typeOf, WRONGTYPE_ERROR } from './typed-keys.js';
 
 export const OVERFLOW_ERROR = 'ERR increment or decrement would overflow';
@@ -67,7 +67,7 @@ function readStringCounter(engine: Engine, key: Uint8Array): { header: Versioned
 }
 
 /** The key's counter state; undefined after replying WRONGTYPE. */
-function counterState(session: Session, key: Uint8Array): CounterState | undefined {
+function counterState(session: CommandContext, key: Uint8Array): CounterState | undefined {
   const engine = session.engine;
   const fast = readStringCounter(engine, key);
   const header = fast === undefined ? liveHeader(engine, key) : fast.header;
@@ -100,7 +100,7 @@ function ownTotal(slots: ReadonlyMap<NodeId, SlotTotal>, base: BaseValue, self: 
 }
 
 /** Commit the own slot (after the new header, if any) and reply once committed. */
-function writeIncrement(session: Session, key: Uint8Array, state: CounterState, slot: SlotTotal, reply: () => void): void {
+function writeIncrement(session: CommandContext, key: Uint8Array, state: CounterState, slot: SlotTotal, reply: () => void): void {
   const writes: ClientWrite[] = [];
   if (state.newHeader !== undefined) writes.push({ key: headerRowKey(key), value: state.newHeader, expiresAtMs: 0 });
   writes.push({ key: state.ownRow, value: encodeSlotTotal(slot), expiresAtMs: 0 });
@@ -110,7 +110,7 @@ function writeIncrement(session: Session, key: Uint8Array, state: CounterState, 
 }
 
 /** INCR/DECR/INCRBY/DECRBY by delta: the new value as an integer reply. */
-function incrementBy(session: Session, key: Uint8Array, delta: bigint): void {
+function incrementBy(session: CommandContext, key: Uint8Array, delta: bigint): void {
   if (!checkKeyLength(session, key)) return;
   const state = counterState(session, key);
   if (state === undefined) return;
@@ -128,26 +128,26 @@ export function appendInteger64(out: RespOutput, value: bigint): void {
   out.crlf();
 }
 
-function integerArgument(session: Session, arg: Uint8Array): bigint | undefined {
+function integerArgument(session: CommandContext, arg: Uint8Array): bigint | undefined {
   const value = parseInteger64(arg);
   if (value === undefined) appendError(session.out, NOT_INTEGER_ERROR);
   return value;
 }
 
-function incrCommand(session: Session, args: Buffer[]): void {
+function incrCommand(session: CommandContext, args: Buffer[]): void {
   incrementBy(session, args[1]!, 1n);
 }
 
-function decrCommand(session: Session, args: Buffer[]): void {
+function decrCommand(session: CommandContext, args: Buffer[]): void {
   incrementBy(session, args[1]!, -1n);
 }
 
-function incrbyCommand(session: Session, args: Buffer[]): void {
+function incrbyCommand(session: CommandContext, args: Buffer[]): void {
   const delta = integerArgument(session, args[2]!);
   if (delta !== undefined) incrementBy(session, args[1]!, delta);
 }
 
-function decrbyCommand(session: Session, args: Buffer[]): void {
+function decrbyCommand(session: CommandContext, args: Buffer[]): void {
   const delta = integerArgument(session, args[2]!);
   if (delta === undefined) return;
   if (delta === INT64_MIN) return void appendError(session.out, 'ERR decrement would overflow');
@@ -159,7 +159,7 @@ function decrbyCommand(session: Session, args: Buffer[]): void {
  * increment (integral part exact, fraction in the float part: incrementSlotByFloat); the
  * reply is the value as every node computes it from the rows.
  */
-function incrbyfloatCommand(session: Session, args: Buffer[]): void {
+function incrbyfloatCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   if (!checkKeyLength(session, key)) return;
   const state = counterState(session, key);

@@ -16,9 +16,9 @@ import type { Engine } from './engine.js';
 import { fieldRowKey, FieldSlots, HASH_HEADER, headerLast, visitFields } from './hash-rows.js';
 import { allItems, endPosition, itemRowKey, LIST_HEADER } from './list-rows.js';
 import { decodeDumpPayload, encodeDumpPayload, type DumpValue } from './rdb-codec.js';
-import type { Session } from './session.js';
+import type { CommandContext } from './context.js';
 import { memberWrite, SET_HEADER } from './sets.js';
-import type { CommandSpec } from './table.js';
+import type { CommandSpec } from './command-spec.js';
 import { deleteWrite, liveHeader, replaceWrite, stringValue, typeName, typeOf } from './typed-keys.js';
 import { loadEntries, plainScoreWrite, ZSET_HEADER } from './zset-rows.js';
 import { parseInteger64 } from '../core/counters.js';
@@ -101,22 +101,22 @@ function oversized(value: DumpValue): string | undefined {
   return fits ? undefined : `ERR DUMP payload holds an element beyond peerkv's limits (${ELEMENT_BYTES_MAX} bytes a member or field, ${VALUE_BYTES_MAX} a value)`;
 }
 
-function dumpCommand(session: Session, args: Buffer[]): void {
+function dumpCommand(session: CommandContext, args: Buffer[]): void {
   const engine = session.engine;
   const key = args[1]!;
   const header = liveHeader(engine, key);
   if (header === undefined) {
-    session.server.stats.keyspaceMisses++;
+    session.stats.keyspaceMisses++;
     return void appendNull(session.out, session.protocol);
   }
   const value = dumpValueOf(engine, key, header);
   if (value === undefined) return void appendError(session.out, `ERR DUMP of a ${typeName(header)} is not supported by peerkv yet`);
-  session.server.stats.keyspaceHits++;
+  session.stats.keyspaceHits++;
   appendBulk(session.out, encodeDumpPayload(value));
 }
 
 /** RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]: Redis 7.0's checks in its order. */
-function restoreCommand(session: Session, args: Buffer[]): void {
+function restoreCommand(session: CommandContext, args: Buffer[]): void {
   const engine = session.engine;
   const key = args[1]!;
   let replace = false;

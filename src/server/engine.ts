@@ -104,6 +104,12 @@ export interface Engine {
   /** Live element rows of a key (hash fields, set and sorted-set members as Field rows, list Item rows; 0 when none), kept by the keyspace: O(1). */
   fieldCount(key: Uint8Array): number;
   /**
+   * How far a list's ends are known to hold no live item (Keyspace.listEnds); absent where
+   * reads are not of the node's own rows (a transaction's view).
+   */
+  listEnds?(key: Uint8Array): { readonly head?: Uint8Array; readonly tail?: Uint8Array } | undefined;
+  setListEnds?(key: Uint8Array, ends: { readonly head?: Uint8Array; readonly tail?: Uint8Array }): void;
+  /**
    * Stamp, commit and replicate writes, atomically visible to later get() calls at once.
    * Resolves with the write sequence for WAIT after the commit, rejects on storage errors.
    */

@@ -16,8 +16,8 @@ import { appendBulkText, appendError } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, command } from './common.js';
 import type { Engine } from './engine.js';
 import { checkFieldLength, fieldBase, fieldWrite, hashForWrite, liveFieldRow, observedSlots, type HashWriteTarget } from './hash-rows.js';
-import type { Session } from './session.js';
-import type { CommandSpec } from './table.js';
+import type { CommandContext } from './context.js';
+import type { CommandSpec } from './command-spec.js';
 import { countedValue } from './typed-keys.js';
 
 const HASH_INTEGER_ERROR = 'ERR hash value is not an integer';
@@ -68,7 +68,7 @@ function inInt64(value: bigint): boolean {
   return value >= INT64_MIN && value <= INT64_MAX;
 }
 
-function hincrbyCommand(session: Session, args: Buffer[]): void {
+function hincrbyCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const field = args[2]!;
   const increment = parseInteger64(args[3]!);
@@ -98,7 +98,7 @@ function hincrbyCommand(session: Session, args: Buffer[]): void {
   session.deferWrite(engine.write(writes), start);
 }
 
-function hincrbyfloatCommand(session: Session, args: Buffer[]): void {
+function hincrbyfloatCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const field = args[2]!;
   const increment = parseLongDouble(args[3]!);

@@ -12,6 +12,7 @@ import type { Engine } from './engine.js';
 import { globMatch, isMatchAll } from './glob.js';
 import { FieldSlots, hashForRead, visitFields } from './hash-rows.js';
 import { parseScanCursor, scanCursorsOf } from './scan-cursors.js';
+import type { CommandContext } from './context.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
 import { WRONG_TYPE } from './typed-keys.js';
@@ -53,7 +54,7 @@ const enum Parts {
 
 /** HGETALL (a map in RESP3), HKEYS, HVALS: the fields streamed in row order, counted as they go. */
 function wholeHashVariant(parts: Parts) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const key = args[1]!;
     const header = hashForRead(session, key);
     if (header === WRONG_TYPE) return;
@@ -73,7 +74,7 @@ function wholeHashVariant(parts: Parts) {
   };
 }
 
-function appendEmptyScan(session: Session): void {
+function appendEmptyScan(session: CommandContext): void {
   appendArrayHeader(session.out, 2);
   appendBulkText(session.out, '0');
   appendArrayHeader(session.out, 0);
@@ -179,7 +180,7 @@ export function distinctPositions(count: number, size: number): number[] {
 }
 
 /** HRANDFIELD key count [WITHVALUES]: distinct fields for a positive count, repeats allowed for a negative one (SRANDMEMBER by `type`). */
-export function randomWithCount(session: Session, key: Uint8Array, count: bigint, withValues: boolean, type: KeyType = KeyType.Hash): void {
+export function randomWithCount(session: CommandContext, key: Uint8Array, count: bigint, withValues: boolean, type: KeyType = KeyType.Hash): void {
   const header = hashForRead(session, key, type);
   if (header === WRONG_TYPE) return;
   const out = session.out;
@@ -216,7 +217,7 @@ export function randomWithCount(session: Session, key: Uint8Array, count: bigint
 }
 
 /** HRANDFIELD key [count [WITHVALUES]]: argument checks in Redis's order (count, then syntax, then range). */
-function hrandfieldCommand(session: Session, args: Buffer[]): void {
+function hrandfieldCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   if (args.length >= 3) {
     const count = parseInteger64(args[2]!);

@@ -26,7 +26,7 @@ import { ELEMENT_BYTES_MAX, VALUE_BYTES_MAX } from '../core/validate.js';
 import { appendError } from '../wire/resp.js';
 import { checkKeyLength } from './common.js';
 import type { Engine } from './engine.js';
-import type { Session } from './session.js';
+import type { CommandContext } from './context.js';
 import { countedValue, deleteWrite, headerOfType, liveHeader, readSlots, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 
 /** The header row value of every hash: the type alone. */
@@ -127,19 +127,19 @@ export function observedSlots(engine: Engine, key: Uint8Array, field: Uint8Array
  * The live header of a hash (or a collection of `type`) for a read command, counting a keyspace hit or miss as
  * Redis's lookupKeyRead does; WRONG_TYPE after replying with the error.
  */
-export function hashForRead(session: Session, key: Uint8Array, type: KeyType = KeyType.Hash): VersionedRecord | undefined | typeof WRONG_TYPE {
+export function hashForRead(session: CommandContext, key: Uint8Array, type: KeyType = KeyType.Hash): VersionedRecord | undefined | typeof WRONG_TYPE {
   const header = headerOfType(session.engine, key, type);
   if (header === WRONG_TYPE) {
     appendError(session.out, WRONGTYPE_ERROR);
     return WRONG_TYPE;
   }
-  if (header === undefined) session.server.stats.keyspaceMisses++;
-  else session.server.stats.keyspaceHits++;
+  if (header === undefined) session.stats.keyspaceMisses++;
+  else session.stats.keyspaceHits++;
   return header;
 }
 
 /** The write target of a hash for a write command; undefined after replying with an error. */
-export function hashForWrite(session: Session, key: Uint8Array, type: KeyType = KeyType.Hash): HashWriteTarget | undefined {
+export function hashForWrite(session: CommandContext, key: Uint8Array, type: KeyType = KeyType.Hash): HashWriteTarget | undefined {
   if (!checkKeyLength(session, key)) return undefined;
   const target = hashWriteTarget(session.engine, key, type);
   if (target !== WRONG_TYPE) return target;
@@ -148,14 +148,14 @@ export function hashForWrite(session: Session, key: Uint8Array, type: KeyType = 
 }
 
 /** A field too long for a row key is refused (ELEMENT_BYTES_MAX); false after replying. */
-export function checkFieldLength(session: Session, field: Uint8Array, what = 'hash field'): boolean {
+export function checkFieldLength(session: CommandContext, field: Uint8Array, what = 'hash field'): boolean {
   if (field.length <= ELEMENT_BYTES_MAX) return true;
   appendError(session.out, `ERR ${what} is ${field.length} bytes, the limit is ${ELEMENT_BYTES_MAX}`);
   return false;
 }
 
 /** Field values within the record limit with room for the observed slot totals; false after replying. */
-export function checkValueLength(session: Session, write: ClientWrite): boolean {
+export function checkValueLength(session: CommandContext, write: ClientWrite): boolean {
   if (write.value!.length <= VALUE_BYTES_MAX) return true;
   appendError(session.out, `ERR hash value is ${write.value!.length} bytes stored, the limit is ${VALUE_BYTES_MAX}`);
   return false;

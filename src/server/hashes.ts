@@ -28,12 +28,12 @@ import {
   observedSlots,
   type HashWriteTarget,
 } from './hash-rows.js';
-import type { Session } from './session.js';
+import type { CommandContext } from './context.js';
 import type { CommandSpec } from './table.js';
 import { deleteWrite, headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 
 /** The rows of HSET's pairs (args[2..]) and how many fields are new; undefined after replying with an error. */
-function pairWrites(session: Session, key: Uint8Array, target: HashWriteTarget, args: Buffer[]): { writes: ClientWrite[]; created: number } | undefined {
+function pairWrites(session: CommandContext, key: Uint8Array, target: HashWriteTarget, args: Buffer[]): { writes: ClientWrite[]; created: number } | undefined {
   const engine = session.engine;
   const writes = target.writes.slice();
   // HSET k f 1 f 2 creates f once: later pairs of one command see the earlier ones.
@@ -58,7 +58,7 @@ function pairWrites(session: Session, key: Uint8Array, target: HashWriteTarget, 
 
 /** HSET key field value [field value ...] (integer: new fields) and HMSET (+OK). */
 function hsetVariant(name: 'hset' | 'hmset') {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     if (args.length % 2 === 1) return void appendError(session.out, `ERR wrong number of arguments for '${name}' command`);
     const key = args[1]!;
     const target = hashForWrite(session, key);
@@ -72,7 +72,7 @@ function hsetVariant(name: 'hset' | 'hmset') {
   };
 }
 
-function hsetnxCommand(session: Session, args: Buffer[]): void {
+function hsetnxCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const field = args[2]!;
   const target = hashForWrite(session, key);
@@ -86,7 +86,7 @@ function hsetnxCommand(session: Session, args: Buffer[]): void {
   session.deferWrite(engine.write([...target.writes, write]), start);
 }
 
-function hgetCommand(session: Session, args: Buffer[]): void {
+function hgetCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const header = hashForRead(session, key);
   if (header === WRONG_TYPE) return;
@@ -95,7 +95,7 @@ function hgetCommand(session: Session, args: Buffer[]): void {
   else appendBulk(session.out, value);
 }
 
-function hmgetCommand(session: Session, args: Buffer[]): void {
+function hmgetCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const header = hashForRead(session, key);
   if (header === WRONG_TYPE) return;
@@ -114,7 +114,7 @@ function hmgetCommand(session: Session, args: Buffer[]): void {
  * name the fields for keyspace events (`hdel`, then `del`) and outvote concurrent writes
  * of those fields stamped before them.
  */
-function hdelCommand(session: Session, args: Buffer[]): void {
+function hdelCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const engine = session.engine;
   const header = headerOfType(engine, key, KeyType.Hash);
@@ -139,21 +139,21 @@ function hdelCommand(session: Session, args: Buffer[]): void {
   session.deferWrite(engine.write(writes), start);
 }
 
-function hlenCommand(session: Session, args: Buffer[]): void {
+function hlenCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const header = hashForRead(session, key);
   if (header === WRONG_TYPE) return;
   appendInteger(session.out, header === undefined ? 0 : session.engine.fieldCount(key));
 }
 
-function hexistsCommand(session: Session, args: Buffer[]): void {
+function hexistsCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const header = hashForRead(session, key);
   if (header === WRONG_TYPE) return;
   appendInteger(session.out, header !== undefined && liveFieldRow(session.engine, key, args[2]!) !== undefined ? 1 : 0);
 }
 
-function hstrlenCommand(session: Session, args: Buffer[]): void {
+function hstrlenCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const header = hashForRead(session, key);
   if (header === WRONG_TYPE) return;

@@ -13,8 +13,8 @@ import type { VersionedRecord } from '../core/types.js';
 import { appendError, appendInteger, appendOk } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, SYNTAX_ERROR, argIs, checkKeyLength, command, parseIntegerArg } from './common.js';
 import type { Engine } from './engine.js';
-import type { Session } from './session.js';
-import type { CommandSpec } from './table.js';
+import type { CommandContext } from './context.js';
+import type { CommandSpec } from './command-spec.js';
 import { scoreOf, scoreText } from './zset-rows.js';
 import { countedValue, deleteWrite, liveHeader, readSlots, stringValue, typeOf } from './typed-keys.js';
 
@@ -79,7 +79,7 @@ function copiedRow(engine: Engine, source: Uint8Array, destination: Uint8Array, 
 
 /** RENAME / RENAMENX: the destination is replaced (RENAMENX: only if absent here; local check). */
 function renameVariant(onlyIfAbsent: boolean) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const source = args[1]!;
     const destination = args[2]!;
     if (!checkKeyLength(session, destination)) return;
@@ -100,7 +100,7 @@ function renameVariant(onlyIfAbsent: boolean) {
 }
 
 /** COPY source destination [DB index] [REPLACE]: only database 0 exists, as with SELECT. */
-function copyCommand(session: Session, args: Buffer[]): void {
+function copyCommand(session: CommandContext, args: Buffer[]): void {
   const source = args[1]!;
   const destination = args[2]!;
   let replace = false;

@@ -19,6 +19,7 @@ import {
 import { ALL_KEYS, CommandFlag, NOT_INTEGER_ERROR, NO_KEYS, ONE_KEY, SYNTAX_ERROR, argIs, command, parseIntegerArg } from './common.js';
 import { deleteWrite, liveHeader, typeName } from './typed-keys.js';
 import { globMatch, isMatchAll } from './glob.js';
+import type { CommandContext } from './context.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
 
@@ -27,7 +28,7 @@ const KEYS_SCAN_STEP_COUNT = 4096;
 /** SCAN COUNT is capped so one call cannot stall the node. */
 const SCAN_COUNT_MAX = 100_000;
 
-function deleteCommand(session: Session, args: Buffer[]): void {
+function deleteCommand(session: CommandContext, args: Buffer[]): void {
   const engine = session.engine;
   const writes: ClientWrite[] = [];
   // DEL k k counts k once: remember which keys were already taken.
@@ -47,7 +48,7 @@ function deleteCommand(session: Session, args: Buffer[]): void {
   if (writes.length > 0) session.deferWrite(engine.write(writes), start);
 }
 
-function existsCommand(session: Session, args: Buffer[]): void {
+function existsCommand(session: CommandContext, args: Buffer[]): void {
   const engine = session.engine;
   let count = 0;
   for (let index = 1; index < args.length; index++) if (liveHeader(engine, args[index]!) !== undefined) count++;
@@ -55,7 +56,7 @@ function existsCommand(session: Session, args: Buffer[]): void {
 }
 
 /** FLUSHALL / FLUSHDB [SYNC|ASYNC]: one cluster-wide clear (the flush row); both answer after the commit. */
-function flushCommand(session: Session, args: Buffer[]): void {
+function flushCommand(session: CommandContext, args: Buffer[]): void {
   if (args.length > 2 || (args.length === 2 && !argIs(args[1]!, 'sync') && !argIs(args[1]!, 'async'))) {
     return void appendError(session.out, SYNTAX_ERROR);
   }
@@ -71,7 +72,7 @@ const RANDOMKEY_SCAN_STEP_COUNT = 64;
  * RANDOMKEY: a live key from the first non-empty bucket at or after a random one
  * (wrapping once), chosen at random among that step's keys; null when there is none.
  */
-function randomkeyCommand(session: Session): void {
+function randomkeyCommand(session: CommandContext): void {
   const engine = session.engine;
   const startBucket = Math.floor(Math.random() * KEY_BUCKET_COUNT);
   let cursor = startBucket;
@@ -89,17 +90,17 @@ function randomkeyCommand(session: Session): void {
   appendNull(session.out, session.protocol);
 }
 
-function typeCommand(session: Session, args: Buffer[]): void {
+function typeCommand(session: CommandContext, args: Buffer[]): void {
   const header = liveHeader(session.engine, args[1]!);
   appendSimple(session.out, header === undefined ? 'none' : typeName(header));
 }
 
-function dbsizeCommand(session: Session): void {
+function dbsizeCommand(session: CommandContext): void {
   appendInteger(session.out, session.engine.keyCount());
 }
 
 /** TIME: the node's clock (the one expiry is judged by) as [seconds, microseconds]. */
-function timeCommand(session: Session): void {
+function timeCommand(session: CommandContext): void {
   const nowMs = session.engine.nowMs();
   appendArrayHeader(session.out, 2);
   appendBulkText(session.out, String(Math.floor(nowMs / 1000)));

@@ -6,8 +6,8 @@ import { parseInteger64 } from '../core/counters.js';
 import { VALUE_BYTES_MAX } from '../core/validate.js';
 import { appendArrayHeader, appendBulk, appendBulkText, appendError, appendInteger, appendMapHeader } from '../wire/resp.js';
 import { argIs, CommandFlag, NOT_INTEGER_ERROR, SYNTAX_ERROR, command } from './common.js';
-import type { Session } from './session.js';
-import type { CommandSpec } from './table.js';
+import type { CommandContext } from './context.js';
+import type { CommandSpec } from './command-spec.js';
 import { readString, WRONG_TYPE } from './typed-keys.js';
 
 /** Bytes of the transient table Redis allows (its proto-max-bulk-len; ours is the value limit). */
@@ -87,7 +87,7 @@ export function longestCommonSubsequence(a: Uint8Array, b: Uint8Array): LcsResul
   return { length, text, matches };
 }
 
-function lcsCommand(session: Session, args: Buffer[]): void {
+function lcsCommand(session: CommandContext, args: Buffer[]): void {
   const out = session.out;
   const a = readString(session.engine, args[1]!);
   const b = readString(session.engine, args[2]!);

@@ -24,8 +24,8 @@ import {
   itemSpan,
   type Item,
 } from './list-rows.js';
-import type { Session } from './session.js';
-import type { CommandSpec } from './table.js';
+import type { CommandContext } from './context.js';
+import type { CommandSpec } from './command-spec.js';
 import { deleteWrite, headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 
 const LONG_MAX = 2n ** 63n - 1n;
@@ -44,7 +44,7 @@ function longArg(arg: Uint8Array): number | undefined {
   return typeof parsed === 'number' ? parsed : undefined;
 }
 
-function lsetCommand(session: Session, args: Buffer[]): void {
+function lsetCommand(session: CommandContext, args: Buffer[]): void {
   const index = longArg(args[2]!);
   if (index === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
   const key = args[1]!;
@@ -63,7 +63,7 @@ function lsetCommand(session: Session, args: Buffer[]): void {
   session.deferWrite(engine.write([{ key: found.row, value: args[3]!, expiresAtMs: 0 }, listHeaderWrite(key, header)]), start);
 }
 
-function linsertCommand(session: Session, args: Buffer[]): void {
+function linsertCommand(session: CommandContext, args: Buffer[]): void {
   let before: boolean;
   if (argIs(args[2]!, 'before')) before = true;
   else if (argIs(args[2]!, 'after')) before = false;
@@ -107,7 +107,7 @@ function withPosition(item: Item, position: Uint8Array): Uint8Array {
   return row;
 }
 
-function lremCommand(session: Session, args: Buffer[]): void {
+function lremCommand(session: CommandContext, args: Buffer[]): void {
   const count = longArg(args[2]!);
   if (count === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
   const key = args[1]!;
@@ -136,7 +136,7 @@ function lremCommand(session: Session, args: Buffer[]): void {
   if (removed.length > 0) session.deferWrite(engine.write(removalWrites(engine, key, removed)), start);
 }
 
-function ltrimCommand(session: Session, args: Buffer[]): void {
+function ltrimCommand(session: CommandContext, args: Buffer[]): void {
   let start = longArg(args[2]!);
   let end = longArg(args[3]!);
   if (start === undefined || end === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
@@ -175,7 +175,7 @@ function ltrimCommand(session: Session, args: Buffer[]): void {
   if (writes.length > 0) session.deferWrite(engine.write(writes), replyStart);
 }
 
-function lposCommand(session: Session, args: Buffer[]): void {
+function lposCommand(session: CommandContext, args: Buffer[]): void {
   let rank = 1;
   let count = -1;
   let maxlen = 0;
@@ -268,7 +268,7 @@ export function parseSide(arg: Uint8Array): boolean | undefined {
 }
 
 /** Reply with LMOVE's result and commit its rows. */
-export function replyMove(session: Session, moved: { value: Uint8Array; writes: ClientWrite[] } | undefined | typeof WRONG_TYPE): void {
+export function replyMove(session: CommandContext, moved: { value: Uint8Array; writes: ClientWrite[] } | undefined | typeof WRONG_TYPE): void {
   if (moved === WRONG_TYPE) return void appendError(session.out, WRONGTYPE_ERROR);
   if (moved === undefined) return void appendNull(session.out, session.protocol);
   const start = session.out.length;
@@ -276,14 +276,14 @@ export function replyMove(session: Session, moved: { value: Uint8Array; writes: 
   session.deferWrite(session.engine.write(moved.writes), start);
 }
 
-function lmoveCommand(session: Session, args: Buffer[]): void {
+function lmoveCommand(session: CommandContext, args: Buffer[]): void {
   const fromLeft = parseSide(args[3]!);
   const toLeft = parseSide(args[4]!);
   if (fromLeft === undefined || toLeft === undefined) return void appendError(session.out, SYNTAX_ERROR);
   replyMove(session, moveElement(session.engine, args[1]!, args[2]!, fromLeft, toLeft));
 }
 
-function rpoplpushCommand(session: Session, args: Buffer[]): void {
+function rpoplpushCommand(session: CommandContext, args: Buffer[]): void {
   replyMove(session, moveElement(session.engine, args[1]!, args[2]!, false, true));
 }
 
@@ -339,7 +339,7 @@ export function appendNoPop(out: RespOutput, version: RespVersion): void {
   appendNullArray(out, version);
 }
 
-function lmpopCommand(session: Session, args: Buffer[]): void {
+function lmpopCommand(session: CommandContext, args: Buffer[]): void {
   const parsed = parseMultiPop(args, 1);
   if (typeof parsed === 'string') return void appendError(session.out, parsed);
   const popped = popFirstNonEmpty(session.engine, parsed.keys, parsed.left, parsed.count);

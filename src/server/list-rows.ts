@@ -16,7 +16,7 @@ import { VALUE_BYTES_MAX } from '../core/validate.js';
 import { appendError } from '../wire/resp.js';
 import { checkKeyLength } from './common.js';
 import type { Engine } from './engine.js';
-import type { Session } from './session.js';
+import type { CommandContext } from './context.js';
 import { deleteWrite, headerOfType, liveHeader, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 
 /** The header row value of every list: the type alone. */
@@ -87,40 +87,51 @@ function firstPageRows(wanted: number): number {
 
 /**
  * Visit the live items of key in list order, after row key `after`; a visit that returns
- * false stops the walk. Pages of ITEM_PAGE_ROWS, the first of `wanted` rows when the
+ * false stops the walk. Pages start at `wanted` rows and double up to ITEM_PAGE_ROWS when the
  * caller knows it needs only that many (LRANGE 0 99 reads 100 rows, not 1024).
  */
 export function visitItems(engine: Engine, key: Uint8Array, after: Uint8Array | undefined, visit: (item: Item) => boolean | void, wanted = ITEM_PAGE_ROWS): void {
-  const prefix = kindPrefix(key, RowKind.Item);
-  let last = after;
-  let pageRows = firstPageRows(wanted);
-  for (;;) {
-    const page = engine.scanRows(prefix, last, pageRows);
-    pageRows = ITEM_PAGE_ROWS;
-    const rows = page.records;
-    for (const row of rows) {
-      if (row.value === null) continue;
-      if (visit({ row: row.key, position: row.key.subarray(prefix.length), value: row.value }) === false) return;
-    }
-    if (page.done || rows.length === 0) return;
-    last = rows[rows.length - 1]!.key;
-  }
+  walkItems(engine, key, after, visit, wanted, false);
 }
 
 /** As visitItems, from the tail: the live items in reverse list order, before row key `before`. */
 export function visitItemsReverse(engine: Engine, key: Uint8Array, before: Uint8Array | undefined, visit: (item: Item) => boolean | void, wanted = ITEM_PAGE_ROWS): void {
+  walkItems(engine, key, before, visit, wanted, true);
+}
+
+/**
+ * The walk of visitItems / visitItemsReverse. A walk from an end starts past the
+ * tombstones the keyspace knows lie there (LPOP/RPOP leave them for the tombstone grace)
+ * and tells it how far the tombstones it met reach, so a queue drained by LPOP does not
+ * walk every earlier pop's tombstone again.
+ */
+function walkItems(engine: Engine, key: Uint8Array, from: Uint8Array | undefined, visit: (item: Item) => boolean | void, wanted: number, reverse: boolean): void {
   const prefix = kindPrefix(key, RowKind.Item);
-  let last = before;
+  let atEnd = from === undefined && engine.listEnds !== undefined;
+  const known = atEnd ? engine.listEnds!(key) : undefined;
+  let last = from ?? (reverse ? known?.tail : known?.head);
+  let lastTombstone: Uint8Array | undefined;
+  const noteEnd = () => {
+    atEnd = false;
+    if (lastTombstone !== undefined) engine.setListEnds!(key, reverse ? { tail: lastTombstone } : { head: lastTombstone });
+  };
   let pageRows = firstPageRows(wanted);
   for (;;) {
-    const page = engine.scanRowsReverse(prefix, last, pageRows);
-    pageRows = ITEM_PAGE_ROWS;
+    const page = reverse ? engine.scanRowsReverse(prefix, last, pageRows) : engine.scanRows(prefix, last, pageRows);
+    pageRows = Math.min(ITEM_PAGE_ROWS, pageRows * 2); // a walk past the rows it expected grows its pages
     const rows = page.records;
     for (const row of rows) {
-      if (row.value === null) continue;
+      if (row.value === null) {
+        if (atEnd) lastTombstone = row.key;
+        continue;
+      }
+      if (atEnd) noteEnd();
       if (visit({ row: row.key, position: row.key.subarray(prefix.length), value: row.value }) === false) return;
     }
-    if (page.done || rows.length === 0) return;
+    if (page.done || rows.length === 0) {
+      if (atEnd) noteEnd();
+      return;
+    }
     last = rows[rows.length - 1]!.key;
   }
 }
@@ -228,19 +239,19 @@ export function pushWrites(engine: Engine, key: Uint8Array, target: ListWriteTar
 }
 
 /** The live header of a list for a read, counting a hit or miss; WRONG_TYPE after replying with the error. */
-export function listForRead(session: Session, key: Uint8Array): VersionedRecord | undefined | typeof WRONG_TYPE {
+export function listForRead(session: CommandContext, key: Uint8Array): VersionedRecord | undefined | typeof WRONG_TYPE {
   const header = headerOfType(session.engine, key, KeyType.List);
   if (header === WRONG_TYPE) {
     appendError(session.out, WRONGTYPE_ERROR);
     return WRONG_TYPE;
   }
-  if (header === undefined) session.server.stats.keyspaceMisses++;
-  else session.server.stats.keyspaceHits++;
+  if (header === undefined) session.stats.keyspaceMisses++;
+  else session.stats.keyspaceHits++;
   return header;
 }
 
 /** The write target of a list for a push; undefined after replying with an error. */
-export function listForWrite(session: Session, key: Uint8Array): ListWriteTarget | undefined {
+export function listForWrite(session: CommandContext, key: Uint8Array): ListWriteTarget | undefined {
   if (!checkKeyLength(session, key)) return undefined;
   const target = listWriteTarget(session.engine, key);
   if (target !== WRONG_TYPE) return target;
@@ -255,7 +266,7 @@ export function parseLongArg(arg: Uint8Array): number | undefined {
 }
 
 /** Elements within the record limit; false after replying. */
-export function checkElementLength(session: Session, value: Uint8Array): boolean {
+export function checkElementLength(session: CommandContext, value: Uint8Array): boolean {
   if (value.length <= VALUE_BYTES_MAX) return true;
   appendError(session.out, `ERR list element is ${value.length} bytes, the limit is ${VALUE_BYTES_MAX}`);
   return false;

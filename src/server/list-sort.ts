@@ -10,9 +10,9 @@ import { CommandFlag, NOT_INTEGER_ERROR, SYNTAX_ERROR, argIs, checkKeyLength, co
 import type { Engine } from './engine.js';
 import { fieldValue } from './hash-rows.js';
 import { allItems, listHeaderWrite, parseLongArg, pushWrites } from './list-rows.js';
-import type { Session } from './session.js';
+import type { CommandContext } from './context.js';
 import { loadEntries } from './zset-rows.js';
-import type { CommandSpec } from './table.js';
+import type { CommandSpec } from './command-spec.js';
 import { deleteWrite, headerOfType, liveHeader, readString, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 
 const STAR = 0x2a;
@@ -139,7 +139,7 @@ function sortSource(engine: Engine, key: Uint8Array, type: number): Uint8Array[]
 }
 
 function sortVariant(readOnly: boolean) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const out = session.out;
     const options = parseSortOptions(args, readOnly);
     if (typeof options === 'string') return void appendError(out, options);

@@ -10,7 +10,7 @@ import type { Buffer } from 'node:buffer';
 import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull, appendNullArray } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, command } from './common.js';
 import { checkElementLength, headItems, itemSpan, listForRead, listForWrite, parseLongArg, popItems, pushWrites, type Item } from './list-rows.js';
-import type { Session } from './session.js';
+import type { CommandContext } from './context.js';
 import type { CommandSpec } from './table.js';
 import { headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 import { KeyType } from '../core/rows.js';
@@ -22,7 +22,7 @@ export const POSITIVE_ERROR = 'ERR value is out of range, must be positive';
 
 /** LPUSH RPUSH LPUSHX RPUSHX key element [element ...]: the new length. */
 function pushVariant(left: boolean, onlyExisting: boolean) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const key = args[1]!;
     const target = listForWrite(session, key);
     if (target === undefined) return;
@@ -40,7 +40,7 @@ function pushVariant(left: boolean, onlyExisting: boolean) {
 
 /** LPOP RPOP key [count]. */
 function popVariant(name: 'lpop' | 'rpop') {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     if (args.length > 3) return void appendError(session.out, `ERR wrong number of arguments for '${name}' command`);
     let count = 1;
     const hasCount = args.length === 3;
@@ -63,7 +63,7 @@ function popVariant(name: 'lpop' | 'rpop') {
   };
 }
 
-function llenCommand(session: Session, args: Buffer[]): void {
+function llenCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const header = listForRead(session, key);
   if (header === WRONG_TYPE) return;
@@ -81,11 +81,11 @@ export function normalizeRange(start: number, end: number, length: number): [num
 }
 
 /** Live items at indexes [start, end] (inclusive, within the list), walking from the nearer end. */
-export function itemRange(session: Session, key: Uint8Array, start: number, end: number): Item[] {
+export function itemRange(session: CommandContext, key: Uint8Array, start: number, end: number): Item[] {
   return itemSpan(session.engine, key, start, end, session.engine.fieldCount(key));
 }
 
-function lrangeCommand(session: Session, args: Buffer[]): void {
+function lrangeCommand(session: CommandContext, args: Buffer[]): void {
   const start = parseLongArg(args[2]!);
   const end = parseLongArg(args[3]!);
   if (start === undefined || end === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
@@ -100,7 +100,7 @@ function lrangeCommand(session: Session, args: Buffer[]): void {
 }
 
 /** The live item at a Redis index (negative from the tail), or undefined. */
-export function itemAt(session: Session, key: Uint8Array, index: number): Item | undefined {
+export function itemAt(session: CommandContext, key: Uint8Array, index: number): Item | undefined {
   const length = session.engine.fieldCount(key);
   if (index < 0) index += length;
   if (index < 0 || index >= length) return undefined;
@@ -108,7 +108,7 @@ export function itemAt(session: Session, key: Uint8Array, index: number): Item |
   return itemRange(session, key, index, index)[0];
 }
 
-function lindexCommand(session: Session, args: Buffer[]): void {
+function lindexCommand(session: CommandContext, args: Buffer[]): void {
   const index = parseLongArg(args[2]!);
   if (index === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
   const key = args[1]!;

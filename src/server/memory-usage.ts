@@ -5,8 +5,8 @@ import type { Buffer } from 'node:buffer';
 import { clearRowKey, KeyType, kindPrefix, RowKind } from '../core/rows.js';
 import { appendArrayHeader, appendError, appendInteger, appendNull, appendSimple } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, SYNTAX_ERROR, argIs, argLower, command, parseIntegerArg } from './common.js';
-import type { Session } from './session.js';
-import type { CommandSpec } from './table.js';
+import type { CommandContext } from './context.js';
+import type { CommandSpec } from './command-spec.js';
 import { liveHeader, typeOf } from './typed-keys.js';
 
 /** Bytes of a stored row beyond its key and value: the record header (format, flags, stamp, origin, expiry) and LMDB's node. */
@@ -27,7 +27,7 @@ function rowBytes(key: Uint8Array, value: Uint8Array | null): number {
   return key.length + (value === null ? 0 : value.length) + ROW_OVERHEAD_BYTES;
 }
 
-function usage(session: Session, args: Buffer[]): void {
+function usage(session: CommandContext, args: Buffer[]): void {
   const key = args[2]!;
   let samples = DEFAULT_SAMPLES;
   for (let index = 3; index < args.length; index += 2) {
@@ -52,7 +52,7 @@ function usage(session: Session, args: Buffer[]): void {
 }
 
 /** Bytes of the live rows under a prefix, up to `limit` of them. */
-function sumRows(session: Session, prefix: Uint8Array, limit: number): { bytes: number; rows: number } {
+function sumRows(session: CommandContext, prefix: Uint8Array, limit: number): { bytes: number; rows: number } {
   let bytes = 0;
   let rows = 0;
   let after: Uint8Array | undefined;
@@ -69,7 +69,7 @@ function sumRows(session: Session, prefix: Uint8Array, limit: number): { bytes: 
   return { bytes, rows };
 }
 
-function memoryCommand(session: Session, args: Buffer[]): void {
+function memoryCommand(session: CommandContext, args: Buffer[]): void {
   const sub = argLower(args[1]!);
   if (sub === 'usage' && args.length >= 3) return usage(session, args);
   if (sub === 'help' && args.length === 2) {

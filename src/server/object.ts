@@ -9,7 +9,7 @@ import { decodeFieldValue, keyPrefix, RowKind, parseRow } from '../core/rows.js'
 import { appendArrayHeader, appendBulkText, appendError, appendInteger, appendNull, appendSimple } from '../wire/resp.js';
 import { CommandFlag, argLower, command } from './common.js';
 import type { Engine } from './engine.js';
-import type { Session } from './session.js';
+import type { CommandContext } from './context.js';
 import { liveHeader, stringValue, typeName } from './typed-keys.js';
 import { wrongArityMessage, type CommandSpec } from './table.js';
 import type { VersionedRecord } from '../core/types.js';
@@ -109,7 +109,7 @@ function encodingOf(engine: Engine, key: Uint8Array, header: VersionedRecord): s
   }
 }
 
-function objectCommand(session: Session, args: Buffer[]): void {
+function objectCommand(session: CommandContext, args: Buffer[]): void {
   const out = session.out;
   const sub = argLower(args[1]!);
   if (sub === 'help') {

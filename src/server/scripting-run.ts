@@ -104,6 +104,10 @@ export class ScriptRun {
     if (NOT_FROM_SCRIPT.has(args[0]!.toString('latin1').toLowerCase())) return this.fail(L, raiseErrors, 'ERR This Redis command is not allowed from script');
     const spec = server.table.lookup(args[0]!);
     if (spec === undefined) return this.fail(L, raiseErrors, 'ERR Unknown Redis command called from script');
+    // XREAD and XREADGROUP block only with BLOCK, which a script may not wait for (as Redis).
+    if ((spec.name === 'xread' || spec.name === 'xreadgroup') && args.some((arg) => arg.length === 5 && arg.toString('latin1').toLowerCase() === 'block')) {
+      return this.fail(L, raiseErrors, `ERR ${spec.name} command is not allowed with BLOCK option from scripts`);
+    }
     if (!arityMatches(spec.arity, args.length)) return this.fail(L, raiseErrors, 'ERR Wrong number of args calling Redis command from script');
     if ((spec.flags & CommandFlag.Write) !== 0 && this.options.readOnly) {
       return this.fail(L, raiseErrors, 'ERR Write commands are not allowed from read-only scripts.');

@@ -3,6 +3,7 @@
 // for a commit (deferred) before the batch is written in order.
 import { Buffer } from 'node:buffer';
 import { RespOutput, appendError, type RespVersion } from '../wire/resp.js';
+import type { CommandContext } from './context.js';
 import type { Engine } from './engine.js';
 import type { ServerState } from './state.js';
 import { WatchedKeys, type QueuedTransaction } from './transaction-state.js';
@@ -36,7 +37,7 @@ interface PendingReply {
 /** CLIENT REPLY: on, off, or skip the next command's reply. */
 export type ReplyMode = 'on' | 'off' | 'skip';
 
-export class Session {
+export class Session implements CommandContext {
   /** The node's engine; during EXEC, the transaction's (transaction-engine.ts). */
   engine: Engine;
   /** Replies of the current batch. */
@@ -82,6 +83,11 @@ export class Session {
 
   subscriptionCount(): number {
     return this.channels.size + this.patterns.size;
+  }
+
+  /** The server's INFO stats (CommandContext: what data commands move). */
+  get stats(): ServerState['stats'] {
+    return this.server.stats;
   }
 
   /**

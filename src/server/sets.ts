@@ -17,7 +17,7 @@ import { ALL_KEYS, CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs,
 import type { Engine } from './engine.js';
 import { COUNT_RANGE_ERROR, distinctPositions, fieldsAt, hscanVariant, insertHeader, LONG_MAX, randomBelow, randomWithCount } from './hash-reads.js';
 import { checkFieldLength, fieldRowKey, hashForRead, headerLast, hashForWrite, liveFieldRow, visitFields, type HashWriteTarget } from './hash-rows.js';
-import type { Session } from './session.js';
+import type { CommandContext } from './context.js';
 import type { CommandSpec } from './table.js';
 import { deleteWrite, headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 
@@ -72,7 +72,7 @@ function addWrites(engine: Engine, key: Uint8Array, target: HashWriteTarget, mem
   return { writes, added };
 }
 
-function saddCommand(session: Session, args: Buffer[]): void {
+function saddCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const target = hashForWrite(session, key, KeyType.Set);
   if (target === undefined) return;
@@ -89,7 +89,7 @@ function saddCommand(session: Session, args: Buffer[]): void {
  * one this node sees deletes the key (removalWrites).
  */
 export function removeMembersCommand(type: typeof KeyType.Set | typeof KeyType.ZSet) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const key = args[1]!;
     const engine = session.engine;
     const header = headerOfType(engine, key, type);
@@ -111,7 +111,7 @@ export function removeMembersCommand(type: typeof KeyType.Set | typeof KeyType.Z
 }
 
 /** SMEMBERS: streamed in row order, counted as they go. */
-function smembersCommand(session: Session, args: Buffer[]): void {
+function smembersCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const header = hashForRead(session, key, KeyType.Set);
   if (header === WRONG_TYPE) return;
@@ -126,14 +126,14 @@ function smembersCommand(session: Session, args: Buffer[]): void {
   insertHeader(out, start, (target) => appendSetHeader(target, count, session.protocol));
 }
 
-function sismemberCommand(session: Session, args: Buffer[]): void {
+function sismemberCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const header = hashForRead(session, key, KeyType.Set);
   if (header === WRONG_TYPE) return;
   appendInteger(session.out, header !== undefined && isMember(session.engine, key, args[2]!) ? 1 : 0);
 }
 
-function smismemberCommand(session: Session, args: Buffer[]): void {
+function smismemberCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const header = hashForRead(session, key, KeyType.Set);
   if (header === WRONG_TYPE) return;
@@ -143,7 +143,7 @@ function smismemberCommand(session: Session, args: Buffer[]): void {
   }
 }
 
-function scardCommand(session: Session, args: Buffer[]): void {
+function scardCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const header = hashForRead(session, key, KeyType.Set);
   if (header === WRONG_TYPE) return;
@@ -158,7 +158,7 @@ function loadMembers(engine: Engine, key: Uint8Array): Uint8Array[] {
 }
 
 /** SPOP key [count]: random members removed here (a local pop; see the file comment). */
-function spopCommand(session: Session, args: Buffer[]): void {
+function spopCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const out = session.out;
   if (args.length > 3) return void appendError(out, SYNTAX_ERROR);
@@ -193,7 +193,7 @@ function spopCommand(session: Session, args: Buffer[]): void {
 }
 
 /** SRANDMEMBER key [count]: HRANDFIELD's walk over the set's member rows. */
-function srandmemberCommand(session: Session, args: Buffer[]): void {
+function srandmemberCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   if (args.length > 3) return void appendError(session.out, SYNTAX_ERROR);
   if (args.length === 3) {
@@ -211,7 +211,7 @@ function srandmemberCommand(session: Session, args: Buffer[]): void {
 }
 
 /** SMOVE source destination member: one batch removing it from source (the key with its last member) and adding it to destination. */
-function smoveCommand(session: Session, args: Buffer[]): void {
+function smoveCommand(session: CommandContext, args: Buffer[]): void {
   const source = args[1]!;
   const destination = args[2]!;
   const member = args[3]!;
@@ -244,7 +244,7 @@ const enum Algebra {
  * replying WRONGTYPE (every key is type-checked first, as Redis does). A missing key is an
  * empty set.
  */
-function combine(session: Session, keys: readonly Uint8Array[], operation: Algebra, limit = 0): Map<string, Uint8Array> | undefined {
+function combine(session: CommandContext, keys: readonly Uint8Array[], operation: Algebra, limit = 0): Map<string, Uint8Array> | undefined {
   const engine = session.engine;
   const exists: boolean[] = [];
   for (const key of keys) {
@@ -289,7 +289,7 @@ function combine(session: Session, keys: readonly Uint8Array[], operation: Algeb
 
 /** SINTER / SUNION / SDIFF key [key ...]. */
 function algebraVariant(operation: Algebra) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const result = combine(session, args.slice(1), operation);
     if (result === undefined) return;
     appendSetHeader(session.out, result.size, session.protocol);
@@ -299,7 +299,7 @@ function algebraVariant(operation: Algebra) {
 
 /** SINTERSTORE / SUNIONSTORE / SDIFFSTORE destination key [key ...]: the destination replaced (deleted when the result is empty). */
 function algebraStoreVariant(operation: Algebra) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const destination = args[1]!;
     if (!checkKeyLength(session, destination)) return;
     const result = combine(session, args.slice(2), operation);
@@ -309,7 +309,7 @@ function algebraStoreVariant(operation: Algebra) {
 }
 
 /** Replace destination by a set of these members (or delete it when there are none); replies with the count. */
-export function storeSet(session: Session, destination: Uint8Array, members: Iterable<Uint8Array>, size: number): void {
+export function storeSet(session: CommandContext, destination: Uint8Array, members: Iterable<Uint8Array>, size: number): void {
   const engine = session.engine;
   const start = session.out.length;
   appendInteger(session.out, size);
@@ -324,7 +324,7 @@ export function storeSet(session: Session, destination: Uint8Array, members: Ite
 }
 
 /** SINTERCARD numkeys key [key ...] [LIMIT limit]. */
-function sintercardCommand(session: Session, args: Buffer[]): void {
+function sintercardCommand(session: CommandContext, args: Buffer[]): void {
   const out = session.out;
   const numkeys = parseInteger64(args[1]!);
   if (numkeys === undefined || numkeys < 1n || numkeys > LONG_MAX) return void appendError(out, 'ERR numkeys should be greater than 0');

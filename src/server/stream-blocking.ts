@@ -7,6 +7,7 @@
 import { Buffer } from 'node:buffer';
 import { bytesToMapKey } from '../core/bytes.js';
 import { RespOutput, appendError, appendNullArray } from '../wire/resp.js';
+import type { CommandContext } from './context.js';
 import type { Session } from './session.js';
 import type { ClientWrite } from '../core/io.js';
 import type { RespVersion } from '../wire/resp.js';

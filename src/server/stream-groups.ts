@@ -11,6 +11,7 @@ import type { ClientWrite } from '../core/io.js';
 import { appendArrayHeader, appendBulk, appendBulkText, appendError, appendInteger, appendNull, appendNullArray, appendOk, appendSimple, type RespOutput, type RespVersion } from '../wire/resp.js';
 import { argIs, argLower, checkKeyLength, CommandFlag, command, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR } from './common.js';
 import type { Engine } from './engine.js';
+import type { CommandContext } from './context.js';
 import type { Session } from './session.js';
 import { waitForEntries } from './stream-blocking.js';
 import { compareIds, decodeId, decrementId, idText, incrementId, INVALID_ID_ERROR, MAX_ID, parseId, parseIntervalId, U64_MAX, ZERO_ID, type StreamId } from './stream-ids.js';
@@ -101,7 +102,7 @@ export function pendingEntries(engine: Engine, key: Uint8Array, group: Uint8Arra
 }
 
 /** The stream and group of a command, after replying the error; null when replied. */
-function groupFor(session: Session, key: Uint8Array, group: Uint8Array, missing: () => string): { state: StreamState; position: GroupPosition } | null {
+function groupFor(session: CommandContext, key: Uint8Array, group: Uint8Array, missing: () => string): { state: StreamState; position: GroupPosition } | null {
   const state = readStream(session.engine, key);
   if (state === WRONG_TYPE) {
     appendError(session.out, WRONGTYPE_ERROR);
@@ -198,7 +199,7 @@ const XGROUP_HELP = [
   '    Print this help.',
 ];
 
-function xgroupCommand(session: Session, args: Buffer[]): void {
+function xgroupCommand(session: CommandContext, args: Buffer[]): void {
   const out = session.out;
   const sub = argLower(args[1]!);
   const engine = session.engine;
@@ -408,7 +409,7 @@ function xreadgroupCommand(session: Session, args: Buffer[]): void {
 
 // ---- XACK, XPENDING ----
 
-function xackCommand(session: Session, args: Buffer[]): void {
+function xackCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const group = args[2]!;
   const ids: StreamId[] = [];
@@ -437,7 +438,7 @@ function xackCommand(session: Session, args: Buffer[]): void {
   session.deferWrite(engine.write(writes), start);
 }
 
-function xpendingCommand(session: Session, args: Buffer[]): void {
+function xpendingCommand(session: CommandContext, args: Buffer[]): void {
   const out = session.out;
   const key = args[1]!;
   const group = args[2]!;
@@ -528,13 +529,13 @@ function xpendingCommand(session: Session, args: Buffer[]): void {
 
 // ---- XCLAIM, XAUTOCLAIM ----
 
-function optionInteger(session: Session, arg: Uint8Array, error: string): bigint | undefined {
+function optionInteger(session: CommandContext, arg: Uint8Array, error: string): bigint | undefined {
   const value = parseInteger64(arg);
   if (value === undefined) appendError(session.out, `ERR ${error}`);
   return value;
 }
 
-function xclaimCommand(session: Session, args: Buffer[]): void {
+function xclaimCommand(session: CommandContext, args: Buffer[]): void {
   const out = session.out;
   const key = args[1]!;
   const group = args[2]!;
@@ -622,7 +623,7 @@ function xclaimCommand(session: Session, args: Buffer[]): void {
 const AUTOCLAIM_COUNT_MAX = Number.MAX_SAFE_INTEGER / 16;
 const AUTOCLAIM_ATTEMPTS_FACTOR = 10;
 
-function xautoclaimCommand(session: Session, args: Buffer[]): void {
+function xautoclaimCommand(session: CommandContext, args: Buffer[]): void {
   const out = session.out;
   const key = args[1]!;
   const group = args[2]!;

@@ -6,6 +6,7 @@ import { equalBytes } from '../core/bytes.js';
 import { parseInteger64 } from '../core/counters.js';
 import { appendArrayHeader, appendBulk, appendBulkText, appendError, appendInteger, appendMapHeader, appendNull, appendSimple, type RespOutput } from '../wire/resp.js';
 import { argIs, argLower, CommandFlag, command, NOT_INTEGER_ERROR } from './common.js';
+import type { CommandContext } from './context.js';
 import type { Session } from './session.js';
 import { factsOf, lagOf, listConsumers, listGroups, pendingEntries, subcommandError, appendOptionalInteger } from './stream-groups.js';
 import { idText, MAX_ID, ZERO_ID } from './stream-ids.js';

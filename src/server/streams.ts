@@ -11,6 +11,7 @@ import type { ClientWrite } from '../core/io.js';
 import { appendArrayHeader, appendBulk, appendBulkText, appendError, appendInteger, appendMapHeader, appendNullArray, appendOk, type RespOutput, type RespVersion } from '../wire/resp.js';
 import { argIs, checkKeyLength, CommandFlag, command, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR } from './common.js';
 import type { Engine } from './engine.js';
+import type { CommandContext } from './context.js';
 import type { Session } from './session.js';
 import { compareIds, decrementId, idText, incrementId, INVALID_ID_ERROR, MAX_ID, parseId, parseIntervalId, U64_MAX, ZERO_ID, type StreamId } from './stream-ids.js';
 import {
@@ -41,7 +42,7 @@ import { encodeEntry } from './stream-rows.js';
 const APPROX_TRIM_NODES = 100;
 
 /** A stream read for a command, WRONGTYPE replied; `null` when the reply was an error. */
-export function streamForCommand(session: Session, key: Uint8Array): StreamState | undefined | null {
+export function streamForCommand(session: CommandContext, key: Uint8Array): StreamState | undefined | null {
   const state = readStream(session.engine, key);
   if (state === WRONG_TYPE) {
     appendError(session.out, WRONGTYPE_ERROR);
@@ -252,7 +253,7 @@ function xaddCommand(session: Session, args: Buffer[]): void {
   session.deferWrite(engine.write(writes), start);
 }
 
-function xlenCommand(session: Session, args: Buffer[]): void {
+function xlenCommand(session: CommandContext, args: Buffer[]): void {
   const state = streamForCommand(session, args[1]!);
   if (state === null) return;
   appendInteger(session.out, state?.length ?? 0);
@@ -260,7 +261,7 @@ function xlenCommand(session: Session, args: Buffer[]): void {
 
 /** XRANGE key start end [COUNT n] / XREVRANGE key end start [COUNT n]. */
 function rangeVariant(reverse: boolean) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const startArg = reverse ? args[3]! : args[2]!;
     const endArg = reverse ? args[2]! : args[3]!;
     const startBound = parseIntervalId(startArg, 0n);
@@ -290,7 +291,7 @@ function rangeVariant(reverse: boolean) {
   };
 }
 
-function xdelCommand(session: Session, args: Buffer[]): void {
+function xdelCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const state = streamForCommand(session, key);
   if (state === null) return;
@@ -337,7 +338,7 @@ function xtrimCommand(session: Session, args: Buffer[]): void {
   session.deferWrite(session.engine.write(writes), start);
 }
 
-function xsetidCommand(session: Session, args: Buffer[]): void {
+function xsetidCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const parsed = parseId(args[2]!, 0n, true);
   if (parsed === undefined) return void appendError(session.out, INVALID_ID_ERROR);
@@ -398,7 +399,7 @@ export interface ReadArgs {
   readonly noAck: boolean;
 }
 
-export function parseReadArgs(session: Session, args: Buffer[], grouped: boolean): ReadArgs | undefined {
+export function parseReadArgs(session: CommandContext, args: Buffer[], grouped: boolean): ReadArgs | undefined {
   let blockMs: number | undefined;
   let count = 0;
   let group: Buffer | undefined;

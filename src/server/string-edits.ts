@@ -9,8 +9,8 @@ import { KeyType } from '../core/rows.js';
 import { VALUE_BYTES_MAX } from '../core/validate.js';
 import { appendBulk, appendError, appendInteger } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, checkKeyLength, command } from './common.js';
-import type { Session } from './session.js';
-import type { CommandSpec } from './table.js';
+import type { CommandContext } from './context.js';
+import type { CommandSpec } from './command-spec.js';
 import { liveHeader, readString, replaceWrite, stringValue, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 import type { VersionedRecord } from '../core/types.js';
 
@@ -19,7 +19,7 @@ export const STRING_TOO_LONG_ERROR = 'ERR string exceeds maximum allowed size (p
 const EMPTY = new Uint8Array(0);
 
 /** Write `value` as key's new string value, keeping the expiry of `header`; reply its length once committed. */
-function writeEdited(session: Session, key: Uint8Array, value: Uint8Array, header: VersionedRecord | undefined): void {
+function writeEdited(session: CommandContext, key: Uint8Array, value: Uint8Array, header: VersionedRecord | undefined): void {
   const engine = session.engine;
   const start = session.out.length;
   appendInteger(session.out, value.length);
@@ -27,7 +27,7 @@ function writeEdited(session: Session, key: Uint8Array, value: Uint8Array, heade
 }
 
 /** APPEND key value: the new length; creates the key when absent. */
-function appendCommand(session: Session, args: Buffer[]): void {
+function appendCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const suffix = args[2]!;
   if (!checkKeyLength(session, key)) return;
@@ -44,7 +44,7 @@ function appendCommand(session: Session, args: Buffer[]): void {
 }
 
 /** SETRANGE key offset value: overwrite from offset, zero-padding; the new length. */
-function setrangeCommand(session: Session, args: Buffer[]): void {
+function setrangeCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const patch = args[3]!;
   if (!checkKeyLength(session, key)) return;
@@ -66,7 +66,7 @@ function setrangeCommand(session: Session, args: Buffer[]): void {
 }
 
 /** GETRANGE key start end: Redis's inclusive slice with negative indexes from the end. */
-function getrangeCommand(session: Session, args: Buffer[]): void {
+function getrangeCommand(session: CommandContext, args: Buffer[]): void {
   const startArg = parseInteger64(args[2]!);
   const endArg = parseInteger64(args[3]!);
   if (startArg === undefined || endArg === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
@@ -103,7 +103,7 @@ function bitAt(value: Uint8Array, offset: number): number {
 }
 
 /** SETBIT key offset 0|1: the bit's old value; the string grows with zero bytes as needed. */
-function setbitCommand(session: Session, args: Buffer[]): void {
+function setbitCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   if (!checkKeyLength(session, key)) return;
   const offset = parseBitOffset(args[2]!);
@@ -125,7 +125,7 @@ function setbitCommand(session: Session, args: Buffer[]): void {
 }
 
 /** GETBIT key offset: 0 past the end or for an absent key. */
-function getbitCommand(session: Session, args: Buffer[]): void {
+function getbitCommand(session: CommandContext, args: Buffer[]): void {
   const offset = parseBitOffset(args[2]!);
   if (offset === undefined) return void appendError(session.out, BIT_OFFSET_ERROR);
   const value = readString(session.engine, args[1]!);

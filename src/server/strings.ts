@@ -9,18 +9,18 @@ import { RespOutput, appendArrayHeader, appendBulk, appendBulkOrNull, appendErro
 import { ALL_KEYS, CommandFlag, ONE_KEY, SYNTAX_ERROR, checkKeyLength, command, parseIntegerArg, writeThenOk } from './common.js';
 import { COUNTER_COMMANDS } from './counters.js';
 import { LCS_COMMANDS } from './lcs.js';
-import type { Session } from './session.js';
+import type { CommandContext } from './context.js';
 import { STRING_EDIT_COMMANDS } from './string-edits.js';
 import { expiryAtMs, isAbsoluteExpiry, parseStringOptions, StringOption } from './string-options.js';
-import type { CommandSpec } from './table.js';
+import type { CommandSpec } from './command-spec.js';
 import { deleteWrite, expiryWrite, liveHeader, readString, replaceWrite, stringValue, typeOf, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 import { decodeHeader, headerRowKey, KeyType } from '../core/rows.js';
 import { isAbsent } from '../core/record.js';
 
-function getCommand(session: Session, args: Buffer[]): void {
+function getCommand(session: CommandContext, args: Buffer[]): void {
   const value = readString(session.engine, args[1]!);
   if (value === WRONG_TYPE) return void appendError(session.out, WRONGTYPE_ERROR);
-  const stats = session.server.stats;
+  const stats = session.stats;
   if (value === null) {
     stats.keyspaceMisses++;
     appendNull(session.out, session.protocol);
@@ -31,7 +31,7 @@ function getCommand(session: Session, args: Buffer[]): void {
 }
 
 /** SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT amount|KEEPTTL]: NX/XX judged on the local view. */
-function setCommand(session: Session, args: Buffer[]): void {
+function setCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const value = args[2]!;
   if (!checkKeyLength(session, key)) return;
@@ -69,7 +69,7 @@ function setCommand(session: Session, args: Buffer[]): void {
   session.deferWrite(engine.write(writes), start);
 }
 
-function setnxCommand(session: Session, args: Buffer[]): void {
+function setnxCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   if (!checkKeyLength(session, key)) return;
   if (liveHeader(session.engine, key) !== undefined) {
@@ -83,7 +83,7 @@ function setnxCommand(session: Session, args: Buffer[]): void {
 
 /** SETEX/PSETEX key amount value: SET with EX/PX, with Redis's checks of the amount. */
 function setexVariant(flag: number, name: string) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const key = args[1]!;
     if (!checkKeyLength(session, key)) return;
     const expiresAtMs = expiryAtMs({ flags: flag, expiryArg: args[2]! }, session.engine.nowMs(), name);
@@ -93,7 +93,7 @@ function setexVariant(flag: number, name: string) {
 }
 
 /** GETSET key value: SET key value GET (the TTL goes, as with SET). */
-function getsetCommand(session: Session, args: Buffer[]): void {
+function getsetCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   if (!checkKeyLength(session, key)) return;
   const engine = session.engine;
@@ -109,7 +109,7 @@ function getsetCommand(session: Session, args: Buffer[]): void {
  * the new expiry (same value and observed slots, so concurrent increments still count).
  * An absolute time already past deletes the key; no option writes nothing.
  */
-function getexCommand(session: Session, args: Buffer[]): void {
+function getexCommand(session: CommandContext, args: Buffer[]): void {
   const options = parseStringOptions(args, 2, false);
   if (options === undefined) return void appendError(session.out, SYNTAX_ERROR);
   const engine = session.engine;
@@ -133,7 +133,7 @@ function getexCommand(session: Session, args: Buffer[]): void {
   session.deferWrite(engine.write([write]), start);
 }
 
-function getdelCommand(session: Session, args: Buffer[]): void {
+function getdelCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const old = readString(session.engine, key);
   if (old === WRONG_TYPE) return void appendError(session.out, WRONGTYPE_ERROR);
@@ -143,13 +143,13 @@ function getdelCommand(session: Session, args: Buffer[]): void {
   session.deferWrite(session.engine.write([deleteWrite(key)]), start);
 }
 
-function strlenCommand(session: Session, args: Buffer[]): void {
+function strlenCommand(session: CommandContext, args: Buffer[]): void {
   const value = readString(session.engine, args[1]!);
   if (value === WRONG_TYPE) return void appendError(session.out, WRONGTYPE_ERROR);
   appendInteger(session.out, value === null ? 0 : value.length);
 }
 
-function mgetCommand(session: Session, args: Buffer[]): void {
+function mgetCommand(session: CommandContext, args: Buffer[]): void {
   const engine = session.engine;
   const out = session.out;
   appendArrayHeader(out, args.length - 1);
@@ -160,7 +160,7 @@ function mgetCommand(session: Session, args: Buffer[]): void {
   }
 }
 
-function msetCommand(session: Session, args: Buffer[]): void {
+function msetCommand(session: CommandContext, args: Buffer[]): void {
   if (args.length % 2 === 0) return void appendError(session.out, "ERR wrong number of arguments for 'mset' command");
   const writes: ClientWrite[] = [];
   for (let index = 1; index < args.length; index += 2) {
@@ -176,7 +176,7 @@ function msetCommand(session: Session, args: Buffer[]): void {
  * view only (another node may create one of the keys at the same time; both writes then
  * merge by last-writer-wins like any SET).
  */
-function msetnxCommand(session: Session, args: Buffer[]): void {
+function msetnxCommand(session: CommandContext, args: Buffer[]): void {
   if (args.length % 2 === 0) return void appendError(session.out, "ERR wrong number of arguments for 'msetnx' command");
   const engine = session.engine;
   for (let index = 1; index < args.length; index += 2) {
@@ -198,7 +198,7 @@ function msetnxCommand(session: Session, args: Buffer[]): void {
 const QUORUM_READ_TIMEOUT_MS = 2_000;
 
 /** PEERKV.QGET key [timeoutMs]: GET from a majority of members (engine.quorumGet). */
-function quorumGetCommand(session: Session, args: Buffer[]): void {
+function quorumGetCommand(session: CommandContext, args: Buffer[]): void {
   const engine = session.engine;
   if (engine.quorumGet === undefined) return void appendError(session.out, 'ERR quorum reads are not available on this node');
   const timeoutMs = args.length > 2 ? parseIntegerArg(args[2]!) : QUORUM_READ_TIMEOUT_MS;

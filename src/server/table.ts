@@ -5,40 +5,16 @@ import { performance } from 'node:perf_hooks';
 import { appendError } from '../wire/resp.js';
 import { discardTransaction, queueCommand, rejectInTransaction } from './transaction-queue.js';
 import type { ReplyMode, Session } from './session.js';
+import { CommandFlag, type CommandSpec as BaseCommandSpec } from './command-spec.js';
+
+export { CommandFlag };
 
 /** Writes its reply to session.out (or defers it); never throws on bad input. */
 export type CommandHandler = (session: Session, args: Buffer[]) => void;
 
-export const CommandFlag = {
-  /** Allowed before AUTH. */
-  NoAuth: 1,
-  /** Allowed in RESP2 subscribed mode. */
-  PubSub: 2,
-  Write: 4,
-  ReadOnly: 8,
-  Admin: 16,
-  Fast: 32,
-  /** Refused inside MULTI (Redis's no-multi). */
-  NoMulti: 64,
-  /** Runs at once inside MULTI instead of being queued (MULTI EXEC DISCARD WATCH QUIT RESET). */
-  MultiControl: 128,
-} as const;
 
-export interface CommandSpec {
-  /** Lowercase name. */
-  readonly name: string;
-  /** Redis convention: N means exactly N args (name included), -N at least N. */
-  readonly arity: number;
-  /** Bit set of CommandFlag. */
-  readonly flags: number;
-  /** Key positions for COMMAND INFO (0 = no keys; lastKey -1 = to the end). */
-  readonly firstKey: number;
-  readonly lastKey: number;
-  readonly keyStep: number;
-  readonly group: string;
-  readonly summary: string;
-  readonly handler: CommandHandler;
-}
+/** A command of the table, whose handler the dispatcher gives the session. */
+export type CommandSpec = BaseCommandSpec<Session>;
 
 /** Longest command name we look up; longer names are unknown without a string conversion. */
 const COMMAND_NAME_BYTES_MAX = 32;

@@ -6,15 +6,15 @@ import { appendError, appendInteger } from '../wire/resp.js';
 import { INT64_MAX, INT64_MIN, parseInteger64 } from '../core/counters.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, argIs, checkKeyLength, command } from './common.js';
 import { deleteWrite, expiryWrite, liveHeader } from './typed-keys.js';
-import type { Session } from './session.js';
-import type { CommandSpec } from './table.js';
+import type { CommandContext } from './context.js';
+import type { CommandSpec } from './command-spec.js';
 
 const KEY_MISSING = -2;
 const NO_EXPIRY = -1;
 
 /** TTL-like replies: remaining (or absolute) time in `unitMs`, -1 without expiry, -2 if absent. */
 function ttlVariant(unitMs: number, absolute: boolean) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const engine = session.engine;
     const header = liveHeader(engine, args[1]!);
     const nowMs = engine.nowMs();
@@ -34,7 +34,7 @@ const IF_GREATER = 4;
 const IF_LESS = 8;
 
 /** The condition bits of args[3..], or undefined after replying with the error. */
-function parseConditions(session: Session, args: Buffer[]): number | undefined {
+function parseConditions(session: CommandContext, args: Buffer[]): number | undefined {
   let conditions = 0;
   for (let index = 3; index < args.length; index++) {
     const arg = args[index]!;
@@ -83,7 +83,7 @@ export function storedExpiryMs(atMs: bigint): number {
 }
 
 function expireVariant(unitMs: number, absolute: boolean, name: string) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const key = args[1]!;
     if (!checkKeyLength(session, key)) return;
     const conditions = parseConditions(session, args);
@@ -102,7 +102,7 @@ function expireVariant(unitMs: number, absolute: boolean, name: string) {
   };
 }
 
-function persistCommand(session: Session, args: Buffer[]): void {
+function persistCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const engine = session.engine;
   const header = liveHeader(engine, key);

@@ -9,8 +9,8 @@ import { appendError, appendInteger } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
 import type { Engine } from './engine.js';
 import { LONG_MAX } from './hash-reads.js';
-import type { Session } from './session.js';
-import type { CommandSpec } from './table.js';
+import type { CommandContext } from './context.js';
+import type { CommandSpec } from './command-spec.js';
 import { headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 import { appendEntries, compareEntries, loadEntries, parseScore, storeZset, type ZEntry } from './zset-rows.js';
 
@@ -32,7 +32,7 @@ function inputEntries(engine: Engine, key: Uint8Array): ZEntry[] | undefined | t
 }
 
 /** Redis's zunionInterDiffGenericCommand: numkeys keys [WEIGHTS w...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]. */
-function combineCommand(session: Session, args: Buffer[], operation: Combine, destination: Uint8Array | undefined): void {
+function combineCommand(session: CommandContext, args: Buffer[], operation: Combine, destination: Uint8Array | undefined): void {
   const out = session.out;
   const first = destination === undefined ? 1 : 2;
   const numkeys = parseInteger64(args[first]!);
@@ -122,7 +122,7 @@ function combineCommand(session: Session, args: Buffer[], operation: Combine, de
 }
 
 /** ZINTERCARD numkeys key [key ...] [LIMIT limit] (sets count as sorted sets). */
-function zintercardCommand(session: Session, args: Buffer[]): void {
+function zintercardCommand(session: CommandContext, args: Buffer[]): void {
   const out = session.out;
   const numkeys = parseInteger64(args[1]!);
   if (numkeys === undefined || numkeys > LONG_MAX) return void appendError(out, NOT_INTEGER_ERROR);
@@ -158,7 +158,7 @@ function zintercardCommand(session: Session, args: Buffer[]): void {
 }
 
 function combineVariant(operation: Combine, store: boolean) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     if (store && !checkKeyLength(session, args[1]!)) return;
     combineCommand(session, args, operation, store ? args[1]! : undefined);
   };

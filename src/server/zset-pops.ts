@@ -12,6 +12,7 @@ import { blockOrServe, parseTimeout } from './blocking.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs, command } from './common.js';
 import type { Engine } from './engine.js';
 import { LONG_MAX } from './hash-reads.js';
+import type { CommandContext } from './context.js';
 import type { Session } from './session.js';
 import { removalWrites } from './sets.js';
 import type { CommandSpec } from './table.js';
@@ -57,7 +58,7 @@ function appendKeyAndEntries(out: RespOutput, popped: Popped, version: RespVersi
 
 /** ZPOPMIN / ZPOPMAX key [count]. */
 function popVariant(max: boolean) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const out = session.out;
     if (args.length > 3) return void appendError(out, SYNTAX_ERROR);
     let count = 1;
@@ -121,7 +122,7 @@ function parseMultiPop(args: Buffer[], from: number): MultiPop | string {
 }
 
 /** ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]. */
-function zmpopCommand(session: Session, args: Buffer[]): void {
+function zmpopCommand(session: CommandContext, args: Buffer[]): void {
   const out = session.out;
   const parsed = parseMultiPop(args, 1);
   if (typeof parsed === 'string') return void appendError(out, parsed);

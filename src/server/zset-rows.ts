@@ -15,7 +15,7 @@ import type { NodeId, VersionedRecord } from '../core/types.js';
 import { appendArrayHeader, appendBulk, appendBulkText, appendInteger, type RespOutput, type RespVersion } from '../wire/resp.js';
 import type { Engine } from './engine.js';
 import { FieldSlots, fieldBase, fieldWrite, headerLast, liveFieldRow, observedSlots, visitFields, type HashWriteTarget } from './hash-rows.js';
-import type { Session } from './session.js';
+import type { CommandContext } from './context.js';
 import { deleteWrite } from './typed-keys.js';
 
 /** The header row value of every sorted set: the type alone. */
@@ -144,7 +144,7 @@ export function incrementWrites(
 }
 
 /** Members (and, WITHSCORES, their scores: pairs in RESP3) as a reply. */
-export function appendEntries(session: Session, entries: readonly ZEntry[], withScores: boolean): void {
+export function appendEntries(session: CommandContext, entries: readonly ZEntry[], withScores: boolean): void {
   const out = session.out;
   const version = session.protocol;
   appendArrayHeader(out, withScores && version === 2 ? entries.length * 2 : entries.length);
@@ -156,7 +156,7 @@ export function appendEntries(session: Session, entries: readonly ZEntry[], with
 }
 
 /** Replace destination by a sorted set of these entries (delete it when there are none); replies with the count. */
-export function storeZset(session: Session, destination: Uint8Array, entries: readonly ZEntry[]): void {
+export function storeZset(session: CommandContext, destination: Uint8Array, entries: readonly ZEntry[]): void {
   const engine = session.engine;
   const start = session.out.length;
   appendInteger(session.out, entries.length);

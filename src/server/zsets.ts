@@ -12,7 +12,7 @@ import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull }
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
 import { COUNT_RANGE_ERROR, hscanVariant, LONG_MAX, randomWithCount, OUT_OF_RANGE_ERROR, fieldsAt, randomBelow } from './hash-reads.js';
 import { checkFieldLength, FieldSlots, hashForRead, hashForWrite, headerLast, liveFieldRow } from './hash-rows.js';
-import type { Session } from './session.js';
+import type { CommandContext } from './context.js';
 import { removalWrites, removeMembersCommand } from './sets.js';
 import type { CommandSpec } from './table.js';
 import { headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
@@ -37,7 +37,7 @@ const LEX_RANGE_ERROR = 'ERR min or max not valid string range item';
 
 // ---- ZADD ZINCRBY ZREM ZSCORE ZMSCORE ZCARD ----
 
-function zaddCommand(session: Session, args: Buffer[]): void {
+function zaddCommand(session: CommandContext, args: Buffer[]): void {
   const out = session.out;
   let nx = false;
   let xx = false;
@@ -117,7 +117,7 @@ function zaddCommand(session: Session, args: Buffer[]): void {
   if (pending.size > 0) session.deferWrite(engine.write(headerLast(writes)), start);
 }
 
-function zincrbyCommand(session: Session, args: Buffer[]): void {
+function zincrbyCommand(session: CommandContext, args: Buffer[]): void {
   const out = session.out;
   const increment = parseScore(args[2]!);
   if (increment === undefined) return void appendError(out, NOT_FLOAT_ERROR);
@@ -133,13 +133,13 @@ function zincrbyCommand(session: Session, args: Buffer[]): void {
 }
 
 /** Reply with the count and remove these live members (the key with its last one). */
-function removeMembers(session: Session, key: Uint8Array, members: readonly Uint8Array[]): void {
+function removeMembers(session: CommandContext, key: Uint8Array, members: readonly Uint8Array[]): void {
   const start = session.out.length;
   appendInteger(session.out, members.length);
   if (members.length > 0) session.deferWrite(session.engine.write(removalWrites(session.engine, key, members)), start);
 }
 
-function zscoreCommand(session: Session, args: Buffer[]): void {
+function zscoreCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const header = hashForRead(session, key, KeyType.ZSet);
   if (header === WRONG_TYPE) return;
@@ -148,7 +148,7 @@ function zscoreCommand(session: Session, args: Buffer[]): void {
   else appendScore(session.out, score, session.protocol);
 }
 
-function zmscoreCommand(session: Session, args: Buffer[]): void {
+function zmscoreCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const header = hashForRead(session, key, KeyType.ZSet);
   if (header === WRONG_TYPE) return;
@@ -161,7 +161,7 @@ function zmscoreCommand(session: Session, args: Buffer[]): void {
   }
 }
 
-function zcardCommand(session: Session, args: Buffer[]): void {
+function zcardCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   const header = hashForRead(session, key, KeyType.ZSet);
   if (header === WRONG_TYPE) return;
@@ -307,7 +307,7 @@ function parseRangeOptions(args: Buffer[], from: number, base: Partial<RangeSpec
 
 /** ZRANGE and its older forms: `fixed` holds what the command name implies. */
 function rangeVariant(fixed: Partial<RangeSpec>) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const spec = parseRangeOptions(args, 4, fixed, true);
     if (typeof spec === 'string') return void appendError(session.out, spec);
     const key = args[1]!;
@@ -320,7 +320,7 @@ function rangeVariant(fixed: Partial<RangeSpec>) {
 }
 
 /** ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]. */
-function zrangestoreCommand(session: Session, args: Buffer[]): void {
+function zrangestoreCommand(session: CommandContext, args: Buffer[]): void {
   const spec = parseRangeOptions(args.slice(1), 4, {}, false);
   if (typeof spec === 'string') return void appendError(session.out, spec);
   const destination = args[1]!;
@@ -335,7 +335,7 @@ function zrangestoreCommand(session: Session, args: Buffer[]): void {
 
 /** ZRANK / ZREVRANK key member. */
 function rankVariant(rev: boolean) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const key = args[1]!;
     const header = hashForRead(session, key, KeyType.ZSet);
     if (header === WRONG_TYPE) return;
@@ -348,7 +348,7 @@ function rankVariant(rev: boolean) {
 
 /** ZCOUNT key min max / ZLEXCOUNT key min max. */
 function countVariant(by: By.Score | By.Lex) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const key = args[1]!;
     const spec: RangeSpec = { by, rev: false, offset: 0, limit: -1, withScores: false, min: args[2]!, max: args[3]! };
     if (by === By.Score ? parseScoreBound(spec.min) === undefined || parseScoreBound(spec.max) === undefined : parseLexBound(spec.min) === undefined || parseLexBound(spec.max) === undefined) {
@@ -364,7 +364,7 @@ function countVariant(by: By.Score | By.Lex) {
 
 /** ZREMRANGEBYRANK / ZREMRANGEBYSCORE / ZREMRANGEBYLEX key min max. */
 function removeRangeVariant(by: By) {
-  return (session: Session, args: Buffer[]): void => {
+  return (session: CommandContext, args: Buffer[]): void => {
     const key = args[1]!;
     const spec: RangeSpec = { by, rev: false, offset: 0, limit: -1, withScores: false, min: args[2]!, max: args[3]! };
     const check = selectRange(EMPTY_ZSET_ORDER, spec);
@@ -379,7 +379,7 @@ function removeRangeVariant(by: By) {
 }
 
 /** ZRANDMEMBER key [count [WITHSCORES]]: HRANDFIELD's walk over the member rows. */
-function zrandmemberCommand(session: Session, args: Buffer[]): void {
+function zrandmemberCommand(session: CommandContext, args: Buffer[]): void {
   const key = args[1]!;
   if (args.length >= 3) {
     const count = parseInteger64(args[2]!);

@@ -95,6 +95,14 @@ export class MemoryEngine implements Engine {
     return this.keyspace.fieldCount(key);
   }
 
+  listEnds(key: Uint8Array): { readonly head?: Uint8Array; readonly tail?: Uint8Array } | undefined {
+    return this.keyspace.listEnds(key);
+  }
+
+  setListEnds(key: Uint8Array, ends: { readonly head?: Uint8Array; readonly tail?: Uint8Array }): void {
+    this.keyspace.setListEnds(key, ends);
+  }
+
   write(writes: readonly ClientWrite[]): Promise<number> {
     this.writeCalls++;
     this.lastWrites = writes;

@@ -82,3 +82,49 @@ test('a push concurrent with the pop of the last element survives it as a list o
     assert.equal(await redis.llen('race'), 1);
   }
 });
+
+test('a queue drained by LPOP/RPOP reads past its known tombstones, and an item written inside them from anywhere is seen', async () => {
+  const a = client(server.port);
+  const b = client(serverB.port);
+  const startB = engineB.batches.length;
+  await b.rpush('drained', 'seed'); // B knows the key, so its later LPUSH is a push to the same list
+  for (const batch of engineB.batches.slice(startB)) engineA.applyRemote(batch);
+  await a.rpush('drained', ...Array.from({ length: 300 }, (_, index) => `job${index}`));
+  assert.equal(await a.lpop('drained'), 'seed');
+  for (let index = 0; index < 150; index++) assert.equal(await a.lpop('drained'), `job${index}`);
+  for (let index = 299; index >= 250; index--) assert.equal(await a.rpop('drained'), `job${index}`);
+
+  // Once the ends are known, a pop reads a few rows, not the 200 tombstones before it.
+  let rowsRead = 0;
+  const scanRows = engineA.scanRows.bind(engineA);
+  const scanRowsReverse = engineA.scanRowsReverse.bind(engineA);
+  engineA.scanRows = (prefix, after, limit) => {
+    const page = scanRows(prefix, after, limit);
+    rowsRead += page.records.length;
+    return page;
+  };
+  engineA.scanRowsReverse = (prefix, before, limit) => {
+    const page = scanRowsReverse(prefix, before, limit);
+    rowsRead += page.records.length;
+    return page;
+  };
+  try {
+    assert.equal(await a.lpop('drained'), 'job150');
+    assert.equal(await a.rpop('drained'), 'job249');
+    assert.ok(rowsRead <= 8, `${rowsRead} rows read for one LPOP and one RPOP`);
+  } finally {
+    engineA.scanRows = scanRows;
+    engineA.scanRowsReverse = scanRowsReverse;
+  }
+
+  // An LPUSH on B (before every tombstone of A's head) and an RPUSH on A itself are seen.
+  const fromB = engineB.batches.length;
+  await b.lpush('drained', 'urgent');
+  for (const batch of engineB.batches.slice(fromB)) engineA.applyRemote(batch);
+  await a.rpush('drained', 'last');
+  assert.equal(await a.lindex('drained', 0), 'urgent');
+  assert.equal(await a.lpop('drained'), 'urgent');
+  assert.equal(await a.rpop('drained'), 'last');
+  assert.equal(await a.llen('drained'), 98);
+  assert.deepEqual((await a.lrange('drained', 0, 1)), ['job151', 'job152']);
+});
