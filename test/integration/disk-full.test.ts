@@ -57,10 +57,11 @@ test('LMDB store: writes whose commit failed on a full disk stay readable and co
   }
 });
 
-test('a node below its disk reserve answers writes with MISCONF, serves reads, and takes writes again when space returns', { skip: SKIP, timeout: 90_000 }, async () => {
+test('a node below its disk reserve answers writes with MISCONF, serves reads, holds a peer\'s writes, and takes writes again when space returns', { skip: SKIP, timeout: 90_000 }, async () => {
   const disk = mountTmpfs(64);
   const clients = new Clients();
   const node = await spawnNode({ dataDir: join(disk.dir, 'data'), extraArgs: ['--disk-reserve-mb', '32'] });
+  const peer = await spawnNode({ extraArgs: ['--join', `127.0.0.1:${node.peerPort}`] });
   /** The reply, or an error reply's text. */
   const send = (redis: ReturnType<Clients['client']>, ...args: (string | number)[]): Promise<unknown> =>
     redis.call(String(args[0]), ...args.slice(1)).then((reply) => reply, (error: Error) => error.message);
@@ -80,6 +81,10 @@ test('a node below its disk reserve answers writes with MISCONF, serves reads, a
     assert.equal(await send(client, 'GET', 'key:0'), value, 'reads keep working');
     assert.match(String(await send(client, 'INCR', 'counter')), /^MISCONF/);
     assert.match(String(await send(client, 'INFO', 'persistence')), /rdb_last_bgsave_status:err/);
+    // A peer's writes still arrive: held in memory (readable), never handed to LMDB on a full disk.
+    const peerClient = clients.client(peer);
+    for (let index = 0; index < 200; index++) assert.equal(await send(peerClient, 'SET', `peer:${index}`, value), 'OK');
+    await waitFor(async () => (await send(client, 'GET', 'peer:199')) === value, { timeoutMs: 10_000, what: "the peer's writes readable on the full node" });
     assert.equal(node.child.exitCode, null, 'the node is still running');
 
     rmSync(join(disk.dir, 'filler'));
@@ -88,11 +93,12 @@ test('a node below its disk reserve answers writes with MISCONF, serves reads, a
     assert.match(node.output(), /takes writes again/);
 
     clients.closeAll();
+    await peer.stop();
     await node.stop();
     const again = await spawnNode({ dataDir: node.dataDir, extraArgs: ['--disk-reserve-mb', '32'] });
     try {
       const reader = clients.client(again);
-      assert.equal(await send(reader, 'DBSIZE'), acknowledged.length + 1);
+      assert.equal(await send(reader, 'DBSIZE'), acknowledged.length + 1 + 200, "every acknowledged write, the peer's included");
       for (const index of [acknowledged[0]!, acknowledged[acknowledged.length - 1]!]) assert.equal(await send(reader, 'GET', `key:${index}`), value);
     } finally {
       clients.closeAll();
@@ -100,6 +106,7 @@ test('a node below its disk reserve answers writes with MISCONF, serves reads, a
     }
   } finally {
     clients.closeAll();
+    await peer.stop();
     await node.stop();
     disk.unmount();
   }
