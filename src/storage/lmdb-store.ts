@@ -15,7 +15,7 @@
 // written again once there is room (backing off while it keeps failing: lmdb-js 3.5
 // corrupts its heap under a stream of failed commits); the writes that waited resolve when
 // that commit succeeds. What the reserve cannot cover: the disk filling by more than the
-// reserve within one check interval.
+// reserve within one check (every DISK_CHECK_WRITE_MS while writes come).
 import { statfsSync } from 'node:fs';
 import { chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,6 +34,8 @@ export type FsyncMode = 'always' | 'everysec' | 'no';
 
 /** How often the disk's free space is checked, and failed writes are retried at the soonest. */
 export const DISK_CHECK_MS = 1_000;
+/** While writes come, the disk's free space is looked at again after this long (one statfs, ~2 us). */
+const DISK_CHECK_WRITE_MS = 2;
 /** The longest wait between retries of a commit that keeps failing with room on the disk. */
 const COMMIT_RETRY_MS_MAX = 30_000;
 /** Free space a retry of failed commits waits for at least (a full disk: retrying would only fail again). */
@@ -182,6 +184,7 @@ export class LmdbStore implements Store {
   private retryNotBeforeMs = 0;
   private retryBackoffMs = DISK_CHECK_MS;
   private retrying = false;
+  private diskCheckedMs = 0;
   /**
    * The stored form (lastLookupKey) of the key bytes (lastLookupSource) the last get()
    * looked up in LMDB. Writers usually read a key just before writing it (LWW merge), so
@@ -212,6 +215,7 @@ export class LmdbStore implements Store {
 
   /** Free space against the reserve; retry failed commits when there is room. */
   private checkDisk(): void {
+    this.diskCheckedMs = Date.now();
     const reserve = this.options.diskReserveBytes ?? DISK_RESERVE_BYTES_DEFAULT;
     let free: number;
     try {
@@ -641,6 +645,9 @@ export class LmdbStore implements Store {
    * fail (another would only fail too). retryFailed commits them when there is room.
    */
   private holding(): boolean {
+    // Writes look at the disk every few ms too, not only every DISK_CHECK_MS: a disk filled
+    // at once by another program must stop them before LMDB writes into it.
+    if (Date.now() - this.diskCheckedMs >= DISK_CHECK_WRITE_MS) this.checkDisk();
     return this.lowSpace !== undefined || this.failing !== undefined;
   }
 
