@@ -451,13 +451,17 @@ export class NodeRuntime implements Engine {
     this.waitResolvers.clear();
     for (const pending of this.quorumResolvers.values()) pending.reject(new Error('node is shutting down'));
     this.quorumResolvers.clear();
-    await this.persistence.settled();
-    await this.store.putMeta(META_HLC, encodeHlc(this.core.clock.last));
-    await this.store.putMeta(META_LAST_UP, encodeMillis(this.nowMs()));
-    // Refutations raise the incarnation during a run; the next start must exceed it.
-    await this.store.putMeta(META_INCARNATION, new TextEncoder().encode(String(this.core.membership.incarnation())));
-    await this.store.flush();
-    await this.store.close();
+    // Writes the store holds (a full disk) would never settle: closing the store fails them
+    // (none was acknowledged), and nothing more is written. Otherwise every write is waited for.
+    if (this.store.failure() === undefined) {
+      await this.persistence.settled();
+      await this.store.putMeta(META_HLC, encodeHlc(this.core.clock.last));
+      await this.store.putMeta(META_LAST_UP, encodeMillis(this.nowMs()));
+      // Refutations raise the incarnation during a run; the next start must exceed it.
+      await this.store.putMeta(META_INCARNATION, new TextEncoder().encode(String(this.core.membership.incarnation())));
+      await this.store.flush();
+    }
+    await this.store.close().catch((error: unknown) => this.logger.warn({ err: error }, 'closing the store while it could not write'));
     await this.unlock();
   }
 }

@@ -6,16 +6,13 @@
 // visible at once; an overlay of pending records (newest per key) covers the gap and each
 // entry leaves it when its transaction commits.
 //
-// A full disk is refused before LMDB meets it: below a free-space reserve (checked every
-// DISK_CHECK_MS) failure() says so, the node refuses client writes (MISCONF) and keeps
-// serving reads, and every write that still comes (peers' rows, metadata) is held in the
-// overlay, readable, and committed once space returns: with the writable map LMDB must
-// never write into a full disk (SIGBUS). A commit that fails anyway (an I/O error; a full
-// disk with fsync always) loses nothing either: its entries stay in the overlay and are
-// written again once there is room (backing off while it keeps failing: lmdb-js 3.5
-// corrupts its heap under a stream of failed commits); the writes that waited resolve when
-// that commit succeeds. What the reserve cannot cover: the disk filling by more than the
-// reserve within one check (every DISK_CHECK_WRITE_MS while writes come).
+// A full disk is refused before LMDB meets it: below a free-space reserve failure() says
+// so and the node refuses client writes (MISCONF), keeps serving reads, and accepts them
+// again once space returns (checked every DISK_CHECK_MS). A commit that fails anyway (the
+// reserve eaten by peers' writes, an I/O error) loses nothing: its entries stay in the
+// overlay, so reads still see them, and are written again once there is room (backing
+// off while it keeps failing: lmdb-js 3.5 corrupts its heap under a stream of failed
+// commits); the writes that failed resolve when that commit succeeds.
 import { statfsSync } from 'node:fs';
 import { chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,8 +31,6 @@ export type FsyncMode = 'always' | 'everysec' | 'no';
 
 /** How often the disk's free space is checked, and failed writes are retried at the soonest. */
 export const DISK_CHECK_MS = 1_000;
-/** While writes come, the disk's free space is looked at again after this long (one statfs, ~2 us). */
-const DISK_CHECK_WRITE_MS = 2;
 /** The longest wait between retries of a commit that keeps failing with room on the disk. */
 const COMMIT_RETRY_MS_MAX = 30_000;
 /** Free space a retry of failed commits waits for at least (a full disk: retrying would only fail again). */
@@ -184,7 +179,6 @@ export class LmdbStore implements Store {
   private retryNotBeforeMs = 0;
   private retryBackoffMs = DISK_CHECK_MS;
   private retrying = false;
-  private diskCheckedMs = 0;
   /**
    * The stored form (lastLookupKey) of the key bytes (lastLookupSource) the last get()
    * looked up in LMDB. Writers usually read a key just before writing it (LWW merge), so
@@ -215,7 +209,6 @@ export class LmdbStore implements Store {
 
   /** Free space against the reserve; retry failed commits when there is room. */
   private checkDisk(): void {
-    this.diskCheckedMs = Date.now();
     const reserve = this.options.diskReserveBytes ?? DISK_RESERVE_BYTES_DEFAULT;
     let free: number;
     try {
@@ -263,7 +256,6 @@ export class LmdbStore implements Store {
 
   write(batch: WriteBatch): Promise<void> {
     this.assertOpen();
-    if (this.holding()) return this.hold(batch.records.map((record) => this.setOverlay(encodeStoredKey(record.key), record.key, record)).concat(batch.purgeKeys.map((key) => this.setOverlay(encodeStoredKey(key), key, null))), []);
     let commit: Promise<boolean> | undefined;
     for (const record of batch.records) {
       // Writers read a key just before writing it: reuse its stored form (same bytes object).
@@ -291,10 +283,6 @@ export class LmdbStore implements Store {
   putMeta(name: string, value: Uint8Array): Promise<void> {
     this.assertOpen();
     const entry: MetaEntry = { name, value: new Uint8Array(value) };
-    if (this.holding()) {
-      this.overlayMeta.set(name, entry);
-      return this.hold([], [entry]);
-    }
     this.overlayMeta.set(name, entry);
     this.track(this.meta.put(name, Buffer.from(entry.value))).meta.push(entry);
     return this.lastAck;
@@ -639,39 +627,6 @@ export class LmdbStore implements Store {
     return transaction;
   }
 
-  /**
-   * Whether writes wait in the overlay instead of going to LMDB: below the disk reserve
-   * (with the writable map, a write into a full disk is a SIGBUS) and while earlier commits
-   * fail (another would only fail too). retryFailed commits them when there is room.
-   */
-  private holding(): boolean {
-    // Writes look at the disk every few ms too, not only every DISK_CHECK_MS: a disk filled
-    // at once by another program must stop them before LMDB writes into it.
-    if (Date.now() - this.diskCheckedMs >= DISK_CHECK_WRITE_MS) this.checkDisk();
-    return this.lowSpace !== undefined || this.failing !== undefined;
-  }
-
-  /** Keep entries (already in the overlay) for the next retry; resolves once they commit. */
-  private hold(records: OverlayEntry[], meta: MetaEntry[]): Promise<void> {
-    const failing = this.startFailing(this.failing?.error ?? this.lowSpace!);
-    failing.records.push(...records);
-    failing.meta.push(...meta);
-    return failing.recovered;
-  }
-
-  /** The current failure episode, started with `error` if there is none. */
-  private startFailing(error: Error): Failing {
-    if (this.failing !== undefined) return this.failing;
-    let recover!: () => void;
-    let abandon!: (error: Error) => void;
-    const recovered = new Promise<void>((resolve, reject) => ((recover = resolve), (abandon = reject)));
-    recovered.catch(() => undefined);
-    this.failing = { error, records: [], meta: [], recovered, recover, abandon };
-    this.retryNotBeforeMs = Date.now() + this.retryBackoffMs;
-    this.reportFailure();
-    return this.failing;
-  }
-
   /** Why commits fail now; undefined while they work. */
   failure(): Error | undefined {
     return this.failing?.error ?? this.lowSpace;
@@ -687,7 +642,13 @@ export class LmdbStore implements Store {
     // real one (ENOSPC...): handled here, or it would end the process as an unhandled rejection.
     const detail = (generic as Error & { commitError?: Promise<unknown> }).commitError;
     if (this.failing === undefined) {
-      const failing = this.startFailing(generic);
+      let recover!: () => void;
+      let abandon!: (error: Error) => void;
+      const recovered = new Promise<void>((resolve, reject) => ((recover = resolve), (abandon = reject)));
+      recovered.catch(() => undefined);
+      const failing: Failing = { error: generic, records: [], meta: [], recovered, recover, abandon };
+      this.failing = failing;
+      this.retryNotBeforeMs = Date.now() + this.retryBackoffMs;
       if (detail !== undefined) {
         detail.then(undefined, (real: unknown) => {
           if (this.failing !== failing || !(real instanceof Error)) return;
@@ -695,10 +656,11 @@ export class LmdbStore implements Store {
           this.reportFailure();
         });
       }
+      this.reportFailure();
     } else {
       detail?.catch(() => undefined);
     }
-    const failing = this.failing!;
+    const failing = this.failing;
     failing.records.push(...transaction.records);
     failing.meta.push(...transaction.meta);
     return failing.recovered;
@@ -845,14 +807,16 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStor
     // always: commit, then flush off the writer lock while the next transaction builds;
     // the put promise resolves after the flush. Otherwise commits skip fsync entirely.
     noSync: options.fsync !== 'always',
-    // Without fsync per commit, a writable map lets a commit update pages in place in the
-    // page cache instead of copying them out with write(2): the writer thread's commit
-    // takes about half as long (1.1 vs 2.1 ms for 800 random puts; without it SET through
-    // the node measured 33% slower). Its risk: a write into a full disk is a SIGBUS, so
-    // below the disk reserve the store holds every write in the overlay (holding) instead
-    // of handing it to LMDB. 'always' keeps the classic path, where a full disk is a failed
-    // commit (ENOSPC) that the store retries (commitFailed).
-    useWritemap: options.fsync !== 'always',
+    // No writable map: with one, LMDB writes pages through the map and a full disk is a
+    // SIGBUS that kills the node; without, it copies them out with write(2), a full disk is
+    // a failed commit (ENOSPC) the store retries (commitFailed) and the node keeps serving
+    // reads. The price: commits take about twice as long on the writer thread (measured
+    // 1.1 vs 2.1 ms for 800 random puts), time the event loop waits: SET through the node
+    // 41k vs 49k/s, SET -P 16 106k vs 130k/s (npm run bench, 2026-12-01, back to back). A
+    // writable map kept safe by holding writes below the reserve was tried and left out: a
+    // node started on a full disk then had nothing to keep it running while its first
+    // metadata write waited, and a disk filled faster than the checks was still a SIGBUS.
+    useWritemap: false,
     overlappingSync: options.fsync === 'always',
     mapSize,
   });

@@ -57,7 +57,7 @@ test('LMDB store: writes whose commit failed on a full disk stay readable and co
   }
 });
 
-test('a node below its disk reserve answers writes with MISCONF, serves reads, holds a peer\'s writes, and takes writes again when space returns', { skip: SKIP, timeout: 90_000 }, async () => {
+test('a node below its disk reserve answers writes with MISCONF, serves reads, still takes a peer\'s writes, and takes client writes again when space returns', { skip: SKIP, timeout: 90_000 }, async () => {
   const disk = mountTmpfs(64);
   const clients = new Clients();
   const node = await spawnNode({ dataDir: join(disk.dir, 'data'), extraArgs: ['--disk-reserve-mb', '32'] });
@@ -81,7 +81,7 @@ test('a node below its disk reserve answers writes with MISCONF, serves reads, h
     assert.equal(await send(client, 'GET', 'key:0'), value, 'reads keep working');
     assert.match(String(await send(client, 'INCR', 'counter')), /^MISCONF/);
     assert.match(String(await send(client, 'INFO', 'persistence')), /rdb_last_bgsave_status:err/);
-    // A peer's writes still arrive: held in memory (readable), never handed to LMDB on a full disk.
+    // A peer's writes still arrive and are stored: the reserve is room for them.
     const peerClient = clients.client(peer);
     for (let index = 0; index < 200; index++) assert.equal(await send(peerClient, 'SET', `peer:${index}`, value), 'OK');
     await waitFor(async () => (await send(client, 'GET', 'peer:199')) === value, { timeoutMs: 10_000, what: "the peer's writes readable on the full node" });
