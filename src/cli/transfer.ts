@@ -17,7 +17,7 @@ import { PipelineConnection } from './pipeline.js';
 import { replyText, type RespReply } from '../wire/resp-reply-parser.js';
 
 export const DUMP_HEADER = { peerkv: 'dump', version: 1 } as const;
-export const DUMP_TYPES = ['string', 'hash', 'set', 'zset', 'list'] as const;
+export const DUMP_TYPES = ['string', 'hash', 'set', 'zset', 'list', 'stream'] as const;
 export type DumpType = (typeof DUMP_TYPES)[number];
 /** Text when the bytes are valid UTF-8, base64 otherwise. */
 export type DumpBytes = string | { readonly base64: string };
@@ -27,7 +27,9 @@ export type DumpEntry =
   | { readonly key: DumpBytes; readonly type: 'string'; readonly value: DumpBytes; readonly expireAtMs?: number }
   | { readonly key: DumpBytes; readonly type: 'hash'; readonly value: readonly (readonly [DumpBytes, DumpBytes])[]; readonly expireAtMs?: number }
   | { readonly key: DumpBytes; readonly type: 'set' | 'list'; readonly value: readonly DumpBytes[]; readonly expireAtMs?: number }
-  | { readonly key: DumpBytes; readonly type: 'zset'; readonly value: readonly (readonly [DumpBytes, DumpScore])[]; readonly expireAtMs?: number };
+  | { readonly key: DumpBytes; readonly type: 'zset'; readonly value: readonly (readonly [DumpBytes, DumpScore])[]; readonly expireAtMs?: number }
+  /** A stream's entries as [id, [field, value, ...]] (consumer groups are not exported). */
+  | { readonly key: DumpBytes; readonly type: 'stream'; readonly value: readonly (readonly [string, readonly DumpBytes[]])[]; readonly expireAtMs?: number };
 
 /** Keys per SCAN round trip of the export. */
 const EXPORT_SCAN_COUNT = 1000;
@@ -69,6 +71,11 @@ export function importCommands(entry: DumpEntry): RespArgument[][] {
     return [set];
   }
   const commands: RespArgument[][] = [['DEL', key]];
+  if (entry.type === 'stream') {
+    for (const [id, fields] of entry.value) commands.push(['XADD', key, id, ...fields.map(argumentOf)]);
+    if (expireAtMs !== undefined) commands.push(['PEXPIREAT', key, String(expireAtMs)]);
+    return commands;
+  }
   const name = entry.type === 'hash' ? 'HSET' : entry.type === 'set' ? 'SADD' : entry.type === 'zset' ? 'ZADD' : 'RPUSH';
   const values = entry.value;
   for (let start = 0; start < values.length; start += IMPORT_ELEMENTS_PER_COMMAND) {
@@ -114,6 +121,11 @@ export function parseDumpLine(line: string): DumpEntry | 'header' | string {
       break;
     case 'zset':
       if (!Array.isArray(items) || !items.every((pair) => Array.isArray(pair) && pair.length === 2 && isDumpBytes(pair[0]) && (typeof pair[1] === 'number' || pair[1] === 'inf' || pair[1] === '-inf'))) return 'a zset needs "value": [[member, score], ...]';
+      break;
+    case 'stream':
+      if (!Array.isArray(items) || !items.every((entry) => Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string' && /^\d+-\d+$/.test(entry[0]) && Array.isArray(entry[1]) && entry[1].length % 2 === 0 && entry[1].length > 0 && entry[1].every(isDumpBytes))) {
+        return 'a stream needs "value": [["ms-seq", [field, value, ...]], ...]';
+      }
       break;
     default:
       if (!Array.isArray(items) || !items.every(isDumpBytes)) return `a ${String(record.type)} needs "value": [element, ...]`;
@@ -188,6 +200,7 @@ function valueCommand(type: DumpType, key: Uint8Array): RespArgument[] {
     case 'set': return ['SMEMBERS', key];
     case 'zset': return ['ZRANGE', key, '0', '-1', 'WITHSCORES'];
     case 'list': return ['LRANGE', key, '0', '-1'];
+    case 'stream': return ['XRANGE', key, '-', '+'];
   }
 }
 
@@ -202,6 +215,13 @@ function entryOf(key: Uint8Array, type: DumpType, reply: RespReply, expireAtMs: 
   }
   const items = array(reply, valueCommand(type, key)[0] as string);
   if (items.length === 0) return undefined;
+  if (type === 'stream') {
+    const entries = items.map((item) => {
+      const [id, fields] = array(item, 'XRANGE');
+      return [Buffer.from(bytesOf(id!)).toString('latin1'), array(fields!, 'XRANGE').map((field) => dumpBytes(bytesOf(field)))] as const;
+    });
+    return { key: name, type, value: entries, ...expiry };
+  }
   if (type === 'set' || type === 'list') return { key: name, type, value: items.map((item) => dumpBytes(bytesOf(item))), ...expiry };
   const pairs: [DumpBytes, DumpBytes][] = [];
   for (let index = 0; index + 1 < items.length; index += 2) pairs.push([dumpBytes(bytesOf(items[index]!)), dumpBytes(bytesOf(items[index + 1]!))]);

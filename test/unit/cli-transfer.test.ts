@@ -83,6 +83,12 @@ const entry = (key: DumpBytes): fc.Arbitrary<DumpEntry> => {
       distinct(fc.tuple(bytes, fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }).map((score) => (Object.is(score, -0) ? 0 : score)), fc.constantFrom('inf' as const, '-inf' as const))), ([member]) => JSON.stringify(member)),
       expiry,
     ).map(([value, at]) => ({ key, type: 'zset' as const, value: [...value].sort((left, right) => score(left[1]) - score(right[1]) || compareMembers(left[0], right[0])), ...at })),
+    // A stream's entries: ascending ids, each with field/value pairs.
+    fc.tuple(fc.array(fc.tuple(fc.integer({ min: 1, max: 1000 }), fc.array(bytes, { minLength: 1, maxLength: 3 })), { minLength: 1, maxLength: 5 }), expiry).map(([items, at]) => {
+      let ms = 0;
+      const value = items.map(([step, fields]) => [`${(ms += step)}-0`, fields.flatMap((field) => [field, field])] as const);
+      return { key, type: 'stream' as const, value, ...at };
+    }),
   );
 };
 
@@ -95,7 +101,7 @@ function compareMembers(left: DumpBytes, right: DumpBytes): number {
   return Buffer.compare(raw(left), raw(right));
 }
 
-test('import then export reproduces every entry: all types, binary keys and values, scores, expiry', async () => {
+test('import then export reproduces every entry: all types (streams too), binary keys and values, scores, expiry', async () => {
   const dumps = fc.uniqueArray(fc.string({ minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: 12 }).chain((keys) => fc.tuple(...keys.map((key) => entry(key))));
   let round = 0;
   await fc.assert(fc.asyncProperty(dumps, async (entries) => {
@@ -130,10 +136,10 @@ test('export --match narrows by glob; an expired entry is skipped on import', as
 
 test('a bad dump line or a missing file is one line that says what to do', async () => {
   const file = join(dir, 'bad.jsonl');
-  writeFileSync(file, `${JSON.stringify({ key: 'k', type: 'string', value: 'v' })}\n{"key":"x","type":"stream","value":[]}\n`);
+  writeFileSync(file, `${JSON.stringify({ key: 'k', type: 'string', value: 'v' })}\n{"key":"x","type":"vectorset","value":[]}\n`);
   const bad = await cli('import', file);
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /^peerkv: .*bad\.jsonl:2: unknown "type" "stream" .*nothing after this line was imported/);
+  assert.match(bad.stderr, /^peerkv: .*bad\.jsonl:2: unknown "type" "vectorset" .*nothing after this line was imported/);
   assert.equal(bad.stderr.trim().split('\n').length, 1);
   const missing = await cli('import', join(dir, 'nope.jsonl'));
   assert.equal(missing.code, 2);
