@@ -196,12 +196,27 @@ export class TransactionEngine implements Engine {
   }
 
   scanRows(prefix: Uint8Array, after: Uint8Array | undefined, limit: number): RowPage {
+    return this.scanMerged(prefix, after, limit, false);
+  }
+
+  scanRowsReverse(prefix: Uint8Array, before: Uint8Array | undefined, limit: number): RowPage {
+    return this.scanMerged(prefix, before, limit, true);
+  }
+
+  /**
+   * A page of one key's rows (forward after `from`, or backward before it) as the
+   * transaction sees them: stored rows it has not replaced or hidden, plus its own.
+   */
+  private scanMerged(prefix: Uint8Array, from: Uint8Array | undefined, limit: number, reverse: boolean): RowPage {
     const inBucket = this.rowsByBucket.get(rowPrefixBucket(prefix));
+    const read = (start: Uint8Array | undefined) => (reverse ? this.engine.scanRowsReverse(prefix, start, limit) : this.engine.scanRows(prefix, start, limit));
     // No row written in the bucket: no key of it has a clear or rows here, the stored page stands.
-    if (inBucket === undefined && this.flushOrder === 0) return this.engine.scanRows(prefix, after, limit);
-    let storedAfter = after;
+    if (inBucket === undefined && this.flushOrder === 0) return read(from);
+    /** Row order in the scan's direction. */
+    const order = (a: Uint8Array, b: Uint8Array) => (reverse ? compareBytes(b, a) : compareBytes(a, b));
+    let storedFrom = from;
     for (;;) {
-      const page = this.engine.scanRows(prefix, storedAfter, limit);
+      const page = read(storedFrom);
       const boundary = page.done ? undefined : page.records[page.records.length - 1]!.key;
       const merged: VersionedRecord[] = [];
       for (const stored of page.records) {
@@ -211,46 +226,18 @@ export class TransactionEngine implements Engine {
         for (const collected of inBucket.values()) {
           const key = collected.record.key;
           if (!hasPrefix(key, prefix) || !this.collectedVisible(collected)) continue;
-          if (after !== undefined && compareBytes(key, after) <= 0) continue;
-          if (boundary !== undefined && compareBytes(key, boundary) > 0) continue;
+          if (from !== undefined && order(key, from) <= 0) continue;
+          if (boundary !== undefined && order(key, boundary) > 0) continue;
           merged.push(collected.record);
         }
       }
       if (merged.length > 0 || page.done) {
-        merged.sort((a, b) => compareBytes(a.key, b.key));
+        merged.sort((a, b) => order(a.key, b.key));
         if (merged.length > limit) return { records: merged.slice(0, limit), done: false };
         return { records: merged, done: page.done };
       }
       // Every stored row of this page is hidden and nothing collected falls in it: read on.
-      storedAfter = boundary;
-    }
-  }
-
-  scanRowsReverse(prefix: Uint8Array, before: Uint8Array | undefined, limit: number): RowPage {
-    const inBucket = this.rowsByBucket.get(rowPrefixBucket(prefix));
-    let storedBefore = before;
-    for (;;) {
-      const page = this.engine.scanRowsReverse(prefix, storedBefore, limit);
-      const boundary = page.done ? undefined : page.records[page.records.length - 1]!.key;
-      const merged: VersionedRecord[] = [];
-      for (const stored of page.records) {
-        if (!this.rows.has(bytesToMapKey(stored.key)) && this.storedVisible(stored)) merged.push(stored);
-      }
-      if (inBucket !== undefined) {
-        for (const collected of inBucket.values()) {
-          const key = collected.record.key;
-          if (!hasPrefix(key, prefix) || !this.collectedVisible(collected)) continue;
-          if (before !== undefined && compareBytes(key, before) >= 0) continue;
-          if (boundary !== undefined && compareBytes(key, boundary) < 0) continue;
-          merged.push(collected.record);
-        }
-      }
-      if (merged.length > 0 || page.done) {
-        merged.sort((a, b) => compareBytes(b.key, a.key));
-        if (merged.length > limit) return { records: merged.slice(0, limit), done: false };
-        return { records: merged, done: page.done };
-      }
-      storedBefore = boundary;
+      storedFrom = boundary;
     }
   }
 
