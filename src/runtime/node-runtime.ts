@@ -12,7 +12,7 @@ import { Discovery } from '../net/discovery.js';
 import { broadcastAddressFor } from '../net/broadcast-address.js';
 import { PeerLinks } from '../net/peer-links.js';
 import { startRespServer, type RespServer } from '../net/resp-listener.js';
-import type { Engine, EngineInfo, KeyspaceEvent } from '../server/engine.js';
+import type { Engine, EngineInfo, KeyspaceEvent, LinkedPeer } from '../server/engine.js';
 import { lockDataDir, prepareDataDir } from '../storage/data-dir.js';
 import { openLmdbStore } from '../storage/lmdb-store.js';
 import type { Store } from '../storage/store.js';
@@ -414,6 +414,21 @@ export class NodeRuntime implements Engine {
       lastSaveMs: this.persistence.lastSaveMs,
       storageError: this.storageFailure(),
     });
+  }
+
+  storedBytes(): number {
+    return this.store.storedBytes?.() ?? 0;
+  }
+
+  linkedPeers(): readonly LinkedPeer[] {
+    const nowMs = this.nowMs();
+    const members = new Map(this.core.membership.members().map((member) => [member.id, member]));
+    const peers: LinkedPeer[] = [];
+    for (const id of this.links.linkedPeers()) {
+      const member = members.get(id);
+      if (member !== undefined && member.state !== 'dead') peers.push({ id, addr: member.addr, lagMs: Math.max(0, nowMs - member.lastSeenMs) });
+    }
+    return peers;
   }
 
   configView(): Readonly<Record<string, string>> {

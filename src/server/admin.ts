@@ -22,6 +22,7 @@ import type { CommandSpec } from './table.js';
 const FLAG_NAMES: readonly [number, string][] = [
   [CommandFlag.Write, 'write'],
   [CommandFlag.ReadOnly, 'readonly'],
+  [CommandFlag.DenyOom, 'denyoom'],
   [CommandFlag.Admin, 'admin'],
   [CommandFlag.PubSub, 'pubsub'],
   [CommandFlag.NoAuth, 'no_auth'],
@@ -188,6 +189,7 @@ function configSet(session: Session, args: Buffer[]): void {
   }
   const error = session.server.settings.set(pairs);
   if (error !== undefined) return void appendError(out, error);
+  session.server.admission.refresh(); // a new maxmemory or min-replicas-to-write applies to the next command
   appendOk(out);
 }
 

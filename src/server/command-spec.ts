@@ -19,6 +19,8 @@ export const CommandFlag = {
   NoMulti: 64,
   /** Runs at once inside MULTI instead of being queued (MULTI EXEC DISCARD WATCH QUIT RESET). */
   MultiControl: 128,
+  /** May grow the dataset: refused while used memory is over maxmemory (Redis's deny-oom; admission.ts). */
+  DenyOom: 256,
 } as const;
 
 /** A command of the table; S is what its handler is given (Session satisfies every S). */
@@ -36,4 +38,9 @@ export interface CommandSpec<S = CommandContext> {
   readonly group: string;
   readonly summary: string;
   readonly handler: (session: S, args: Buffer[]) => void;
+  /**
+   * The flags of one call, where they depend on its arguments (EVAL of a script with a
+   * shebang, FCALL: the script's flags decide whether it writes, as in Redis).
+   */
+  readonly callFlags?: (session: S, args: Buffer[]) => number;
 }

@@ -28,6 +28,8 @@ const CR = 0x0d;
 export class CommandStats {
   private readonly commands = new Map<string, CommandCounters>();
   private readonly errors = new Map<string, number>();
+  /** Every error reply counted (INFO total_error_replies), also those past the prefix cap. */
+  totalErrorReplies = 0;
 
   private counters(name: string): CommandCounters {
     let counters = this.commands.get(name);
@@ -42,6 +44,7 @@ export class CommandStats {
   reset(): void {
     this.commands.clear();
     this.errors.clear();
+    this.totalErrorReplies = 0;
   }
 
   /** A command ran for elapsedMs; `failed` when its reply is an error. */
@@ -58,12 +61,19 @@ export class CommandStats {
 
   /** Count an error reply by its first word (`ERR`, `WRONGTYPE`...): `reply` starts after the '-'. */
   recordError(reply: Uint8Array, start: number, end: number): void {
+    this.totalErrorReplies++;
     let stop = start;
     while (stop < end && stop - start < ERROR_PREFIX_BYTES_MAX && reply[stop] !== SPACE && reply[stop] !== CR) stop++;
     const prefix = Buffer.from(reply.subarray(start, stop)).toString('latin1');
     const count = this.errors.get(prefix);
     if (count !== undefined) this.errors.set(prefix, count + 1);
     else if (this.errors.size < ERROR_PREFIXES_MAX) this.errors.set(prefix, 1);
+  }
+
+  /** Count an error text (`ERR ...`, without the '-'), as recordError counts a reply. */
+  recordErrorText(message: string): void {
+    const bytes = Buffer.from(message, 'latin1');
+    this.recordError(bytes, 0, bytes.length);
   }
 
   /** `cmdstat_<name>:calls=..,usec=..,usec_per_call=..,rejected_calls=..,failed_calls=..`, by name. */

@@ -19,12 +19,13 @@ import { ZSET_COMMANDS } from './zsets.js';
 import { SCRIPTING_COMMANDS } from './scripting.js';
 import { FUNCTION_COMMANDS } from './functions.js';
 import { CommandTable } from './table.js';
+import { withDenyOom } from './admission.js';
 import { TTL_COMMANDS } from './ttl.js';
 
 export function buildCommandTable(): CommandTable {
   const table = new CommandTable();
   for (const group of [CONNECTION_COMMANDS, PUBSUB_COMMANDS, STRING_COMMANDS, KEY_COMMANDS, KEY_COPY_COMMANDS, OBJECT_COMMANDS, TTL_COMMANDS, HASH_COMMANDS, SET_COMMANDS, ZSET_COMMANDS, LIST_COMMANDS, ADMIN_COMMANDS, MEMORY_COMMANDS, MULTI_COMMANDS, DUMP_COMMANDS, STREAM_COMMANDS, STREAM_GROUP_COMMANDS, STREAM_INFO_COMMANDS, SCRIPTING_COMMANDS, FUNCTION_COMMANDS]) {
-    for (const spec of group) table.add(spec);
+    for (const spec of group) table.add(withDenyOom(spec));
   }
   return table;
 }

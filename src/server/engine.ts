@@ -78,6 +78,15 @@ export interface EngineInfo {
   readonly storageError: string | undefined;
 }
 
+/** A peer this node has a link up to (what min-replicas-to-write counts as a replica). */
+export interface LinkedPeer {
+  readonly id: string;
+  /** host:peerPort. */
+  readonly addr: string;
+  /** Milliseconds since this node last heard from it. */
+  readonly lagMs: number;
+}
+
 export interface Engine {
   /** Current wall-clock time as the node sees it (ms since epoch); expiry is judged by it. */
   nowMs(): number;
@@ -131,6 +140,10 @@ export interface Engine {
   /** True while the node resyncs after an absence longer than the tombstone grace (reads refused). */
   loading?(): boolean;
   info(): EngineInfo;
+  /** Bytes the stored rows take in the store (the dataset part of INFO used_memory); absent: not measured. */
+  storedBytes?(): number;
+  /** Peers with a link up now, sorted by id (INFO replication, min-replicas-to-write); absent: none. */
+  linkedPeers?(): readonly LinkedPeer[];
   /** CONFIG GET view: parameter name -> value, read-only. */
   configView(): Readonly<Record<string, string>>;
   /** Keyspace events of changes made on any node; returns the unsubscribe function. */

@@ -24,6 +24,7 @@ import { parseNumKeys, pushArray, scriptHost } from './scripting-host.js';
 import type { Session } from './session.js';
 import type { ServerState } from './state.js';
 import type { CommandSpec } from './table.js';
+import { scriptCommandFlags, scriptStartRefusal } from './admission.js';
 
 /** FUNCTION DUMP payloads start with this and a format version (peerkv's own format). */
 const DUMP_MAGIC = Buffer.from('PKFN1');
@@ -254,10 +255,11 @@ function fcallVariant(readOnly: boolean) {
     if (typeof numKeys === 'string') return void appendError(session.out, numKeys === 'ERR value is not an integer or out of range' ? 'ERR Bad number of keys provided' : numKeys);
     if (fn === undefined) return void appendError(session.out, 'ERR Function not found');
     const noWrites = fn.flags.includes('no-writes');
-    if (readOnly && !noWrites) return void appendError(session.out, 'ERR Can not execute a script with write flag using *_ro command.');
+    const refusal = scriptStartRefusal(session.server.admission, fn.flags, readOnly);
+    if (refusal !== undefined) return void appendError(session.out, refusal);
     const keys = args.slice(3, 3 + numKeys);
     const argv = args.slice(3 + numKeys);
-    scriptHost(session.server).run(session, set.vm, fn.ref, { kind: 'function', name: fn.name, readOnly: readOnly || noWrites, command: args }, (L) => {
+    scriptHost(session.server).run(session, set.vm, fn.ref, { kind: 'function', name: fn.name, readOnly: readOnly || noWrites, allowOom: fn.flags.includes('allow-oom'), command: args }, (L) => {
       pushArray(L, keys);
       pushArray(L, argv);
       return 2;
@@ -267,8 +269,16 @@ function fcallVariant(readOnly: boolean) {
 
 const { ReadOnly } = CommandFlag;
 
+/** FCALL's flags for this call: the function's declared ones (a function always has declared flags). */
+function fcallCallFlags(own: number) {
+  return (session: Session, args: Buffer[]): number => {
+    const fn = currentSet(session.server).functions.get(args[1]!.toString('latin1').toLowerCase());
+    return fn === undefined ? own : scriptCommandFlags(own, fn.flags);
+  };
+}
+
 export const FUNCTION_COMMANDS: readonly CommandSpec[] = [
   command('function', -2, 0, NO_KEYS, 'scripting', 'Function libraries: LOAD LIST DELETE FLUSH DUMP RESTORE STATS KILL', functionCommand),
-  command('fcall', -3, 0, NO_KEYS, 'scripting', 'Call a function of a loaded library', fcallVariant(false)),
-  command('fcall_ro', -3, ReadOnly, NO_KEYS, 'scripting', 'Call a read-only function of a loaded library', fcallVariant(true)),
+  { ...command('fcall', -3, 0, NO_KEYS, 'scripting', 'Call a function of a loaded library', fcallVariant(false)), callFlags: fcallCallFlags(0) },
+  { ...command('fcall_ro', -3, ReadOnly, NO_KEYS, 'scripting', 'Call a read-only function of a loaded library', fcallVariant(true)), callFlags: fcallCallFlags(ReadOnly) },
 ];

@@ -50,20 +50,29 @@ function clientsSection(server: ServerState): string[] {
   return [`connected_clients:${server.sessions.size}`, `maxclients:${CLIENTS_MAX}`, `blocked_clients:${server.blockedClients}`, `pubsub_clients:${subscribed}`];
 }
 
+/**
+ * used_memory is what maxmemory is checked against (admission-state.ts): the process's heap
+ * and buffers (used_memory_overhead) plus the LMDB pages holding the rows (used_memory_dataset).
+ */
 function memorySection(server: ServerState): string[] {
-  const usage = process.memoryUsage();
-  const used = usage.heapUsed + usage.external;
+  const sample = server.admission.refresh();
+  const used = sample.usedBytes;
+  const rss = process.memoryUsage.rss();
   if (used > peakMemoryBytes) peakMemoryBytes = used;
+  const maxMemory = server.settings.integer('maxmemory');
   return [
     `used_memory:${used}`,
     `used_memory_human:${humanBytes(used)}`,
-    `used_memory_rss:${usage.rss}`,
-    `used_memory_rss_human:${humanBytes(usage.rss)}`,
+    `used_memory_rss:${rss}`,
+    `used_memory_rss_human:${humanBytes(rss)}`,
     `used_memory_peak:${peakMemoryBytes}`,
     `used_memory_peak_human:${humanBytes(peakMemoryBytes)}`,
-    `mem_fragmentation_ratio:${used > 0 ? (usage.rss / used).toFixed(2) : '0.00'}`,
-    'maxmemory:0',
-    'maxmemory_policy:noeviction',
+    `used_memory_overhead:${sample.processBytes}`,
+    `used_memory_dataset:${sample.datasetBytes}`,
+    `mem_fragmentation_ratio:${used > 0 ? (rss / used).toFixed(2) : '0.00'}`,
+    `maxmemory:${maxMemory}`,
+    `maxmemory_human:${humanBytes(maxMemory)}`,
+    `maxmemory_policy:${server.settings.text('maxmemory-policy')}`,
     `number_of_cached_scripts:${scriptHost(server).scripts.size}`,
   ];
 }
@@ -103,9 +112,31 @@ function statsSection(server: ServerState, info: EngineInfo): string[] {
     `total_protocol_errors:${stats.protocolErrors}`,
     // Keys created as different types on two nodes at once (DESIGN.md 6): the newer header won.
     `type_conflicts:${info.counters.type_conflicts ?? 0}`,
+    `total_error_replies:${server.commandStats.totalErrorReplies}`,
     `total_internal_errors:${stats.internalErrors}`,
     `client_output_overflows:${stats.outputOverflows}`,
   ];
+}
+
+/**
+ * Every node is a master; the peers linked to it now are listed as its replicas (each holds
+ * every key), with lag = seconds since it was last heard from. min_slaves_good_slaves: those
+ * heard from within min-replicas-max-lag, what min-replicas-to-write counts (admission.ts).
+ */
+function replicationSection(server: ServerState, info: EngineInfo): string[] {
+  const peers = server.admission.peers();
+  const lines = ['role:master', `connected_slaves:${peers.length}`];
+  if (server.settings.integer('min-replicas-to-write') > 0 && server.settings.integer('min-replicas-max-lag') > 0) {
+    lines.push(`min_slaves_good_slaves:${peers.filter((each) => each.good).length}`);
+  }
+  peers.forEach(({ peer }, index) => {
+    const separator = peer.addr.lastIndexOf(':');
+    const ip = separator < 0 ? peer.addr : peer.addr.slice(0, separator);
+    const port = separator < 0 ? '0' : peer.addr.slice(separator + 1);
+    lines.push(`slave${index}:ip=${ip},port=${port},state=online,offset=0,lag=${Math.floor(peer.lagMs / 1000)},node_id=${peer.id}`);
+  });
+  lines.push(`master_replid:${info.nodeId.padEnd(40, '0')}`, 'master_repl_offset:0');
+  return lines;
 }
 
 function cpuSection(): string[] {
@@ -179,7 +210,7 @@ export function buildInfo(server: ServerState, requested: readonly string[]): st
     else if (name === 'memory') lines = memorySection(server);
     else if (name === 'persistence') lines = persistenceSection(info);
     else if (name === 'stats') lines = statsSection(server, info);
-    else if (name === 'replication') lines = ['role:master', 'connected_slaves:0', `master_replid:${info.nodeId.padEnd(40, '0')}`, 'master_repl_offset:0'];
+    else if (name === 'replication') lines = replicationSection(server, info);
     else if (name === 'cpu') lines = cpuSection();
     else if (name === 'commandstats') lines = server.commandStats.commandLines();
     else if (name === 'errorstats') lines = server.commandStats.errorLines();

@@ -22,6 +22,8 @@ export interface CachedScript {
   readonly body: Buffer;
   /** A shebang script without the no-writes flag, or a plain one: may write. */
   readonly noWrites: boolean;
+  /** The flags its shebang declares; undefined without shebang (Redis's eval compatibility mode). */
+  readonly flags: ReadonlySet<string> | undefined;
 }
 
 export class ScriptHost {
@@ -55,6 +57,7 @@ export class ScriptHost {
       this.running = undefined;
       const start = session.out.length;
       const write = run.finish(thread, outcome, session.out);
+      session.replyErrorCounted = run.errorCounted;
       if (write !== undefined) session.deferWrite(write, start);
       return;
     }

@@ -20,7 +20,9 @@ import { encodeError, Session, type SessionTransport } from './session.js';
 import type { ServerState } from './state.js';
 import { appendLuaValue, pushReply } from './scripting-convert.js';
 import { fengari, lua, raiseTable, toBytes, type LuaState } from './scripting-lua.js';
-import { SCRIPT_NAME_MARK, type LuaVm, type RunOutcome } from './scripting-vm.js';
+import { COUNTED_ERROR_FIELD, isCountedError, SCRIPT_NAME_MARK, type LuaVm, type RunOutcome } from './scripting-vm.js';
+import { scriptCallRefusal } from './admission.js';
+import type { CommandSpec } from './table.js';
 import { arityMatches, callHandler } from './table.js';
 import { TransactionEngine } from './transaction-engine.js';
 
@@ -43,6 +45,8 @@ export interface RunOptions {
   readonly name: string;
   /** EVAL_RO, FCALL_RO, or the no-writes flag: write commands are refused. */
   readonly readOnly: boolean;
+  /** Declared allow-oom: deny-oom commands run even while memory is over maxmemory. */
+  readonly allowOom: boolean;
   /** The command that started the run (FUNCTION STATS). */
   readonly command: readonly Buffer[];
 }
@@ -73,6 +77,12 @@ export class ScriptRun {
   private sliceStartedMs = 0;
   /** Set when the run may not yield (inside EXEC). */
   private readonly mayYield: boolean;
+  /** Memory was over maxmemory when the run started (Redis's pre_command_oom_state). */
+  readonly overMemoryAtStart: boolean;
+  /** A write command passed the checks: the node's state no longer stops the script (Redis's SCRIPT_WRITE_DIRTY). */
+  wroteAlready = false;
+  /** Set by finish(): the error reply it wrote was counted in errorstats already. */
+  errorCounted = false;
 
   constructor(
     readonly vm: LuaVm,
@@ -82,6 +92,7 @@ export class ScriptRun {
     this.engine = new TransactionEngine(caller.engine);
     this.client = scriptClient(caller.server);
     this.mayYield = caller.engine === caller.server.engine;
+    this.overMemoryAtStart = caller.server.admission.overMemory;
   }
 
   /** Whether the run wrote a row (SCRIPT KILL cannot stop it then). */
@@ -101,17 +112,20 @@ export class ScriptRun {
     }
     const server = this.caller.server;
     // Checked by name first: a blocking command peerkv lacks is still one a script may not run.
-    if (NOT_FROM_SCRIPT.has(args[0]!.toString('latin1').toLowerCase())) return this.fail(L, raiseErrors, 'ERR This Redis command is not allowed from script');
+    if (NOT_FROM_SCRIPT.has(args[0]!.toString('latin1').toLowerCase())) return this.reject(L, raiseErrors, server.table.lookup(args[0]!), 'ERR This Redis command is not allowed from script');
     const spec = server.table.lookup(args[0]!);
-    if (spec === undefined) return this.fail(L, raiseErrors, 'ERR Unknown Redis command called from script');
+    if (spec === undefined) return this.reject(L, raiseErrors, undefined, 'ERR Unknown Redis command called from script');
     // XREAD and XREADGROUP block only with BLOCK, which a script may not wait for (as Redis).
     if ((spec.name === 'xread' || spec.name === 'xreadgroup') && args.some((arg) => arg.length === 5 && arg.toString('latin1').toLowerCase() === 'block')) {
       return this.fail(L, raiseErrors, `ERR ${spec.name} command is not allowed with BLOCK option from scripts`);
     }
-    if (!arityMatches(spec.arity, args.length)) return this.fail(L, raiseErrors, 'ERR Wrong number of args calling Redis command from script');
+    if (!arityMatches(spec.arity, args.length)) return this.reject(L, raiseErrors, spec, 'ERR Wrong number of args calling Redis command from script');
     if ((spec.flags & CommandFlag.Write) !== 0 && this.options.readOnly) {
-      return this.fail(L, raiseErrors, 'ERR Write commands are not allowed from read-only scripts.');
+      return this.reject(L, raiseErrors, spec, 'ERR Write commands are not allowed from read-only scripts.');
     }
+    const refusal = scriptCallRefusal(server.admission, spec.flags, { wroteAlready: this.wroteAlready, overMemoryAtStart: this.overMemoryAtStart, allowOom: this.options.allowOom });
+    if (refusal !== undefined) return this.reject(L, raiseErrors, spec, refusal);
+    if ((spec.flags & CommandFlag.Write) !== 0) this.wroteAlready = true;
     const client = this.client;
     client.engine = this.engine;
     client.protocol = this.resp;
@@ -122,7 +136,8 @@ export class ScriptRun {
     client.endExec(0, undefined);
     const { replies } = replyParser.feed(client.out.take());
     const reply = replies[0] ?? { type: 'error' as const, value: 'ERR command gave no reply' };
-    if (reply.type === 'error' && raiseErrors) return raiseTable(L, reply.value);
+    // The command's error was counted when it failed (callHandler): the script's reply must not count it again.
+    if (reply.type === 'error') return this.countedError(L, raiseErrors, reply.value);
     pushReply(L, reply, this.resp);
     return 1;
   }
@@ -130,6 +145,23 @@ export class ScriptRun {
   private fail(L: LuaState, raiseErrors: boolean, message: string): number {
     if (raiseErrors) return raiseTable(L, message);
     pushReply(L, { type: 'error', value: message }, this.resp);
+    return 1;
+  }
+
+  /** A command refused inside the script: counted now (rejected_calls, errorstats), as Redis's scriptCall does. */
+  private reject(L: LuaState, raiseErrors: boolean, spec: CommandSpec | undefined, message: string): number {
+    const stats = this.caller.server.commandStats;
+    if (spec !== undefined) stats.recordRejected(spec.name);
+    stats.recordErrorText(message);
+    return this.countedError(L, raiseErrors, message);
+  }
+
+  /** The {err=...} table of an error already counted in errorstats, raised or returned. */
+  private countedError(L: LuaState, raiseErrors: boolean, message: string): number {
+    pushReply(L, { type: 'error', value: message }, this.resp);
+    lua.lua_pushboolean(L, true);
+    lua.lua_setfield(L, -2, fengari.to_luastring(COUNTED_ERROR_FIELD));
+    if (raiseErrors) return lua.lua_error(L) as never;
     return 1;
   }
 
@@ -162,8 +194,13 @@ export class ScriptRun {
    * value; then the one write of every row it wrote. Returns that write, if any.
    */
   finish(thread: LuaState, outcome: RunOutcome, out: RespOutput): Promise<number> | undefined {
-    if (outcome.ok) appendLuaValue(thread, out, this.caller.protocol, this.resp);
-    else appendError(out, outcome.message.split(SCRIPT_NAME_MARK).join(this.options.name));
+    if (outcome.ok) {
+      this.errorCounted = isCountedError(thread, -1);
+      appendLuaValue(thread, out, this.caller.protocol, this.resp);
+    } else {
+      this.errorCounted = outcome.counted === true;
+      appendError(out, outcome.message.split(SCRIPT_NAME_MARK).join(this.options.name));
+    }
     lua.lua_settop(thread, 0);
     const writes = this.engine.collected();
     if (writes.length === 0) return undefined;

@@ -104,7 +104,10 @@ return globals, runner, set_load_env, protect
 `;
 
 /** How a run ended: a value left on the thread's stack, or an error's text (with code). */
-export type RunOutcome = { readonly ok: true } | { readonly ok: false; readonly message: string };
+export type RunOutcome =
+  | { readonly ok: true }
+  /** counted: the error is a called command's, already in INFO errorstats (Redis's ignore_error_stats_update). */
+  | { readonly ok: false; readonly message: string; readonly counted?: boolean };
 
 export class LuaVm {
   readonly L: LuaState;
@@ -229,7 +232,7 @@ export class LuaVm {
       else lua.lua_settop(thread, 2);
       return { ok: true };
     }
-    return { ok: false, message: scriptErrorText(thread, 2) };
+    return { ok: false, message: scriptErrorText(thread, 2), counted: isCountedError(thread, 2) };
   }
 }
 
@@ -256,6 +259,18 @@ function scriptErrorText(L: LuaState, index: number): string {
   const source = field('source');
   const line = field('line');
   return source !== undefined && line !== undefined ? `${message} script: ${SCRIPT_NAME_MARK}, on ${source}:${line}.` : message;
+}
+
+/** The field Redis puts in the error table of a called command's error: errorstats counted it already. */
+export const COUNTED_ERROR_FIELD = 'ignore_error_stats_update';
+
+/** True if the value at `index` is an error table marked COUNTED_ERROR_FIELD. */
+export function isCountedError(L: LuaState, index: number): boolean {
+  if (lua.lua_type(L, index) !== lua.LUA_TTABLE) return false;
+  lua.lua_getfield(L, index, fengari.to_luastring(COUNTED_ERROR_FIELD));
+  const counted = lua.lua_toboolean(L, -1);
+  lua.lua_pop(L, 1);
+  return counted;
 }
 
 /** Replaced by the running script's name in error texts (the sha1, or the function name). */

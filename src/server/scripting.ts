@@ -9,6 +9,7 @@ import { argLower, CommandFlag, command, NO_KEYS } from './common.js';
 import { parseNumKeys, pushArray, scriptHost, type CachedScript } from './scripting-host.js';
 import type { Session } from './session.js';
 import type { CommandSpec } from './table.js';
+import { scriptCommandFlags, scriptStartRefusal } from './admission.js';
 
 const NOSCRIPT_ERROR = 'NOSCRIPT No matching script. Please use EVAL.';
 const SHEBANG_FLAGS = new Set(['no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys']);
@@ -45,7 +46,7 @@ function loadScript(session: Session, body: Buffer, sha: string): CachedScript |
   if ('error' in shebang) return shebang.error;
   const compiled = host.vm().compile(shebang.source, '@user_script');
   if ('error' in compiled) return `ERR Error compiling script (new function): ${compiled.error}`;
-  const script: CachedScript = { ref: compiled.ref, body: Buffer.from(body), noWrites: shebang.flags?.has('no-writes') === true };
+  const script: CachedScript = { ref: compiled.ref, body: Buffer.from(body), noWrites: shebang.flags?.has('no-writes') === true, flags: shebang.flags };
   host.scripts.set(sha, script);
   return script;
 }
@@ -53,13 +54,15 @@ function loadScript(session: Session, body: Buffer, sha: string): CachedScript |
 function runCached(session: Session, script: CachedScript, sha: string, args: Buffer[], readOnly: boolean): void {
   const numKeys = parseNumKeys(args, 2);
   if (typeof numKeys === 'string') return void appendError(session.out, numKeys);
+  const refusal = scriptStartRefusal(session.server.admission, script.flags, readOnly);
+  if (refusal !== undefined) return void appendError(session.out, refusal);
   const host = scriptHost(session.server);
   const vm = host.vm();
   const keys = args.slice(3, 3 + numKeys);
   const argv = args.slice(3 + numKeys);
   vm.setGlobal('KEYS', (L) => pushArray(L, keys));
   vm.setGlobal('ARGV', (L) => pushArray(L, argv));
-  host.run(session, vm, script.ref, { kind: 'eval', name: sha, readOnly: readOnly || script.noWrites, command: args }, () => 0);
+  host.run(session, vm, script.ref, { kind: 'eval', name: sha, readOnly: readOnly || script.noWrites, allowOom: script.flags?.has('allow-oom') === true, command: args }, () => 0);
 }
 
 function evalVariant(readOnly: boolean) {
@@ -129,15 +132,28 @@ function scriptCommand(session: Session, args: Buffer[]): void {
   }
 }
 
-const { NoMulti, Write, ReadOnly } = CommandFlag;
-void NoMulti;
+const { ReadOnly } = CommandFlag;
+
+/** EVAL's flags for this call: its script's declared ones (a cached script, or the body's shebang). */
+function evalCallFlags(own: number) {
+  return (session: Session, args: Buffer[]): number => {
+    const cached = scriptHost(session.server).scripts.get(sha1Hex(args[1]!));
+    if (cached !== undefined) return scriptCommandFlags(own, cached.flags);
+    const shebang = parseShebang(args[1]!);
+    return 'error' in shebang ? own : scriptCommandFlags(own, shebang.flags);
+  };
+}
+
+/** EVALSHA's flags for this call: those of the cached script, if there is one. */
+function evalshaCallFlags(own: number) {
+  return (session: Session, args: Buffer[]): number => scriptCommandFlags(own, scriptHost(session.server).scripts.get(args[1]!.toString('latin1').toLowerCase())?.flags);
+}
 
 /** Keys of EVAL-like commands are given by numkeys; COMMAND INFO shows none fixed. */
 export const SCRIPTING_COMMANDS: readonly CommandSpec[] = [
-  command('eval', -3, 0, NO_KEYS, 'scripting', 'Run a Lua script', evalVariant(false)),
-  command('evalsha', -3, 0, NO_KEYS, 'scripting', 'Run a cached Lua script by its SHA1', evalshaVariant(false)),
-  command('eval_ro', -3, ReadOnly, NO_KEYS, 'scripting', 'Run a read-only Lua script', evalVariant(true)),
-  command('evalsha_ro', -3, ReadOnly, NO_KEYS, 'scripting', 'Run a cached read-only Lua script by its SHA1', evalshaVariant(true)),
+  { ...command('eval', -3, 0, NO_KEYS, 'scripting', 'Run a Lua script', evalVariant(false)), callFlags: evalCallFlags(0) },
+  { ...command('evalsha', -3, 0, NO_KEYS, 'scripting', 'Run a cached Lua script by its SHA1', evalshaVariant(false)), callFlags: evalshaCallFlags(0) },
+  { ...command('eval_ro', -3, ReadOnly, NO_KEYS, 'scripting', 'Run a read-only Lua script', evalVariant(true)), callFlags: evalCallFlags(ReadOnly) },
+  { ...command('evalsha_ro', -3, ReadOnly, NO_KEYS, 'scripting', 'Run a cached read-only Lua script by its SHA1', evalshaVariant(true)), callFlags: evalshaCallFlags(ReadOnly) },
   command('script', -2, 0, NO_KEYS, 'scripting', 'Script cache: LOAD EXISTS FLUSH KILL', scriptCommand),
 ];
-void Write;

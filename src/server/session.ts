@@ -68,6 +68,11 @@ export class Session implements CommandContext {
   replyModeChanged = false;
   /** A command's reply is still being computed (a busy script): run no more of the batch until it settles. */
   holdBatch = false;
+  /**
+   * Set by a handler whose error reply was already counted in INFO errorstats (a script
+   * ending with the error of a command it called, counted when that command failed).
+   */
+  replyErrorCounted = false;
   private pending: PendingReply[] = [];
   /** While EXEC runs its commands: where its pending entry goes, undefined otherwise. */
   private execPendingIndex: number | undefined;

@@ -3,7 +3,12 @@
 // options) and CONFIG SET says so. Settings are per node, as in Redis.
 
 /** How a parameter's text is checked and normalised. */
-type Kind = { readonly kind: 'integer'; readonly min: number; readonly max: number } | { readonly kind: 'keyspace-events' } | { readonly kind: 'no-snapshots' };
+type Kind =
+  | { readonly kind: 'integer'; readonly min: number; readonly max: number }
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'enum'; readonly values: readonly string[]; readonly supported: readonly string[]; readonly why: string }
+  | { readonly kind: 'keyspace-events' }
+  | { readonly kind: 'no-snapshots' };
 
 interface Parameter {
   readonly name: string;
@@ -39,6 +44,26 @@ const PARAMETERS: readonly Parameter[] = [
   // RDB snapshot points: peerkv keeps none (every write is committed to LMDB), so the one
   // value it takes is "" (no snapshots), which clients set to turn snapshots off.
   { name: 'save', aliases: [], initial: '', type: { kind: 'no-snapshots' } },
+  // Bytes (Redis's units: 1k = 1000, 1kb = 1024 ...); 0 = no limit. Checked against INFO
+  // used_memory (admission.ts) by deny-oom commands.
+  { name: 'maxmemory', aliases: [], initial: '0', type: { kind: 'memory' } },
+  // Redis's policies are all valid names, but peerkv evicts nothing: an eviction on one
+  // node would be a delete replicated to every node (README "maxmemory").
+  {
+    name: 'maxmemory-policy',
+    aliases: [],
+    initial: 'noeviction',
+    type: {
+      kind: 'enum',
+      values: ['volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'noeviction'],
+      supported: ['noeviction'],
+      why: 'peerkv evicts no keys (an eviction would delete the key on every node): only noeviction is supported',
+    },
+  },
+  // Writes need this many other nodes linked and heard from within min-replicas-max-lag
+  // seconds (0 = off; admission.ts), as Redis counts good replicas.
+  { name: 'min-replicas-to-write', aliases: ['min-slaves-to-write'], initial: '0', type: integer(0, INT32_MAX) },
+  { name: 'min-replicas-max-lag', aliases: ['min-slaves-max-lag'], initial: '10', type: integer(0, INT32_MAX) },
 ];
 
 const BY_NAME = new Map<string, Parameter>();
@@ -107,6 +132,11 @@ export class ServerSettings {
 
   private normalise(parameter: Parameter, value: string): string | undefined {
     if (parameter.type.kind === 'keyspace-events') return canonicalEventFlags(value);
+    if (parameter.type.kind === 'memory') return parseMemory(value)?.toString();
+    if (parameter.type.kind === 'enum') {
+      const lower = value.toLowerCase();
+      return parameter.type.supported.includes(lower) ? lower : undefined;
+    }
     if (parameter.type.kind === 'no-snapshots') return value.trim() === '' ? '' : undefined;
     if (!/^-?\d+$/.test(value)) return undefined;
     const number = Number(value);
@@ -116,9 +146,28 @@ export class ServerSettings {
   private invalidReason(parameter: Parameter, value: string): string {
     if (parameter.type.kind === 'keyspace-events') return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
     if (parameter.type.kind === 'no-snapshots') return 'peerkv keeps no RDB snapshots (every write is committed to LMDB): only "" (none) is accepted';
+    if (parameter.type.kind === 'memory') return 'argument must be a memory value';
+    if (parameter.type.kind === 'enum') {
+      return parameter.type.values.includes(value.toLowerCase()) ? parameter.type.why : `argument(s) must be one of the following: ${parameter.type.values.join(', ')}`;
+    }
     if (!/^-?\d+$/.test(value)) return "argument couldn't be parsed into an integer";
     return `argument must be between ${parameter.type.min} and ${parameter.type.max} inclusive`;
   }
+}
+
+/** Multipliers of Redis's memory units (memtoull): k is 1000, kb 1024, and so on. */
+const MEMORY_UNITS: Readonly<Record<string, bigint>> = {
+  '': 1n, b: 1n, k: 1000n, kb: 1024n, m: 1000n ** 2n, mb: 1024n ** 2n, g: 1000n ** 3n, gb: 1024n ** 3n,
+};
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/** A memory setting in bytes ("100mb", "1gb", "12345"), or undefined when Redis would refuse it. */
+export function parseMemory(text: string): bigint | undefined {
+  const match = /^(\d+)([a-z]*)$/i.exec(text);
+  const unit = match === null ? undefined : MEMORY_UNITS[match[2]!.toLowerCase()];
+  if (match === null || unit === undefined) return undefined;
+  const bytes = BigInt(match[1]!) * unit;
+  return bytes <= UINT64_MAX ? bytes : undefined;
 }
 
 /** The notify-keyspace-events class of a Redis event name. */

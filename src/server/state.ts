@@ -5,6 +5,7 @@ import type { Engine } from './engine.js';
 import { PubSubHub } from './pubsub.js';
 import { ServerSettings } from './settings.js';
 import type { Session } from './session.js';
+import { Admission } from './admission-state.js';
 import { CommandStats } from './command-stats.js';
 import type { CommandSpec, CommandTable } from './table.js';
 import { WatchRegistry } from './watch.js';
@@ -78,6 +79,8 @@ export class ServerState {
   readonly commandStats = new CommandStats();
   /** What CONFIG SET may change at run time. */
   readonly settings = new ServerSettings();
+  /** maxmemory and min-replicas-to-write state, sampled (admission.ts). */
+  readonly admission: Admission;
   /** Client port, set once listening (INFO tcp_port). */
   tcpPort = 0;
   /** Commands per second over the last sample period. */
@@ -93,6 +96,7 @@ export class ServerState {
     this.table = options.table;
     this.pubsub = new PubSubHub(options.engine, options.logger, () => this.settings.text('notify-keyspace-events'));
     this.watches = new WatchRegistry(options.engine, options.logger);
+    this.admission = new Admission(options.engine, this.settings);
   }
 
   allocateClientId(): number {
@@ -111,5 +115,6 @@ export class ServerState {
   close(): void {
     this.pubsub.close();
     this.watches.close();
+    this.admission.close();
   }
 }

@@ -6,6 +6,7 @@ import { appendError } from '../wire/resp.js';
 import { discardTransaction, queueCommand, rejectInTransaction } from './transaction-queue.js';
 import type { ReplyMode, Session } from './session.js';
 import { CommandFlag, type CommandSpec as BaseCommandSpec } from './command-spec.js';
+import { admissionRefusal } from './admission.js';
 
 export { CommandFlag };
 
@@ -125,6 +126,8 @@ export function executeCommand(session: Session, args: Buffer[]): void {
   }
   const busy = server.scriptBusy?.(spec, args);
   if (busy !== undefined) return reject(session, spec, busy);
+  const refusal = admissionRefusal(session, spec, args);
+  if (refusal !== undefined) return reject(session, spec, refusal);
   const storageFailure = server.engine.storageFailure?.();
   if (storageFailure !== undefined && writes(session, spec)) return reject(session, spec, misconfMessage(storageFailure));
   if (session.transaction !== undefined) {
@@ -149,6 +152,7 @@ export function callHandler(session: Session, spec: CommandSpec, args: Buffer[])
   const pendingBefore = session.pendingCount();
   const modeBefore = session.replyMode;
   session.replyModeChanged = false;
+  session.replyErrorCounted = false;
   const startedMs = performance.now();
   try {
     spec.handler(session, args);
@@ -162,7 +166,7 @@ export function callHandler(session: Session, spec: CommandSpec, args: Buffer[])
   const out = session.out;
   const failed = out.length > start && out.buffer[start] === MINUS;
   server.commandStats.recordCall(spec.name, performance.now() - startedMs, failed);
-  if (failed) server.commandStats.recordError(out.buffer, start + 1, out.length);
+  if (failed && !session.replyErrorCounted) server.commandStats.recordError(out.buffer, start + 1, out.length);
   if (modeBefore !== 'on' || session.replyMode !== 'on') applyReplyMode(session, spec, modeBefore, start, pendingBefore);
 }
 

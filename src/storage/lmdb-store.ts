@@ -249,6 +249,16 @@ export class LmdbStore implements Store {
     return record;
   }
 
+  /**
+   * Bytes of the LMDB pages that hold the records (branch, leaf and overflow pages of the
+   * records database): the dataset's size, without free pages the file keeps for reuse.
+   */
+  storedBytes(): number {
+    const stats = this.records.getStats() as { pageSize?: number; treeBranchPageCount?: number; treeLeafPageCount?: number; overflowPages?: number };
+    const pages = (stats.treeBranchPageCount ?? 0) + (stats.treeLeafPageCount ?? 0) + (stats.overflowPages ?? 0);
+    return pages * (stats.pageSize ?? 0);
+  }
+
   /** Stored entries that failed to decode since open (read as absent); for metrics. */
   corruptRecordCount(): number {
     return this.corruptRecords;

@@ -40,5 +40,7 @@ export interface Store extends StoreView {
    * stay visible and wait (their promises unsettled) until a retry commits them.
    */
   failure(): Error | undefined;
+  /** Bytes the stored rows take (INFO used_memory's dataset part); absent: not measured. */
+  storedBytes?(): number;
   close(): Promise<void>;
 }
