@@ -267,7 +267,10 @@ export const COUNTED_ERROR_FIELD = 'ignore_error_stats_update';
 /** True if the value at `index` is an error table marked COUNTED_ERROR_FIELD. */
 export function isCountedError(L: LuaState, index: number): boolean {
   if (lua.lua_type(L, index) !== lua.LUA_TTABLE) return false;
-  lua.lua_getfield(L, index, fengari.to_luastring(COUNTED_ERROR_FIELD));
+  // Raw: a returned table may be one whose metatable refuses unknown fields (the globals).
+  const table = lua.lua_absindex(L, index);
+  lua.lua_pushstring(L, fengari.to_luastring(COUNTED_ERROR_FIELD));
+  lua.lua_rawget(L, table);
   const counted = lua.lua_toboolean(L, -1);
   lua.lua_pop(L, 1);
   return counted;

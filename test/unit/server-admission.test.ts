@@ -155,6 +155,8 @@ test('an error of a command a script calls is counted once in errorstats, the sc
   commands = await redis.info('commandstats');
   assert.match(infoField(commands, 'cmdstat_select') ?? '', /calls=1.*failed_calls=1/);
   assert.match(infoField(commands, 'cmdstat_eval') ?? '', /calls=1.*failed_calls=1/);
+  // A returned table whose metatable refuses unknown fields is read without touching them.
+  assert.deepEqual(await redis.eval('return setmetatable({1}, {__index = function() error("no such field") end})', 0), [1]);
   // An error the script makes itself is counted when it answers.
   await redis.config('RESETSTAT');
   await assert.rejects(redis.eval("return redis.error_reply('MY failure')", 0), /MY failure/);
