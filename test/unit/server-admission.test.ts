@@ -68,6 +68,9 @@ test('over maxmemory: deny-oom commands get OOM, reads and deletes run, COMMAND 
   await assert.rejects(redis.set('oom:x', '1'), OOM);
   await assert.rejects(redis.incr('oom:n'), OOM);
   await assert.rejects(redis.hset('oom:h', 'f', 'v'), OOM);
+  await assert.rejects(redis.call('function', 'load', "#!lua name=oomlib\nredis.register_function('f', function() return 1 end)"), OOM);
+  await assert.rejects(redis.call('xgroup', 'create', 'oom:stream', 'g', '$', 'MKSTREAM'), OOM);
+  assert.deepEqual(await redis.call('function', 'list'), []);
   assert.equal(await redis.get('oom:x'), '123');
   assert.equal(await redis.del('oom:x'), 1);
   const info = (await redis.command('INFO', 'set')) as unknown[][];
