@@ -5,7 +5,6 @@
 // scriptVerifyOOM, scriptVerifyWriteCommandAllow in Redis).
 // The states are sampled (admission-state.ts), so dispatch only reads a flag.
 import type { Buffer } from 'node:buffer';
-import type { Admission } from './admission-state.js';
 import { CommandFlag, type CommandSpec } from './command-spec.js';
 import type { Session } from './session.js';
 
@@ -13,6 +12,11 @@ export const OOM_ERROR = "OOM command not allowed when used memory > 'maxmemory'
 export const NOREPLICAS_ERROR = 'NOREPLICAS Not enough good replicas to write.';
 export const SCRIPT_OOM_ERROR = "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'";
 export const SCRIPT_WRITE_FLAG_RO_ERROR = 'ERR Can not execute a script with write flag using *_ro command.';
+
+/** Redis's error class for writes refused because persistence fails (clients know MISCONF). */
+export function misconfMessage(failure: string): string {
+  return `MISCONF peerkv cannot write to its data directory: ${failure.replace(/[\r\n]+/g, ' ')}. Commands that may modify data are refused until it can (checked every second); reads work.`;
+}
 
 /**
  * Redis 7.0's deny-oom commands (src/commands/*.json "DENYOOM") that peerkv has; container
@@ -91,13 +95,16 @@ export function admissionRefusal(session: Session, spec: CommandSpec<Session>, a
 
 /**
  * Where a script or function starts (Redis scriptPrepareForRun): one with declared flags that
- * may write is refused by *_RO commands and while replicas are too few; one without allow-oom
+ * may write is refused while storage fails (MISCONF), by *_RO commands and while replicas are too few; one without allow-oom
  * (or no-writes) while memory is over maxmemory. Scripts without shebang are checked per call.
  */
-export function scriptStartRefusal(admission: Admission, flags: ScriptFlags, readOnlyCommand: boolean): string | undefined {
+export function scriptStartRefusal(session: Session, flags: ScriptFlags, readOnlyCommand: boolean): string | undefined {
   if (flags === undefined) return undefined;
+  const admission = session.server.admission;
   const noWrites = has(flags, 'no-writes');
   if (!noWrites) {
+    const storageFailure = session.server.engine.storageFailure?.();
+    if (storageFailure !== undefined) return misconfMessage(storageFailure);
     if (readOnlyCommand) return SCRIPT_WRITE_FLAG_RO_ERROR;
     if (admission.tooFewReplicas) return NOREPLICAS_ERROR;
   }
@@ -107,12 +114,15 @@ export function scriptStartRefusal(admission: Admission, flags: ScriptFlags, rea
 
 /**
  * Where a script calls a command (Redis scriptVerifyWriteCommandAllow, scriptVerifyOOM): until
- * the script's first write, a write gets NOREPLICAS while replicas are too few, and a deny-oom
+ * the script's first write, a write gets MISCONF while storage fails, NOREPLICAS while replicas are too few, and a deny-oom
  * command OOM if memory was over maxmemory when the script started (unless allow-oom).
  * After a write the script cannot be stopped half-way for the node's state.
  */
-export function scriptCallRefusal(admission: Admission, commandFlags: number, state: { readonly wroteAlready: boolean; readonly overMemoryAtStart: boolean; readonly allowOom: boolean }): string | undefined {
+export function scriptCallRefusal(session: Session, commandFlags: number, state: { readonly wroteAlready: boolean; readonly overMemoryAtStart: boolean; readonly allowOom: boolean }): string | undefined {
   if ((commandFlags & CommandFlag.Write) === 0 || state.wroteAlready) return undefined;
+  const storageFailure = session.server.engine.storageFailure?.();
+  if (storageFailure !== undefined) return misconfMessage(storageFailure);
+  const admission = session.server.admission;
   if (admission.tooFewReplicas) return NOREPLICAS_ERROR;
   if (state.overMemoryAtStart && !state.allowOom && (commandFlags & CommandFlag.DenyOom) !== 0) return OOM_ERROR;
   return undefined;

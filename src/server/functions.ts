@@ -255,7 +255,7 @@ function fcallVariant(readOnly: boolean) {
     if (typeof numKeys === 'string') return void appendError(session.out, numKeys === 'ERR value is not an integer or out of range' ? 'ERR Bad number of keys provided' : numKeys);
     if (fn === undefined) return void appendError(session.out, 'ERR Function not found');
     const noWrites = fn.flags.includes('no-writes');
-    const refusal = scriptStartRefusal(session.server.admission, fn.flags, readOnly);
+    const refusal = scriptStartRefusal(session, fn.flags, readOnly);
     if (refusal !== undefined) return void appendError(session.out, refusal);
     const keys = args.slice(3, 3 + numKeys);
     const argv = args.slice(3 + numKeys);

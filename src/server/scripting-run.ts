@@ -123,7 +123,7 @@ export class ScriptRun {
     if ((spec.flags & CommandFlag.Write) !== 0 && this.options.readOnly) {
       return this.reject(L, raiseErrors, spec, 'ERR Write commands are not allowed from read-only scripts.');
     }
-    const refusal = scriptCallRefusal(server.admission, spec.flags, { wroteAlready: this.wroteAlready, overMemoryAtStart: this.overMemoryAtStart, allowOom: this.options.allowOom });
+    const refusal = scriptCallRefusal(this.caller, spec.flags, { wroteAlready: this.wroteAlready, overMemoryAtStart: this.overMemoryAtStart, allowOom: this.options.allowOom });
     if (refusal !== undefined) return this.reject(L, raiseErrors, spec, refusal);
     if ((spec.flags & CommandFlag.Write) !== 0) this.wroteAlready = true;
     const client = this.client;

@@ -54,7 +54,7 @@ function loadScript(session: Session, body: Buffer, sha: string): CachedScript |
 function runCached(session: Session, script: CachedScript, sha: string, args: Buffer[], readOnly: boolean): void {
   const numKeys = parseNumKeys(args, 2);
   if (typeof numKeys === 'string') return void appendError(session.out, numKeys);
-  const refusal = scriptStartRefusal(session.server.admission, script.flags, readOnly);
+  const refusal = scriptStartRefusal(session, script.flags, readOnly);
   if (refusal !== undefined) return void appendError(session.out, refusal);
   const host = scriptHost(session.server);
   const vm = host.vm();

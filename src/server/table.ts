@@ -6,7 +6,7 @@ import { appendError } from '../wire/resp.js';
 import { discardTransaction, queueCommand, rejectInTransaction } from './transaction-queue.js';
 import type { ReplyMode, Session } from './session.js';
 import { CommandFlag, type CommandSpec as BaseCommandSpec } from './command-spec.js';
-import { admissionRefusal } from './admission.js';
+import { admissionRefusal, misconfMessage } from './admission.js';
 
 export { CommandFlag };
 
@@ -104,10 +104,6 @@ function writes(session: Session, spec: CommandSpec): boolean {
   return session.transaction.commands.some((args) => ((session.server.table.lookup(args[0]!)?.flags ?? 0) & CommandFlag.Write) !== 0);
 }
 
-/** Redis's error class for writes refused because persistence fails (clients know MISCONF). */
-function misconfMessage(failure: string): string {
-  return `MISCONF peerkv cannot write to its data directory: ${failure.replace(/[\r\n]+/g, ' ')}. Commands that may modify data are refused until it can (checked every second); reads work.`;
-}
 
 /** Run one command against the session; its reply (or a deferred one) lands in session.out. */
 export function executeCommand(session: Session, args: Buffer[]): void {

@@ -1,4 +1,4 @@
-// Proves maxmemory and min-replicas-to-write through a real listener with Redis 7.0's replies: CONFIG SET/GET with memory units and policies, OOM for deny-oom commands (alone, while queueing in MULTI, inside scripts with and without shebang flags, FCALL by function flags), NOREPLICAS for writes and write scripts while too few peers are good, INFO used_memory as the figure checked, and errors of commands called by scripts counted once in INFO errorstats.
+// Proves maxmemory, min-replicas-to-write and MISCONF for scripts through a real listener with Redis 7.0's replies: CONFIG SET/GET with memory units and policies, OOM for deny-oom commands (alone, while queueing in MULTI, inside scripts with and without shebang flags, FCALL by function flags), NOREPLICAS for writes and write scripts while too few peers are good, INFO used_memory as the figure checked, and errors of commands called by scripts counted once in INFO errorstats.
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
@@ -9,6 +9,7 @@ import type { LinkedPeer } from '../../src/server/engine.js';
 let server: RespServer;
 let engine: MemoryEngine;
 let peers: LinkedPeer[] = [];
+let storageFailure: string | undefined;
 const clients: Redis[] = [];
 
 function client(): Redis {
@@ -19,7 +20,7 @@ function client(): Redis {
 
 before(async () => {
   engine = new MemoryEngine();
-  Object.assign(engine, { linkedPeers: () => peers });
+  Object.assign(engine, { linkedPeers: () => peers, storageFailure: () => storageFailure });
   ({ server } = await startMemoryServer({ engine }));
 });
 
@@ -29,6 +30,7 @@ beforeEach(async () => {
   await redis.config('SET', 'min-replicas-to-write', '0');
   await redis.config('RESETSTAT');
   peers = [];
+  storageFailure = undefined;
 });
 
 after(async () => {
@@ -198,4 +200,17 @@ test('min-replicas-to-write: writes and write scripts get NOREPLICAS while fewer
   await redis.config('SET', 'min-replicas-max-lag', '0'); // 0 turns the check off, as in Redis
   assert.equal(await redis.set('rep:x', '4'), 'OK');
   await redis.config('SET', 'min-replicas-max-lag', '10');
+});
+
+test('while storage fails: scripts that may write are refused at start (shebang) or at their first write (none), as Redis', async () => {
+  const redis = client();
+  await redis.set('disk:x', 'v');
+  storageFailure = 'disk full';
+  await assert.rejects(redis.set('disk:x', '1'), /^ReplyError: MISCONF /);
+  await assert.rejects(redis.eval('#!lua\nreturn 1', 0), /^ReplyError: MISCONF peerkv cannot write to its data directory: disk full/);
+  await assert.rejects(redis.eval("redis.call('set', KEYS[1], 1) return 1", 1, 'disk:x'), /^ReplyError: MISCONF .* script: /);
+  assert.equal(await redis.eval("return redis.call('get', KEYS[1])", 1, 'disk:x'), 'v');
+  assert.equal(await redis.eval("#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", 1, 'disk:x'), 'v');
+  storageFailure = undefined;
+  assert.equal(await redis.eval("return redis.call('set', KEYS[1], 2)", 1, 'disk:x'), 'OK');
 });
