@@ -21,6 +21,8 @@ export interface MemorySample {
   readonly processBytes: number;
   /** LMDB pages holding the rows. */
   readonly datasetBytes: number;
+  /** Resident set size of the process (INFO used_memory_rss; not what maxmemory checks). */
+  readonly rssBytes: number;
 }
 
 /** The node's limits and their sampled state; one per server. */
@@ -44,7 +46,7 @@ export class Admission {
     const usage = process.memoryUsage();
     const processBytes = usage.heapUsed + usage.external;
     const datasetBytes = this.engine.storedBytes?.() ?? 0;
-    return { usedBytes: processBytes + datasetBytes, processBytes, datasetBytes };
+    return { usedBytes: processBytes + datasetBytes, processBytes, datasetBytes, rssBytes: usage.rss };
   }
 
   /** Linked peers and whether each is good (heard from within min-replicas-max-lag). */

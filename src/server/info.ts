@@ -57,7 +57,7 @@ function clientsSection(server: ServerState): string[] {
 function memorySection(server: ServerState): string[] {
   const sample = server.admission.refresh();
   const used = sample.usedBytes;
-  const rss = process.memoryUsage.rss();
+  const rss = sample.rssBytes;
   if (used > peakMemoryBytes) peakMemoryBytes = used;
   const maxMemory = server.settings.integer('maxmemory');
   return [
