@@ -2,8 +2,6 @@
 // first, similar entries within a minute grouped with a count, as Redis 7.0. Local to the
 // node, like Redis's (each node refuses its own clients).
 
-/** Entries kept (Redis's acllog-max-len default). */
-export const ACL_LOG_ENTRIES_MAX = 128;
 /** Entries alike within this long are one entry with a count (Redis's grouping window). */
 const ACL_LOG_GROUPING_MS = 60_000;
 /** How many recent entries a new one is compared with. */
@@ -27,6 +25,9 @@ export interface AclLogEntry {
 export class AclLog {
   private entries: AclLogEntry[] = [];
 
+  /** `entriesMax`: how many entries are kept (CONFIG acllog-max-len, 128 by default). */
+  constructor(private readonly entriesMax: () => number) {}
+
   add(entry: Omit<AclLogEntry, 'count'>): void {
     const scan = Math.min(ACL_LOG_GROUPING_SCAN, this.entries.length);
     for (let index = 0; index < scan; index++) {
@@ -47,7 +48,8 @@ export class AclLog {
       }
     }
     this.entries.unshift({ ...entry, count: 1 });
-    if (this.entries.length > ACL_LOG_ENTRIES_MAX) this.entries.length = ACL_LOG_ENTRIES_MAX;
+    const entriesMax = this.entriesMax();
+    if (this.entries.length > entriesMax) this.entries.length = entriesMax;
   }
 
   /** The newest `count` entries. */

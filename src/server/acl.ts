@@ -192,6 +192,11 @@ const SUBCOMMAND_ARITY: Readonly<Record<string, number>> = {
   cat: -2, deluser: -3, dryrun: -4, genpass: -2, getuser: 3, help: 2, list: 2, load: 2, log: -2, save: 2, setuser: -3, users: 2, whoami: 2,
 };
 
+/** Redis's reply to a subcommand given arguments it does not take (addReplySubcommandSyntaxError). */
+function syntaxError(session: Session, args: Buffer[]): void {
+  appendError(session.out, `ERR unknown subcommand or wrong number of arguments for '${args[1]!.toString('utf8', 0, 128)}'. Try ACL HELP.`);
+}
+
 function hasSpaces(bytes: Buffer): boolean {
   for (const byte of bytes) if (byte === 0x20 || (byte >= 0x09 && byte <= 0x0d) || byte === 0) return true;
   return false;
@@ -264,7 +269,7 @@ function catCommand(session: Session, args: Buffer[]): void {
     for (const name of ACL_CATEGORIES) appendBulkText(out, name);
     return;
   }
-  if (args.length !== 3) return void appendError(out, "ERR wrong number of arguments for 'acl|cat' command");
+  if (args.length !== 3) return syntaxError(session, args);
   const bit = categoryBit(args[2]!.toString('latin1'));
   if (bit === undefined) return void appendError(out, `ERR Unknown category '${args[2]!.toString('utf8', 0, 128)}'`);
   const names = [...session.server.acl.commands.values()].filter((entry) => (entry.categories & bit) !== 0).map((entry) => entry.fullName);
@@ -274,7 +279,7 @@ function catCommand(session: Session, args: Buffer[]): void {
 
 function genpass(session: Session, args: Buffer[]): void {
   const out = session.out;
-  if (args.length > 3) return void appendError(out, "ERR wrong number of arguments for 'acl|genpass' command");
+  if (args.length > 3) return syntaxError(session, args);
   let bits = GENPASS_BITS_DEFAULT;
   if (args.length === 3) {
     const parsed = parseIntegerArg(args[2]!);
@@ -290,7 +295,7 @@ function genpass(session: Session, args: Buffer[]): void {
 
 function logCommand(session: Session, args: Buffer[]): void {
   const out = session.out;
-  if (args.length > 3) return void appendError(out, "ERR wrong number of arguments for 'acl|log' command");
+  if (args.length > 3) return syntaxError(session, args);
   let count = ACL_LOG_DEFAULT_COUNT;
   if (args.length === 3) {
     if (argIs(args[2]!, 'reset')) {

@@ -55,7 +55,7 @@ export class ServerState {
   readonly sessions = new Map<number, Session>();
   /** ACL users (cluster-wide, acl-store.ts) and this node's ACL LOG. */
   readonly acl: AclRegistry;
-  readonly aclLog = new AclLog();
+  readonly aclLog: AclLog;
   /** Clients waiting in a blocking command (BLPOP and friends). */
   blockedClients = 0;
   /** Client id -> ends its wait (CLIENT UNBLOCK): with `error`, with an error reply, else as a timeout. */
@@ -96,6 +96,7 @@ export class ServerState {
     this.requirepass = options.requirepass;
     this.logger = options.logger;
     this.table = options.table;
+    this.aclLog = new AclLog(() => this.settings.integer('acllog-max-len'));
     this.acl = new AclRegistry(options.engine, options.requirepass, options.table.all(), options.logger);
     this.pubsub = new PubSubHub(options.engine, options.logger, () => this.settings.text('notify-keyspace-events'));
     this.watches = new WatchRegistry(options.engine, options.logger);
