@@ -222,6 +222,12 @@ export class AclUser {
     const known = this.keyPatterns.find((existing) => existing.pattern.equals(pattern));
     if (known !== undefined) known.access |= access;
     else this.keyPatterns.push({ pattern: Buffer.from(pattern), access });
+    // "*" for reads and writes (%RW~*, or %R~* and %W~*) is every key: kept as allkeys, which
+    // is how it is described (~*) and read back from the stored table.
+    if (this.keyPatterns.some((entry) => entry.access === KeyAccess.ReadWrite && entry.pattern.length === 1 && entry.pattern[0] === 0x2a)) {
+      this.allKeys = true;
+      this.keyPatterns = [];
+    }
     return undefined;
   }
 
@@ -248,6 +254,7 @@ export class AclUser {
     if (sub.length === 0) return RULE_ERRORS.syntax;
     if (container.subcommands.length > 0) return RULE_ERRORS.unknownCommand;
     if (!allow) return RULE_ERRORS.unknownCommand;
+    if (this.allowed.has(container.fullName)) return undefined; // allowed whatever its first argument
     const args = this.firstArgs.get(container.fullName) ?? [];
     if (!args.includes(sub)) args.push(sub);
     this.firstArgs.set(container.fullName, args);
