@@ -65,6 +65,12 @@ export const FLUSH_ROW_KEY: Uint8Array = Uint8Array.of(0xff, 0, 0, 0);
  */
 export const FUNCTIONS_ROW_KEY: Uint8Array = Uint8Array.of(0xff, 0, 0, 1);
 
+/**
+ * The row of the ACL user table (server/acl-store.ts): cluster configuration like the
+ * functions row, outside the user keyspace, not cleared by FLUSHALL (Redis keeps users too).
+ */
+export const ACL_USERS_ROW_KEY: Uint8Array = Uint8Array.of(0xff, 0, 0, 2);
+
 function lengthBytes(length: number): number {
   return length < SHORT_LENGTH_LIMIT ? 1 : LONG_LENGTH_BYTES;
 }

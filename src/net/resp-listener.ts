@@ -86,6 +86,11 @@ class Connection implements SessionTransport {
     this.updateReading();
   }
 
+  /** Drop the connection at once (its ACL user was deleted on this node or another). */
+  close(): void {
+    this.socket.destroy();
+  }
+
   push(data: Buffer): void {
     if (this.ending || !this.socket.writable) return;
     if (this.socket.writableLength > PUBSUB_OUTPUT_BYTES_MAX) {

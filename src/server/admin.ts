@@ -12,6 +12,7 @@ import {
   appendOk,
   appendSimple,
 } from '../wire/resp.js';
+import { categoryNames } from './acl-categories.js';
 import { CLIENTS_MAX } from './limits.js';
 import { CommandFlag, NO_KEYS, argLower, command } from './common.js';
 import { globMatch } from './glob.js';
@@ -42,8 +43,9 @@ function appendCommandEntry(session: Session, spec: CommandSpec): void {
   appendInteger(out, spec.firstKey);
   appendInteger(out, spec.lastKey);
   appendInteger(out, spec.keyStep);
-  appendArrayHeader(out, 1);
-  appendSimple(out, `@${spec.group}`);
+  const categories = categoryNames(session.server.acl.commands.get(spec.name)?.categories ?? 0);
+  appendArrayHeader(out, categories.length);
+  for (const category of categories) appendSimple(out, category);
   appendArrayHeader(out, 0); // tips
   appendArrayHeader(out, 0); // key specs
   appendArrayHeader(out, 0); // subcommands

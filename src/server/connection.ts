@@ -1,7 +1,6 @@
 // Connection commands: ECHO QUIT HELLO AUTH SELECT CLIENT RESET (PING lives with pub/sub,
 // whose mode changes its reply).
 import { Buffer } from 'node:buffer';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   appendArrayHeader,
   appendBulk,
@@ -24,21 +23,34 @@ export const REDIS_COMPATIBLE_VERSION = '7.2.0';
 const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
 const DEFAULT_USER = 'default';
 
-function digest(bytes: Uint8Array): Buffer {
-  return createHash('sha256').update(bytes).digest();
-}
-
-/** Constant-time check of user/password against requirepass (no password: any password for `default`). */
-function credentialsValid(session: Session, user: Buffer, password: Buffer): boolean {
-  if (user.toString('latin1') !== DEFAULT_USER) return false;
-  const required = session.server.requirepass;
-  if (required === undefined) return true;
-  return timingSafeEqual(digest(Buffer.from(required)), digest(password));
+/**
+ * AUTH user password (HELLO's AUTH too): on success the connection runs as that user; a
+ * failure is logged in ACL LOG (reason auth), as Redis does.
+ */
+function authenticate(session: Session, user: Buffer, password: Buffer, commandName: Buffer): boolean {
+  const server = session.server;
+  const name = user.toString('latin1');
+  const found = server.acl.user(name, server.sessions.values());
+  if (found !== undefined && found.checkPassword(password)) {
+    session.user = found;
+    session.authenticated = true;
+    return true;
+  }
+  const nowMs = Date.now();
+  server.aclLog.add({
+    reason: 'auth',
+    context: session.transaction === undefined ? 'toplevel' : 'multi',
+    object: commandName.toString('latin1'),
+    username: name,
+    timeMs: nowMs,
+    clientInfo: clientInfoLine(session, nowMs).trimEnd(),
+  });
+  return false;
 }
 
 function authCommand(session: Session, args: Buffer[]): void {
   if (args.length > 3) return void appendError(session.out, SYNTAX_ERROR);
-  if (args.length === 2 && session.server.requirepass === undefined) {
+  if (args.length === 2 && session.server.acl.user(DEFAULT_USER, session.server.sessions.values())!.noPass) {
     return void appendError(
       session.out,
       'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
@@ -46,8 +58,7 @@ function authCommand(session: Session, args: Buffer[]): void {
   }
   const user = args.length === 3 ? args[1]! : Buffer.from(DEFAULT_USER);
   const password = args[args.length - 1]!;
-  if (!credentialsValid(session, user, password)) return void appendError(session.out, WRONGPASS);
-  session.authenticated = true;
+  if (!authenticate(session, user, password, args[0]!)) return void appendError(session.out, WRONGPASS);
   appendOk(session.out);
 }
 
@@ -73,8 +84,7 @@ function helloCommand(session: Session, args: Buffer[]): void {
     }
   }
   if (credentials !== undefined) {
-    if (!credentialsValid(session, credentials[0], credentials[1])) return void appendError(session.out, WRONGPASS);
-    session.authenticated = true;
+    if (!authenticate(session, credentials[0], credentials[1], args[0]!)) return void appendError(session.out, WRONGPASS);
   }
   if (!session.authenticated) {
     return void appendError(
@@ -122,7 +132,7 @@ export function clientInfoLine(session: Session, nowMs: number): string {
     `age=${Math.floor((nowMs - session.createdAtMs) / 1000)} idle=${Math.floor((nowMs - session.lastActiveMs) / 1000)} ` +
     `flags=${subscribed ? 'P' : session.transaction !== undefined ? 'x' : 'N'} db=0 sub=${session.channels.size} psub=${session.patterns.size} ssub=0 ` +
     `multi=${session.transaction === undefined ? -1 : session.transaction.commands.length} ` +
-    `cmd=${session.lastCommand || 'NULL'} user=default redir=-1 resp=${session.protocol} ` +
+    `cmd=${session.lastCommand || 'NULL'} user=${session.user.name} redir=-1 resp=${session.protocol} ` +
     `lib-name=${session.libraryName} lib-ver=${session.libraryVersion}\n`
   );
 }
@@ -228,7 +238,8 @@ function resetCommand(session: Session): void {
   session.server.pubsub.dropSession(session);
   session.protocol = 2;
   session.name = '';
-  session.authenticated = session.server.requirepass === undefined;
+  session.user = session.server.acl.defaultUser;
+  session.authenticated = session.user.noPass && session.user.enabled;
   appendSimple(session.out, 'RESET');
 }
 

@@ -6,8 +6,9 @@ import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { REDIS_COMPATIBLE_VERSION } from './connection.js';
 import type { Logger } from './state.js';
-import { fengari, lauxlib, lua, pushText, raise, setFunction, type LuaState } from './scripting-lua.js';
+import { fengari, lauxlib, lua, pushText, raise, raiseTable, setFunction, toBytes, type LuaState } from './scripting-lua.js';
 import type { ScriptRun } from './scripting-run.js';
+import { scriptMayRun } from './acl.js';
 
 const LOG_LEVELS = ['LOG_DEBUG', 'LOG_VERBOSE', 'LOG_NOTICE', 'LOG_WARNING'] as const;
 
@@ -26,6 +27,22 @@ function replyTable(L: LuaState, field: 'err' | 'ok', withErrPrefix: boolean): n
   return 1;
 }
 
+/** redis.acl_check_cmd(command, args...): whether the script's caller may run it (Redis 7.0). */
+function aclCheckCommand(L: LuaState, run: ScriptRun): number {
+  const count = lua.lua_gettop(L);
+  if (count === 0) raiseTable(L, 'ERR Please specify at least one argument for this redis lib call');
+  const args: Buffer[] = [];
+  for (let index = 1; index <= count; index++) {
+    const bytes = toBytes(L, index);
+    if (bytes === undefined) raiseTable(L, 'ERR Lua redis lib command arguments must be strings or integers');
+    args.push(Buffer.from(bytes!));
+  }
+  const allowed = scriptMayRun(run.caller, args);
+  if (allowed === undefined) raiseTable(L, 'ERR Invalid command passed to redis.acl_check_cmd()');
+  lua.lua_pushboolean(L, allowed!);
+  return 1;
+}
+
 /** Fill the table at the top of the stack; `current` is the run in progress (none while loading). */
 export function fillRedisTable(L: LuaState, current: () => ScriptRun | undefined, logger: Logger): void {
   const run = (L: LuaState): ScriptRun => {
@@ -35,6 +52,7 @@ export function fillRedisTable(L: LuaState, current: () => ScriptRun | undefined
   };
   setFunction(L, 'call', (L) => run(L).call(L, true));
   setFunction(L, 'pcall', (L) => run(L).call(L, false));
+  setFunction(L, 'acl_check_cmd', (L) => aclCheckCommand(L, run(L)));
   setFunction(L, 'error_reply', (L) => replyTable(L, 'err', true));
   setFunction(L, 'status_reply', (L) => replyTable(L, 'ok', false));
   setFunction(L, 'sha1hex', (L) => {

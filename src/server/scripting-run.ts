@@ -15,6 +15,7 @@ import { Buffer } from 'node:buffer';
 import { performance } from 'node:perf_hooks';
 import { RespReplyParser } from '../wire/resp-reply-parser.js';
 import { RespOutput, appendError, type RespVersion } from '../wire/resp.js';
+import { aclScriptRefusal } from './acl.js';
 import { CommandFlag } from './common.js';
 import { encodeError, Session, type SessionTransport } from './session.js';
 import type { ServerState } from './state.js';
@@ -34,6 +35,7 @@ const NOT_FROM_SCRIPT = new Set([
   'multi', 'exec', 'discard', 'watch', 'unwatch', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'script', 'function',
   'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ssubscribe', 'sunsubscribe', 'auth', 'hello', 'quit', 'reset', 'wait', 'client',
   'blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'monitor', 'sync', 'psync', 'peerkv.qget', 'shutdown', 'cluster',
+  'acl',
 ]);
 
 /** What kind of code runs: EVAL scripts and functions are killed by different commands. */
@@ -120,11 +122,13 @@ export class ScriptRun {
       return this.fail(L, raiseErrors, `ERR ${spec.name} command is not allowed with BLOCK option from scripts`);
     }
     if (!arityMatches(spec.arity, args.length)) return this.reject(L, raiseErrors, spec, 'ERR Wrong number of args calling Redis command from script');
+    const refusal = aclScriptRefusal(this.caller, spec, args);
+    if (refusal !== undefined) return this.reject(L, raiseErrors, spec, refusal);
     if ((spec.flags & CommandFlag.Write) !== 0 && this.options.readOnly) {
       return this.reject(L, raiseErrors, spec, 'ERR Write commands are not allowed from read-only scripts.');
     }
-    const refusal = scriptCallRefusal(this.caller, spec.flags, { wroteAlready: this.wroteAlready, overMemoryAtStart: this.overMemoryAtStart, allowOom: this.options.allowOom });
-    if (refusal !== undefined) return this.reject(L, raiseErrors, spec, refusal);
+    const admission = scriptCallRefusal(this.caller, spec.flags, { wroteAlready: this.wroteAlready, overMemoryAtStart: this.overMemoryAtStart, allowOom: this.options.allowOom });
+    if (admission !== undefined) return this.reject(L, raiseErrors, spec, admission);
     if ((spec.flags & CommandFlag.Write) !== 0) this.wroteAlready = true;
     const client = this.client;
     client.engine = this.engine;

@@ -3,6 +3,7 @@
 // for a commit (deferred) before the batch is written in order.
 import { Buffer } from 'node:buffer';
 import { RespOutput, appendError, type RespVersion } from '../wire/resp.js';
+import type { AclUser } from './acl-users.js';
 import type { CommandContext } from './context.js';
 import type { Engine } from './engine.js';
 import type { ServerState } from './state.js';
@@ -14,6 +15,8 @@ export interface SessionTransport {
   push(data: Buffer): void;
   readonly remoteAddress: string;
   readonly localAddress: string;
+  /** Close the connection now, without a reply (its ACL user was deleted). */
+  close?(): void;
 }
 
 interface PendingReply {
@@ -43,6 +46,8 @@ export class Session implements CommandContext {
   /** Replies of the current batch. */
   readonly out = new RespOutput();
   protocol: RespVersion = 2;
+  /** The ACL user this connection runs as (acl-store.ts updates it in place). */
+  user: AclUser;
   authenticated: boolean;
   name = '';
   libraryName = '';
@@ -83,7 +88,9 @@ export class Session implements CommandContext {
     readonly transport: SessionTransport,
   ) {
     this.engine = server.engine;
-    this.authenticated = server.requirepass === undefined;
+    server.acl.refresh(server.sessions.values());
+    this.user = server.acl.defaultUser;
+    this.authenticated = this.user.noPass && this.user.enabled;
   }
 
   subscriptionCount(): number {

@@ -40,6 +40,8 @@ const PARAMETERS: readonly Parameter[] = [
   { name: 'list-compress-depth', aliases: [], initial: '0', type: integer(0, INT32_MAX) },
   // Milliseconds a script runs before other clients get BUSY and SCRIPT KILL is served.
   { name: 'busy-reply-threshold', aliases: ['lua-time-limit'], initial: '5000', type: integer(0, INT32_MAX) },
+  // Entries ACL LOG keeps (acl-log.ts).
+  { name: 'acllog-max-len', aliases: [], initial: '128', type: integer(0, INT32_MAX) },
   { name: 'notify-keyspace-events', aliases: [], initial: 'AKE', type: { kind: 'keyspace-events' } },
   // RDB snapshot points: peerkv keeps none (every write is committed to LMDB), so the one
   // value it takes is "" (no snapshots), which clients set to turn snapshots off.

@@ -1,6 +1,8 @@
 // Server-wide state of the RESP front end: the engine, the command table, connected
 // sessions, pub/sub and counters. One per listener; sessions point back to it.
 import type { Buffer } from 'node:buffer';
+import { AclLog } from './acl-log.js';
+import { AclRegistry } from './acl-store.js';
 import type { Engine } from './engine.js';
 import { PubSubHub } from './pubsub.js';
 import { ServerSettings } from './settings.js';
@@ -52,6 +54,9 @@ export class ServerState {
   /** Which connections WATCH which keys (MULTI/EXEC). */
   readonly watches: WatchRegistry;
   readonly sessions = new Map<number, Session>();
+  /** ACL users (cluster-wide, acl-store.ts) and this node's ACL LOG. */
+  readonly acl: AclRegistry;
+  readonly aclLog: AclLog;
   /** Clients waiting in a blocking command (BLPOP and friends). */
   blockedClients = 0;
   /** Client id -> ends its wait (CLIENT UNBLOCK): with `error`, with an error reply, else as a timeout. */
@@ -94,6 +99,8 @@ export class ServerState {
     this.requirepass = options.requirepass;
     this.logger = options.logger;
     this.table = options.table;
+    this.aclLog = new AclLog(() => this.settings.integer('acllog-max-len'));
+    this.acl = new AclRegistry(options.engine, options.requirepass, options.table.all(), options.logger);
     this.pubsub = new PubSubHub(options.engine, options.logger, () => this.settings.text('notify-keyspace-events'));
     this.watches = new WatchRegistry(options.engine, options.logger);
     this.admission = new Admission(options.engine, this.settings);
@@ -106,6 +113,7 @@ export class ServerState {
   /** Called periodically by the listener to update instantaneous ops/sec. */
   sample(nowMs: number): void {
     const elapsedMs = nowMs - this.lastSampleMs;
+    this.acl.refresh(this.sessions.values());
     if (elapsedMs <= 0) return;
     this.instantaneousOps = Math.round(((this.stats.commandsProcessed - this.lastSampleCommands) * 1000) / elapsedMs);
     this.lastSampleMs = nowMs;

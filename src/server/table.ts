@@ -3,6 +3,7 @@
 import type { Buffer } from 'node:buffer';
 import { performance } from 'node:perf_hooks';
 import { appendError } from '../wire/resp.js';
+import { aclRefusal } from './acl.js';
 import { discardTransaction, queueCommand, rejectInTransaction } from './transaction-queue.js';
 import type { ReplyMode, Session } from './session.js';
 import { CommandFlag, type CommandSpec as BaseCommandSpec } from './command-spec.js';
@@ -113,6 +114,8 @@ export function executeCommand(session: Session, args: Buffer[]): void {
   if (spec === undefined) return reject(session, spec, unknownCommandMessage(args));
   if (!arityMatches(spec.arity, args.length)) return reject(session, spec, wrongArityMessage(spec.name));
   if (!session.authenticated && (spec.flags & CommandFlag.NoAuth) === 0) return reject(session, spec, 'NOAUTH Authentication required.');
+  const refusal = session.user.unrestricted ? undefined : aclRefusal(session, spec, args);
+  if (refusal !== undefined) return reject(session, spec, refusal);
   if (session.protocol === 2 && (spec.flags & CommandFlag.PubSub) === 0 && session.subscriptionCount() > 0) {
     return reject(
       session,
@@ -122,8 +125,8 @@ export function executeCommand(session: Session, args: Buffer[]): void {
   }
   const busy = server.scriptBusy?.(spec, args);
   if (busy !== undefined) return reject(session, spec, busy);
-  const refusal = admissionRefusal(session, spec, args);
-  if (refusal !== undefined) return reject(session, spec, refusal);
+  const admission = admissionRefusal(session, spec, args);
+  if (admission !== undefined) return reject(session, spec, admission);
   const storageFailure = server.engine.storageFailure?.();
   if (storageFailure !== undefined && writes(session, spec)) return reject(session, spec, misconfMessage(storageFailure));
   if (session.transaction !== undefined) {
