@@ -66,6 +66,7 @@ export class ScriptHost {
     session.holdBatch = true;
     const reply = busyReply(run, thread, run.continueBusy(thread));
     const done = () => {
+      if (this.running !== run) return;
       this.running = undefined;
       server.scriptBusy = undefined;
     };
@@ -84,7 +85,11 @@ export class ScriptHost {
       );
     }
     if (run.options.kind !== kind) return void appendError(session.out, kind === 'eval' ? SLOW_FUNCTION_ERROR : SLOW_EVAL_ERROR);
-    run.killed = true;
+    run.kill();
+    if (run.ended()) {
+      this.running = undefined;
+      this.server.scriptBusy = undefined;
+    }
     session.out.ascii('+OK\r\n');
   }
 }

@@ -85,6 +85,9 @@ export class ScriptRun {
   wroteAlready = false;
   /** Set by finish(): the error reply it wrote was counted in errorstats already. */
   errorCounted = false;
+  /** The coroutine of a run that yielded, and how it ended once it has. */
+  private thread: LuaState | undefined;
+  private outcome: RunOutcome | undefined;
 
   constructor(
     readonly vm: LuaVm,
@@ -182,15 +185,38 @@ export class ScriptRun {
     if (due && lua.lua_isyieldable(thread)) lua.lua_yield(thread, 0);
   };
 
-  /** Resume slices on later turns of the event loop until the run ends. */
+  /** Resume slices on later turns of the event loop until the run ends (or a kill ends it in between). */
   async continueBusy(thread: LuaState): Promise<RunOutcome> {
     this.busy = true;
-    for (;;) {
+    this.thread = thread;
+    while (this.outcome === undefined) {
       await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.outcome !== undefined) break;
       this.sliceStartedMs = performance.now();
       const outcome = this.vm.resume(thread);
-      if (outcome !== 'yielded') return outcome;
+      if (outcome !== 'yielded') this.outcome = outcome;
     }
+    return this.outcome;
+  }
+
+  /**
+   * SCRIPT KILL / FUNCTION KILL of a yielded run: the run ends now, inside the KILL command
+   * (its next instruction raises the kill error), so the command after the KILL's OK never
+   * sees BUSY. Redis ends it at its next hook, which a busy server can take long to reach.
+   */
+  kill(): void {
+    this.killed = true;
+    const thread = this.thread;
+    if (thread === undefined || this.outcome !== undefined) return;
+    lua.lua_sethook(thread, this.hook, lua.LUA_MASKCOUNT, 1);
+    this.sliceStartedMs = performance.now();
+    const outcome = this.vm.resume(thread);
+    if (outcome !== 'yielded') this.outcome = outcome;
+  }
+
+  /** Whether the run has ended (its outcome is known, its reply may still wait for a commit). */
+  ended(): boolean {
+    return this.outcome !== undefined;
   }
 
   /**
