@@ -10,6 +10,7 @@ import { formatCount, markdownTable, verdict } from './format.js';
 import { installExitHandlers, stopEverything } from './processes.js';
 import { redisServerVersion } from './servers.js';
 import { runSingle } from './single.js';
+import { runScripting } from './scripting.js';
 import { runTypes } from './types.js';
 import type { PartResult } from './summary.js';
 
@@ -17,8 +18,8 @@ import type { PartResult } from './summary.js';
 const FULL = { requests: 200_000, rounds: 3, memoryKeys: 1_000_000, catchUpKeys: 1_000_000, delaySeconds: 5, antiEntropySeconds: 30, scanFields: 1_000_000 };
 const QUICK = { requests: 20_000, rounds: 2, memoryKeys: 100_000, catchUpKeys: 100_000, delaySeconds: 2, antiEntropySeconds: 12, scanFields: 100_000 };
 
-const USAGE = `usage: npm run bench -- [--only single|types|big|cluster|membership] [--quick] [--profile] [--stub]
-  --only     run one part (default single, types, big and cluster; membership runs only when named: 10-minute soak)
+const USAGE = `usage: npm run bench -- [--only single|types|big|cluster|scripting|membership] [--quick] [--profile] [--stub]
+  --only     run one part (default single, types, big, cluster and scripting; membership runs only when named: 10-minute soak)
   --quick    smaller runs (-n ${QUICK.requests}, ${formatCount(QUICK.memoryKeys)} keys) for development
   --profile  run the single-node peerkv under node --cpu-prof and print its top functions
   --stub     stand redis-server in for peerkv (harness development only; figures mean nothing)`;
@@ -37,8 +38,8 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (values.only !== undefined && !['single', 'types', 'big', 'cluster', 'membership'].includes(values.only)) {
-    console.error(`bench: --only must be single, types, big, cluster or membership, got ${values.only}\n${USAGE}`);
+  if (values.only !== undefined && !['single', 'types', 'big', 'cluster', 'scripting', 'membership'].includes(values.only)) {
+    console.error(`bench: --only must be single, types, big, cluster, scripting or membership, got ${values.only}\n${USAGE}`);
     return 2;
   }
   installExitHandlers();
@@ -61,6 +62,9 @@ async function main(): Promise<number> {
     }
     if (values.only === undefined || values.only === 'cluster') {
       parts.push(await runCluster({ ...sizes, stub: values.stub }));
+    }
+    if (values.only === undefined || values.only === 'scripting') {
+      parts.push(await runScripting({ ...sizes, stub: values.stub }));
     }
     if (values.only === 'membership') {
       parts.push(await runMembership(values.quick ? MEMBERSHIP_QUICK : MEMBERSHIP_FULL));
