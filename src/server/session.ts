@@ -150,10 +150,43 @@ export class Session implements CommandContext {
   }
 
   /** Wait for every deferred reply of the batch; the batch's bytes in order, `out` emptied. */
-  async settle(): Promise<Buffer> {
+  settle(): Promise<Buffer> {
+    return new Promise((resolve, reject) => this.whenSettled(resolve, reject));
+  }
+
+  /**
+   * settle() without a promise of its own: `done` gets the batch's bytes. The writes of one
+   * batch mostly share one commit (one promise per LMDB transaction, NodeRuntime.write):
+   * then the batch waits on that promise once.
+   */
+  whenSettled(done: (bytes: Buffer) => void, failed: (error: unknown) => void): void {
     const pending = this.pending;
     this.pending = [];
-    const outcomes = pending.length === 1 ? [await settleOne(pending[0]!.promise as Promise<number | Buffer>)] : await Promise.allSettled(pending.map((entry) => entry.promise));
+    const shared = pending[0]!.promise as Promise<number>;
+    let one = pending[0]!.isWrite;
+    for (let index = 1; one && index < pending.length; index++) one = pending[index]!.promise === shared && pending[index]!.isWrite;
+    if (one) {
+      shared.then(
+        (writeSeq) => {
+          if (writeSeq > this.lastWriteSeq) this.lastWriteSeq = writeSeq;
+          guarded(done, this.out.take(), failed);
+        },
+        (reason: unknown) => {
+          let bytes: Buffer;
+          try {
+            bytes = this.splice(pending, pending.map(() => ({ status: 'rejected', reason }) as const));
+          } catch (error) {
+            return failed(error);
+          }
+          guarded(done, bytes, failed);
+        },
+      );
+      return;
+    }
+    Promise.allSettled(pending.map((entry) => entry.promise)).then((outcomes) => done(this.settled(pending, outcomes))).catch(failed);
+  }
+
+  private settled(pending: PendingReply[], outcomes: PromiseSettledResult<number | Buffer>[]): Buffer {
     let clean = true;
     for (let index = 0; index < pending.length; index++) {
       const outcome = outcomes[index]!;
@@ -193,11 +226,12 @@ export class Session implements CommandContext {
   }
 }
 
-async function settleOne<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {
+/** done(bytes), and failed(error) if it throws (a throw in a promise reaction would end the process). */
+function guarded(done: (bytes: Buffer) => void, bytes: Buffer, failed: (error: unknown) => void): void {
   try {
-    return { status: 'fulfilled', value: await promise };
-  } catch (reason) {
-    return { status: 'rejected', reason };
+    done(bytes);
+  } catch (error) {
+    failed(error);
   }
 }
 
