@@ -161,6 +161,7 @@ export class Session implements CommandContext {
    */
   whenSettled(done: (bytes: Buffer) => void, failed: (error: unknown) => void): void {
     const pending = this.pending;
+    if (pending.length === 0) return guarded(done, this.out.take(), failed);
     this.pending = [];
     const shared = pending[0]!.promise as Promise<number>;
     let one = pending[0]!.isWrite;
