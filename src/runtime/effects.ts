@@ -30,6 +30,8 @@ export class Commit {
   private promise: Promise<number> | undefined;
   private resolve: ((writeSeq: number) => void) | undefined;
   private reject: ((error: unknown) => void) | undefined;
+  /** Called back when it settles, in order, before the promise's reactions (they must not throw). */
+  private waiters: ((writeSeq: number, error?: unknown) => void)[] | undefined;
 
   /**
    * Resolves with writeSeq (at or above that of every client write it holds) once
@@ -40,8 +42,22 @@ export class Commit {
       if (this.state === 'committed') this.promise = Promise.resolve(this.writeSeq);
       else if (this.state === 'failed') this.promise = Promise.reject(this.error);
       else this.promise = new Promise<number>((resolve, reject) => ((this.resolve = resolve), (this.reject = reject)));
+      // Its waiters may all wait through whenSettled: a failure must not go unhandled.
+      this.promise.catch(() => undefined);
     }
     return this.promise;
+  }
+
+  /**
+   * `settled` once it commits (with writeSeq) or fails (with the error): a plain callback
+   * for whoever waits on many commits (a connection's batches), no promise per wait.
+   */
+  whenSettled(settled: (writeSeq: number, error?: unknown) => void): void {
+    if (this.state !== 'pending') {
+      settled(this.writeSeq, this.state === 'failed' ? (this.error ?? new Error('commit failed')) : undefined);
+      return;
+    }
+    (this.waiters ??= []).push(settled);
   }
 
   /** @internal (EffectExecutor) */
@@ -49,6 +65,12 @@ export class Commit {
     if (this.state !== 'pending') return;
     this.state = failed ? 'failed' : 'committed';
     this.error = error;
+    const waiters = this.waiters;
+    this.waiters = undefined;
+    if (waiters !== undefined) {
+      const reported = failed ? (error ?? new Error('commit failed')) : undefined;
+      for (const settled of waiters) settled(this.writeSeq, reported);
+    }
     if (failed) this.reject?.(error);
     else this.resolve?.(this.writeSeq);
   }

@@ -45,6 +45,9 @@ export class NodeRuntime implements Engine, EffectIo {
   private readonly persistence: Persistence;
   /** Carries out the core's effects on this runtime (EffectIo below). */
   private readonly executor = new EffectExecutor(this);
+  /** The commit behind each promise write() handed out (whenWritten), and the last one. */
+  private readonly commitOfWrite = new WeakMap<Promise<number>, Commit>();
+  private lastWrite: Promise<number> | undefined;
   private requestCounter = 0;
   private readonly waitResolvers = new Map<number, (replicas: number) => void>();
   private readonly quorumResolvers = new Map<number, { resolve: (record: VersionedRecord | undefined) => void; reject: (error: Error) => void }>();
@@ -364,7 +367,20 @@ export class NodeRuntime implements Engine, EffectIo {
     this.input({ kind: 'clientWrite', nowMs: this.nowMs(), requestId, writes });
     // One promise per LMDB transaction, shared by every write in it: it resolves with the
     // newest write sequence of the transaction, at or above this write's (WAIT counts on it).
-    return this.executor.clientCommit().acknowledged();
+    const commit = this.executor.clientCommit();
+    const acknowledged = commit.acknowledged();
+    if (this.lastWrite !== acknowledged) {
+      this.lastWrite = acknowledged;
+      this.commitOfWrite.set(acknowledged, commit);
+    }
+    return acknowledged;
+  }
+
+  whenWritten(write: Promise<number>, settled: (writeSeq: number, error?: unknown) => void): boolean {
+    const commit = this.commitOfWrite.get(write);
+    if (commit === undefined) return false;
+    commit.whenSettled(settled);
+    return true;
   }
 
   scan(cursor: number, count: number): { keys: Uint8Array[]; headers: VersionedRecord[]; cursor: number } {

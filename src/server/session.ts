@@ -167,24 +167,30 @@ export class Session implements CommandContext {
     let one = pending[0]!.isWrite;
     for (let index = 1; one && index < pending.length; index++) one = pending[index]!.promise === shared && pending[index]!.isWrite;
     if (one) {
+      // The node's writes are waited on by a callback of their commit (no promise reaction).
+      if (this.server.engine.whenWritten?.(shared, (writeSeq, error) => this.sharedSettled(pending, writeSeq, error, done, failed)) === true) return;
       shared.then(
-        (writeSeq) => {
-          if (writeSeq > this.lastWriteSeq) this.lastWriteSeq = writeSeq;
-          guarded(done, this.out.take(), failed);
-        },
-        (reason: unknown) => {
-          let bytes: Buffer;
-          try {
-            bytes = this.splice(pending, pending.map(() => ({ status: 'rejected', reason }) as const));
-          } catch (error) {
-            return failed(error);
-          }
-          guarded(done, bytes, failed);
-        },
+        (writeSeq) => this.sharedSettled(pending, writeSeq, undefined, done, failed),
+        (reason: unknown) => this.sharedSettled(pending, 0, reason ?? new Error('write failed'), done, failed),
       );
       return;
     }
     Promise.allSettled(pending.map((entry) => entry.promise)).then((outcomes) => done(this.settled(pending, outcomes))).catch(failed);
+  }
+
+  /** The one commit of the batch settled (whenSettled). */
+  private sharedSettled(pending: PendingReply[], writeSeq: number, error: unknown, done: (bytes: Buffer) => void, failed: (error: unknown) => void): void {
+    if (error === undefined) {
+      if (writeSeq > this.lastWriteSeq) this.lastWriteSeq = writeSeq;
+      return guarded(done, this.out.take(), failed);
+    }
+    let bytes: Buffer;
+    try {
+      bytes = this.splice(pending, pending.map(() => ({ status: 'rejected', reason: error }) as const));
+    } catch (spliceError) {
+      return failed(spliceError);
+    }
+    guarded(done, bytes, failed);
   }
 
   private settled(pending: PendingReply[], outcomes: PromiseSettledResult<number | Buffer>[]): Buffer {

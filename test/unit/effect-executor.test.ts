@@ -81,3 +81,25 @@ test('one wake timer, at the newest deadline; an unchanged deadline keeps it', (
   executor.execute(wake(900), tick);
   assert.deepEqual(timers, [500, undefined, WAKE_DELAY_MS_MAX, 0, 0], 'after waking, the same deadline sets a timer again');
 });
+
+test('whenSettled calls back once the commit settles, before its promise reactions, and at once when it already has', async () => {
+  const { executor, nextCommit } = setup();
+  const commit = nextCommit();
+  executor.execute([persist(1, 7, 5)], tick);
+  const order: string[] = [];
+  void executor.clientCommit().acknowledged().then(() => order.push('promise'));
+  commit.whenSettled((writeSeq, error) => order.push(`callback ${writeSeq} ${String(error)}`));
+  assert.equal(order.length, 0);
+  executor.committed(commit);
+  commit.whenSettled((writeSeq) => order.push(`late ${writeSeq}`));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['callback 5 undefined', 'late 5', 'promise']);
+  const failing = nextCommit();
+  executor.execute([persist(2, 8, 6)], tick);
+  void executor.clientCommit().acknowledged(); // nobody awaits it: its failure must not go unhandled
+  const errors: unknown[] = [];
+  failing.whenSettled((_writeSeq, error) => errors.push(error));
+  executor.failed(failing, new Error('disk full'));
+  assert.match(String(errors[0]), /disk full/);
+  await new Promise((resolve) => setImmediate(resolve));
+});
