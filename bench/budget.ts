@@ -60,8 +60,8 @@ interface Budget {
   readonly busyUs: number;
   readonly threadCpuUs: number;
   readonly byStage: Map<Stage, number>;
-  /** Self time of the frames that fell to 'other', for finding rules to add. */
-  readonly otherFrames: Map<string, number>;
+  /** Self time per leaf frame, by stage: what a stage is made of (and rules 'other' lacks). */
+  readonly frames: Map<Stage, Map<string, number>>;
 }
 
 const TESTS = [
@@ -117,7 +117,7 @@ function budgets(profilePath: string, windows: readonly Window[]): Map<string, B
   };
   const result = new Map<string, Budget>();
   for (const window of windows) {
-    const budget = result.get(window.test) ?? { requests: 0, busyUs: 0, threadCpuUs: 0, byStage: new Map(), otherFrames: new Map() };
+    const budget = result.get(window.test) ?? { requests: 0, busyUs: 0, threadCpuUs: 0, byStage: new Map(), frames: new Map() };
     (budget as { requests: number }).requests += window.requests;
     (budget as { threadCpuUs: number }).threadCpuUs += window.threadCpuUs;
     result.set(window.test, budget);
@@ -134,11 +134,11 @@ function budgets(profilePath: string, windows: readonly Window[]): Map<string, B
     const budget = result.get(window.test)!;
     (budget as { busyUs: number }).busyUs += delta;
     budget.byStage.set(stage, (budget.byStage.get(stage) ?? 0) + delta);
-    if (stage === 'other') {
-      const frame = byId.get(id)!.callFrame;
-      const name = `${frame.functionName || '(anonymous)'} ${frame.url.replace(`file://${REPOSITORY_ROOT}/`, '')}:${frame.lineNumber + 1}`;
-      budget.otherFrames.set(name, (budget.otherFrames.get(name) ?? 0) + delta);
-    }
+    const frame = byId.get(id)!.callFrame;
+    const name = `${frame.functionName || '(anonymous)'} ${frame.url.replace(`file://${REPOSITORY_ROOT}/`, '').replace(/^.*\/node_modules\//, '')}:${frame.lineNumber + 1}`;
+    let frames = budget.frames.get(stage);
+    if (frames === undefined) budget.frames.set(stage, (frames = new Map()));
+    frames.set(name, (frames.get(name) ?? 0) + delta);
   }
   return result;
 }
@@ -169,6 +169,9 @@ async function profileServer(
   return budgets(profiles[0]!, windows);
 }
 
+/** Stages whose top frames are printed. */
+const STAGES_DETAILED: readonly Stage[] = ['LMDB read', 'keyspace/Merkle update', 'LMDB encode/put', 'commit wait/report', 'reply write', 'other'];
+
 const perRequest = (us: number, requests: number): string => (requests === 0 ? 'n/a' : (us / requests).toFixed(2));
 /** A stage's share of the busy samples, as CPU time (us) of the main thread. */
 const cpuOf = (budget: Budget, stageUs: number): number => (budget.busyUs === 0 ? 0 : (stageUs / budget.busyUs) * budget.threadCpuUs);
@@ -192,9 +195,12 @@ export async function runBudget(options: BudgetOptions): Promise<PartResult> {
   console.log(`\nus per command (redis-benchmark -c 50 -d ${VALUE_BYTES} -r 100000 -n ${options.requests}, ${options.rounds} runs each; CPU profile every ${PROFILE_INTERVAL_US} us):\n`);
   console.log(markdownTable(['stage', ...labels], rows));
   for (const label of ['SET -P 16', 'SET']) {
-    const other = [...peerkv.get(label)!.otherFrames.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
-    if (other.length === 0) continue;
-    console.log(`\n'other' in ${label}, top frames (us per command): ${other.map(([name, us]) => `${name} ${perRequest(cpuOf(peerkv.get(label)!, us), peerkv.get(label)!.requests)}`).join('; ')}`);
+    const budget = peerkv.get(label)!;
+    console.log(`\n${label}, top leaf frames of the biggest stages (us per command):`);
+    for (const stage of STAGES_DETAILED) {
+      const top = [...(budget.frames.get(stage)?.entries() ?? [])].sort((a, b) => b[1] - a[1]).slice(0, 4);
+      if (top.length > 0) console.log(`- ${stage}: ${top.map(([name, us]) => `${name} ${perRequest(cpuOf(budget, us), budget.requests)}`).join('; ')}`);
+    }
   }
   for (const label of labels) {
     const set = peerkv.get(label)!;
