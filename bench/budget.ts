@@ -6,9 +6,10 @@
 // frame a stage rule names decides (bench/budget-stages.ts); idle samples (the event loop
 // waiting) are left out. The total per command is the main thread's CPU time over the run
 // from /proc (utime + stime) divided by the requests, and each stage gets its share of the
-// busy samples of it, so the stages add up to that total. (The profile's busy time itself
-// is wall time: on a loaded machine it also counts the time the thread waited for a CPU;
-// it is printed as a check.)
+// busy samples of it, so the stages add up to that total. A sample weighs the time since the
+// previous one, at most two intervals: V8 samples by wall time, and a sample taken after the
+// thread was preempted (a loaded machine) or blocked would otherwise stand for that whole
+// gap. (The profile's busy wall time is printed as a check.)
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,8 @@ export interface BudgetOptions {
 
 /** Sampling interval of the CPU profiles (us): 10x V8's default, for enough samples per stage. */
 const PROFILE_INTERVAL_US = 100;
+/** The most one sample weighs in a stage's share (a longer gap is time the thread did not run). */
+const SAMPLE_WEIGHT_US_MAX = 2 * PROFILE_INTERVAL_US;
 const VALUE_BYTES = 100;
 /** Runs before measuring: the JIT settles, and GET finds keys SET wrote. */
 const WARMUP_REQUESTS = 100_000;
@@ -58,6 +61,8 @@ interface Window {
 interface Budget {
   readonly requests: number;
   readonly busyUs: number;
+  /** Busy samples, each weighing at most SAMPLE_WEIGHT_US_MAX: what the stages share. */
+  readonly weightUs: number;
   readonly threadCpuUs: number;
   readonly byStage: Map<Stage, number>;
   /** Self time per leaf frame, by stage: what a stage is made of (and rules 'other' lacks). */
@@ -117,7 +122,7 @@ function budgets(profilePath: string, windows: readonly Window[]): Map<string, B
   };
   const result = new Map<string, Budget>();
   for (const window of windows) {
-    const budget = result.get(window.test) ?? { requests: 0, busyUs: 0, threadCpuUs: 0, byStage: new Map(), frames: new Map() };
+    const budget = result.get(window.test) ?? { requests: 0, busyUs: 0, weightUs: 0, threadCpuUs: 0, byStage: new Map(), frames: new Map() };
     (budget as { requests: number }).requests += window.requests;
     (budget as { threadCpuUs: number }).threadCpuUs += window.threadCpuUs;
     result.set(window.test, budget);
@@ -133,12 +138,16 @@ function budgets(profilePath: string, windows: readonly Window[]): Map<string, B
     if (stage === 'idle') continue;
     const budget = result.get(window.test)!;
     (budget as { busyUs: number }).busyUs += delta;
-    budget.byStage.set(stage, (budget.byStage.get(stage) ?? 0) + delta);
+    // A sample after a long gap stands for time the thread did not run (another process had
+    // the CPU, or it waited in the kernel): it counts as one interval or two, not the gap.
+    const weight = Math.min(delta, SAMPLE_WEIGHT_US_MAX);
+    (budget as { weightUs: number }).weightUs += weight;
+    budget.byStage.set(stage, (budget.byStage.get(stage) ?? 0) + weight);
     const frame = byId.get(id)!.callFrame;
     const name = `${frame.functionName || '(anonymous)'} ${frame.url.replace(`file://${REPOSITORY_ROOT}/`, '').replace(/^.*\/node_modules\//, '')}:${frame.lineNumber + 1}`;
     let frames = budget.frames.get(stage);
     if (frames === undefined) budget.frames.set(stage, (frames = new Map()));
-    frames.set(name, (frames.get(name) ?? 0) + delta);
+    frames.set(name, (frames.get(name) ?? 0) + weight);
   }
   return result;
 }
@@ -174,7 +183,7 @@ const STAGES_DETAILED: readonly Stage[] = ['LMDB read', 'keyspace/Merkle update'
 
 const perRequest = (us: number, requests: number): string => (requests === 0 ? 'n/a' : (us / requests).toFixed(2));
 /** A stage's share of the busy samples, as CPU time (us) of the main thread. */
-const cpuOf = (budget: Budget, stageUs: number): number => (budget.busyUs === 0 ? 0 : (stageUs / budget.busyUs) * budget.threadCpuUs);
+const cpuOf = (budget: Budget, stageUs: number): number => (budget.weightUs === 0 ? 0 : (stageUs / budget.weightUs) * budget.threadCpuUs);
 
 export async function runBudget(options: BudgetOptions): Promise<PartResult> {
   const result: PartResult = { rows: [], notes: [] };
