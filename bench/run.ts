@@ -1,8 +1,10 @@
-// `npm run bench [-- --only single|types|big|cluster|membership] [--quick] [--profile] [--stub]`: peerkv
+// `npm run bench [-- --only single|types|big|cluster|scripting|membership|budget] [--quick] [--profile] [--stub]`: peerkv
 // side by side with redis-server (issue 2), the cluster figures (issue 4), and on request the
-// membership figures (issue 3, with a 10-minute soak), then a Markdown summary.
+// membership figures (issue 3, with a 10-minute soak) or the write path's cost budget (issue 12),
+// then a Markdown summary.
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { runBudget } from './budget.js';
 import { BIG_FULL, BIG_QUICK, runBigCollections } from './big-collections.js';
 import { runCluster } from './cluster.js';
 import { MEMBERSHIP_FULL, MEMBERSHIP_QUICK, runMembership } from './membership.js';
@@ -18,8 +20,9 @@ import type { PartResult } from './summary.js';
 const FULL = { requests: 200_000, rounds: 3, memoryKeys: 1_000_000, catchUpKeys: 1_000_000, delaySeconds: 5, antiEntropySeconds: 30, scanFields: 1_000_000 };
 const QUICK = { requests: 20_000, rounds: 2, memoryKeys: 100_000, catchUpKeys: 100_000, delaySeconds: 2, antiEntropySeconds: 12, scanFields: 100_000 };
 
-const USAGE = `usage: npm run bench -- [--only single|types|big|cluster|scripting|membership] [--quick] [--profile] [--stub]
-  --only     run one part (default single, types, big, cluster and scripting; membership runs only when named: 10-minute soak)
+const USAGE = `usage: npm run bench -- [--only single|types|big|cluster|scripting|membership|budget] [--quick] [--profile] [--stub]
+  --only     run one part (default single, types, big, cluster and scripting; membership (10-minute soak) and budget (CPU
+             per command by stage, under --cpu-prof) run only when named)
   --quick    smaller runs (-n ${QUICK.requests}, ${formatCount(QUICK.memoryKeys)} keys) for development
   --profile  run the single-node peerkv under node --cpu-prof and print its top functions
   --stub     stand redis-server in for peerkv (harness development only; figures mean nothing)`;
@@ -38,8 +41,8 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (values.only !== undefined && !['single', 'types', 'big', 'cluster', 'scripting', 'membership'].includes(values.only)) {
-    console.error(`bench: --only must be single, types, big, cluster, scripting or membership, got ${values.only}\n${USAGE}`);
+  if (values.only !== undefined && !['single', 'types', 'big', 'cluster', 'scripting', 'membership', 'budget'].includes(values.only)) {
+    console.error(`bench: --only must be single, types, big, cluster, scripting, membership or budget, got ${values.only}\n${USAGE}`);
     return 2;
   }
   installExitHandlers();
@@ -68,6 +71,9 @@ async function main(): Promise<number> {
     }
     if (values.only === 'membership') {
       parts.push(await runMembership(values.quick ? MEMBERSHIP_QUICK : MEMBERSHIP_FULL));
+    }
+    if (values.only === 'budget') {
+      parts.push(await runBudget({ requests: sizes.requests, rounds: sizes.rounds }));
     }
   } finally {
     await stopEverything();

@@ -50,10 +50,10 @@ export async function startRedis(name: string, extraArgs: readonly string[] = []
 }
 
 /** The minimal Node.js RESP server (bench/node-baseline-server.ts): the runtime's ceiling. */
-export async function startNodeBaseline(name: string, runtime = process.execPath): Promise<Server> {
+export async function startNodeBaseline(name: string, runtime = process.execPath, runtimeFlags: readonly string[] = []): Promise<Server> {
   const port = await freeTcpPort();
   const dataDir = makeTempDir(name);
-  return await ready({ name, kind: 'node-baseline', port, peerPort: 0, dataDir, child: startChild(name, runtime, [NODE_BASELINE_SCRIPT, String(port)]) });
+  return await ready({ name, kind: 'node-baseline', port, peerPort: 0, dataDir, child: startChild(name, runtime, [...runtimeFlags, NODE_BASELINE_SCRIPT, String(port)]) });
 }
 
 /**

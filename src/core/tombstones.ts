@@ -76,6 +76,9 @@ export class TombstoneTracker {
   }
 
   noteLocalWrite(writeSeq: number, records: readonly VersionedRecord[]): void {
+    let any = false;
+    for (let index = 0; !any && index < records.length; index++) any = records[index]!.value === null;
+    if (!any) return; // most writes write no tombstone: no array for them
     const tombstones = records.filter((record) => record.value === null);
     if (tombstones.length === 0 || this.pending.length >= PENDING_TOMBSTONES_MAX) return;
     this.pending.push({ writeSeq, records: tombstones });

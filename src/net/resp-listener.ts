@@ -156,7 +156,7 @@ class Connection implements SessionTransport {
     }
     if (session.hasPending()) {
       this.busy = true;
-      session.settle().then(
+      session.whenSettled(
         (bytes) => {
           this.busy = false;
           this.write(bytes);

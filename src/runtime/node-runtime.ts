@@ -4,9 +4,10 @@ import { hostname } from 'node:os';
 import { KEY_BUCKET_COUNT, keyBucket } from '../core/bytes.js';
 import type { ScoreIndex } from '../core/score-indexes.js';
 import type { RowPage } from '../core/store-view.js';
-import type { ClientWrite, Effect, Input, PeerHello } from '../core/io.js';
+import type { ClientWrite, Input, LogLevel, PeerHello } from '../core/io.js';
+import type { PeerMessage } from '../core/messages.js';
 import { NodeCore, WATCHERS_META_NAME } from '../core/node.js';
-import type { Hlc, VersionedRecord } from '../core/types.js';
+import type { Hlc, NodeId, VersionedRecord } from '../core/types.js';
 import { startAdminHttp, type AdminHttp } from '../net/admin-http.js';
 import { Discovery } from '../net/discovery.js';
 import { broadcastAddressFor } from '../net/broadcast-address.js';
@@ -16,6 +17,7 @@ import type { Engine, EngineInfo, KeyspaceEvent, LinkedPeer } from '../server/en
 import { lockDataDir, prepareDataDir } from '../storage/data-dir.js';
 import { openLmdbStore } from '../storage/lmdb-store.js';
 import type { Store } from '../storage/store.js';
+import { EffectExecutor, type AppliedEffect, type Commit, type EffectIo, type PersistEffect, type QuorumReadDoneEffect } from './effects.js';
 import { engineConfigView, engineInfo } from './engine-info.js';
 import { decodeMillis, encodeHlc, encodeMillis, loadIdentity, META_HLC, META_INCARNATION, META_LAST_UP } from './identity.js';
 import { KeyspaceEvents } from './keyspace-events.js';
@@ -31,7 +33,7 @@ export { HLC_SAVE_LEASE_MS } from './persistence.js';
 /** How often the last-up time is saved; an absence is measured from it. */
 export const LAST_UP_SAVE_INTERVAL_MS = 10_000;
 
-export class NodeRuntime implements Engine {
+export class NodeRuntime implements Engine, EffectIo {
   readonly core: NodeCore;
   /** How this node introduces itself; its incarnation grows when it refutes a suspicion. */
   private hello: PeerHello;
@@ -40,8 +42,12 @@ export class NodeRuntime implements Engine {
   private discovery: Discovery | undefined;
   private admin: AdminHttp | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
-  private wakeDeadlineMs = Infinity;
   private readonly persistence: Persistence;
+  /** Carries out the core's effects on this runtime (EffectIo below). */
+  private readonly executor = new EffectExecutor(this);
+  /** The commit behind each promise write() handed out (whenWritten), and the last one. */
+  private readonly commitOfWrite = new WeakMap<Promise<number>, Commit>();
+  private lastWrite: Promise<number> | undefined;
   private requestCounter = 0;
   private readonly waitResolvers = new Map<number, (replicas: number) => void>();
   private readonly quorumResolvers = new Map<number, { resolve: (record: VersionedRecord | undefined) => void; reject: (error: Error) => void }>();
@@ -68,7 +74,8 @@ export class NodeRuntime implements Engine {
       logger,
       savedClockMs: lastHlc.wallMs,
       lastStamp: () => this.core.clock.last,
-      onPersisted: (tokens) => this.input({ kind: 'persisted', nowMs: this.nowMs(), tokens }),
+      onCommitted: (commit) => this.executor.committed(commit),
+      onFailed: (commit, error) => this.executor.failed(commit, error),
     });
     this.core = new NodeCore({
       self,
@@ -207,16 +214,12 @@ export class NodeRuntime implements Engine {
   /** Feed one input to the core and carry out its effects. */
   input(input: Input): void {
     if (this.stopped) return;
-    this.execute(this.core.step(input));
+    this.executor.execute(this.core.step(input), input);
+    if (this.core.membership.incarnation() !== this.hello.incarnation) this.advertiseIncarnation();
   }
 
   get self(): PeerHello {
     return this.hello;
-  }
-
-  private execute(effects: readonly Effect[]): void {
-    for (const effect of effects) this.apply(effect);
-    if (this.core.membership.incarnation() !== this.hello.incarnation) this.advertiseIncarnation();
   }
 
   /**
@@ -232,51 +235,69 @@ export class NodeRuntime implements Engine {
     this.store.putMeta(META_INCARNATION, new TextEncoder().encode(String(incarnation))).catch((error: unknown) => this.logger.error({ err: error }, 'saving the incarnation failed'));
   }
 
-  private apply(effect: Effect): void {
-    switch (effect.kind) {
-      case 'send':
-        this.links.send(effect.to, effect.hlc, effect.message);
-        if (!this.clientsPaused && this.links.isCongested(effect.to)) this.applyBackpressure();
-        break;
-      case 'connect':
-        this.links.connect(effect.peer, effect.addr);
-        break;
-      case 'disconnect':
-        this.links.disconnect(effect.peer);
-        break;
-      case 'announce':
-        this.discovery?.announce();
-        break;
-      case 'persist':
-        void this.persistence.persist(effect.token, effect.records, effect.purgeKeys);
-        break;
-      case 'applied':
-        if (this.keyspace.hasListeners) this.keyspace.publish(effect.records, effect.previous, effect.expired, this.nowMs());
-        break;
-      case 'published':
-        for (const listener of this.peerPublishListeners) listener(effect.channel, effect.message);
-        break;
-      case 'waitDone':
-        this.waitResolvers.get(effect.requestId)?.(effect.replicas);
-        this.waitResolvers.delete(effect.requestId);
-        break;
-      case 'saveMeta':
-        this.store.putMeta(effect.name, effect.value).catch((error: unknown) => this.logger.error({ err: error, name: effect.name }, 'saving metadata failed'));
-        break;
-      case 'quorumReadDone': {
-        const pending = this.quorumResolvers.get(effect.requestId);
-        this.quorumResolvers.delete(effect.requestId);
-        if (effect.ok) pending?.resolve(effect.record);
-        else pending?.reject(new Error(`no quorum: ${effect.replies} of ${effect.needed} needed members answered`));
-        break;
-      }
-      case 'wakeAt':
-        this.scheduleWake(effect.deadlineMs);
-        break;
-      case 'log':
-        this.logger[effect.level](effect.fields, effect.message);
-        break;
-    }
+  // ---- EffectIo (what the executor acts on) ----
+
+  feed(input: Input): void {
+    this.input(input);
+  }
+
+  send(to: NodeId, hlc: Hlc, message: PeerMessage): void {
+    this.links.send(to, hlc, message);
+    if (!this.clientsPaused && this.links.isCongested(to)) this.applyBackpressure();
+  }
+
+  connect(peer: NodeId, addr: string): void {
+    this.links.connect(peer, addr);
+  }
+
+  disconnect(peer: NodeId): void {
+    this.links.disconnect(peer);
+  }
+
+  announce(): void {
+    this.discovery?.announce();
+  }
+
+  persist(effect: PersistEffect): Commit {
+    return this.persistence.persist(effect.records, effect.purgeKeys);
+  }
+
+  saveMeta(name: string, value: Uint8Array): void {
+    this.store.putMeta(name, value).catch((error: unknown) => this.logger.error({ err: error, name }, 'saving metadata failed'));
+  }
+
+  applied(effect: AppliedEffect): void {
+    if (this.keyspace.hasListeners) this.keyspace.publish(effect.records, effect.previous, effect.expired, this.nowMs());
+  }
+
+  published(channel: Uint8Array, message: Uint8Array): void {
+    for (const listener of this.peerPublishListeners) listener(channel, message);
+  }
+
+  waitDone(requestId: number, replicas: number): void {
+    this.waitResolvers.get(requestId)?.(replicas);
+    this.waitResolvers.delete(requestId);
+  }
+
+  quorumReadDone(effect: QuorumReadDoneEffect): void {
+    const pending = this.quorumResolvers.get(effect.requestId);
+    this.quorumResolvers.delete(effect.requestId);
+    if (effect.ok) pending?.resolve(effect.record);
+    else pending?.reject(new Error(`no quorum: ${effect.replies} of ${effect.needed} needed members answered`));
+  }
+
+  setWakeTimer(delayMs: number | undefined): void {
+    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    if (delayMs === undefined || this.stopped) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.executor.woke();
+    }, delayMs);
+  }
+
+  log(level: LogLevel, message: string, fields: Readonly<Record<string, unknown>>): void {
+    this.logger[level](fields, message);
   }
 
   /** When we were last running: a restart after more than the grace resyncs first. */
@@ -300,19 +321,6 @@ export class NodeRuntime implements Engine {
     this.clientsPaused = false;
     this.resp?.resumeReading();
     this.logger.info('peer links drained: resuming client reads');
-  }
-
-  private scheduleWake(deadlineMs: number): void {
-    if (deadlineMs === this.wakeDeadlineMs || this.stopped) return;
-    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
-    this.wakeDeadlineMs = deadlineMs;
-    if (!Number.isFinite(deadlineMs)) return;
-    const delayMs = Math.max(0, Math.min(deadlineMs - this.nowMs(), 60_000));
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = undefined;
-      this.wakeDeadlineMs = Infinity;
-      this.input({ kind: 'tick', nowMs: this.nowMs() });
-    }, delayMs);
   }
 
   // ---- Engine (what the Redis command table uses) ----
@@ -356,17 +364,23 @@ export class NodeRuntime implements Engine {
   write(writes: readonly ClientWrite[]): Promise<number> {
     if (this.stopped) return Promise.reject(new Error('node is shutting down'));
     const requestId = ++this.requestCounter;
-    const effects = this.core.step({ kind: 'clientWrite', nowMs: this.nowMs(), requestId, writes });
-    let result: Promise<number> | undefined;
-    for (const effect of effects) {
-      if (effect.kind === 'persist' && effect.requestId === requestId) {
-        const writeSeq = effect.writeSeq;
-        result = this.persistence.persist(effect.token, effect.records, effect.purgeKeys).then(() => writeSeq);
-      } else {
-        this.apply(effect);
-      }
+    this.input({ kind: 'clientWrite', nowMs: this.nowMs(), requestId, writes });
+    // One promise per LMDB transaction, shared by every write in it: it resolves with the
+    // newest write sequence of the transaction, at or above this write's (WAIT counts on it).
+    const commit = this.executor.clientCommit();
+    const acknowledged = commit.acknowledged();
+    if (this.lastWrite !== acknowledged) {
+      this.lastWrite = acknowledged;
+      this.commitOfWrite.set(acknowledged, commit);
     }
-    return result ?? Promise.resolve(this.core.lastWriteSeq());
+    return acknowledged;
+  }
+
+  whenWritten(write: Promise<number>, settled: (writeSeq: number, error?: unknown) => void): boolean {
+    const commit = this.commitOfWrite.get(write);
+    if (commit === undefined) return false;
+    commit.whenSettled(settled);
+    return true;
   }
 
   scan(cursor: number, count: number): { keys: Uint8Array[]; headers: VersionedRecord[]; cursor: number } {

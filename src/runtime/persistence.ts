@@ -1,6 +1,8 @@
-// Carries out the core's persist effects: LMDB writes in order, reported once per transaction, with the clock bound saved beside them.
+// Carries out the core's persist effects: LMDB writes in order, grouped into one Commit per
+// LMDB transaction and reported once when it commits, with the clock bound saved beside them.
 import type { Hlc, VersionedRecord } from '../core/types.js';
 import type { Store } from '../storage/store.js';
+import { Commit } from './effects.js';
 import { encodeHlc, META_HLC } from './identity.js';
 import type { Logger } from './logger.js';
 
@@ -12,14 +14,6 @@ import type { Logger } from './logger.js';
  */
 export const HLC_SAVE_LEASE_MS = 100;
 
-/** The persist effects of one LMDB transaction, reported to the core once it commits. */
-interface CommitGroup {
-  readonly committed: Promise<void>;
-  readonly tokens: number[];
-  settled: boolean;
-  done: Promise<void>;
-}
-
 export interface PersistenceOptions {
   readonly store: Store;
   readonly logger: Logger;
@@ -27,15 +21,17 @@ export interface PersistenceOptions {
   readonly savedClockMs: number;
   /** The newest stamp the clock has issued (read lazily: the core is built after this). */
   readonly lastStamp: () => Hlc;
-  /** The tokens of every transaction that committed in one turn, reported in a later turn. */
-  readonly onPersisted: (tokens: number[]) => void;
+  /** A transaction committed: called once, in the turn it is known, with the commit holding its persists. */
+  readonly onCommitted: (commit: Commit) => void;
+  /** A transaction failed for good (the store closed while it could not write). */
+  readonly onFailed: (commit: Commit, error: unknown) => void;
 }
 
 export class Persistence {
-  private readonly persistedTokens: number[] = [];
-  private persistFlushScheduled = false;
   private lastWrite: Promise<void> = Promise.resolve();
-  private commitGroup: CommitGroup | undefined;
+  /** The commit of the transaction being filled: the store hands its writes one promise. */
+  private commit: Commit | undefined;
+  private commitPromise: Promise<void> | undefined;
   /** Every stamp below this wall time is covered by the saved clock bound. */
   private hlcBoundMs: number;
   private lastCommitMs = Date.now();
@@ -54,47 +50,34 @@ export class Persistence {
     return this.lastWrite.catch(() => undefined);
   }
 
-  /** Commit a persist effect in order after all earlier ones; then report its token. */
-  persist(token: number, records: readonly VersionedRecord[], purgeKeys: readonly Uint8Array[]): Promise<void> {
+  /**
+   * Write records and purges in order after all earlier ones: the commit (one per LMDB
+   * transaction) that holds them, reported through onCommitted / onFailed.
+   */
+  persist(records: readonly VersionedRecord[], purgeKeys: readonly Uint8Array[]): Commit {
     if (records.length > 0) this.coverClock();
-    const committed =
+    const written =
       records.length === 0 && purgeKeys.length === 0 ? this.lastWrite : this.options.store.write({ records, purgeKeys });
-    this.lastWrite = committed;
+    this.lastWrite = written;
     // One reaction per LMDB transaction, not per write: the store hands every write of a
     // transaction the same promise.
-    let group = this.commitGroup;
-    if (group === undefined || group.committed !== committed || group.settled) {
-      const tokens: number[] = [];
-      const fresh: CommitGroup = { committed, tokens, settled: false, done: Promise.resolve() };
-      fresh.done = committed.then(
+    let commit = this.commit;
+    if (commit === undefined || this.commitPromise !== written || commit.state !== 'pending') {
+      const fresh = new Commit();
+      written.then(
         () => {
-          fresh.settled = true;
-          this.notePersisted(tokens);
+          this.lastCommitMs = Date.now();
+          this.options.onCommitted(fresh);
         },
         (error: unknown) => {
-          fresh.settled = true;
-          this.options.logger.error({ err: error, writes: tokens.length }, 'storage write failed');
-          throw error;
+          this.options.logger.error({ err: error, writes: fresh.tokens.length }, 'storage write failed');
+          this.options.onFailed(fresh, error);
         },
       );
-      fresh.done.catch(() => undefined);
-      this.commitGroup = group = fresh;
+      this.commit = commit = fresh;
+      this.commitPromise = written;
     }
-    group.tokens.push(token);
-    return group.done;
-  }
-
-  private notePersisted(tokens: readonly number[]): void {
-    this.lastCommitMs = Date.now();
-    for (const token of tokens) this.persistedTokens.push(token);
-    if (this.persistFlushScheduled) return;
-    this.persistFlushScheduled = true;
-    // Every commit of one LMDB batch resolves in the same turn: report them to the core
-    // together, so replication sends one frame per peer for the whole batch.
-    setImmediate(() => {
-      this.persistFlushScheduled = false;
-      this.options.onPersisted(this.persistedTokens.splice(0));
-    });
+    return commit;
   }
 
   /**

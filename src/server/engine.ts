@@ -124,6 +124,12 @@ export interface Engine {
    */
   write(writes: readonly ClientWrite[]): Promise<number>;
   /**
+   * When `write` is a promise this engine's write() returned: call `settled` once it
+   * settles (writeSeq, or error when it failed), without a promise reaction, and say true.
+   * False: not one of its writes (await it instead).
+   */
+  whenWritten?(write: Promise<number>, settled: (writeSeq: number, error?: unknown) => void): boolean;
+  /**
    * Live keys from bucket cursor on, with the headers they read with (Keyspace.liveKeysOf:
    * hashes need a live field); cursor 0 starts, a returned 0 means done.
    */

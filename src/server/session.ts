@@ -162,10 +162,50 @@ export class Session implements CommandContext {
   }
 
   /** Wait for every deferred reply of the batch; the batch's bytes in order, `out` emptied. */
-  async settle(): Promise<Buffer> {
+  settle(): Promise<Buffer> {
+    return new Promise((resolve, reject) => this.whenSettled(resolve, reject));
+  }
+
+  /**
+   * settle() without a promise of its own: `done` gets the batch's bytes. The writes of one
+   * batch mostly share one commit (one promise per LMDB transaction, NodeRuntime.write):
+   * then the batch waits on that promise once.
+   */
+  whenSettled(done: (bytes: Buffer) => void, failed: (error: unknown) => void): void {
     const pending = this.pending;
+    if (pending.length === 0) return guarded(done, this.out.take(), failed);
     this.pending = [];
-    const outcomes = pending.length === 1 ? [await settleOne(pending[0]!.promise as Promise<number | Buffer>)] : await Promise.allSettled(pending.map((entry) => entry.promise));
+    const shared = pending[0]!.promise as Promise<number>;
+    let one = pending[0]!.isWrite;
+    for (let index = 1; one && index < pending.length; index++) one = pending[index]!.promise === shared && pending[index]!.isWrite;
+    if (one) {
+      // The node's writes are waited on by a callback of their commit (no promise reaction).
+      if (this.server.engine.whenWritten?.(shared, (writeSeq, error) => this.sharedSettled(pending, writeSeq, error, done, failed)) === true) return;
+      shared.then(
+        (writeSeq) => this.sharedSettled(pending, writeSeq, undefined, done, failed),
+        (reason: unknown) => this.sharedSettled(pending, 0, reason ?? new Error('write failed'), done, failed),
+      );
+      return;
+    }
+    Promise.allSettled(pending.map((entry) => entry.promise)).then((outcomes) => done(this.settled(pending, outcomes))).catch(failed);
+  }
+
+  /** The one commit of the batch settled (whenSettled). */
+  private sharedSettled(pending: PendingReply[], writeSeq: number, error: unknown, done: (bytes: Buffer) => void, failed: (error: unknown) => void): void {
+    if (error === undefined) {
+      if (writeSeq > this.lastWriteSeq) this.lastWriteSeq = writeSeq;
+      return guarded(done, this.out.take(), failed);
+    }
+    let bytes: Buffer;
+    try {
+      bytes = this.splice(pending, pending.map(() => ({ status: 'rejected', reason: error }) as const));
+    } catch (spliceError) {
+      return failed(spliceError);
+    }
+    guarded(done, bytes, failed);
+  }
+
+  private settled(pending: PendingReply[], outcomes: PromiseSettledResult<number | Buffer>[]): Buffer {
     let clean = true;
     for (let index = 0; index < pending.length; index++) {
       const outcome = outcomes[index]!;
@@ -205,11 +245,12 @@ export class Session implements CommandContext {
   }
 }
 
-async function settleOne<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {
+/** done(bytes), and failed(error) if it throws (a throw in a promise reaction would end the process). */
+function guarded(done: (bytes: Buffer) => void, bytes: Buffer, failed: (error: unknown) => void): void {
   try {
-    return { status: 'fulfilled', value: await promise };
-  } catch (reason) {
-    return { status: 'rejected', reason };
+    done(bytes);
+  } catch (error) {
+    failed(error);
   }
 }
 

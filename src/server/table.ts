@@ -26,6 +26,10 @@ const LOOKUP_CACHE_ENTRIES_MAX = 1024;
 export class CommandTable {
   private readonly byName = new Map<string, CommandSpec>();
   private readonly cache = new Map<string, CommandSpec | null>();
+  /** The spelling last found (its bytes), and its command. */
+  private readonly lastBytes = new Uint8Array(COMMAND_NAME_BYTES_MAX);
+  private lastLength = -1;
+  private lastSpec: CommandSpec | undefined;
 
   add(spec: CommandSpec): void {
     if (this.byName.has(spec.name)) throw new Error(`duplicate command ${spec.name}`);
@@ -46,11 +50,26 @@ export class CommandTable {
 
   lookup(name: Buffer): CommandSpec | undefined {
     if (name.length > COMMAND_NAME_BYTES_MAX) return undefined;
+    // A pipeline mostly repeats one command: the same spelling as last time needs no string.
+    if (name.length === this.lastLength && this.lastSpec !== undefined) {
+      let same = true;
+      for (let index = 0; same && index < name.length; index++) same = name[index] === this.lastBytes[index];
+      if (same) return this.lastSpec;
+    }
     const spelling = name.toString('latin1');
     const cached = this.cache.get(spelling);
-    if (cached !== undefined) return cached ?? undefined;
-    const spec = this.byName.get(spelling.toLowerCase());
-    if (this.cache.size < LOOKUP_CACHE_ENTRIES_MAX) this.cache.set(spelling, spec ?? null);
+    let spec: CommandSpec | undefined;
+    if (cached !== undefined) {
+      spec = cached ?? undefined;
+    } else {
+      spec = this.byName.get(spelling.toLowerCase());
+      if (this.cache.size < LOOKUP_CACHE_ENTRIES_MAX) this.cache.set(spelling, spec ?? null);
+    }
+    if (spec !== undefined) {
+      this.lastBytes.set(name);
+      this.lastLength = name.length;
+      this.lastSpec = spec;
+    }
     return spec;
   }
 }

@@ -186,6 +186,8 @@ export class LmdbStore implements Store {
    */
   private lastLookupKey: Buffer | undefined;
   private lastLookupSource: Uint8Array | undefined;
+  /** lastLookupKey as an overlay map key, when the lookup built it (the overlay was not empty). */
+  private lastLookupMapKey: string | undefined;
   private corruptRecords = 0;
   private dirtySinceSync = false;
   private syncError: Error | undefined;
@@ -235,14 +237,17 @@ export class LmdbStore implements Store {
 
   get(key: Uint8Array): VersionedRecord | undefined {
     const storedKey = encodeStoredKey(key);
+    let mapKey: string | undefined;
     if (this.overlay.size > 0) {
-      const entry = this.overlay.get(storedKey.toString('latin1'));
+      mapKey = storedKey.toString('latin1');
+      const entry = this.overlay.get(mapKey);
       if (entry !== undefined) return entry.record ?? undefined;
     }
     // getBinaryFast fills a buffer lmdb-js reuses: decode (copying the value) before any other LMDB call.
     const bytes = this.records.getBinaryFast(storedKey);
     this.lastLookupKey = storedKey;
     this.lastLookupSource = key;
+    this.lastLookupMapKey = mapKey;
     if (bytes === undefined) return undefined;
     const record = decodeRecordValueCopy(isLongKey(key) ? undefined : key, bytes);
     if (record === undefined) this.corruptRecords++;
@@ -269,8 +274,9 @@ export class LmdbStore implements Store {
     let commit: Promise<boolean> | undefined;
     for (const record of batch.records) {
       // Writers read a key just before writing it: reuse its stored form (same bytes object).
-      const storedKey = record.key === this.lastLookupSource && this.lastLookupKey !== undefined ? this.lastLookupKey : encodeStoredKey(record.key);
-      const entry = this.setOverlay(storedKey, record.key, record);
+      const lookedUp = record.key === this.lastLookupSource && this.lastLookupKey !== undefined;
+      const storedKey = lookedUp ? this.lastLookupKey! : encodeStoredKey(record.key);
+      const entry = this.setOverlay(storedKey, record.key, record, lookedUp ? this.lastLookupMapKey : undefined);
       commit = this.records.put(storedKey, encodeRecordValue(record));
       this.track(commit).records.push(entry);
     }
@@ -610,10 +616,11 @@ export class LmdbStore implements Store {
     return entries.sort((a, b) => a.bucket - b.bucket);
   }
 
-  private setOverlay(storedKey: Buffer, key: Uint8Array, record: VersionedRecord | null): OverlayEntry {
-    const mapKey = storedKey.toString('latin1');
+  private setOverlay(storedKey: Buffer, key: Uint8Array, record: VersionedRecord | null, knownMapKey?: string): OverlayEntry {
+    const mapKey = knownMapKey ?? storedKey.toString('latin1');
     this.lastLookupKey = undefined;
     this.lastLookupSource = undefined;
+    this.lastLookupMapKey = undefined;
     const bucket = bucketOfStoredKey(storedKey);
     const entry: OverlayEntry = { mapKey, bucket, key, record };
     this.overlay.set(mapKey, entry);

@@ -233,7 +233,7 @@ export class Simulator {
       savedWatchers: node.store.getCommittedMeta(WATCHERS_META_NAME),
     } as NodeCoreOptions);
     node.lastHlc = node.core.clock.last;
-    node.wakeDeadlineMs = Infinity;
+    node.executor = this.effects.executorFor(node);
     node.memberStates.clear();
     this.note(`${node.name} start incarnation=${hello.incarnation} lastHlc=${hlcText(lastHlc)} records=${node.store.countRecords()}`);
     this.fd.refresh();
@@ -246,6 +246,7 @@ export class Simulator {
     this.crashes++;
     this.note(`${node.name} CRASH (${node.store.pendingCount()} uncommitted writes lost)`);
     node.core = undefined;
+    node.executor = undefined;
     node.epoch++;
     node.store.crash();
     node.wants.clear();
@@ -293,10 +294,8 @@ export class Simulator {
       this.history.fail('hlc-monotonic', this.nowMs, `${node.name} clock went from ${hlcText(node.lastHlc)} to ${hlcText(last)} on ${input.kind}`);
     }
     node.lastHlc = last;
-    for (const effect of effects) {
-      this.note(`${node.name} ${describeEffect(effect)}`);
-      this.effects.execute(node, input, effect);
-    }
+    for (const effect of effects) this.note(`${node.name} ${describeEffect(effect)}`);
+    node.executor!.execute(effects, input);
     this.fd.afterStep(node);
     return effects;
   }

@@ -1,8 +1,10 @@
-// Carries out a node's effects in the simulated world: sends and dials on the
-// simulated network, persists to the simulated disk with commit delays and stalls,
-// wake timers, UDP discovery broadcasts; and checks merged records on the way.
-import type { Effect, Input } from '../../src/core/io.js';
-import type { VersionedRecord } from '../../src/core/types.js';
+// A node's I/O in the simulated world, under the runtime's own effect executor: sends and
+// dials on the simulated network, persists to the simulated disk with commit delays and
+// stalls, wake timers, UDP discovery broadcasts; and checks merged records on the way.
+import type { Input, LogLevel } from '../../src/core/io.js';
+import type { PeerMessage } from '../../src/core/messages.js';
+import type { Hlc, NodeId, VersionedRecord } from '../../src/core/types.js';
+import { Commit, EffectExecutor, type AppliedEffect, type EffectIo, type PersistEffect } from '../../src/runtime/effects.js';
 import type { Simulator } from './harness.js';
 import type { SimNode } from './sim-node.js';
 import { describeRecord, shortId } from './trace.js';
@@ -10,56 +12,110 @@ import { describeRecord, shortId } from './trace.js';
 /** A stalled commit (fsync behind a busy disk) takes up to this long. */
 const DISK_STALL_MS_MAX = 1_500;
 
+/**
+ * One life of one node's I/O in the simulated world; the runtime's effect executor
+ * (src/runtime/effects.ts) carries out the core's effects on it. Each persist is its own
+ * commit, after a random storage delay, in order.
+ */
+class SimNodeIo implements EffectIo {
+  readonly executor = new EffectExecutor(this);
+  private wakeToken = 0;
+
+  constructor(
+    private readonly effects: NodeEffects,
+    private readonly sim: Simulator,
+    private readonly node: SimNode,
+    private readonly epoch: number,
+  ) {}
+
+  nowMs(): number {
+    return this.sim.nodeNowMs(this.node);
+  }
+
+  /** A paused process gets it when it resumes; a crashed one never. */
+  feed(input: Input): void {
+    this.sim.feed(this.node, this.epoch, () => input);
+  }
+
+  send(to: NodeId, hlc: Hlc, message: PeerMessage): void {
+    const sim = this.sim;
+    const node = this.node;
+    const index = sim.indexOf(to);
+    const session = index === undefined ? undefined : node.linkSessions.get(index);
+    if (index === undefined || session === undefined || !sim.network.send(node.index, index, session, hlc, message)) sim.note(`${node.name}    (no link to ${shortId(to)}: dropped)`);
+  }
+
+  connect(peer: NodeId): void {
+    const index = this.sim.indexOf(peer);
+    if (index === undefined || index === this.node.index) return;
+    this.node.wants.add(index);
+    this.sim.network.ensureDial(this.node.index, index);
+  }
+
+  disconnect(peer: NodeId): void {
+    const sim = this.sim;
+    const node = this.node;
+    const index = sim.indexOf(peer);
+    if (index === undefined) return;
+    node.wants.delete(index);
+    const ends = [node.index, ...(sim.nodes[index]!.core !== undefined ? [index] : [])];
+    sim.network.reset(node.index, index, `${node.name} disconnected`, ends);
+  }
+
+  announce(): void {
+    this.effects.broadcast(this.node);
+  }
+
+  persist(effect: PersistEffect): Commit {
+    const sim = this.sim;
+    const node = this.node;
+    if (effect.requestId > 0) sim.client.onLocalStamps(node, effect.requestId, effect.records);
+    node.store.write(effect.token, effect.records, effect.purgeKeys, node.core!.clock.last);
+    const commit = new Commit();
+    this.effects.scheduleCommit(node, effect.token, () => {
+      sim.history.noteCommitted(node.name, effect.records, sim.nowMs);
+      if (effect.requestId > 0) sim.client.onAcked(node, effect.requestId, effect.records, effect.writeSeq);
+      this.executor.committed(commit);
+    });
+    return commit;
+  }
+
+  saveMeta(name: string, value: Uint8Array): void {
+    this.node.store.writeMeta(name, value, this.node.core!.clock.last);
+    this.effects.scheduleCommit(this.node, -1, () => undefined);
+  }
+
+  applied(effect: AppliedEffect, input: Input): void {
+    if (input.kind === 'peerMessage' && !effect.expired) this.effects.checkNotFromFuture(this.node, input, effect.records);
+  }
+
+  published(): void {}
+
+  waitDone(requestId: number, replicas: number): void {
+    this.sim.client.onWaitDone(this.node, requestId, replicas);
+  }
+
+  quorumReadDone(): void {}
+
+  /** As the runtime's: a new deadline replaces the timer. */
+  setWakeTimer(delayMs: number | undefined): void {
+    const token = ++this.wakeToken;
+    if (delayMs === undefined) return;
+    this.sim.queue.push(this.sim.nowMs + delayMs, () => {
+      if (this.wakeToken !== token || this.node.epoch !== this.epoch) return;
+      this.executor.woke();
+    });
+  }
+
+  log(_level: LogLevel, _message: string, _fields: Readonly<Record<string, unknown>>): void {}
+}
+
 export class NodeEffects {
   constructor(private readonly sim: Simulator) {}
 
-  execute(node: SimNode, input: Input, effect: Effect): void {
-    const sim = this.sim;
-    switch (effect.kind) {
-      case 'send': {
-        const to = sim.indexOf(effect.to);
-        const session = to === undefined ? undefined : node.linkSessions.get(to);
-        if (to === undefined || session === undefined || !sim.network.send(node.index, to, session, effect.hlc, effect.message)) sim.note(`${node.name}    (no link to ${shortId(effect.to)}: dropped)`);
-        break;
-      }
-      case 'connect': {
-        const peer = sim.indexOf(effect.peer);
-        if (peer === undefined || peer === node.index) break;
-        node.wants.add(peer);
-        sim.network.ensureDial(node.index, peer);
-        break;
-      }
-      case 'disconnect': {
-        const peer = sim.indexOf(effect.peer);
-        if (peer === undefined) break;
-        node.wants.delete(peer);
-        const ends = [node.index, ...(sim.nodes[peer]!.core !== undefined ? [peer] : [])];
-        sim.network.reset(node.index, peer, `${node.name} disconnected`, ends);
-        break;
-      }
-      case 'announce':
-        this.broadcast(node);
-        break;
-      case 'persist':
-        this.persist(node, effect);
-        break;
-      case 'applied':
-        if (input.kind === 'peerMessage' && !effect.expired) this.checkNotFromFuture(node, input, effect.records);
-        break;
-      case 'waitDone':
-        sim.client.onWaitDone(node, effect.requestId, effect.replicas);
-        break;
-      case 'wakeAt':
-        this.scheduleWake(node, effect.deadlineMs);
-        break;
-      case 'log':
-        break;
-      default: {
-        // Effects newer than this simulator: metadata saves are modelled, others ignored.
-        const other = effect as { kind: string; name?: string; value?: Uint8Array };
-        if (other.kind === 'saveMeta' && other.name !== undefined && other.value !== undefined) this.saveMeta(node, other.name, other.value);
-      }
-    }
+  /** The executor of a node's new life (start or restart): its timers and commits die with it. */
+  executorFor(node: SimNode): EffectExecutor {
+    return new SimNodeIo(this, this.sim, node, node.epoch).executor;
   }
 
   /** UDP discovery: to every node not partitioned away, maybe lost, maybe twice. */
@@ -81,7 +137,7 @@ export class NodeEffects {
    * A merged record may be at most maxOffset ahead of the receiver's clock (the frame check);
    * a clear derived from an expiry is stamped at the expiry time, not by a clock.
    */
-  private checkNotFromFuture(node: SimNode, input: Input, records: readonly VersionedRecord[]): void {
+  checkNotFromFuture(node: SimNode, input: Input, records: readonly VersionedRecord[]): void {
     for (const record of records) {
       if (this.sim.history.isDerivedClear(record)) continue;
       if (record.hlc.wallMs > input.nowMs + this.sim.config.hlcMaxOffsetMs) {
@@ -90,25 +146,8 @@ export class NodeEffects {
     }
   }
 
-  private persist(node: SimNode, effect: Extract<Effect, { kind: 'persist' }>): void {
-    const sim = this.sim;
-    const core = node.core!;
-    if (effect.requestId > 0) sim.client.onLocalStamps(node, effect.requestId, effect.records);
-    node.store.write(effect.token, effect.records, effect.purgeKeys, core.clock.last);
-    this.scheduleCommit(node, effect.token, () => {
-      sim.history.noteCommitted(node.name, effect.records, sim.nowMs);
-      if (effect.requestId > 0) sim.client.onAcked(node, effect.requestId, effect.records, effect.writeSeq);
-      sim.step(node, { kind: 'persisted', nowMs: sim.nodeNowMs(node), tokens: [effect.token] });
-    });
-  }
-
-  private saveMeta(node: SimNode, name: string, value: Uint8Array): void {
-    node.store.writeMeta(name, value, node.core!.clock.last);
-    this.scheduleCommit(node, -1, () => undefined);
-  }
-
   /** Commits happen in write order, each after a random storage delay. */
-  private scheduleCommit(node: SimNode, token: number, committed: () => void): void {
+  scheduleCommit(node: SimNode, token: number, committed: () => void): void {
     const sim = this.sim;
     const stalled = sim.phase === 'chaos' && sim.rng.nextFloat() < sim.plan.diskStallRate[node.index]!;
     const delayMs = sim.rng.nextInt(sim.plan.commitDelayMaxMs + 1) + (stalled ? sim.rng.nextInt(DISK_STALL_MS_MAX) : 0);
@@ -126,21 +165,5 @@ export class NodeEffects {
       committed();
     };
     sim.queue.push(commitAtMs, commit);
-  }
-
-  private scheduleWake(node: SimNode, deadlineMs: number): void {
-    const sim = this.sim;
-    // As the runtime: an unchanged deadline keeps its timer; a new one replaces it.
-    if (deadlineMs === node.wakeDeadlineMs) return;
-    node.wakeDeadlineMs = deadlineMs;
-    const token = ++node.wakeToken;
-    if (!Number.isFinite(deadlineMs)) return;
-    const delayMs = Math.max(0, Math.min(deadlineMs - sim.nodeNowMs(node), 60_000));
-    const epoch = node.epoch;
-    sim.queue.push(sim.nowMs + delayMs, () => {
-      if (node.wakeToken !== token || node.epoch !== epoch) return;
-      node.wakeDeadlineMs = Infinity;
-      sim.feed(node, epoch, () => ({ kind: 'tick', nowMs: 0 }));
-    });
   }
 }

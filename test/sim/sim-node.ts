@@ -1,7 +1,8 @@
 // One simulated node: its disk, its NodeCore while running, and the harness's
-// bookkeeping around it (life epoch, pause, wake timer, links it wants).
+// bookkeeping around it (life epoch, pause, links it wants).
 import type { PeerHello } from '../../src/core/io.js';
 import type { NodeCore } from '../../src/core/node.js';
+import type { EffectExecutor } from '../../src/runtime/effects.js';
 import type { Hlc, MemberState, NodeId } from '../../src/core/types.js';
 import { SimStore } from './sim-store.js';
 
@@ -11,11 +12,11 @@ export interface SimNode {
   readonly id: NodeId;
   readonly store: SimStore;
   core: NodeCore | undefined;
+  /** Carries out the core's effects (the runtime's executor on simulated I/O); one per life. */
+  executor: EffectExecutor | undefined;
   /** Bumps on crash: events scheduled for an earlier life are void. */
   epoch: number;
   frozenUntilMs: number;
-  wakeDeadlineMs: number;
-  wakeToken: number;
   readonly wants: Set<number>;
   /** Link session per peer as this node last heard of it (linkUp); sends go on that one only. */
   readonly linkSessions: Map<number, number>;
@@ -32,10 +33,9 @@ export function createSimNode(index: number, id: NodeId): SimNode {
     id,
     store: new SimStore(),
     core: undefined,
+    executor: undefined,
     epoch: 0,
     frozenUntilMs: 0,
-    wakeDeadlineMs: Infinity,
-    wakeToken: 0,
     wants: new Set(),
     linkSessions: new Map(),
     lastCommitAtMs: 0,

@@ -1,10 +1,11 @@
-// Proves the runtime's persistence reports each LMDB transaction's persist effects once, in one later turn, saves the clock bound only when stamps reach it (in the same transaction), and logs and rejects a failed commit.
+// Proves the runtime's persistence groups the persists of one LMDB transaction into one Commit reported once when it commits, saves the clock bound only when stamps reach it (in the same transaction), and logs and reports a failed commit once.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { utf8 } from '../../src/core/bytes.js';
 import type { Hlc, VersionedRecord } from '../../src/core/types.js';
 import { decodeHlc, META_HLC } from '../../src/runtime/identity.js';
 import type { Logger } from '../../src/runtime/logger.js';
+import type { Commit } from '../../src/runtime/effects.js';
 import { HLC_SAVE_LEASE_MS, Persistence } from '../../src/runtime/persistence.js';
 import type { Store, WriteBatch } from '../../src/storage/store.js';
 import { recordingLogger } from '../support/memory-engine.js';
@@ -55,66 +56,68 @@ function setup(savedClockMs: number) {
   const store = new FakeStore();
   const { logger, lines } = recordingLogger();
   let clock: Hlc = { wallMs: savedClockMs, logical: 0 };
-  const reported: number[][] = [];
+  const reported: Commit[] = [];
+  const failed: Commit[] = [];
   const persistence = new Persistence({
     store: store as unknown as Store,
     logger: logger as unknown as Logger,
     savedClockMs,
     lastStamp: () => clock,
-    onPersisted: (tokens) => reported.push(tokens),
+    onCommitted: (commit) => reported.push(commit),
+    onFailed: (commit) => failed.push(commit),
   });
-  return { store, lines, persistence, reported, stamp: (wallMs: number) => (clock = { wallMs, logical: 0 }) };
+  return { store, lines, persistence, reported, failed, stamp: (wallMs: number) => (clock = { wallMs, logical: 0 }) };
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-test('the writes of one transaction are reported once, together, after it commits', async () => {
+test('the writes of one transaction share one commit, reported once after it commits', async () => {
   const { store, persistence, reported, stamp } = setup(1_000);
   stamp(900);
-  const first = persistence.persist(1, [record('a', 900)], []);
-  const second = persistence.persist(2, [record('b', 900)], []);
-  assert.equal(first, second, 'one reaction for the whole transaction');
+  const first = persistence.persist([record('a', 900)], []);
+  const second = persistence.persist([record('b', 900)], []);
+  assert.equal(first, second, 'one commit for the whole transaction');
+  assert.deepEqual(reported, [], 'not before it commits');
   store.commit();
-  await first;
-  assert.deepEqual(reported, [], 'reported in a later turn');
   await nextTurn();
-  assert.deepEqual(reported, [[1, 2]]);
-  const third = persistence.persist(3, [record('c', 900)], []);
-  assert.notEqual(third, first, 'a new transaction, a new group');
+  assert.deepEqual(reported, [first]);
+  const third = persistence.persist([record('c', 900)], []);
+  assert.notEqual(third, first, 'a new transaction, a new commit');
+  const empty = persistence.persist([], []);
+  assert.equal(empty, third, 'nothing to write: it waits with the transaction being filled');
   store.commit();
-  await third;
   await nextTurn();
-  assert.deepEqual(reported, [[1, 2], [3]]);
+  assert.deepEqual(reported, [first, third]);
 });
 
 test('the clock bound is saved only when stamps reach it, in the transaction of those records', async () => {
   const { store, persistence, stamp } = setup(1_000);
   stamp(999);
-  void persistence.persist(1, [record('a', 999)], []);
+  void persistence.persist([record('a', 999)], []);
   assert.equal(store.meta.length, 0, 'the saved bound still covers 999');
   stamp(1_000);
-  void persistence.persist(2, [record('b', 1_000)], []);
+  void persistence.persist([record('b', 1_000)], []);
   assert.equal(store.meta.length, 1);
   assert.equal(store.meta[0]!.name, META_HLC);
   assert.deepEqual(decodeHlc(store.meta[0]!.value), { wallMs: 1_000 + HLC_SAVE_LEASE_MS, logical: 0 });
   assert.equal(store.meta[0]!.transaction, 0, 'same transaction as record b');
   stamp(1_000 + HLC_SAVE_LEASE_MS - 1);
-  void persistence.persist(3, [record('c', 1_050)], []);
+  void persistence.persist([record('c', 1_050)], []);
   assert.equal(store.meta.length, 1, 'covered until the bound');
-  void persistence.persist(4, [], [utf8('gone')]);
+  void persistence.persist([], [utf8('gone')]);
   assert.equal(store.meta.length, 1, 'a purge stamps nothing');
   store.commit();
   await persistence.settled();
 });
 
-test('a failed commit is logged once and rejects every write of its transaction', async () => {
-  const { store, persistence, reported, lines } = setup(10_000);
-  const first = persistence.persist(1, [record('a', 1)], []);
-  const second = persistence.persist(2, [record('b', 1)], []);
+test('a failed commit is logged once and reported failed, not committed', async () => {
+  const { store, persistence, reported, failed, lines } = setup(10_000);
+  const first = persistence.persist([record('a', 1)], []);
+  const second = persistence.persist([record('b', 1)], []);
   store.commit(new Error('disk full'));
-  await assert.rejects(first, /disk full/);
-  await assert.rejects(second, /disk full/);
   await nextTurn();
+  assert.deepEqual(failed, [first]);
+  assert.equal(second, first);
   assert.deepEqual(reported, [], 'nothing reported as persisted');
   assert.equal(lines.filter((line) => line.level === 'error' && line.msg === 'storage write failed').length, 1);
   await persistence.settled();
