@@ -66,6 +66,10 @@ export async function runStart(options: NodeOptions): Promise<number> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // SHUTDOWN from a client: the same clean stop (a second one is not a forced exit).
+    running.runtime.onShutdownRequest(() => {
+      if (!stopping) onSignal('SIGTERM');
+    });
     process.off('SIGINT', onEarlySignal);
     process.off('SIGTERM', onEarlySignal);
     if (signalDuringStart !== undefined) onSignal(signalDuringStart);

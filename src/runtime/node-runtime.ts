@@ -58,6 +58,7 @@ export class NodeRuntime implements Engine, EffectIo {
   private clientsPaused = false;
   private lastUpTimer: NodeJS.Timeout | undefined;
   private backpressureEvents = 0;
+  private shutdownHandler: (() => void) | undefined;
 
   private constructor(
     readonly options: NodeOptions,
@@ -460,6 +461,21 @@ export class NodeRuntime implements Engine, EffectIo {
   onPeerPublish(listener: (channel: Uint8Array, message: Uint8Array) => void): () => void {
     this.peerPublishListeners.add(listener);
     return () => this.peerPublishListeners.delete(listener);
+  }
+
+  /** SAVE: everything committed so far, flushed to disk. */
+  flush(): Promise<void> {
+    return this.store.flush();
+  }
+
+  /** Who stops the node when a client sends SHUTDOWN (`peerkv start` runs its SIGTERM path); by default stop(). */
+  onShutdownRequest(handler: () => void): void {
+    this.shutdownHandler = handler;
+  }
+
+  requestShutdown(): void {
+    if (this.shutdownHandler !== undefined) this.shutdownHandler();
+    else void this.stop();
   }
 
   /** Stop accepting, close links, let pending writes commit, flush and close LMDB. */

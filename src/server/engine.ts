@@ -145,6 +145,10 @@ export interface Engine {
   quorumGet?(key: Uint8Array, timeoutMs: number): Promise<VersionedRecord | undefined>;
   /** True while the node resyncs after an absence longer than the tombstone grace (reads refused). */
   loading?(): boolean;
+  /** Resolves once everything committed so far is flushed to disk (SAVE); absent: nothing to flush. */
+  flush?(): Promise<void>;
+  /** Stop this node cleanly, as SIGTERM does (SHUTDOWN); absent: this engine cannot be stopped by a client. */
+  requestShutdown?(): void;
   info(): EngineInfo;
   /** Bytes the stored rows take in the store (the dataset part of INFO used_memory); absent: not measured. */
   storedBytes?(): number;

@@ -1,7 +1,8 @@
-// Proves SIGTERM right after the client port opens still gives a clean shutdown (exit 0), with discovery and the admin port starting in that window.
+// Proves SIGTERM right after the client port opens still gives a clean shutdown (exit 0), with discovery and the admin port starting in that window, and that SHUTDOWN from a client is the same clean stop.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { cleanupAll, freePort, randomDiscoveryPort, spawnNode } from '../support/processes.js';
+import { once } from 'node:events';
+import { cleanupAll, freePort, randomDiscoveryPort, redisCli, sleep, spawnNode } from '../support/processes.js';
 
 after(cleanupAll);
 
@@ -13,4 +14,24 @@ test('a SIGTERM during the last steps of start-up stops the node cleanly', async
     assert.equal(code, 0, `attempt ${attempt}: exit ${code}\n${node.output().slice(-2000)}`);
     assert.match(node.output(), /"msg":"stopped"/);
   }
+});
+
+test('SAVE, BGSAVE and LASTSAVE answer as Redis; SHUTDOWN from redis-cli stops the node cleanly and its data is there after a restart', async () => {
+  const node = await spawnNode();
+  assert.equal(redisCli(node.port, ['SET', 'saved', 'yes']), 'OK');
+  assert.equal(redisCli(node.port, ['SAVE']), 'OK');
+  assert.equal(redisCli(node.port, ['BGSAVE']), 'Background saving started');
+  const lastSave = Number(redisCli(node.port, ['LASTSAVE']));
+  assert.ok(Math.abs(lastSave - Date.now() / 1000) < 60, `LASTSAVE ${lastSave}`);
+  assert.match(redisCli(node.port, ['SHUTDOWN', 'ABORT']), /No shutdown in progress/);
+  assert.match(redisCli(node.port, ['SHUTDOWN', 'BOGUS']), /syntax error/);
+  const exited = once(node.child, 'exit');
+  redisCli(node.port, ['SHUTDOWN']);
+  const [code] = (await Promise.race([exited, sleep(15_000).then(() => ['timeout'])])) as [number | string];
+  assert.equal(code, 0, node.output().slice(-2000));
+  assert.match(node.output(), /SHUTDOWN requested by a client/);
+  assert.match(node.output(), /"msg":"stopped"/);
+  const again = await spawnNode({ dataDir: node.dataDir });
+  assert.equal(redisCli(again.port, ['GET', 'saved']), 'yes');
+  assert.equal(await again.stop(), 0);
 });
