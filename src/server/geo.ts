@@ -28,7 +28,7 @@ import {
 } from './geo-hash.js';
 import { headerOfType, WRONG_TYPE, WRONGTYPE_ERROR } from './typed-keys.js';
 import { zsetOrder, type ZsetOrder } from './zset-order.js';
-import { appendScore, memberScore, NOT_FLOAT_ERROR, parseScore, scoreText, storeZset } from './zset-rows.js';
+import { memberScore, NOT_FLOAT_ERROR, parseScore, scoreText, storeZset } from './zset-rows.js';
 import { zaddCommand } from './zsets.js';
 
 const UNIT_ERROR = 'ERR unsupported unit provided. please use M, KM, FT, MI';
@@ -87,9 +87,11 @@ function appendDistance(out: RespOutput, meters: number): void {
   appendBulkText(out, meters.toFixed(4));
 }
 
+/** A coordinate in Redis's human long double text: a bulk string in RESP2, a double in RESP3. */
 function appendCoordinate(out: RespOutput, value: number, version: RespVersion): void {
-  if (version === 3) appendScore(out, value, 3);
-  else appendBulkText(out, humanNumber(value));
+  if (version === 2) return void appendBulkText(out, humanNumber(value));
+  out.ascii(`,${humanNumber(value)}`);
+  out.crlf();
 }
 
 /** The sorted set at key for a geo read: undefined when absent, or an error text. */
