@@ -92,7 +92,8 @@ export function decodeHll(value: Uint8Array): Hll | undefined {
   return { registers, dense: false };
 }
 
-function denseRegister(value: Uint8Array, index: number): number {
+/** Register `index` of a dense value. */
+export function denseRegister(value: Uint8Array, index: number): number {
   const bit = index * 6;
   const byte = HLL_HEADER_BYTES + (bit >> 3);
   const shift = bit & 7;
@@ -107,6 +108,20 @@ function header(encoding: HllEncoding, bodyBytes: number): Uint8Array {
   value[4] = encoding;
   value[15] = STALE_BIT;
   return value;
+}
+
+/** Set register `index` of a dense value in place. */
+export function setDenseRegister(value: Uint8Array, index: number, registerValue: number): void {
+  const bit = index * 6;
+  const byte = HLL_HEADER_BYTES + (bit >> 3);
+  const shift = bit & 7;
+  value[byte] = (value[byte]! & ~((0x3f << shift) & 0xff)) | ((registerValue << shift) & 0xff);
+  if (shift > 2) value[byte + 1] = (value[byte + 1]! & ~(0x3f >> (8 - shift))) | (registerValue >> (8 - shift));
+}
+
+/** Mark the cached cardinality stale (in place), as every register change does. */
+export function markCardinalityStale(value: Uint8Array): void {
+  value[15] |= STALE_BIT;
 }
 
 /** The dense form of registers (cache stale). */
@@ -268,7 +283,7 @@ function sigma(input: number): number {
 
 /** The cardinality estimate of registers (Ertl's improved estimator, as Redis 7.0). */
 export function hllCount(registers: Uint8Array): number {
-  const histogram = new Array<number>(HLL_Q + 2).fill(0);
+  const histogram = new Float64Array(64);
   for (let index = 0; index < HLL_REGISTERS; index++) histogram[registers[index]!]!++;
   const m = HLL_REGISTERS;
   let z = m * tau((m - histogram[HLL_Q + 1]!) / m);

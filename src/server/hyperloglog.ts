@@ -14,6 +14,11 @@ import type { CommandSpec } from './command-spec.js';
 import {
   cachedCardinality,
   decodeHll,
+  denseRegister,
+  hllPosition,
+  HllEncoding,
+  markCardinalityStale,
+  setDenseRegister,
   describeSparse,
   emptyHll,
   encodeDense,
@@ -62,6 +67,7 @@ function pfaddCommand(session: Session, args: Buffer[]): void {
   if (!checkKeyLength(session, key)) return;
   const read = readHll(session, key);
   if (typeof read === 'string') return void appendError(out, read);
+  if (read !== undefined && read.value[4] === HllEncoding.Dense) return pfaddDense(session, key, read.value, read.header, args);
   const hll: Hll | undefined = read === undefined ? { registers: new Uint8Array(HLL_REGISTERS), dense: false } : decodeHll(read.value);
   if (hll === undefined) return void appendError(out, INVALID_HLL_ERROR);
   let updated = false;
@@ -73,6 +79,23 @@ function pfaddCommand(session: Session, args: Buffer[]): void {
     return;
   }
   writeHll(session, key, encodeHll(hll, sparseBytesMax(session)), read?.header, start);
+}
+
+/** PFADD to a dense value: registers set in place on a copy (no decoding of the other 16383). */
+function pfaddDense(session: Session, key: Uint8Array, value: Uint8Array, header: VersionedRecord, args: Buffer[]): void {
+  const copy = Uint8Array.from(value);
+  let updated = false;
+  for (let index = 2; index < args.length; index++) {
+    const position = hllPosition(args[index]!);
+    if (denseRegister(copy, position.index) >= position.count) continue;
+    setDenseRegister(copy, position.index, position.count);
+    updated = true;
+  }
+  const start = session.out.length;
+  appendInteger(session.out, updated ? 1 : 0);
+  if (!updated) return;
+  markCardinalityStale(copy);
+  writeHll(session, key, copy, header, start);
 }
 
 /** PFCOUNT key [key ...]: one key uses and refreshes its cached cardinality; several are merged. */

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { MemoryEngine, startMemoryServer } from '../support/memory-engine.js';
 import type { RespServer } from '../../src/net/resp-listener.js';
-import { decodeHll, encodeDense, encodeHll, encodeSparse, hllCount, HLL_REGISTERS, isHllValue } from '../../src/server/hll-codec.js';
+import { decodeHll, denseRegister, encodeDense, encodeHll, encodeSparse, hllCount, HLL_REGISTERS, isHllValue, setDenseRegister } from '../../src/server/hll-codec.js';
 import { hllSelfTest } from '../../src/server/hyperloglog.js';
 
 let server: RespServer;
@@ -32,6 +32,7 @@ test('PFADD writes the bytes Redis writes; PFCOUNT caches the cardinality in the
   assert.equal(await redis.pfadd('h', 'a', 'b', 'c'), 1);
   assert.equal((await redis.getBuffer('h'))!.toString('hex'), REDIS_ABC_SPARSE);
   assert.equal(await redis.pfadd('h', 'a', 'b', 'c'), 0);
+  assert.equal(await redis.object('ENCODING', 'h'), 'raw');
   assert.equal(await redis.pfcount('h'), 3);
   assert.equal((await redis.getrangeBuffer('h', 8, 15)).toString('hex'), '0300000000000000');
   assert.equal(await redis.call('pfdebug', 'encoding', 'h'), 'sparse');
@@ -124,4 +125,30 @@ test('codec: decoding arbitrary bytes after a valid header never throws', () => 
       if (decoded !== undefined) assert.equal(decoded.registers.length, HLL_REGISTERS);
     }),
   );
+});
+
+test('codec: setting a dense register in place changes that register only', () => {
+  fc.assert(
+    fc.property(registersArbitrary, fc.integer({ min: 0, max: HLL_REGISTERS - 1 }), fc.integer({ min: 0, max: 51 }), (registers, index, value) => {
+      const dense = encodeDense(registers);
+      setDenseRegister(dense, index, value);
+      assert.equal(denseRegister(dense, index), value);
+      const expected = Uint8Array.from(registers);
+      expected[index] = value;
+      assert.deepEqual(decodeHll(dense)!.registers, expected);
+    }),
+    { numRuns: 30 },
+  );
+});
+
+test('PFADD to a dense HLL sets the registers a sparse one gets', async () => {
+  const elements = Array.from({ length: 200 }, (_, index) => `d${index}`);
+  await redis.pfadd('dense', 'seed');
+  await redis.call('pfdebug', 'todense', 'dense');
+  await redis.pfadd('sparse', 'seed');
+  assert.equal(await redis.pfadd('dense', ...elements), 1);
+  assert.equal(await redis.pfadd('dense', ...elements), 0);
+  await redis.pfadd('sparse', ...elements);
+  assert.deepEqual(await redis.call('pfdebug', 'getreg', 'dense'), await redis.call('pfdebug', 'getreg', 'sparse'));
+  assert.equal(await redis.pfcount('dense'), await redis.pfcount('sparse'));
 });
