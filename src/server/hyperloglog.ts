@@ -78,7 +78,14 @@ function pfaddCommand(session: Session, args: Buffer[]): void {
     if (read === undefined) writeHll(session, key, emptyHll(), undefined, start);
     return;
   }
-  writeHll(session, key, encodeHll(hll, sparseBytesMax(session)), read?.header, start);
+  writeHll(session, key, keepCache(encodeHll(hll, sparseBytesMax(session)), read?.value), read?.header, start);
+}
+
+/** As Redis, which edits an HLL in place: the re-encoded value keeps the old cached cardinality bytes, marked stale. */
+function keepCache(value: Uint8Array, old: Uint8Array | undefined): Uint8Array {
+  if (old !== undefined) value.set(old.subarray(8, 16), 8);
+  markCardinalityStale(value);
+  return value;
 }
 
 /** PFADD to a dense value: registers set in place on a copy (no decoding of the other 16383). */
@@ -150,9 +157,13 @@ function pfmergeCommand(session: Session, args: Buffer[]): void {
     if (error !== undefined) return void appendError(out, error);
   }
   const header = liveHeader(session.engine, destination);
+  const old = readHll(session, destination);
+  const oldValue = typeof old === 'object' ? old.value : undefined;
+  // Redis keeps a dense destination dense (it is edited in place).
+  const denseTarget = dense.any || oldValue?.[4] === HllEncoding.Dense;
   const start = out.length;
   appendOk(out);
-  writeHll(session, destination, encodeHll({ registers: merged, dense: dense.any }, sparseBytesMax(session)), header, start);
+  writeHll(session, destination, keepCache(encodeHll({ registers: merged, dense: denseTarget }, sparseBytesMax(session)), oldValue), header, start);
 }
 
 /** PFDEBUG GETREG|DECODE|ENCODING|TODENSE key */

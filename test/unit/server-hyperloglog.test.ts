@@ -35,6 +35,10 @@ test('PFADD writes the bytes Redis writes; PFCOUNT caches the cardinality in the
   assert.equal(await redis.object('ENCODING', 'h'), 'raw');
   assert.equal(await redis.pfcount('h'), 3);
   assert.equal((await redis.getrangeBuffer('h', 8, 15)).toString('hex'), '0300000000000000');
+  await redis.pfadd('h', 'd'); // as Redis, the stale cache keeps its old bytes
+  assert.equal((await redis.getrangeBuffer('h', 8, 15)).toString('hex'), '0300000000000080');
+  await redis.del('h');
+  await redis.pfadd('h', 'a', 'b', 'c');
   assert.equal(await redis.call('pfdebug', 'encoding', 'h'), 'sparse');
   assert.equal(await redis.call('pfdebug', 'todense', 'h'), 1);
   assert.equal(await redis.call('pfdebug', 'encoding', 'h'), 'dense');
