@@ -95,8 +95,11 @@ export function cellArea(cell: GeoCell): GeoArea {
 
 /** The point a stored score stands for: its 52-bit cell's centre, clamped to the valid ranges. */
 export function decodeScore(score: number): [longitude: number, latitude: number] {
-  const bits = score < 0 ? 0 : Math.min(Math.floor(score), 2 ** 52 - 1);
-  const area = cellArea(deinterleave(bits, GEO_STEP_MAX));
+  // All 64 bits, as Redis: a coordinate at the very top of its range encodes as 2^26 and sets
+  // a bit above the 52, which decodes past the range and is clamped back to its edge.
+  const bits = score < 0 ? 0 : Math.min(Math.floor(score), 2 ** 64 - 1);
+  const cell = deinterleave(bits, 32);
+  const area = cellArea({ latitudeBits: cell.latitudeBits, longitudeBits: cell.longitudeBits, step: GEO_STEP_MAX });
   const longitude = Math.min(Math.max((area.longitude.min + area.longitude.max) / 2, GEO_LONGITUDE_MIN), GEO_LONGITUDE_MAX);
   const latitude = Math.min(Math.max((area.latitude.min + area.latitude.max) / 2, GEO_LATITUDE_MIN), GEO_LATITUDE_MAX);
   return [longitude, latitude];

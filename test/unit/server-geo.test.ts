@@ -64,6 +64,10 @@ test('STORE and STOREDIST write a sorted set; an empty result deletes the destin
 });
 
 test('geohash math: a point decodes within a cell of where it was encoded', () => {
+  // Regression (fast-check seed 282610835): the top of the longitude range encodes above 52 bits.
+  const [edgeLongitude, edgeLatitude] = decodeScore(pointScore(179.99999999999997, 0));
+  assert.equal(edgeLongitude, 180);
+  assert.ok(Math.abs(edgeLatitude) < 1e-5);
   fc.assert(
     fc.property(fc.double({ min: -180, max: 180, noNaN: true }), fc.double({ min: -85.05112878, max: 85.05112878, noNaN: true }), (longitude, latitude) => {
       const [decodedLongitude, decodedLatitude] = decodeScore(pointScore(longitude, latitude));
