@@ -19,6 +19,7 @@ const DEFAULT_UNITS = [
   'unit/type/string', 'unit/type/incr', 'unit/keyspace', 'unit/expire', 'unit/scan', 'unit/protocol',
   'unit/info-command', 'unit/quit', 'unit/pubsub', 'unit/other', 'unit/multi', 'unit/type/hash',
   'unit/type/set', 'unit/type/zset', 'unit/type/list', 'unit/type/stream', 'unit/scripting', 'unit/functions',
+  'unit/bitops', 'unit/hyperloglog', 'unit/geo',
 ];
 /** A fresh node needs well under a second; LMDB on a slow CI disk gets the rest. */
 const NODE_READY_TIMEOUT_MS = 15_000;

@@ -20,8 +20,7 @@ export function misconfMessage(failure: string): string {
 
 /**
  * Redis 7.0's deny-oom commands (src/commands/*.json "DENYOOM") that peerkv has; container
- * commands by "name|subcommand". Commands peerkv lacks (GEOADD, PFADD, SETBIT...) get the
- * flag when they are added.
+ * commands by "name|subcommand".
  */
 const DENY_OOM_COMMANDS: ReadonlySet<string> = new Set([
   'append', 'bitfield', 'bitop', 'blmove', 'brpoplpush', 'copy', 'decr', 'decrby', 'geoadd', 'georadius', 'georadiusbymember',

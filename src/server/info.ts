@@ -81,7 +81,8 @@ function persistenceSection(info: EngineInfo): string[] {
   return [
     'loading:0',
     'async_loading:0',
-    'rdb_changes_since_last_save:0',
+    // Redis's dirty counter: rows this node's clients wrote since start (peerkv commits every write, never saves).
+    `rdb_changes_since_last_save:${info.counters.client_writes ?? 0}`,
     'rdb_bgsave_in_progress:0',
     `rdb_last_save_time:${Math.floor(info.lastSaveMs / 1000)}`,
     `rdb_last_bgsave_status:${info.storageError === undefined ? 'ok' : 'err'}`,

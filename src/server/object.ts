@@ -11,6 +11,7 @@ import { CommandFlag, argLower, command } from './common.js';
 import type { Engine } from './engine.js';
 import type { CommandContext } from './context.js';
 import { liveHeader, stringValue, typeName } from './typed-keys.js';
+import { isHllValue } from './hll-codec.js';
 import { wrongArityMessage, type CommandSpec } from './table.js';
 import type { VersionedRecord } from '../core/types.js';
 
@@ -50,6 +51,8 @@ const FREQ_ERROR =
 /** Redis's string encoding of a value: int, embstr or raw. */
 export function stringEncoding(value: Uint8Array): string {
   if (value.length <= INT_ENCODING_CHARS_MAX && parseInteger64(value) !== undefined) return 'int';
+  // Redis creates and edits a HyperLogLog in place as a raw string, however short.
+  if (isHllValue(value)) return 'raw';
   return value.length <= EMBSTR_BYTES_MAX ? 'embstr' : 'raw';
 }
 

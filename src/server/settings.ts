@@ -38,6 +38,8 @@ const PARAMETERS: readonly Parameter[] = [
   { name: 'stream-node-max-entries', aliases: [], initial: '100', type: integer(0, Number.MAX_SAFE_INTEGER) },
   { name: 'stream-node-max-bytes', aliases: [], initial: '4096', type: integer(0, Number.MAX_SAFE_INTEGER) },
   { name: 'list-compress-depth', aliases: [], initial: '0', type: integer(0, INT32_MAX) },
+  // Bytes a sparse HyperLogLog may reach before it is stored dense (hyperloglog.ts).
+  { name: 'hll-sparse-max-bytes', aliases: [], initial: '3000', type: integer(0, INT32_MAX) },
   // Milliseconds a script runs before other clients get BUSY and SCRIPT KILL is served.
   { name: 'busy-reply-threshold', aliases: ['lua-time-limit'], initial: '5000', type: integer(0, INT32_MAX) },
   // Entries ACL LOG keeps (acl-log.ts).

@@ -1,5 +1,5 @@
 // APPEND, SETRANGE, GETRANGE (and its old name SUBSTR), SETBIT, GETBIT: edits and slices
-// of a string (the other bitmap commands are not here yet).
+// of a string (the other bitmap commands are in bitops.ts).
 // An edit reads the value as a reader sees it (counters applied) and writes it back as
 // a new base through replaceWrite, keeping the key's expiry as Redis does; a counter's
 // new base records the slots it observed, so increments made elsewhere meanwhile count.
@@ -121,6 +121,8 @@ function setbitCommand(session: CommandContext, args: Buffer[]): void {
   else value[offset >> 3] &= ~mask;
   const start = session.out.length;
   appendInteger(session.out, bitAt(old, offset));
+  // As Redis: a bit set to what it was, inside the value, changes nothing and writes nothing.
+  if (header !== undefined && value.length === old.length && bitAt(old, offset) === (bitArg[0] === 0x31 ? 1 : 0)) return;
   session.deferWrite(engine.write([replaceWrite(key, value, header?.expiresAtMs ?? 0)]), start);
 }
 

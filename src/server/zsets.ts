@@ -37,7 +37,7 @@ const LEX_RANGE_ERROR = 'ERR min or max not valid string range item';
 
 // ---- ZADD ZINCRBY ZREM ZSCORE ZMSCORE ZCARD ----
 
-function zaddCommand(session: CommandContext, args: Buffer[]): void {
+export function zaddCommand(session: CommandContext, args: Buffer[]): void {
   const out = session.out;
   let nx = false;
   let xx = false;
