@@ -151,7 +151,7 @@ function keyspaceEventOf(kind: RowKind, record: VersionedRecord, before: Version
       return floatChanged ? 'incrbyfloat' : 'incrby';
     }
     case RowKind.Header: {
-      if (record.value === null) return 'del';
+      if (record.value === null) return expired || record.expiresAtMs !== 0 ? 'expired' : 'del'; // expiresAtMs: an expiry marker (core/expiry.ts)
       const type = headerType(record.value);
       const wasLive = before !== undefined && !isAbsent(before, nowMs) && before.value !== null;
       const sameContent = wasLive && equalBytes(before.value!, record.value);
