@@ -269,7 +269,8 @@ export class Keyspace {
 
   private countField(row: Uint8Array, delta: 1 | -1): void {
     const mapKey = bytesToMapKey(rowUserKey(row)!);
-    if (this.isMarked(row)) {
+    // A key counted live is not marked, one counted expired is; only others need the header.
+    if (!this.fieldCounts.has(mapKey) && (this.expiredFieldCounts.has(mapKey) || this.isMarked(row))) {
       const expired = (this.expiredFieldCounts.get(mapKey) ?? 0) + delta;
       if (expired < 0) throw new Error('expired field count below zero');
       if (expired === 0) this.expiredFieldCounts.delete(mapKey);
@@ -447,7 +448,8 @@ export class Keyspace {
     if (kind === RowKind.Clear || kind === FLUSH_KIND) return false;
     const clear = this.clearOf(rows, record.key);
     if (clear !== undefined && notAfter(record, clear)) return true;
-    return kind !== RowKind.Header && this.markerRows[rowBucket(record.key)]! > 0 && this.finallyExpired(rows, record, graceStartMs);
+    // Only a row older than the grace can be at or below a final expiry.
+    return kind !== RowKind.Header && record.hlc.wallMs < graceStartMs && this.markerRows[rowBucket(record.key)]! > 0 && this.finallyExpired(rows, record, graceStartMs);
   }
 
   /** True if the row's key is marked expired, finally (nothing can undo it), at or after the row. */
