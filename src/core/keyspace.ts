@@ -478,7 +478,8 @@ export class Keyspace {
           later.push(record);
           continue;
         }
-        if (record.value === null && tombstoneTimeMs(record) < graceStartMs) {
+        // An expiry marker is kept one grace longer than other tombstones (expiry.ts).
+        if (record.value === null && tombstoneTimeMs(record) < (isExpiryMarker(record, kind) ? graceStartMs - this.config.tombstoneGraceMs : graceStartMs)) {
           // Everyone purged this tombstone already; storing it again would only resurrect work.
           this.counters.old_tombstones_refused!++;
           continue;

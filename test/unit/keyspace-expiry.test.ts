@@ -97,3 +97,15 @@ test('a key created again after its expiry starts empty (the clear of the expiry
   assert.equal(b.keyspace.fieldCount(KEY), 1);
   assert.ok(a.treeMatchesStore() && b.treeMatchesStore());
 });
+
+test('a node that has nothing of a finally expired key takes its marker from a peer, and the dead rows that come after it stay dead', () => {
+  const a = new KeyspaceReplica(A, CONFIG);
+  const created = a.write([header(NOW_MS + 1_000), field('f')], NOW_MS);
+  const swept = a.sweep(NOW_MS + 2_000);
+  const late = new KeyspaceReplica(B, CONFIG);
+  const final = NOW_MS + 1_000 + GRACE_MS + 1;
+  late.merge([...swept.records, ...created.slice(1)], final);
+  assert.equal(late.rows().length, 1, 'the marker only');
+  assert.equal(late.keyspace.liveKeys, 0);
+  assert.equal(late.keyspace.liveKeysOf(late.rows(), final).keys.length, 0);
+});
