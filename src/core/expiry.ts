@@ -18,8 +18,8 @@
 // before E can still arrive are they removed: when X(H) is older than the tombstone grace
 // (a node away that long resyncs and drops everything older, node.ts beginResync), the same
 // horizon after which the merge refuses old tombstones. From then on a late copy of such a
-// row is dead on arrival; the marker itself goes one grace later, when no replica can still
-// hold one.
+// row is dead on arrival; the marker itself goes one grace later (and a merge takes it until
+// then), when no replica can still hold such a row.
 //
 // A write that creates the key again on a node that sees it expired starts a new
 // incarnation: before its rows, the core stores the clear row stamped X(H) (expiryClear),
