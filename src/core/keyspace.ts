@@ -4,7 +4,8 @@
 // turns the decisions into persist effects. Rows are opaque LWW records here except for
 // three kinds that act on others (rows.ts): a clear row removes the rows of its key
 // stamped at or below it, the flush row does so for every key, and an expired header
-// turns into the clear row its expiry implies. It also keeps the live field count of
+// makes the rows of its key up to its expiry dead, removed only once nothing can undo
+// that (expiry.ts says what an expiry means when headers race). It also keeps the live field count of
 // every hash (derived, local, rebuilt by load(), never replicated): a hash exists while
 // it has a live field, so HLEN, TYPE, EXISTS and DBSIZE never scan its fields.
 import { bytesToMapKey, compareBytes, equalBytes, KEY_BUCKET_COUNT } from './bytes.js';
@@ -14,6 +15,7 @@ import type { ClientWrite } from './io.js';
 import type { MerkleTree } from './merkle.js';
 import { compareVersions, isAbsent } from './record.js';
 import { observedSlots, readSlotTotals } from './counters.js';
+import { diesByExpiry, expiryClear, expiryFinal, expiryMarker, isExpired, isExpiredHeader, isExpiryMarker, tombstoneTimeMs } from './expiry.js';
 import { clearRowKey, encodeHeader, FLUSH_ROW_KEY, headerRowKey, headerType, KeyType, keyPrefix, plainStringValue, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
 import { RowWrites, type Changes } from './row-writes.js';
 import { ScoreIndexes } from './score-indexes.js';
@@ -50,12 +52,7 @@ function notAfter(row: VersionedRecord, clear: { readonly hlc: Hlc; readonly ori
   return byClock < 0 || (byClock === 0 && row.origin <= clear.origin);
 }
 
-/** An expired header, as the clear row its expiry implies (the same on every node). */
-export function expiryClear(header: VersionedRecord): VersionedRecord {
-  const userKey = rowUserKey(header.key)!;
-  const hlc = header.expiresAtMs > header.hlc.wallMs ? { wallMs: header.expiresAtMs, logical: 0 } : header.hlc;
-  return { key: clearRowKey(userKey), value: null, hlc, origin: header.origin, expiresAtMs: 0 };
-}
+export { expiryClear } from './expiry.js';
 
 const NO_ORIGIN: NodeId = '00000000000000000000000000000000';
 const HEADERLESS_VALUES = new Map<number, Uint8Array>([KeyType.Hash, KeyType.Set, KeyType.List].map((type) => [type, encodeHeader({ type: type as KeyType, base: undefined })]));
@@ -88,10 +85,6 @@ function isCollectionHeader(record: VersionedRecord): boolean {
   return record.value !== null && headerType(record.value) !== KeyType.String;
 }
 
-function isExpiredHeader(record: VersionedRecord, kind: number, nowMs: number): boolean {
-  return kind === RowKind.Header && record.value !== null && record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs;
-}
-
 /**
  * True if a remote header meets a live local header of another type: two nodes created the
  * key as different types concurrently (DESIGN.md 6; the higher stamp wins everywhere).
@@ -120,6 +113,12 @@ export class Keyspace {
   private readonly knownListEnds = new Map<string, { head?: Uint8Array; tail?: Uint8Array }>();
   /** Live field rows per user key (bytesToMapKey), for keys that have at least one. */
   private readonly fieldCounts = new Map<string, number>();
+  /**
+   * Expiry markers (expiry.ts) per bucket, and the field rows each marked key still holds
+   * (keys with at least one): they count again if a newer header replaces the marker.
+   */
+  private readonly markerRows = new Uint32Array(KEY_BUCKET_COUNT);
+  private readonly expiredFieldCounts = new Map<string, number>();
   /** Clear and slot rows per bucket: reads and merges skip their lookups where there are none. */
   private readonly clearRows = new Uint32Array(KEY_BUCKET_COUNT);
   private readonly slotRows = new Uint32Array(KEY_BUCKET_COUNT);
@@ -226,6 +225,8 @@ export class Keyspace {
         if (after.expiresAtMs !== 0) this.keysWithExpiry++;
       }
       this.scoreIndexes.track(kind, key, before, after, this.loading);
+      const wasMarker = before !== undefined && isExpiryMarker(before, kind);
+      if (wasMarker !== (after !== undefined && isExpiryMarker(after, kind))) this.markExpired(key, !wasMarker);
     } else if (kind === RowKind.Field || kind === RowKind.Item) {
       const wasLive = before !== undefined && before.value !== null;
       const isLive = after !== undefined && after.value !== null;
@@ -246,8 +247,36 @@ export class Keyspace {
     }
   }
 
+  /** A key's header became its expiry marker (`expired`) or stopped being one: its field rows stop or start counting. */
+  private markExpired(header: Uint8Array, expired: boolean): void {
+    const bucket = rowBucket(header);
+    this.markerRows[bucket] = this.markerRows[bucket]! + (expired ? 1 : -1);
+    const mapKey = bytesToMapKey(rowUserKey(header)!);
+    const [from, to] = expired ? [this.fieldCounts, this.expiredFieldCounts] : [this.expiredFieldCounts, this.fieldCounts];
+    const count = from.get(mapKey);
+    if (count === undefined) return;
+    from.delete(mapKey);
+    to.set(mapKey, count);
+    this.liveKeys += expired ? -1 : 1;
+  }
+
+  /** True if the key's header is its expiry marker (checked only in buckets that have one). */
+  private isMarked(row: Uint8Array): boolean {
+    if (this.markerRows[rowBucket(row)] === 0) return false;
+    const header = this.view.get(headerRowKey(rowUserKey(row)!));
+    return header !== undefined && isExpiryMarker(header, RowKind.Header);
+  }
+
   private countField(row: Uint8Array, delta: 1 | -1): void {
     const mapKey = bytesToMapKey(rowUserKey(row)!);
+    // A key counted live is not marked, one counted expired is; only others need the header.
+    if (!this.fieldCounts.has(mapKey) && (this.expiredFieldCounts.has(mapKey) || this.isMarked(row))) {
+      const expired = (this.expiredFieldCounts.get(mapKey) ?? 0) + delta;
+      if (expired < 0) throw new Error('expired field count below zero');
+      if (expired === 0) this.expiredFieldCounts.delete(mapKey);
+      else this.expiredFieldCounts.set(mapKey, expired);
+      return;
+    }
     const count = (this.fieldCounts.get(mapKey) ?? 0) + delta;
     if (count < 0) throw new Error('field count below zero');
     if (count === 0) {
@@ -277,6 +306,10 @@ export class Keyspace {
     let decided: Uint8Array | undefined;
     for (const record of records) {
       const kind = rowKindOf(record.key);
+      if (isExpiryMarker(record, kind)) {
+        decided = rowUserKey(record.key)!; // an expired key: its rows are dead
+        continue;
+      }
       if ((kind !== RowKind.Header && kind !== RowKind.Field && kind !== RowKind.Item) || record.value === null) continue;
       const userKey = rowUserKey(record.key)!;
       if (decided !== undefined && equalBytes(decided, userKey)) continue;
@@ -300,7 +333,7 @@ export class Keyspace {
       const write = writes[0]!;
       const kind = kindOf(write.key);
       const before = kind === RowKind.Clear || kind === FLUSH_KIND ? undefined : this.view.get(write.key);
-      if (before === undefined ? kind !== RowKind.Clear && kind !== FLUSH_KIND && !this.replaceActs(write, undefined) : !isExpiredHeader(before, kind, nowMs) && !this.replaceActs(write, before)) {
+      if (before === undefined ? kind !== RowKind.Clear && kind !== FLUSH_KIND && !this.replaceActs(write, undefined) : !isExpired(before, kind, nowMs) && !this.replaceActs(write, before)) {
         // The hot path of a plain SET: one row, nothing it acts on.
         const record: VersionedRecord = { key: write.key, value: write.value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs };
         this.track(before, record);
@@ -311,10 +344,10 @@ export class Keyspace {
     for (const write of writes) {
       const kind = kindOf(write.key);
       if (kind === RowKind.Header) {
-        // A key created where an expired one waits for the sweep: its rows go first, by the
+        // A key created where an expired one is (swept or not): its rows go first, by the
         // same clear every node derives from that expiry (so concurrent creations agree).
         let current = rows.get(write.key);
-        if (current !== undefined && isExpiredHeader(current, kind, nowMs)) {
+        if (current !== undefined && isExpired(current, kind, nowMs)) {
           this.storeClearIfNewer(rows, expiryClear(current));
           current = rows.get(write.key);
         }
@@ -354,7 +387,7 @@ export class Keyspace {
     this.store(rows, { key: write.key, value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs }, RowKind.Header);
   }
 
-  /** Store a derived clear (of an expiry) unless a newer clear is there already. */
+  /** Store the clear a new incarnation of an expired key starts with, unless a newer clear is there already. */
   private storeClearIfNewer(rows: RowWrites, clear: VersionedRecord): void {
     const local = rows.get(clear.key);
     if (local === undefined || compareVersions(clear, local) > 0) this.store(rows, clear, RowKind.Clear);
@@ -408,13 +441,22 @@ export class Keyspace {
     return userKey === undefined ? undefined : rows.get(clearRowKey(userKey));
   }
 
-  /** True if a row is dead on arrival: at or below its key's clear or the flush. */
-  private cleared(rows: RowWrites, record: VersionedRecord, kind: number): boolean {
+  /** True if a row is dead on arrival: at or below its key's clear or the flush, or a final expiry (expiry.ts). */
+  private cleared(rows: RowWrites, record: VersionedRecord, kind: number, graceStartMs: number): boolean {
     // Only user rows die by the flush (not the flush row, nor the functions row: rows.ts).
     if (this.flush !== undefined && kind >= 0 && notAfter(record, this.flush)) return true;
     if (kind === RowKind.Clear || kind === FLUSH_KIND) return false;
     const clear = this.clearOf(rows, record.key);
-    return clear !== undefined && notAfter(record, clear);
+    if (clear !== undefined && notAfter(record, clear)) return true;
+    // Only a row older than the grace can be at or below a final expiry.
+    return kind !== RowKind.Header && record.hlc.wallMs < graceStartMs && this.markerRows[rowBucket(record.key)]! > 0 && this.finallyExpired(rows, record, graceStartMs);
+  }
+
+  /** True if the row's key is marked expired, finally (nothing can undo it), at or after the row. */
+  private finallyExpired(rows: RowWrites, record: VersionedRecord, graceStartMs: number): boolean {
+    const userKey = rowUserKey(record.key);
+    const header = userKey === undefined ? undefined : rows.get(headerRowKey(userKey));
+    return header !== undefined && isExpiryMarker(header, RowKind.Header) && expiryFinal(header, graceStartMs) && diesByExpiry(record, header);
   }
 
   /**
@@ -428,18 +470,16 @@ export class Keyspace {
     const later: VersionedRecord[] = [];
     for (let pass = 0; pass < 2; pass++) {
       for (const incoming of pass === 0 ? records : later) {
-        let kind = kindOf(incoming.key);
-        let record = incoming;
-        if (isExpiredHeader(incoming, kind, nowMs)) {
-          record = expiryClear(incoming);
-          kind = RowKind.Clear;
-        }
+        const kind = kindOf(incoming.key);
+        // An expired header is stored as the marker the sweep would make of it (same version).
+        const record = isExpiredHeader(incoming, kind, nowMs) ? expiryMarker(incoming) : incoming;
         const actsOnOthers = kind === RowKind.Clear || kind === FLUSH_KIND;
         if (pass === 0 && !actsOnOthers) {
           later.push(record);
           continue;
         }
-        if (record.value === null && record.hlc.wallMs < graceStartMs) {
+        // An expiry marker is kept one grace longer than other tombstones (expiry.ts).
+        if (record.value === null && tombstoneTimeMs(record) < (isExpiryMarker(record, kind) ? graceStartMs - this.config.tombstoneGraceMs : graceStartMs)) {
           // Everyone purged this tombstone already; storing it again would only resurrect work.
           this.counters.old_tombstones_refused!++;
           continue;
@@ -450,7 +490,7 @@ export class Keyspace {
           continue;
         }
         const local = rows.get(record.key);
-        const cleared = this.cleared(rows, record, kind);
+        const cleared = this.cleared(rows, record, kind, graceStartMs);
         if (!cleared && kind === RowKind.Header && isTypeConflict(record, local, nowMs)) this.counters.type_conflicts!++;
         if ((local !== undefined && compareVersions(record, local) <= 0) || cleared) {
           this.counters.records_stale_in!++;
@@ -488,15 +528,45 @@ export class Keyspace {
     return purged;
   }
 
+  /**
+   * A finally expired key (expiry.ts): remove its rows up to the expiry, and its marker
+   * once one more grace has passed. Returns how many rows went.
+   */
+  private removeExpiredRows(rows: RowWrites, header: VersionedRecord, graceStartMs: number): number {
+    const prefix = keyPrefix(rowUserKey(header.key)!);
+    let removed = 0;
+    let after: Uint8Array | undefined;
+    for (;;) {
+      const page = this.view.scanRows(prefix, after, SCAN_PAGE_RECORDS);
+      for (const stored of page.records) {
+        const current = rows.get(stored.key);
+        if (current === undefined || kindOf(stored.key) === RowKind.Header || !diesByExpiry(current, header)) continue;
+        rows.remove(current);
+        this.track(current, undefined);
+        removed++;
+      }
+      if (page.done || page.records.length === 0) break;
+      after = page.records[page.records.length - 1]!.key;
+    }
+    const marker = rows.get(header.key);
+    if (marker !== undefined && tombstoneTimeMs(marker) < graceStartMs - this.config.tombstoneGraceMs) {
+      rows.remove(marker);
+      this.track(marker, undefined);
+      removed++;
+    }
+    return removed;
+  }
+
   /** True when the last sweep slice ended the pass over every bucket (the next starts again at 0). */
   sweepWrapped(): boolean {
     return this.sweepBucket === 0 && this.sweepAfter === undefined;
   }
 
   /**
-   * One bounded slice of the sweep: expired headers become the clears their expiry implies
-   * (removing the key's rows), tombstones past the grace period go. The next call
-   * continues after this slice.
+   * One bounded slice of the sweep: expired headers become their markers, the rows of a
+   * marked key up to its expiry go once the expiry is final and the marker one grace
+   * later (expiry.ts), tombstones past the grace period go. The next call continues after
+   * this slice.
    */
   sweepSlice(nowMs: number): Changes {
     // Pages stop inside a bucket: a hash of a million fields is swept a slice at a time.
@@ -511,9 +581,12 @@ export class Keyspace {
       const record = rows.get(scanned.key);
       if (record === undefined) continue; // removed by a clear earlier in this slice
       const kind = kindOf(record.key);
-      if (isExpiredHeader(record, kind, nowMs)) {
-        this.storeClearIfNewer(rows, expiryClear(record));
-        expired++;
+      if (isExpired(record, kind, nowMs)) {
+        if (record.value !== null) {
+          this.store(rows, expiryMarker(record), kind, record);
+          expired++;
+        }
+        if (expiryFinal(record, graceStartMs)) purged += this.removeExpiredRows(rows, record, graceStartMs);
       } else if (record.value === null && record.hlc.wallMs < graceStartMs) {
         rows.remove(record);
         this.track(record, undefined);

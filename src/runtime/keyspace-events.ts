@@ -50,7 +50,8 @@ export class KeyspaceEvents {
     const countedFields = records.length > 1 ? fieldsWithSlotRows(records) : undefined;
     const counted = records.length > 1 ? keysWithSlots(records) : undefined;
     let pendingDel: Uint8Array | undefined;
-    const created = createdKeys(records, previous, nowMs);
+    const overMarkers = records.length > 1 && !expired ? keysOverMarkers(records, previous) : undefined;
+    const created = createdKeys(records, previous, nowMs, overMarkers);
     for (let index = 0; index < records.length; index++) {
       const record = records[index]!;
       const row = parseRow(record.key);
@@ -69,6 +70,7 @@ export class KeyspaceEvents {
       let name = keyspaceEventOf(row.kind, record, previous[index], expired, nowMs);
       if (name !== undefined && (row.kind === RowKind.Field || row.kind === RowKind.Slot)) name = this.familyName(name, row, record, previous[index], records);
       if (name === undefined) continue;
+      if (name === 'del' && row.kind === RowKind.Clear && overMarkers?.has(bytesToMapKey(row.key)) === true) continue;
       if (name === 'del' && row.kind === RowKind.Clear && index + 1 < records.length) {
         const next = records[index + 1]!;
         const nextRow = parseRow(next.key);
@@ -116,7 +118,7 @@ export class KeyspaceEvents {
  * User keys (bytesToMapKey) whose header this batch writes where none lived before: keys it
  * creates. A batch that also clears the key replaces one that existed (SET over a hash).
  */
-function createdKeys(records: readonly VersionedRecord[], previous: readonly (VersionedRecord | undefined)[], nowMs: number): Set<string> | undefined {
+function createdKeys(records: readonly VersionedRecord[], previous: readonly (VersionedRecord | undefined)[], nowMs: number, overMarkers: Set<string> | undefined): Set<string> | undefined {
   let created: Set<string> | undefined;
   let cleared: Set<string> | undefined;
   for (let index = 0; index < records.length; index++) {
@@ -127,8 +129,23 @@ function createdKeys(records: readonly VersionedRecord[], previous: readonly (Ve
     const before = previous[index];
     if (before === undefined || before.value === null || isAbsent(before, nowMs)) (created ??= new Set()).add(bytesToMapKey(rowUserKey(record.key)!));
   }
-  if (created !== undefined && cleared !== undefined) for (const key of cleared) created.delete(key);
+  if (created !== undefined && cleared !== undefined) for (const key of cleared) if (overMarkers === undefined || !overMarkers.has(key)) created.delete(key);
   return created;
+}
+
+/**
+ * Keys whose header the batch writes over an expiry marker (core/expiry.ts): the clear of
+ * the key in the batch is the one that expiry implies (the key was gone, its `expired` told
+ * when it was swept), so it names no `del` and the key is created (`new`), as in Redis.
+ */
+function keysOverMarkers(records: readonly VersionedRecord[], previous: readonly (VersionedRecord | undefined)[]): Set<string> | undefined {
+  let keys: Set<string> | undefined;
+  for (let index = 0; index < records.length; index++) {
+    const before = previous[index];
+    if (before === undefined || before.value !== null || before.expiresAtMs === 0 || rowKindOf(before.key) !== RowKind.Header) continue;
+    (keys ??= new Set()).add(bytesToMapKey(rowUserKey(before.key)!));
+  }
+  return keys;
 }
 
 /**
@@ -151,7 +168,7 @@ function keyspaceEventOf(kind: RowKind, record: VersionedRecord, before: Version
       return floatChanged ? 'incrbyfloat' : 'incrby';
     }
     case RowKind.Header: {
-      if (record.value === null) return 'del';
+      if (record.value === null) return expired || record.expiresAtMs !== 0 ? 'expired' : 'del'; // expiresAtMs: an expiry marker (core/expiry.ts)
       const type = headerType(record.value);
       const wasLive = before !== undefined && !isAbsent(before, nowMs) && before.value !== null;
       const sameContent = wasLive && equalBytes(before.value!, record.value);

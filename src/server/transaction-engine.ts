@@ -120,7 +120,8 @@ export class TransactionEngine implements Engine {
         // it. The transaction's own header is stamped after its expiry (time stands still
         // here, EXEC commits right after): that clear takes what was written up to it.
         const current = this.get(write.key);
-        if (current !== undefined && current.value !== null && !isLiveHeader(current, this.frozenNowMs)) {
+        // (An expiry marker, the swept form of an expired header, is one too: core/expiry.ts.)
+        if (current !== undefined && (current.value !== null ? !isLiveHeader(current, this.frozenNowMs) : current.expiresAtMs !== 0)) {
           const collected = this.rows.get(bytesToMapKey(write.key));
           if (collected !== undefined) state.clearOrder = Math.max(state.clearOrder, collected.order);
           else state.expiryClear = expiryClear(current);

@@ -71,7 +71,9 @@ export class BatchView {
     } else if (parsed.kind === RowKind.Header) {
       const stored = this.base.get(write.key);
       const current = this.get(write.key);
-      if (current === stored && stored !== undefined && stored.value !== null && stored.expiresAtMs !== 0 && stored.expiresAtMs <= this.nowMs) this.hideUpTo(parsed.key, expiryClear(stored));
+      // An expired header, or its marker (the swept form, core/expiry.ts): the core stores the clear of that expiry first.
+      const expired = stored !== undefined && stored.expiresAtMs !== 0 && (stored.value === null || stored.expiresAtMs <= this.nowMs);
+      if (current === stored && expired) this.hideUpTo(parsed.key, expiryClear(stored));
     }
     this.rows.set(bytesToMapKey(write.key), {
       key: write.key,

@@ -58,7 +58,8 @@ test('a tick that purges a clear row and then sweeps an expired header of the sa
   void node.store.write({ records: [], purgeKeys: purged.map((row) => row.key) });
   void node.store.write({ records: swept.records, purgeKeys: swept.purgeKeys });
   node.keyspace.settle();
-  assert.equal(swept.records.length, 1, 'the expiry became a clear row');
-  assert.equal(swept.previous[0], undefined, 'it replaced nothing: the old clear was purged in this step');
+  assert.equal(swept.records.length, 1, 'the expired header became its marker (core/expiry.ts)');
+  assert.equal(swept.records[0]!.value, null);
+  assert.equal(swept.previous[0]!.value !== null, true, 'it replaced the expired header');
   assert.ok(node.treeMatchesStore(), 'the purged clear is not removed from the tree twice');
 });
