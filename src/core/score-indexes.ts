@@ -11,7 +11,7 @@
 // empty: the key's Field rows follow its header in row order), so nothing is stored.
 import { bytesToMapKey } from './bytes.js';
 import { parseLongDouble, readSlotTotals, unobservedIncrements } from './counters.js';
-import { decodeFieldValue, headerType, KeyType, kindPrefix, parseRow, parseSlotElement, rowBucket, rowKey, RowKind, rowUserKey, type BaseValue, type SlotTotal } from './rows.js';
+import { decodeFieldValue, headerType, KeyType, kindPrefix, parseRow, parseSlotElement, rowKey, RowKind, rowUserKey, type BaseValue, type SlotTotal } from './rows.js';
 import { ScoreTree, type BeforeBound } from './score-tree.js';
 import type { StoreView } from './store-view.js';
 import type { NodeId, VersionedRecord } from './types.js';
@@ -93,8 +93,8 @@ export class ScoreIndexes {
   constructor(
     /** The keyspace's view: stored rows with the current step's changes on top. */
     private readonly view: Pick<StoreView, 'get' | 'scanRows'>,
-    /** False when the bucket certainly has no slot rows (Keyspace.mayHaveSlots). */
-    private readonly mayHaveSlots: (bucket: number) => boolean,
+    /** False when the user key certainly has no slot rows (Keyspace.mayHaveSlots). */
+    private readonly mayHaveSlots: (userKey: Uint8Array) => boolean,
   ) {}
 
   /** The index of a sorted set (the caller checked the type), undefined for other keys. */
@@ -141,7 +141,7 @@ export class ScoreIndexes {
     const name = bytesToMapKey(member);
     if (field === undefined || field.value === null) return void index.delete(name);
     const base = decodeFieldValue(field.value) ?? EMPTY_BASE;
-    const slots = this.mayHaveSlots(rowBucket(field.key)) ? readSlotTotals(this.view, userKey, member) : NO_SLOTS;
+    const slots = this.mayHaveSlots(userKey) ? readSlotTotals(this.view, userKey, member) : NO_SLOTS;
     index.set(name, scoreOfBase(base, slots));
   }
 

@@ -1,7 +1,7 @@
 // The driver of one node: feeds socket, timer and storage events into NodeCore.step
 // and carries out the effects it returns, persisting before anything is acknowledged.
 import { hostname } from 'node:os';
-import { KEY_BUCKET_COUNT, keyBucket } from '../core/bytes.js';
+import { KEY_BUCKET_COUNT } from '../core/bytes.js';
 import type { ScoreIndex } from '../core/score-indexes.js';
 import type { RowPage } from '../core/store-view.js';
 import type { ClientWrite, Effect, Input, PeerHello } from '../core/io.js';
@@ -338,7 +338,7 @@ export class NodeRuntime implements Engine {
   }
 
   mayHaveSlots(key: Uint8Array): boolean {
-    return this.core.keyspace.mayHaveSlots(keyBucket(key));
+    return this.core.keyspace.mayHaveSlots(key);
   }
 
   fieldCount(key: Uint8Array): number {

@@ -115,7 +115,9 @@ function walkItems(engine: Engine, key: Uint8Array, from: Uint8Array | undefined
     atEnd = false;
     if (lastTombstone !== undefined) engine.setListEnds!(key, reverse ? { tail: lastTombstone } : { head: lastTombstone });
   };
-  let pageRows = firstPageRows(wanted);
+  // From a known end, a pop usually meets the tombstone of the pop before it first (the
+  // end is noted one pop behind): one more row spares a second page.
+  let pageRows = firstPageRows(last !== undefined && from === undefined ? wanted + 1 : wanted);
   for (;;) {
     const page = reverse ? engine.scanRowsReverse(prefix, last, pageRows) : engine.scanRows(prefix, last, pageRows);
     pageRows = Math.min(ITEM_PAGE_ROWS, pageRows * 2); // a walk past the rows it expected grows its pages

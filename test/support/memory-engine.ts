@@ -5,7 +5,7 @@ import { Buffer } from 'node:buffer';
 import { connect, type Socket } from 'node:net';
 import { startRespServer, type RespServer } from '../../src/net/resp-listener.js';
 import type { Logger } from '../../src/server/state.js';
-import { KEY_BUCKET_COUNT, keyBucket } from '../../src/core/bytes.js';
+import { KEY_BUCKET_COUNT } from '../../src/core/bytes.js';
 import { DEFAULT_CORE_CONFIG } from '../../src/core/config.js';
 import { createHlcClock, HLC_ZERO, observeHlc, type HlcClock } from '../../src/core/hlc.js';
 import type { ClientWrite } from '../../src/core/io.js';
@@ -88,7 +88,7 @@ export class MemoryEngine implements Engine {
   }
 
   mayHaveSlots(key: Uint8Array): boolean {
-    return this.keyspace.mayHaveSlots(keyBucket(key));
+    return this.keyspace.mayHaveSlots(key);
   }
 
   fieldCount(key: Uint8Array): number {
