@@ -84,7 +84,7 @@ export function unobservedIncrements(base: BaseValue, slots: ReadonlyMap<NodeId,
   let integer = 0n;
   let float = 0;
   // Sorted origins: float sums come out bit-identical on every node.
-  for (const origin of [...slots.keys()].sort()) {
+  for (const origin of slots.size === 1 ? slots.keys() : [...slots.keys()].sort()) {
     const slot = slots.get(origin)!;
     const seen = base.observed.get(origin);
     integer += BigInt.asIntN(64, slot.integer - (seen?.integer ?? 0n));

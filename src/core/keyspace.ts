@@ -105,6 +105,19 @@ function isTypeConflict(incoming: VersionedRecord, local: VersionedRecord | unde
   return headerType(incoming.value) !== headerType(local.value);
 }
 
+/**
+ * What is known of a list's ends (Keyspace.listEnds): every Item row at or before `head`
+ * (at or after `tail`) is a tombstone or gone; `headNext` (`tailNext`) are the rows that
+ * followed it (preceded it, nearest first) when a read saw them, with no live item
+ * between them or before the first: each may have died since, none can have come alive.
+ */
+export interface ListEnds {
+  head?: Uint8Array;
+  tail?: Uint8Array;
+  headNext?: readonly Uint8Array[];
+  tailNext?: readonly Uint8Array[];
+}
+
 export class Keyspace {
   /**
    * Live keys (expired but unswept included): keys with a live header of a type other
@@ -120,7 +133,7 @@ export class Keyspace {
    * them instead of walking them all (setListEnds). A live item written inside a known
    * end (any origin, any path: track) forgets that end.
    */
-  private readonly knownListEnds = new Map<string, { head?: Uint8Array; tail?: Uint8Array }>();
+  private readonly knownListEnds = new Map<string, ListEnds>();
   /** Live field rows per user key (bytesToMapKey), for keys that have at least one. */
   private readonly fieldCounts = new Map<string, number>();
   /** Clear rows per bucket: reads and merges skip their lookups where there are none. */
@@ -180,7 +193,7 @@ export class Keyspace {
   }
 
   /** How far the list's ends are known to hold no live item (row keys), if known. */
-  listEnds(userKey: Uint8Array): { readonly head?: Uint8Array; readonly tail?: Uint8Array } | undefined {
+  listEnds(userKey: Uint8Array): Readonly<ListEnds> | undefined {
     return this.knownListEnds.get(bytesToMapKey(userKey));
   }
 
@@ -188,24 +201,29 @@ export class Keyspace {
    * A read of the list found only tombstones up to `head` (from `tail` on). The caller read
    * the rows as this keyspace has them now (not a transaction's private view).
    */
-  setListEnds(userKey: Uint8Array, ends: { readonly head?: Uint8Array; readonly tail?: Uint8Array }): void {
+  setListEnds(userKey: Uint8Array, ends: Readonly<ListEnds>): void {
     const mapKey = bytesToMapKey(userKey);
     const known = this.knownListEnds.get(mapKey) ?? {};
+    // A new end drops the rows known to follow the old one unless given again.
     if (ends.head !== undefined) known.head = ends.head;
+    if (ends.head !== undefined || ends.headNext !== undefined) known.headNext = ends.headNext;
     if (ends.tail !== undefined) known.tail = ends.tail;
+    if (ends.tail !== undefined || ends.tailNext !== undefined) known.tailNext = ends.tailNext;
     this.knownListEnds.delete(mapKey); // re-inserted last: the map drops its oldest entries first
     this.knownListEnds.set(mapKey, known);
     if (this.knownListEnds.size > LIST_ENDS_MAX) this.knownListEnds.delete(this.knownListEnds.keys().next().value!);
   }
 
-  /** A live item row: the known ends of its list that it lies inside are no longer true. */
+  /** A live item row: what is known of its list's ends that it lies inside (or between the known next rows of) is no longer true. */
   private forgetListEnds(row: Uint8Array): void {
     const mapKey = bytesToMapKey(rowUserKey(row)!);
     const known = this.knownListEnds.get(mapKey);
     if (known === undefined) return;
     if (known.head !== undefined && compareBytes(row, known.head) <= 0) known.head = undefined;
+    if (known.headNext !== undefined && compareBytes(row, known.headNext[known.headNext.length - 1]!) <= 0) known.headNext = undefined;
     if (known.tail !== undefined && compareBytes(row, known.tail) >= 0) known.tail = undefined;
-    if (known.head === undefined && known.tail === undefined) this.knownListEnds.delete(mapKey);
+    if (known.tailNext !== undefined && compareBytes(row, known.tailNext[known.tailNext.length - 1]!) >= 0) known.tailNext = undefined;
+    if (known.head === undefined && known.tail === undefined && known.headNext === undefined && known.tailNext === undefined) this.knownListEnds.delete(mapKey);
   }
 
   /** Whether a user key may have counter slots (false: it has none). */

@@ -114,8 +114,10 @@ function incrementBy(session: CommandContext, key: Uint8Array, delta: bigint): v
   if (!checkKeyLength(session, key)) return;
   const state = counterState(session, key);
   if (state === undefined) return;
-  // Redis reads the value as its text: what a GET returns must be a 64-bit integer.
-  const current = parseInteger64(countedBytes(state.base, state.slots));
+  // Redis reads the value as its text: what a GET returns must be a 64-bit integer. An
+  // integer base with integer increments reads as that integer (skipping its text).
+  const counted = counterValue(state.base, state.slots);
+  const current = counted?.kind === 'integer' ? counted.value : parseInteger64(countedBytes(state.base, state.slots));
   if (current === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
   const next = addInteger64(current, delta);
   if (next === undefined) return void appendError(session.out, OVERFLOW_ERROR);
