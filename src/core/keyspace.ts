@@ -226,6 +226,11 @@ export class Keyspace {
     if (known.head === undefined && known.tail === undefined && known.headNext === undefined && known.tailNext === undefined) this.knownListEnds.delete(mapKey);
   }
 
+  /** At least as many as the user key's slot rows (0: it has none). */
+  slotRowsAtMost(userKey: Uint8Array): number {
+    return this.slotKeys.rowsAtMost(userKey);
+  }
+
   /** Whether a user key may have counter slots (false: it has none). */
   mayHaveSlots(userKey: Uint8Array): boolean {
     return this.slotKeys.mayHave(userKey);

@@ -34,6 +34,11 @@ export class SlotKeyFilter {
     this.total += change;
   }
 
+  /** At least as many as the key's slot rows (the rows of every key in its cell). */
+  rowsAtMost(userKey: Uint8Array): number {
+    return this.total === 0 ? 0 : this.counts![cellOf(userKey)]!;
+  }
+
   /** False when the key certainly has no slot rows. */
   mayHave(userKey: Uint8Array): boolean {
     return this.total > 0 && this.counts![cellOf(userKey)]! > 0;

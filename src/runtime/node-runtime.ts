@@ -341,6 +341,10 @@ export class NodeRuntime implements Engine {
     return this.core.keyspace.mayHaveSlots(key);
   }
 
+  slotRowsAtMost(key: Uint8Array): number {
+    return this.core.keyspace.slotRowsAtMost(key);
+  }
+
   fieldCount(key: Uint8Array): number {
     return this.core.keyspace.fieldCount(key);
   }

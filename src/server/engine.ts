@@ -100,6 +100,11 @@ export interface Engine {
    * undefined when this engine has none for the key: readers then sort the rows.
    */
   scoreIndex?(key: Uint8Array): ScoreIndex | undefined;
+  /**
+   * At least as many as the key's counter slot rows (Keyspace.slotRowsAtMost); absent where
+   * reads are not of the node's own rows (a transaction's view).
+   */
+  slotRowsAtMost?(key: Uint8Array): number;
   /** False when the key certainly has no counter slot rows (reads skip looking for them). */
   mayHaveSlots(key: Uint8Array): boolean;
   /** Live element rows of a key (hash fields, set and sorted-set members as Field rows, list Item rows; 0 when none), kept by the keyspace: O(1). */

@@ -91,6 +91,10 @@ export class MemoryEngine implements Engine {
     return this.keyspace.mayHaveSlots(key);
   }
 
+  slotRowsAtMost(key: Uint8Array): number {
+    return this.keyspace.slotRowsAtMost(key);
+  }
+
   fieldCount(key: Uint8Array): number {
     return this.keyspace.fieldCount(key);
   }
