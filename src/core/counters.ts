@@ -50,9 +50,28 @@ function latin1(bytes: Uint8Array): string {
   return text;
 }
 
+/** Digits parsed as a number without a string: below 10^15, so exact in a double. */
+const SMALL_INTEGER_CHARS_MAX = 15;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+const MINUS = 0x2d;
+
 /** Redis's string2ll: an optional minus, no leading zeros or spaces, within int64. */
 export function parseInteger64(bytes: Uint8Array): bigint | undefined {
   if (bytes.length === 0 || bytes.length > INTEGER_CHARS_MAX) return undefined;
+  if (bytes.length <= SMALL_INTEGER_CHARS_MAX) {
+    // The common short form, read digit by digit (the text, regex and BigInt parse cost more).
+    const negative = bytes[0] === MINUS;
+    const first = negative ? 1 : 0;
+    if (first === bytes.length || (bytes[first] === DIGIT_0 && (bytes.length > first + 1 || negative))) return undefined;
+    let value = 0;
+    for (let index = first; index < bytes.length; index++) {
+      const byte = bytes[index]!;
+      if (byte < DIGIT_0 || byte > DIGIT_9) return undefined;
+      value = value * 10 + (byte - DIGIT_0);
+    }
+    return BigInt(negative ? -value : value);
+  }
   const text = latin1(bytes);
   if (!INTEGER_PATTERN.test(text)) return undefined;
   const value = BigInt(text);
@@ -84,7 +103,7 @@ export function unobservedIncrements(base: BaseValue, slots: ReadonlyMap<NodeId,
   let integer = 0n;
   let float = 0;
   // Sorted origins: float sums come out bit-identical on every node.
-  for (const origin of [...slots.keys()].sort()) {
+  for (const origin of slots.size === 1 ? slots.keys() : [...slots.keys()].sort()) {
     const slot = slots.get(origin)!;
     const seen = base.observed.get(origin);
     integer += BigInt.asIntN(64, slot.integer - (seen?.integer ?? 0n));

@@ -19,6 +19,7 @@ import { diesByExpiry, expiryClear, expiryFinal, expiryMarker, isExpired, isExpi
 import { clearRowKey, encodeHeader, FLUSH_ROW_KEY, headerRowKey, headerType, KeyType, keyPrefix, plainStringValue, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
 import { RowWrites, type Changes } from './row-writes.js';
 import { ScoreIndexes } from './score-indexes.js';
+import { SlotKeyFilter } from './slot-filter.js';
 import { StepView } from './step-view.js';
 import type { StoreView } from './store-view.js';
 import type { TombstoneTracker } from './tombstones.js';
@@ -36,6 +37,8 @@ const SCAN_PAGE_RECORDS = 4096;
 const FLUSH_KIND = -2;
 const NO_PURGES: Uint8Array[] = [];
 const EMPTY_BYTES = new Uint8Array(0);
+/** Client writes of at most this many rows may take stamp's plain path (its duplicate check is quadratic). */
+const PLAIN_STAMP_ROWS_MAX = 8;
 /** Lists whose tombstone-only ends are remembered (the oldest remembered is forgotten first). */
 const LIST_ENDS_MAX = 10_000;
 
@@ -95,6 +98,19 @@ function isTypeConflict(incoming: VersionedRecord, local: VersionedRecord | unde
   return headerType(incoming.value) !== headerType(local.value);
 }
 
+/**
+ * What is known of a list's ends (Keyspace.listEnds): every Item row at or before `head`
+ * (at or after `tail`) is a tombstone or gone; `headNext` (`tailNext`) are the rows that
+ * followed it (preceded it, nearest first) when a read saw them, with no live item
+ * between them or before the first: each may have died since, none can have come alive.
+ */
+export interface ListEnds {
+  head?: Uint8Array;
+  tail?: Uint8Array;
+  headNext?: readonly Uint8Array[];
+  tailNext?: readonly Uint8Array[];
+}
+
 export class Keyspace {
   /**
    * Live keys (expired but unswept included): keys with a live header of a type other
@@ -110,7 +126,7 @@ export class Keyspace {
    * them instead of walking them all (setListEnds). A live item written inside a known
    * end (any origin, any path: track) forgets that end.
    */
-  private readonly knownListEnds = new Map<string, { head?: Uint8Array; tail?: Uint8Array }>();
+  private readonly knownListEnds = new Map<string, ListEnds>();
   /** Live field rows per user key (bytesToMapKey), for keys that have at least one. */
   private readonly fieldCounts = new Map<string, number>();
   /**
@@ -119,10 +135,10 @@ export class Keyspace {
    */
   private readonly markerRows = new Uint32Array(KEY_BUCKET_COUNT);
   private readonly expiredFieldCounts = new Map<string, number>();
-  /** Clear and slot rows per bucket: reads and merges skip their lookups where there are none. */
+  /** Clear rows per bucket: reads and merges skip their lookups where there are none. */
   private readonly clearRows = new Uint32Array(KEY_BUCKET_COUNT);
-  private readonly slotRows = new Uint32Array(KEY_BUCKET_COUNT);
-  private slotRowsTotal = 0;
+  /** Which keys may have slot rows: their reads are skipped for keys that have none. */
+  private readonly slotKeys = new SlotKeyFilter();
   /** The stored flush row (FLUSHALL): every row at or below it is dead. */
   private flush: VersionedRecord | undefined;
   /** Where the next sweep slice starts: after row sweepAfter of sweepBucket (undefined: the bucket's start). */
@@ -143,7 +159,7 @@ export class Keyspace {
     private readonly counters: Record<string, number>,
   ) {
     this.view = new StepView(storage);
-    this.scoreIndexes = new ScoreIndexes(this.view, (bucket) => this.mayHaveSlots(bucket));
+    this.scoreIndexes = new ScoreIndexes(this.view, (userKey) => this.mayHaveSlots(userKey));
   }
 
   /** Build the tree and counts from what is stored (at start). */
@@ -176,7 +192,7 @@ export class Keyspace {
   }
 
   /** How far the list's ends are known to hold no live item (row keys), if known. */
-  listEnds(userKey: Uint8Array): { readonly head?: Uint8Array; readonly tail?: Uint8Array } | undefined {
+  listEnds(userKey: Uint8Array): Readonly<ListEnds> | undefined {
     return this.knownListEnds.get(bytesToMapKey(userKey));
   }
 
@@ -184,29 +200,39 @@ export class Keyspace {
    * A read of the list found only tombstones up to `head` (from `tail` on). The caller read
    * the rows as this keyspace has them now (not a transaction's private view).
    */
-  setListEnds(userKey: Uint8Array, ends: { readonly head?: Uint8Array; readonly tail?: Uint8Array }): void {
+  setListEnds(userKey: Uint8Array, ends: Readonly<ListEnds>): void {
     const mapKey = bytesToMapKey(userKey);
     const known = this.knownListEnds.get(mapKey) ?? {};
+    // A new end drops the rows known to follow the old one unless given again.
     if (ends.head !== undefined) known.head = ends.head;
+    if (ends.head !== undefined || ends.headNext !== undefined) known.headNext = ends.headNext;
     if (ends.tail !== undefined) known.tail = ends.tail;
+    if (ends.tail !== undefined || ends.tailNext !== undefined) known.tailNext = ends.tailNext;
     this.knownListEnds.delete(mapKey); // re-inserted last: the map drops its oldest entries first
     this.knownListEnds.set(mapKey, known);
     if (this.knownListEnds.size > LIST_ENDS_MAX) this.knownListEnds.delete(this.knownListEnds.keys().next().value!);
   }
 
-  /** A live item row: the known ends of its list that it lies inside are no longer true. */
+  /** A live item row: what is known of its list's ends that it lies inside (or between the known next rows of) is no longer true. */
   private forgetListEnds(row: Uint8Array): void {
     const mapKey = bytesToMapKey(rowUserKey(row)!);
     const known = this.knownListEnds.get(mapKey);
     if (known === undefined) return;
     if (known.head !== undefined && compareBytes(row, known.head) <= 0) known.head = undefined;
+    if (known.headNext !== undefined && compareBytes(row, known.headNext[known.headNext.length - 1]!) <= 0) known.headNext = undefined;
     if (known.tail !== undefined && compareBytes(row, known.tail) >= 0) known.tail = undefined;
-    if (known.head === undefined && known.tail === undefined) this.knownListEnds.delete(mapKey);
+    if (known.tailNext !== undefined && compareBytes(row, known.tailNext[known.tailNext.length - 1]!) >= 0) known.tailNext = undefined;
+    if (known.head === undefined && known.tail === undefined && known.headNext === undefined && known.tailNext === undefined) this.knownListEnds.delete(mapKey);
   }
 
-  /** Whether the key of this bucket may have counter slots (false: it has none). */
-  mayHaveSlots(bucket: number): boolean {
-    return this.slotRowsTotal > 0 && this.slotRows[bucket]! > 0;
+  /** At least as many as the user key's slot rows (0: it has none). */
+  slotRowsAtMost(userKey: Uint8Array): number {
+    return this.slotKeys.rowsAtMost(userKey);
+  }
+
+  /** Whether a user key may have counter slots (false: it has none). */
+  mayHaveSlots(userKey: Uint8Array): boolean {
+    return this.slotKeys.mayHave(userKey);
   }
 
   /** Keep the Merkle tree and counts in step with one stored change of one row. */
@@ -233,15 +259,12 @@ export class Keyspace {
       if (wasLive !== isLive) this.countField(key, isLive ? 1 : -1);
       if (isLive && kind === RowKind.Item && this.knownListEnds.size > 0) this.forgetListEnds(key);
       if (kind === RowKind.Field) this.scoreIndexes.track(kind, key, before, after, this.loading);
-    } else if (kind === RowKind.Clear || kind === RowKind.Slot) {
-      const counts = kind === RowKind.Clear ? this.clearRows : this.slotRows;
+    } else if (kind === RowKind.Clear) {
       const bucket = rowBucket(key);
-      const change = (after === undefined ? 0 : 1) - (before === undefined ? 0 : 1);
-      counts[bucket] = counts[bucket]! + change;
-      if (kind === RowKind.Slot) {
-        this.slotRowsTotal += change;
-        this.scoreIndexes.track(kind, key, before, after, this.loading);
-      }
+      this.clearRows[bucket] = this.clearRows[bucket]! + (after === undefined ? 0 : 1) - (before === undefined ? 0 : 1);
+    } else if (kind === RowKind.Slot) {
+      this.slotKeys.change(key, (after === undefined ? 0 : 1) - (before === undefined ? 0 : 1));
+      this.scoreIndexes.track(kind, key, before, after, this.loading);
     } else if (kind === FLUSH_KIND) {
       if (after !== undefined && (this.flush === undefined || compareVersions(after, this.flush) > 0)) this.flush = after;
     }
@@ -329,16 +352,9 @@ export class Keyspace {
   /** Client writes stamped by our clock: always the newest version of their rows. */
   stamp(writes: readonly ClientWrite[], clock: HlcClock, origin: NodeId, nowMs: number): Changes {
     this.counters.client_writes! += writes.length;
-    if (writes.length === 1) {
-      const write = writes[0]!;
-      const kind = kindOf(write.key);
-      const before = kind === RowKind.Clear || kind === FLUSH_KIND ? undefined : this.view.get(write.key);
-      if (before === undefined ? kind !== RowKind.Clear && kind !== FLUSH_KIND && !this.replaceActs(write, undefined) : !isExpired(before, kind, nowMs) && !this.replaceActs(write, before)) {
-        // The hot path of a plain SET: one row, nothing it acts on.
-        const record: VersionedRecord = { key: write.key, value: write.value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs };
-        this.track(before, record);
-        return { records: [record], previous: [before], purgeKeys: NO_PURGES };
-      }
+    if (writes.length <= PLAIN_STAMP_ROWS_MAX) {
+      const plain = this.stampPlain(writes, clock, origin, nowMs);
+      if (plain !== undefined) return plain;
     }
     const rows = new RowWrites(this.view);
     for (const write of writes) {
@@ -365,10 +381,38 @@ export class Keyspace {
     return rows.changes();
   }
 
+  /**
+   * The hot path of stamp: a few rows of distinct keys (SET; INCR of a new counter; a member
+   * or list element with its header), none of which acts on another (no clear, no expired
+   * header, no replace that clears or observes). Each row's current version is read before
+   * any is written, which is what the general path would read too since none acts on
+   * another. Undefined when the writes need the general path.
+   */
+  private stampPlain(writes: readonly ClientWrite[], clock: HlcClock, origin: NodeId, nowMs: number): Changes | undefined {
+    const previous: (VersionedRecord | undefined)[] = [];
+    for (let index = 0; index < writes.length; index++) {
+      const write = writes[index]!;
+      const kind = kindOf(write.key);
+      if (kind === RowKind.Clear || kind === FLUSH_KIND) return undefined;
+      for (let earlier = 0; earlier < index; earlier++) if (equalBytes(writes[earlier]!.key, write.key)) return undefined;
+      const before = this.view.get(write.key);
+      if ((before !== undefined && isExpired(before, kind, nowMs)) || this.replaceActs(write, before)) return undefined;
+      previous.push(before);
+    }
+    const records: VersionedRecord[] = [];
+    for (let index = 0; index < writes.length; index++) {
+      const write = writes[index]!;
+      const record: VersionedRecord = { key: write.key, value: write.value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs };
+      this.track(previous[index], record);
+      records.push(record);
+    }
+    return { records, previous, purgeKeys: NO_PURGES };
+  }
+
   /** Whether a replacing header write must do more than write itself (another type, or counter slots). */
   private replaceActs(write: ClientWrite, before: VersionedRecord | undefined): boolean {
     if (write.replacesKey !== true) return false;
-    if (this.slotRowsTotal > 0 && this.slotRows[rowBucket(write.key)]! > 0) return true;
+    if (this.slotKeys.mayHaveRow(write.key)) return true;
     return before !== undefined && before.value !== null && headerType(before.value) !== KeyType.String;
   }
 
@@ -380,7 +424,7 @@ export class Keyspace {
     }
     let value = write.value;
     const plain = value === null ? undefined : plainStringValue(value);
-    if (plain !== undefined && this.slotRows[rowBucket(write.key)]! > 0) {
+    if (plain !== undefined && this.slotKeys.mayHave(userKey)) {
       const observed = observedSlots(readSlotTotals(this.view, userKey, EMPTY_BYTES));
       if (observed.size > 0) value = encodeHeader({ type: KeyType.String, base: { bytes: plain, observed } });
     }

@@ -11,7 +11,7 @@
 // empty: the key's Field rows follow its header in row order), so nothing is stored.
 import { bytesToMapKey } from './bytes.js';
 import { parseLongDouble, readSlotTotals, unobservedIncrements } from './counters.js';
-import { decodeFieldValue, headerType, KeyType, kindPrefix, parseRow, parseSlotElement, rowBucket, rowKey, RowKind, rowUserKey, type BaseValue, type SlotTotal } from './rows.js';
+import { decodeFieldValue, headerType, KeyType, kindPrefix, parseRow, parseSlotElement, rowKey, RowKind, rowUserKey, type BaseValue, type SlotTotal } from './rows.js';
 import { ScoreTree, type BeforeBound } from './score-tree.js';
 import type { StoreView } from './store-view.js';
 import type { NodeId, VersionedRecord } from './types.js';
@@ -32,22 +32,26 @@ export function scoreOfBase(base: BaseValue, slots: ReadonlyMap<NodeId, SlotTota
 /** The score index of one sorted set, read-only to its readers. */
 export class ScoreIndex {
   private readonly tree = new ScoreTree();
-  /** bytesToMapKey(member) -> score. */
-  private readonly scores = new Map<string, number>();
+  /**
+   * bytesToMapKey(member) -> its entry. The entry keeps the member string the tree holds:
+   * a changed score re-enters the tree with that (long-lived) string, not the caller's new
+   * one, which would otherwise be referenced from old objects and survive scavenges.
+   */
+  private readonly byMember = new Map<string, { score: number; readonly member: string }>();
 
   get size(): number {
-    return this.scores.size;
+    return this.byMember.size;
   }
 
   /** A member's score (bytesToMapKey form), undefined when absent. */
   scoreOf(member: string): number | undefined {
-    return this.scores.get(member);
+    return this.byMember.get(member)?.score;
   }
 
   /** A member's rank (ascending), undefined when absent. */
   rankOf(member: string): number | undefined {
-    const score = this.scores.get(member);
-    return score === undefined ? undefined : this.tree.rankOf(score, member);
+    const entry = this.byMember.get(member);
+    return entry === undefined ? undefined : this.tree.rankOf(entry.score, entry.member);
   }
 
   /** Members for which `before` holds (a prefix of the order: a score or lex bound). */
@@ -66,20 +70,23 @@ export class ScoreIndex {
   }
 
   set(member: string, score: number): void {
-    const old = this.scores.get(member);
-    if (old !== undefined) {
-      if (Object.is(old, score)) return;
-      this.tree.remove(old, member);
+    const entry = this.byMember.get(member);
+    if (entry === undefined) {
+      this.byMember.set(member, { score, member });
+      this.tree.insert(score, member);
+      return;
     }
-    this.scores.set(member, score);
-    this.tree.insert(score, member);
+    if (Object.is(entry.score, score)) return;
+    this.tree.remove(entry.score, entry.member);
+    entry.score = score;
+    this.tree.insert(score, entry.member);
   }
 
   delete(member: string): void {
-    const old = this.scores.get(member);
-    if (old === undefined) return;
-    this.scores.delete(member);
-    this.tree.remove(old, member);
+    const entry = this.byMember.get(member);
+    if (entry === undefined) return;
+    this.byMember.delete(member);
+    this.tree.remove(entry.score, entry.member);
   }
 }
 
@@ -93,8 +100,8 @@ export class ScoreIndexes {
   constructor(
     /** The keyspace's view: stored rows with the current step's changes on top. */
     private readonly view: Pick<StoreView, 'get' | 'scanRows'>,
-    /** False when the bucket certainly has no slot rows (Keyspace.mayHaveSlots). */
-    private readonly mayHaveSlots: (bucket: number) => boolean,
+    /** False when the user key certainly has no slot rows (Keyspace.mayHaveSlots). */
+    private readonly mayHaveSlots: (userKey: Uint8Array) => boolean,
   ) {}
 
   /** The index of a sorted set (the caller checked the type), undefined for other keys. */
@@ -141,7 +148,7 @@ export class ScoreIndexes {
     const name = bytesToMapKey(member);
     if (field === undefined || field.value === null) return void index.delete(name);
     const base = decodeFieldValue(field.value) ?? EMPTY_BASE;
-    const slots = this.mayHaveSlots(rowBucket(field.key)) ? readSlotTotals(this.view, userKey, member) : NO_SLOTS;
+    const slots = this.mayHaveSlots(userKey) ? readSlotTotals(this.view, userKey, member) : NO_SLOTS;
     index.set(name, scoreOfBase(base, slots));
   }
 

@@ -1,7 +1,7 @@
 // The driver of one node: feeds socket, timer and storage events into NodeCore.step
 // and carries out the effects it returns, persisting before anything is acknowledged.
 import { hostname } from 'node:os';
-import { KEY_BUCKET_COUNT, keyBucket } from '../core/bytes.js';
+import { KEY_BUCKET_COUNT } from '../core/bytes.js';
 import type { ScoreIndex } from '../core/score-indexes.js';
 import type { RowPage } from '../core/store-view.js';
 import type { ClientWrite, Input, LogLevel, PeerHello } from '../core/io.js';
@@ -347,7 +347,11 @@ export class NodeRuntime implements Engine, EffectIo {
   }
 
   mayHaveSlots(key: Uint8Array): boolean {
-    return this.core.keyspace.mayHaveSlots(keyBucket(key));
+    return this.core.keyspace.mayHaveSlots(key);
+  }
+
+  slotRowsAtMost(key: Uint8Array): number {
+    return this.core.keyspace.slotRowsAtMost(key);
   }
 
   fieldCount(key: Uint8Array): number {

@@ -15,7 +15,7 @@ import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, checkKeyLength, command } from
 import type { Engine } from './engine.js';
 import type { CommandContext } from './context.js';
 import type { CommandSpec } from './command-spec.js';
-import { liveHeader, readSlots, stringHeader, typeOf, WRONGTYPE_ERROR } from './typed-keys.js';
+import { headerRow, liveHeader, readSlots, stringHeader, typeOf, WRONGTYPE_ERROR } from './typed-keys.js';
 
 export const OVERFLOW_ERROR = 'ERR increment or decrement would overflow';
 export const NOT_FLOAT_ERROR = 'ERR value is not a valid float';
@@ -45,7 +45,12 @@ const COUNTER_PAGE_ROWS = 64;
  * of few slots (a string key's rows are its clear, header and slot rows, in that order);
  * undefined when the key needs the general reads (another type, many slots).
  */
-function readStringCounter(engine: Engine, key: Uint8Array): { header: VersionedRecord | undefined; slots: Map<NodeId, SlotTotal> } | undefined {
+function readStringCounter(engine: Engine, key: Uint8Array, ownRow: Uint8Array): { header: VersionedRecord | undefined; slots: Map<NodeId, SlotTotal> } | undefined {
+  const bound = engine.slotRowsAtMost?.(key);
+  if (bound !== undefined && bound <= 1) {
+    const point = readByRowKeys(engine, key, ownRow, bound);
+    if (point !== undefined) return point;
+  }
   const page = engine.scanRows(keyPrefix(key), undefined, COUNTER_PAGE_ROWS);
   if (!page.done) return undefined;
   let header: VersionedRecord | undefined;
@@ -66,17 +71,38 @@ function readStringCounter(engine: Engine, key: Uint8Array): { header: Versioned
   return { header: expired ? undefined : header, slots };
 }
 
+/**
+ * readStringCounter by row key (a point read costs less than a range) when the key has
+ * at most `bound` (0 or 1) slot rows: none, or this node's own (else undefined: the range
+ * read decides).
+ */
+function readByRowKeys(engine: Engine, key: Uint8Array, ownRow: Uint8Array, bound: number): { header: VersionedRecord | undefined; slots: Map<NodeId, SlotTotal> } | undefined {
+  const slots = new Map<NodeId, SlotTotal>();
+  if (bound === 1) {
+    const own = engine.get(ownRow);
+    const total = own === undefined || own.value === null ? undefined : decodeSlotTotal(own.value);
+    if (total === undefined) return undefined;
+    slots.set(engine.nodeId(), total);
+  }
+  const header = engine.get(headerRow(key));
+  // No header: absent unless the key has elements (a headerless collection: the general read).
+  if (header === undefined || header.value === null) return engine.fieldCount(key) === 0 ? { header: undefined, slots } : undefined;
+  if (header.value[0] !== KeyType.String) return undefined;
+  const expired = header.expiresAtMs !== 0 && header.expiresAtMs <= engine.nowMs();
+  return { header: expired ? undefined : header, slots };
+}
+
 /** The key's counter state; undefined after replying WRONGTYPE. */
 function counterState(session: CommandContext, key: Uint8Array): CounterState | undefined {
   const engine = session.engine;
-  const fast = readStringCounter(engine, key);
+  const self = engine.nodeId();
+  const ownRow = rowKey(key, RowKind.Slot, slotElement(EMPTY, self));
+  const fast = readStringCounter(engine, key, ownRow);
   const header = fast === undefined ? liveHeader(engine, key) : fast.header;
   if (header !== undefined && typeOf(header) !== KeyType.String) {
     appendError(session.out, WRONGTYPE_ERROR);
     return undefined;
   }
-  const self = engine.nodeId();
-  const ownRow = rowKey(key, RowKind.Slot, slotElement(EMPTY, self));
   const slots = fast?.slots ?? readSlots(engine, key, EMPTY);
   if (header === undefined) {
     // Slots left from before (increments after a concurrent DEL, or under an expired header)
@@ -114,8 +140,10 @@ function incrementBy(session: CommandContext, key: Uint8Array, delta: bigint): v
   if (!checkKeyLength(session, key)) return;
   const state = counterState(session, key);
   if (state === undefined) return;
-  // Redis reads the value as its text: what a GET returns must be a 64-bit integer.
-  const current = parseInteger64(countedBytes(state.base, state.slots));
+  // Redis reads the value as its text: what a GET returns must be a 64-bit integer. An
+  // integer base with integer increments reads as that integer (skipping its text).
+  const counted = counterValue(state.base, state.slots);
+  const current = counted?.kind === 'integer' ? counted.value : parseInteger64(countedBytes(state.base, state.slots));
   if (current === undefined) return void appendError(session.out, NOT_INTEGER_ERROR);
   const next = addInteger64(current, delta);
   if (next === undefined) return void appendError(session.out, OVERFLOW_ERROR);

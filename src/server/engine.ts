@@ -2,6 +2,7 @@
 // server tests may implement it over the in-memory store.
 import type { ClientWrite } from '../core/io.js';
 import type { ScoreIndex } from '../core/score-indexes.js';
+import type { ListEnds } from '../core/keyspace.js';
 import type { RowPage } from '../core/store-view.js';
 import type { MemberView, VersionedRecord } from '../core/types.js';
 
@@ -108,6 +109,11 @@ export interface Engine {
    * undefined when this engine has none for the key: readers then sort the rows.
    */
   scoreIndex?(key: Uint8Array): ScoreIndex | undefined;
+  /**
+   * At least as many as the key's counter slot rows (Keyspace.slotRowsAtMost); absent where
+   * reads are not of the node's own rows (a transaction's view).
+   */
+  slotRowsAtMost?(key: Uint8Array): number;
   /** False when the key certainly has no counter slot rows (reads skip looking for them). */
   mayHaveSlots(key: Uint8Array): boolean;
   /** Live element rows of a key (hash fields, set and sorted-set members as Field rows, list Item rows; 0 when none), kept by the keyspace: O(1). */
@@ -116,8 +122,8 @@ export interface Engine {
    * How far a list's ends are known to hold no live item (Keyspace.listEnds); absent where
    * reads are not of the node's own rows (a transaction's view).
    */
-  listEnds?(key: Uint8Array): { readonly head?: Uint8Array; readonly tail?: Uint8Array } | undefined;
-  setListEnds?(key: Uint8Array, ends: { readonly head?: Uint8Array; readonly tail?: Uint8Array }): void;
+  listEnds?(key: Uint8Array): Readonly<ListEnds> | undefined;
+  setListEnds?(key: Uint8Array, ends: Readonly<ListEnds>): void;
   /**
    * Stamp, commit and replicate writes, atomically visible to later get() calls at once.
    * Resolves with the write sequence for WAIT after the commit, rejects on storage errors.

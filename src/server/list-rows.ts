@@ -88,48 +88,81 @@ function firstPageRows(wanted: number): number {
 /**
  * Visit the live items of key in list order, after row key `after`; a visit that returns
  * false stops the walk. Pages start at `wanted` rows and double up to ITEM_PAGE_ROWS when the
- * caller knows it needs only that many (LRANGE 0 99 reads 100 rows, not 1024).
+ * caller knows it needs only that many (LRANGE 0 99 reads 100 rows, not 1024). `ahead`:
+ * the walk is a pop, which reads a few more rows from the end and has the keyspace keep
+ * them, so the next pops read their items by row key instead of a range.
  */
-export function visitItems(engine: Engine, key: Uint8Array, after: Uint8Array | undefined, visit: (item: Item) => boolean | void, wanted = ITEM_PAGE_ROWS): void {
-  walkItems(engine, key, after, visit, wanted, false);
+export function visitItems(engine: Engine, key: Uint8Array, after: Uint8Array | undefined, visit: (item: Item) => boolean | void, wanted = ITEM_PAGE_ROWS, ahead = false): void {
+  walkItems(engine, key, after, visit, wanted, false, ahead);
 }
 
 /** As visitItems, from the tail: the live items in reverse list order, before row key `before`. */
-export function visitItemsReverse(engine: Engine, key: Uint8Array, before: Uint8Array | undefined, visit: (item: Item) => boolean | void, wanted = ITEM_PAGE_ROWS): void {
-  walkItems(engine, key, before, visit, wanted, true);
+export function visitItemsReverse(engine: Engine, key: Uint8Array, before: Uint8Array | undefined, visit: (item: Item) => boolean | void, wanted = ITEM_PAGE_ROWS, ahead = false): void {
+  walkItems(engine, key, before, visit, wanted, true, ahead);
+}
+
+/** Rows a pop reads from a list's end beyond the items it takes, for the pops after it (visitItems `ahead`). */
+const POP_AHEAD_ROWS = 16;
+
+/** The row keys of the live rows of a page from index `first` on. */
+function liveRowKeys(rows: readonly VersionedRecord[], first: number): Uint8Array[] {
+  const keys: Uint8Array[] = [];
+  for (let index = first; index < rows.length; index++) if (rows[index]!.value !== null) keys.push(rows[index]!.key);
+  return keys;
 }
 
 /**
  * The walk of visitItems / visitItemsReverse. A walk from an end starts past the
  * tombstones the keyspace knows lie there (LPOP/RPOP leave them for the tombstone grace)
  * and tells it how far the tombstones it met reach, so a queue drained by LPOP does not
- * walk every earlier pop's tombstone again.
+ * walk every earlier pop's tombstone again. Where the keyspace also knows the rows that
+ * follow that end (ListEnds), it reads those by row key first.
  */
-function walkItems(engine: Engine, key: Uint8Array, from: Uint8Array | undefined, visit: (item: Item) => boolean | void, wanted: number, reverse: boolean): void {
+function walkItems(engine: Engine, key: Uint8Array, from: Uint8Array | undefined, visit: (item: Item) => boolean | void, wanted: number, reverse: boolean, ahead: boolean): void {
   const prefix = kindPrefix(key, RowKind.Item);
   let atEnd = from === undefined && engine.listEnds !== undefined;
   const known = atEnd ? engine.listEnds!(key) : undefined;
   let last = from ?? (reverse ? known?.tail : known?.head);
   let lastTombstone: Uint8Array | undefined;
-  const noteEnd = () => {
+  /** At the first live item from the end: the tombstones before it, and the rows from it on (when known). */
+  const noteEnd = (next: readonly Uint8Array[] | undefined) => {
     atEnd = false;
-    if (lastTombstone !== undefined) engine.setListEnds!(key, reverse ? { tail: lastTombstone } : { head: lastTombstone });
+    if (lastTombstone === undefined && next === undefined) return;
+    engine.setListEnds!(key, reverse ? { tail: lastTombstone, tailNext: next } : { head: lastTombstone, headNext: next });
   };
-  let pageRows = firstPageRows(wanted);
+  const knownNext = reverse ? known?.tailNext : known?.headNext;
+  if (knownNext !== undefined) {
+    for (let index = 0; index < knownNext.length; index++) {
+      const row = knownNext[index]!;
+      const record = engine.get(row);
+      last = row;
+      if (record === undefined || record.value === null) {
+        if (atEnd) lastTombstone = row;
+        continue;
+      }
+      if (atEnd) noteEnd(lastTombstone === undefined ? undefined : knownNext.slice(index));
+      if (visit({ row, position: row.subarray(prefix.length), value: record.value }) === false) return;
+    }
+  }
+  // From a known end, a pop usually meets the tombstone of the pop before it first (the
+  // end is noted one pop behind): one more row spares a second page.
+  const fromEnd = last !== undefined && from === undefined;
+  let pageRows = firstPageRows(ahead && from === undefined ? Math.max(wanted + 1, POP_AHEAD_ROWS) : fromEnd ? wanted + 1 : wanted);
   for (;;) {
     const page = reverse ? engine.scanRowsReverse(prefix, last, pageRows) : engine.scanRows(prefix, last, pageRows);
     pageRows = Math.min(ITEM_PAGE_ROWS, pageRows * 2); // a walk past the rows it expected grows its pages
     const rows = page.records;
-    for (const row of rows) {
+    for (let index = 0; index < rows.length; index++) {
+      const row = rows[index]!;
       if (row.value === null) {
         if (atEnd) lastTombstone = row.key;
         continue;
       }
-      if (atEnd) noteEnd();
+      if (atEnd) noteEnd(ahead ? liveRowKeys(rows, index) : undefined);
       if (visit({ row: row.key, position: row.key.subarray(prefix.length), value: row.value }) === false) return;
     }
     if (page.done || rows.length === 0) {
-      if (atEnd) noteEnd();
+      if (atEnd) noteEnd(undefined);
       return;
     }
     last = rows[rows.length - 1]!.key;
@@ -160,14 +193,14 @@ export function itemSpan(engine: Engine, key: Uint8Array, start: number, end: nu
   return items;
 }
 
-/** The first `count` live items. */
-export function headItems(engine: Engine, key: Uint8Array, count: number): Item[] {
+/** The first `count` live items (`ahead`: for a pop, visitItems). */
+export function headItems(engine: Engine, key: Uint8Array, count: number, ahead = false): Item[] {
   const items: Item[] = [];
   if (count <= 0) return items;
   visitItems(engine, key, undefined, (item) => {
     items.push(item);
     return items.length < count;
-  }, count);
+  }, count, ahead);
   return items;
 }
 
@@ -178,14 +211,14 @@ export function allItems(engine: Engine, key: Uint8Array): Item[] {
   return items;
 }
 
-/** The last `count` live items, last first. */
-export function tailItems(engine: Engine, key: Uint8Array, count: number): Item[] {
+/** The last `count` live items, last first (`ahead`: for a pop, visitItems). */
+export function tailItems(engine: Engine, key: Uint8Array, count: number, ahead = false): Item[] {
   const items: Item[] = [];
   if (count <= 0) return items;
   visitItemsReverse(engine, key, undefined, (item) => {
     items.push(item);
     return items.length < count;
-  }, count);
+  }, count, ahead);
   return items;
 }
 
@@ -274,6 +307,6 @@ export function checkElementLength(session: CommandContext, value: Uint8Array): 
 
 /** Pop up to `count` elements from one end of an existing list: the items (in pop order) and the rows. */
 export function popItems(engine: Engine, key: Uint8Array, left: boolean, count: number): { items: Item[]; writes: ClientWrite[] } {
-  const items = left ? headItems(engine, key, count) : tailItems(engine, key, count);
+  const items = left ? headItems(engine, key, count, true) : tailItems(engine, key, count, true);
   return { items, writes: items.length === 0 ? [] : removalWrites(engine, key, items) };
 }

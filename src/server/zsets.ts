@@ -7,11 +7,12 @@
 import { Buffer } from 'node:buffer';
 import { bytesToMapKey } from '../core/bytes.js';
 import { parseInteger64 } from '../core/counters.js';
-import { KeyType } from '../core/rows.js';
+import { headerRowKey, KeyType, rowKindOf, RowKind } from '../core/rows.js';
+import type { VersionedRecord } from '../core/types.js';
 import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
 import { COUNT_RANGE_ERROR, hscanVariant, LONG_MAX, randomWithCount, OUT_OF_RANGE_ERROR, fieldsAt, randomBelow } from './hash-reads.js';
-import { checkFieldLength, FieldSlots, hashForRead, hashForWrite, headerLast, liveFieldRow } from './hash-rows.js';
+import { checkFieldLength, FieldSlots, hashForRead, hashForWrite, headerLast, liveFieldRow, type HashWriteTarget } from './hash-rows.js';
 import type { CommandContext } from './context.js';
 import { removalWrites, removeMembersCommand } from './sets.js';
 import type { CommandSpec } from './table.js';
@@ -72,9 +73,11 @@ export function zaddCommand(session: CommandContext, args: Buffer[]): void {
   const existing = headerOfType(engine, key, KeyType.ZSet);
   if (existing === WRONG_TYPE) return void appendError(out, WRONGTYPE_ERROR);
   if (existing === undefined && xx) return void (incr ? appendNull(out, session.protocol) : appendInteger(out, 0));
-  const target = hashForWrite(session, key, KeyType.ZSet);
+  // The header just read makes the target of an existing key (hashWriteTarget would read it again).
+  const target = existing === undefined ? hashForWrite(session, key, KeyType.ZSet) : checkKeyLength(session, key) ? existingTarget(key, existing) : undefined;
   if (target === undefined) return;
   for (let pair = index + 1; pair < args.length; pair += 2) if (!checkFieldLength(session, args[pair]!, 'sorted set member')) return;
+  if (!incr && scores.length === 1) return void addOne(session, key, args[index + 1]!, scores[0]!, target, { nx, xx, gt, lt, ch });
   if (incr) {
     const member = args[index + 1]!;
     const current = target.created ? undefined : memberScore(engine, key, member);
@@ -115,6 +118,39 @@ export function zaddCommand(session: CommandContext, args: Buffer[]): void {
   const start = out.length;
   appendInteger(out, ch ? added + updated : added);
   if (pending.size > 0) session.deferWrite(engine.write(headerLast(writes)), start);
+}
+
+/** hashWriteTarget of a live sorted set: its header rewritten beside the members. */
+function existingTarget(key: Uint8Array, header: VersionedRecord): HashWriteTarget {
+  return { writes: [{ key: headerRowKey(key), value: header.value, expiresAtMs: header.expiresAtMs }], created: false, observeSlots: true };
+}
+
+/** ZADD of one member (no INCR): the common case, without the duplicate bookkeeping of many. */
+function addOne(
+  session: CommandContext,
+  key: Uint8Array,
+  member: Uint8Array,
+  score: number,
+  target: HashWriteTarget,
+  flags: { nx: boolean; xx: boolean; gt: boolean; lt: boolean; ch: boolean },
+): void {
+  const engine = session.engine;
+  const current = target.created ? undefined : memberScore(engine, key, member);
+  let changed: 0 | 1 = 1;
+  if (current !== undefined) {
+    if (flags.nx || (flags.gt && score <= current) || (flags.lt && score >= current) || score === current) return void appendInteger(session.out, 0);
+  } else if (flags.xx) {
+    return void appendInteger(session.out, 0);
+  }
+  const added = current === undefined ? 1 : 0;
+  if (!flags.ch) changed = added;
+  // Members first, header last (headerLast): the header outranks every member it is written with.
+  const writes = target.writes.filter((write) => rowKindOf(write.key) !== RowKind.Header);
+  writes.push(scoreWrite(engine, key, member, score, target));
+  for (const write of target.writes) if (rowKindOf(write.key) === RowKind.Header) writes.push(write);
+  const start = session.out.length;
+  appendInteger(session.out, changed);
+  session.deferWrite(engine.write(writes), start);
 }
 
 function zincrbyCommand(session: CommandContext, args: Buffer[]): void {

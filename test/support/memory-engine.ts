@@ -5,11 +5,11 @@ import { Buffer } from 'node:buffer';
 import { connect, type Socket } from 'node:net';
 import { startRespServer, type RespServer } from '../../src/net/resp-listener.js';
 import type { Logger } from '../../src/server/state.js';
-import { KEY_BUCKET_COUNT, keyBucket } from '../../src/core/bytes.js';
+import { KEY_BUCKET_COUNT } from '../../src/core/bytes.js';
 import { DEFAULT_CORE_CONFIG } from '../../src/core/config.js';
 import { createHlcClock, HLC_ZERO, observeHlc, type HlcClock } from '../../src/core/hlc.js';
 import type { ClientWrite } from '../../src/core/io.js';
-import { Keyspace } from '../../src/core/keyspace.js';
+import { Keyspace, type ListEnds } from '../../src/core/keyspace.js';
 import { MerkleTree } from '../../src/core/merkle.js';
 import type { ScoreIndex } from '../../src/core/score-indexes.js';
 import type { RowPage } from '../../src/core/store-view.js';
@@ -88,18 +88,22 @@ export class MemoryEngine implements Engine {
   }
 
   mayHaveSlots(key: Uint8Array): boolean {
-    return this.keyspace.mayHaveSlots(keyBucket(key));
+    return this.keyspace.mayHaveSlots(key);
+  }
+
+  slotRowsAtMost(key: Uint8Array): number {
+    return this.keyspace.slotRowsAtMost(key);
   }
 
   fieldCount(key: Uint8Array): number {
     return this.keyspace.fieldCount(key);
   }
 
-  listEnds(key: Uint8Array): { readonly head?: Uint8Array; readonly tail?: Uint8Array } | undefined {
+  listEnds(key: Uint8Array): Readonly<ListEnds> | undefined {
     return this.keyspace.listEnds(key);
   }
 
-  setListEnds(key: Uint8Array, ends: { readonly head?: Uint8Array; readonly tail?: Uint8Array }): void {
+  setListEnds(key: Uint8Array, ends: Readonly<ListEnds>): void {
     this.keyspace.setListEnds(key, ends);
   }
 

@@ -128,3 +128,25 @@ test('a queue drained by LPOP/RPOP reads past its known tombstones, and an item 
   assert.equal(await a.llen('drained'), 98);
   assert.deepEqual((await a.lrange('drained', 0, 1)), ['job151', 'job152']);
 });
+
+test('pops that read their items by row key (rows an earlier pop saw past the end) see an item inserted among them from anywhere, a changed one, and skip removed ones', async () => {
+  const a = client(server.port);
+  const b = client(serverB.port);
+  const startA = engineA.batches.length;
+  await a.rpush('ahead', ...Array.from({ length: 10 }, (_, index) => `j${index}`));
+  for (const batch of engineA.batches.slice(startA)) engineB.applyRemote(batch);
+  assert.equal(await a.lpop('ahead'), 'j0');
+  assert.equal(await a.lpop('ahead'), 'j1');
+  const startB = engineB.batches.length;
+  assert.equal(await b.linsert('ahead', 'BEFORE', 'j3', 'mid'), 11);
+  for (const batch of engineB.batches.slice(startB)) engineA.applyRemote(batch);
+  assert.equal(await a.lrem('ahead', 1, 'j4'), 1);
+  assert.equal(await a.lpop('ahead'), 'j2');
+  assert.equal(await a.lpop('ahead'), 'mid');
+  assert.equal(await a.lpop('ahead'), 'j3');
+  assert.equal(await a.lset('ahead', 0, 'j5x'), 'OK');
+  assert.equal(await a.lpop('ahead'), 'j5x');
+  assert.equal(await a.rpop('ahead'), 'j9');
+  assert.deepEqual(await a.lpop('ahead', 5), ['j6', 'j7', 'j8']);
+  assert.equal(await a.exists('ahead'), 0);
+});
