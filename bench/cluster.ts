@@ -26,8 +26,8 @@ const DELAY_GOAL_P50_MS = 1;
 const DELAY_GOAL_P99_MS = 10;
 /** Writes at the same rate before the measured ones, not counted (JIT warm-up of fresh processes). */
 const DELAY_WARMUP_SECONDS = 1;
-const THROUGHPUT_GOAL_RATIO = 0.5;
-const CATCH_UP_GOAL_KEYS_PER_SECOND = 100_000;
+const THROUGHPUT_GOAL_RATIO = 0.6;
+const CATCH_UP_GOAL_KEYS_PER_SECOND = 200_000;
 const ANTI_ENTROPY_GOAL_BYTES = 256;
 /** How long replicas may take to hold everything the loader wrote before catch-up starts. */
 const REPLICAS_SETTLE_TIMEOUT_MS = 120_000;

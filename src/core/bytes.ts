@@ -96,6 +96,8 @@ export function toHex(bytes: Uint8Array): string {
 
 /** Key of a byte string for use in a Map: each byte as one latin1 char (cheap, lossless). */
 export function bytesToMapKey(bytes: Uint8Array): string {
+  // A row key is short: one call, without the subarray view the loop below makes.
+  if (bytes.length <= 8192) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   let text = '';
   for (let index = 0; index < bytes.length; index += 8192) {
     // apply takes any array-like: no intermediate Array per key.

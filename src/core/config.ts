@@ -45,7 +45,7 @@ export const DEFAULT_CORE_CONFIG: CoreConfig = {
   announceIntervalMs: 2_000, // discovery is a fallback after the first greeting; keep idle cost low
   gossipMembersMax: 32, // fits one probe frame for clusters up to a few dozen members per round
   antiEntropyIntervalMs: 10_000, // link-up already triggers a round; this only repairs lost pushes
-  antiEntropyBatchRecordsMax: 512,
+  antiEntropyBatchRecordsMax: 4_096, // a catch-up pays per batch (a step, a transaction, an ack): 4096 rows of ~100 B are ~0.6 MiB, under batchBytesMax
   batchBytesMax: 1 << 20, // 1 MiB: frames stay far under the 80 MiB limit and interleave with probes
   tombstoneGraceMs: 24 * 60 * 60 * 1000, // DESIGN.md default
   sweepIntervalMs: 1_000, // expired keys read as absent anyway; the sweep only reclaims space

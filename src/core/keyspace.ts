@@ -236,9 +236,9 @@ export class Keyspace {
   }
 
   /** Keep the Merkle tree and counts in step with one stored change of one row. */
-  track(before: VersionedRecord | undefined, after: VersionedRecord | undefined): void {
+  track(before: VersionedRecord | undefined, after: VersionedRecord | undefined, mapKey?: string): void {
     const key = (after ?? before)!.key;
-    if (!this.loading) this.view.note(key, after);
+    if (!this.loading) this.view.note(key, after, mapKey);
     this.tree.update(key, before, after);
     const kind = kindOf(key);
     if (kind === RowKind.Header) {
@@ -439,9 +439,9 @@ export class Keyspace {
   }
 
   /** Store a winning row and carry out what its kind does to other rows (`before`: its row now, when the caller just read it). */
-  private store(rows: RowWrites, record: VersionedRecord, kind: number, before = rows.get(record.key)): void {
-    rows.put(record, before);
-    this.track(before, record);
+  private store(rows: RowWrites, record: VersionedRecord, kind: number, before = rows.get(record.key), mapKey?: string): void {
+    rows.put(record, before, mapKey);
+    this.track(before, record, mapKey);
     if (kind === RowKind.Clear) this.applyClear(rows, record);
     else if (kind === FLUSH_KIND) this.applyFlush(rows, record);
   }
@@ -533,14 +533,16 @@ export class Keyspace {
           if (record.value === null) refusedPurged.push(record);
           continue;
         }
-        const local = rows.get(record.key);
+        // One map key per row for every lookup and note of this merge.
+        const mapKey = bytesToMapKey(record.key);
+        const local = rows.get(record.key, mapKey);
         const cleared = this.cleared(rows, record, kind, graceStartMs);
         if (!cleared && kind === RowKind.Header && isTypeConflict(record, local, nowMs)) this.counters.type_conflicts!++;
         if ((local !== undefined && compareVersions(record, local) <= 0) || cleared) {
           this.counters.records_stale_in!++;
           continue;
         }
-        this.store(rows, record, kind);
+        this.store(rows, record, kind, local, mapKey);
       }
     }
     const changes = rows.changes();

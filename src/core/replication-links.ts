@@ -18,14 +18,18 @@ export const PENDING_WAITS_MAX = 100_000;
 /** Bytes per record beyond key and value in a batch size estimate. */
 const RECORD_OVERHEAD_BYTES = 48;
 /**
- * A link holds new records while its previous replicate frame is unacknowledged (as
- * Nagle's algorithm does), so under load each frame carries what was written during one
- * round trip, and sender and receiver pay per-frame costs (a socket write, an LMDB
- * transaction) once per batch instead of once per event-loop turn. An idle link sends at
- * once. A full batch goes without waiting, and a hold ends after this long even if no
- * ack comes (a peer that stopped acking, see receiveGap): the node wakes then to send.
+ * A link holds new records while REPLICATE_FLUSHES_IN_FLIGHT_MAX of its sends are
+ * unacknowledged (Nagle's algorithm with a window of two), so under load each frame
+ * carries what was written during about half a round trip, and sender and receiver pay
+ * per-frame costs (a socket write, an LMDB transaction) once per batch instead of once
+ * per event-loop turn. A link with less in flight sends at once: at a moderate write
+ * rate a write never waits for the ack of the one before (the peer's commit). A full
+ * batch goes without waiting, and a hold ends after this long even if no ack comes (a
+ * peer that stopped acking, see receiveGap): the node wakes then to send.
  */
 export const REPLICATE_HOLD_MAX_MS = 20;
+/** Sends (one flush of a link's queue each) that may await their ack before the link holds. */
+export const REPLICATE_FLUSHES_IN_FLIGHT_MAX = 2;
 const HLC_UNSET: Hlc = { wallMs: 0, logical: 0 };
 /**
  * Estimated bytes of the unfinished client write a receiver holds from one link. The
@@ -54,6 +58,8 @@ export interface PeerLink {
   /** Sequence of the last replicate frame sent on this link, and when it was sent. */
   sentSeq: number;
   sentAtMs: number;
+  /** The seqs of the last REPLICATE_FLUSHES_IN_FLIGHT_MAX sends, oldest first (those above ackedSeq are in flight). */
+  sentSeqs: number[];
   /**
    * We dropped a replicate frame from this peer on this link (clock too far ahead), so
    * our acks, being cumulative, would vouch for writes we never stored: stop acking.
@@ -76,6 +82,11 @@ interface PendingWait {
 /** A send effect; the node core stamps the frame with its clock. */
 export function sendEffect(to: NodeId, message: PeerMessage): Effect {
   return { kind: 'send', to, hlc: HLC_UNSET, message };
+}
+
+/** Whether REPLICATE_FLUSHES_IN_FLIGHT_MAX sends await their ack (seqs grow: the oldest kept decides). */
+function windowFull(link: PeerLink): boolean {
+  return link.sentSeqs.length === REPLICATE_FLUSHES_IN_FLIGHT_MAX && link.sentSeqs[0]! > link.ackedSeq;
 }
 
 function sameRecords(a: readonly VersionedRecord[], b: readonly VersionedRecord[]): boolean {
@@ -114,6 +125,7 @@ export class ReplicationLinks {
       outboxBytes: 0,
       sentSeq: 0,
       sentAtMs: 0,
+      sentSeqs: [],
       receiveGap: false,
       partial: [],
       partialBytes: 0,
@@ -151,10 +163,10 @@ export class ReplicationLinks {
     }
   }
 
-  /** Whether a link keeps its queue for now: its last frame is unacknowledged, recent, and the queue not full. */
+  /** Whether a link keeps its queue for now: its window of sends is unacknowledged, the last recent, and the queue not full. */
   private holds(link: PeerLink, nowMs: number): boolean {
     return (
-      link.sentSeq > link.ackedSeq &&
+      windowFull(link) &&
       nowMs - link.sentAtMs < REPLICATE_HOLD_MAX_MS &&
       link.outboxBytes < this.batchBytesMax &&
       link.outbox.length < REPLICATE_RECORDS_MAX
@@ -182,6 +194,8 @@ export class ReplicationLinks {
       link.outboxBytes = 0;
       link.sentSeq = link.outboxSeq;
       link.sentAtMs = nowMs;
+      link.sentSeqs.push(link.outboxSeq);
+      if (link.sentSeqs.length > REPLICATE_FLUSHES_IN_FLIGHT_MAX) link.sentSeqs.shift();
     }
   }
 
@@ -338,7 +352,7 @@ export class ReplicationLinks {
   nextHoldDeadlineMs(): number {
     let deadline = Infinity;
     for (const link of this.links.values()) {
-      if (link.outbox.length > 0 && link.sentSeq > link.ackedSeq) deadline = Math.min(deadline, link.sentAtMs + REPLICATE_HOLD_MAX_MS);
+      if (link.outbox.length > 0 && windowFull(link)) deadline = Math.min(deadline, link.sentAtMs + REPLICATE_HOLD_MAX_MS);
     }
     return deadline;
   }

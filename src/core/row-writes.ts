@@ -1,7 +1,6 @@
 // The rows one step changes, before they reach storage: reads see them first, so a clear
 // in the same batch as the rows it removes (or a row written twice) is decided once.
 import { bytesToMapKey } from './bytes.js';
-import type { StoreView } from './store-view.js';
 import type { VersionedRecord } from './types.js';
 
 /** Rows that changed, each with the version it replaced (same index; undefined = new), and rows removed. */
@@ -19,21 +18,25 @@ interface Slot {
   readonly previous: VersionedRecord | undefined;
 }
 
+/** Reads of the rows under a step's changes (the step view), by row key and its bytesToMapKey. */
+export interface RowsView {
+  get(key: Uint8Array, mapKey: string): VersionedRecord | undefined;
+}
+
 export class RowWrites {
   private readonly slots = new Map<string, Slot>();
 
-  constructor(private readonly view: StoreView) {}
+  constructor(private readonly view: RowsView) {}
 
-  /** The row as this step leaves it so far (undefined: absent or removed). */
-  get(key: Uint8Array): VersionedRecord | undefined {
-    const slot = this.slots.get(bytesToMapKey(key));
+  /** The row as this step leaves it so far (undefined: absent or removed); mapKey: bytesToMapKey(key) if the caller has it. */
+  get(key: Uint8Array, mapKey = bytesToMapKey(key)): VersionedRecord | undefined {
+    const slot = this.slots.get(mapKey);
     if (slot !== undefined) return slot.record ?? undefined;
-    return this.view.get(key);
+    return this.view.get(key, mapKey);
   }
 
-  /** Write record; `current` is what get() returned for its key. */
-  put(record: VersionedRecord, current: VersionedRecord | undefined): void {
-    const mapKey = bytesToMapKey(record.key);
+  /** Write record; `current` is what get() returned for its key (mapKey: as for get). */
+  put(record: VersionedRecord, current: VersionedRecord | undefined, mapKey = bytesToMapKey(record.key)): void {
     const slot = this.slots.get(mapKey);
     if (slot === undefined) this.slots.set(mapKey, { record, previous: current });
     else slot.record = record;

@@ -27,13 +27,13 @@ export class StepView implements StoreView {
    * Changes noted but not yet indexed: most steps write and never read after (one SET),
    * so the map key of a row is built only when a read of the same step needs it.
    */
-  private readonly noted: { readonly key: Uint8Array; readonly record: VersionedRecord | null }[] = [];
+  private readonly noted: { readonly key: Uint8Array; readonly record: VersionedRecord | null; readonly mapKey: string | undefined }[] = [];
 
   constructor(private readonly store: StoreView) {}
 
-  /** The row is now `record` (undefined: removed), whatever the store still says. */
-  note(key: Uint8Array, record: VersionedRecord | undefined): void {
-    this.noted.push({ key, record: record ?? null });
+  /** The row is now `record` (undefined: removed), whatever the store still says; mapKey: bytesToMapKey(key) if the caller has it. */
+  note(key: Uint8Array, record: VersionedRecord | undefined, mapKey?: string): void {
+    this.noted.push({ key, record: record ?? null, mapKey });
   }
 
   /** The store holds every change noted so far. */
@@ -45,15 +45,16 @@ export class StepView implements StoreView {
   /** Every change of this step, by row (map key). */
   private get changed(): Map<string, Changed> {
     if (this.noted.length > 0) {
-      for (const { key, record } of this.noted) this.indexed.set(bytesToMapKey(key), { key, bucket: rowBucket(key), record });
+      for (const { key, record, mapKey } of this.noted) this.indexed.set(mapKey ?? bytesToMapKey(key), { key, bucket: rowBucket(key), record });
       this.noted.length = 0;
     }
     return this.indexed;
   }
 
-  get(key: Uint8Array): VersionedRecord | undefined {
+  /** The row as this step left it; mapKey: bytesToMapKey(key) if the caller has it. */
+  get(key: Uint8Array, mapKey?: string): VersionedRecord | undefined {
     if (this.changed.size > 0) {
-      const changed = this.changed.get(bytesToMapKey(key));
+      const changed = this.changed.get(mapKey ?? bytesToMapKey(key));
       if (changed !== undefined) return changed.record ?? undefined;
     }
     return this.store.get(key);

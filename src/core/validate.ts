@@ -17,8 +17,14 @@ export function isUint(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
+/** The last string that passed isNodeId: the records of one batch mostly share an origin (the same string). */
+let lastNodeId = '';
+
 export function isNodeId(value: unknown): value is NodeId {
-  return typeof value === 'string' && /^[0-9a-f]{32}$/.test(value);
+  if (value === lastNodeId && value !== '') return true;
+  if (typeof value !== 'string' || !/^[0-9a-f]{32}$/.test(value)) return false;
+  lastNodeId = value;
+  return true;
 }
 
 export function isHlc(value: unknown): value is Hlc {

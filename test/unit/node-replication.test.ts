@@ -6,7 +6,7 @@ import { DEFAULT_CORE_CONFIG } from '../../src/core/config.js';
 import type { Effect, Input } from '../../src/core/io.js';
 import type { PeerMessage } from '../../src/core/messages.js';
 import { NodeCore } from '../../src/core/node.js';
-import { REPLICATE_HOLD_MAX_MS } from '../../src/core/replication-links.js';
+import { REPLICATE_FLUSHES_IN_FLIGHT_MAX, REPLICATE_HOLD_MAX_MS } from '../../src/core/replication-links.js';
 import { REPLICATE_RECORDS_MAX } from '../../src/core/replication.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 
@@ -42,15 +42,16 @@ function wakeDeadlines(out: Effect[]): number[] {
   return out.flatMap((effect) => (effect.kind === 'wakeAt' ? [effect.deadlineMs] : []));
 }
 
-test('records held behind an unacknowledged frame leave when the hold ends, at a deadline the core asked for', () => {
+test('records held behind unacknowledged frames leave when the hold ends, at a deadline the core asked for', () => {
   const node = harness();
   node.step({ kind: 'linkUp', nowMs: START_MS, peer: PEER });
   assert.deepEqual(replicatedKeys(node.write('first', START_MS + 1)), ['first'], 'an idle link sends at once');
+  assert.deepEqual(replicatedKeys(node.write('second', START_MS + 1)), ['second'], 'one frame in flight: the next still goes at once');
   node.step({ kind: 'tick', nowMs: START_MS + 2 }); // start-up timers (probes, anti-entropy) move past the hold
-  const held = node.write('second', START_MS + 3);
-  assert.deepEqual(replicatedKeys(held), [], 'the first frame is not acknowledged: the second record waits');
+  const held = node.write('third', START_MS + 3);
+  assert.deepEqual(replicatedKeys(held), [], `${REPLICATE_FLUSHES_IN_FLIGHT_MAX} frames are not acknowledged: the third record waits`);
   assert.deepEqual(wakeDeadlines(held), [START_MS + 1 + REPLICATE_HOLD_MAX_MS], 'wake at the end of the hold');
-  assert.deepEqual(replicatedKeys(node.step({ kind: 'tick', nowMs: START_MS + 1 + REPLICATE_HOLD_MAX_MS })), ['second'], 'the hold ended: sent without an ack');
+  assert.deepEqual(replicatedKeys(node.step({ kind: 'tick', nowMs: START_MS + 1 + REPLICATE_HOLD_MAX_MS })), ['third'], 'the hold ended: sent without an ack');
 });
 
 test('a tombstone this node purged, offered again by a peer, is refused and answered with a purge message', () => {
