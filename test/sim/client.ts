@@ -6,6 +6,7 @@ import { bytesToMapKey } from '../../src/core/bytes.js';
 import { compareHlc } from '../../src/core/hlc.js';
 import { compareVersions, isAbsent } from '../../src/core/record.js';
 import { clearRowKey, FLUSH_ROW_KEY, headerRowKey, rowUserKey } from '../../src/core/rows.js';
+import { isClearRow } from './ledger.js';
 import type { VersionedRecord } from '../../src/core/types.js';
 import type { Simulator, SimNode } from './harness.js';
 import { hlcText } from './invariants.js';
@@ -144,6 +145,7 @@ export class ClientDriver {
     if (newest === undefined) return;
     for (const record of records) {
       if (this.sim.history.isDerivedClear(record)) continue; // stamped by the expiry, not the clock
+      if (isClearRow(record.key) && !this.sim.history.ledger.batchWritesClear(node.name, requestId, record.key)) continue;
       if (compareHlc(record.hlc, newest) <= 0) {
         this.sim.history.fail('hlc-monotonic', this.sim.nowMs, `${node.name} stamped ${describeRecord(record)}, not above its own committed stamp ${hlcText(newest)} (stamp reused after restart?)`);
       }

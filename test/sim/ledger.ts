@@ -116,6 +116,17 @@ export class Ledger implements SlotSequences {
     this.issued.set(`${node}#${requestId}`, { batch, stamped: undefined, increments: [] });
   }
 
+  /**
+   * Whether the batch's client commands wrote this clear row (a DEL, a SET over another
+   * type...); a clear the core added to it is derived from an expiry, stamped by that expiry,
+   * and may even share its version with a client clear its origin stamped at that very
+   * millisecond (logical 0): the same record, not a stamp of this node's clock.
+   */
+  batchWritesClear(node: string, requestId: number, row: Uint8Array): boolean {
+    const issued = this.issued.get(`${node}#${requestId}`);
+    return issued === undefined || issued.batch.writes.some((write) => write.value === null && isClearRow(write.key) && equalBytes(write.key, row));
+  }
+
   /** The node stamped the batch: these are the records it persists (derived clears included). */
   stamped(node: string, requestId: number, origin: NodeId, records: readonly VersionedRecord[]): void {
     const issued = this.issued.get(`${node}#${requestId}`);
@@ -224,7 +235,7 @@ export class Ledger implements SlotSequences {
   }
 }
 
-function isClearRow(key: Uint8Array): boolean {
+export function isClearRow(key: Uint8Array): boolean {
   if (equalBytes(key, FLUSH_ROW_KEY)) return true;
   return parseRow(key)?.kind === RowKind.Clear;
 }
