@@ -6,35 +6,19 @@ import fc from 'fast-check';
 import { bytesToMapKey } from '../../src/core/bytes.js';
 import { headerRowKey, headerType, KeyType } from '../../src/core/rows.js';
 import { compareScoreMember, ScoreTree } from '../../src/core/score-tree.js';
-import { Session } from '../../src/server/session.js';
-import { buildCommandTable } from '../../src/server/commands.js';
-import { ServerState } from '../../src/server/state.js';
-import { executeCommand } from '../../src/server/table.js';
 import { loadRowEntries } from '../../src/server/zset-rows.js';
-import { MemoryEngine, recordingLogger } from '../support/memory-engine.js';
+import { MemoryEngine } from '../support/memory-engine.js';
+import { commandReplicas, runCommand, type Replica } from '../support/command-replicas.js';
 
 const KEYS = ['z', 'y'];
 const MEMBERS = ['a', 'b', 'c', 'd', 'e'];
 const NODE_IDS = ['a'.repeat(32), 'b'.repeat(32), 'c'.repeat(32)];
 
-interface Replica {
-  readonly engine: MemoryEngine;
-  readonly session: Session;
-}
-
 function replicas(clock: { nowMs: number }): Replica[] {
-  return NODE_IDS.map((nodeId) => {
-    const engine = new MemoryEngine({ nowMs: () => clock.nowMs, nodeId, keepBatches: true });
-    const server = new ServerState({ engine, requirepass: undefined, logger: recordingLogger().logger, table: buildCommandTable() });
-    const session = new Session(server, 1, { push: () => {}, remoteAddress: 'test', localAddress: 'test' });
-    return { engine, session };
-  });
+  return commandReplicas(NODE_IDS, clock);
 }
 
-async function run(replica: Replica, ...args: (string | number)[]): Promise<string> {
-  executeCommand(replica.session, args.map((arg) => Buffer.from(String(arg))));
-  return (await replica.session.settle()).toString('latin1');
-}
+const run = runCommand;
 
 /** The index of every key equals its rows sorted, and only sorted sets have one. */
 function checkIndexes(engine: MemoryEngine, context: string): void {

@@ -7,34 +7,18 @@ import { compareVersions } from '../../src/core/record.js';
 import { KEY_BUCKET_COUNT } from '../../src/core/bytes.js';
 import { clearRowKey, rowKey, RowKind } from '../../src/core/rows.js';
 import type { VersionedRecord } from '../../src/core/types.js';
-import { Session } from '../../src/server/session.js';
-import { buildCommandTable } from '../../src/server/commands.js';
-import { ServerState } from '../../src/server/state.js';
-import { executeCommand } from '../../src/server/table.js';
-import { MemoryEngine, recordingLogger } from '../support/memory-engine.js';
+import { MemoryEngine } from '../support/memory-engine.js';
+import { commandReplicas, runCommand, type Replica } from '../support/command-replicas.js';
 
 const KEY = Buffer.from('s');
 const MEMBERS = ['a', 'b', 'c'];
 const NODE_IDS = ['a'.repeat(32), 'b'.repeat(32)];
 
-interface Replica {
-  readonly engine: MemoryEngine;
-  readonly session: Session;
-}
-
 function replicas(clock: { nowMs: number }): Replica[] {
-  return NODE_IDS.map((nodeId) => {
-    const engine = new MemoryEngine({ nowMs: () => clock.nowMs, nodeId, keepBatches: true });
-    const server = new ServerState({ engine, requirepass: undefined, logger: recordingLogger().logger, table: buildCommandTable() });
-    const session = new Session(server, 1, { push: () => {}, remoteAddress: 'test', localAddress: 'test' });
-    return { engine, session };
-  });
+  return commandReplicas(NODE_IDS, clock);
 }
 
-async function run(replica: Replica, ...args: (string | number)[]): Promise<string> {
-  executeCommand(replica.session, args.map((arg) => Buffer.from(String(arg))));
-  return (await replica.session.settle()).toString('latin1');
-}
+const run = runCommand;
 
 function describeRows(engine: MemoryEngine): string[] {
   const rows = engine.store.scanBuckets(0, KEY_BUCKET_COUNT, Number.MAX_SAFE_INTEGER).records;
