@@ -22,7 +22,7 @@ import type { AclContext, AclDenial } from './acl-log.js';
 import { DEFAULT_USER_NAME } from './acl-store.js';
 import { AclUser } from './acl-users.js';
 import { argIs, argLower, command, CommandFlag, NO_KEYS, NOT_INTEGER_ERROR, parseIntegerArg } from './common.js';
-import type { CommandSpec as BaseCommandSpec } from './command-spec.js';
+import { arityMatches, type CommandSpec as BaseCommandSpec } from './command-spec.js';
 import { clientInfoLine } from './connection.js';
 import { globMatch } from './glob.js';
 import type { Session } from './session.js';
@@ -337,7 +337,7 @@ function dryrun(session: Session, args: Buffer[]): void {
   const spec = server.table.lookup(commandArgs[0]!);
   if (spec === undefined) return void appendError(out, `ERR Command '${commandArgs[0]!.toString('utf8')}' not found`);
   const fullName = fullNameOf(server, spec, commandArgs);
-  if (spec.arity >= 0 ? commandArgs.length !== spec.arity : commandArgs.length < -spec.arity) {
+  if (!arityMatches(spec.arity, commandArgs.length)) {
     return void appendError(out, `ERR wrong number of arguments for '${fullName}' command`);
   }
   const refusal = checkCommand(server, user, spec, commandArgs);
@@ -352,7 +352,7 @@ function aclCommand(session: Session, args: Buffer[]): void {
   const sub = argLower(args[1]!);
   const arity = SUBCOMMAND_ARITY[sub];
   if (arity === undefined) return void appendError(out, `ERR unknown subcommand '${args[1]!.toString('utf8', 0, 128)}'. Try ACL HELP.`);
-  if (arity >= 0 ? args.length !== arity : args.length < -arity) return void appendError(out, `ERR wrong number of arguments for 'acl|${sub}' command`);
+  if (!arityMatches(arity, args.length)) return void appendError(out, `ERR wrong number of arguments for 'acl|${sub}' command`);
   const server = session.server;
   switch (sub) {
     case 'setuser':

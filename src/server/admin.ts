@@ -13,6 +13,7 @@ import {
   appendSimple,
 } from '../wire/resp.js';
 import { categoryNames } from './acl-categories.js';
+import { arityMatches } from './command-spec.js';
 import { CLIENTS_MAX } from './limits.js';
 import { CommandFlag, NO_KEYS, argLower, command } from './common.js';
 import { globMatch } from './glob.js';
@@ -113,7 +114,7 @@ function commandGetKeys(session: Session, command: Buffer[]): void {
   const out = session.out;
   const spec = command.length === 0 ? undefined : session.server.table.lookup(command[0]!);
   if (spec === undefined) return void appendError(out, 'ERR Invalid command specified');
-  if (spec.arity >= 0 ? command.length !== spec.arity : command.length < -spec.arity) return void appendError(out, 'ERR Invalid number of arguments specified for command');
+  if (!arityMatches(spec.arity, command.length)) return void appendError(out, 'ERR Invalid number of arguments specified for command');
   let keys: Buffer[] = [];
   if (NUMKEYS_COMMANDS.has(spec.name)) {
     const count = Number(command[2]!.toString('latin1'));

@@ -44,3 +44,8 @@ export interface CommandSpec<S = CommandContext> {
    */
   readonly callFlags?: (session: S, args: Buffer[]) => number;
 }
+
+/** Redis's arity convention: N means exactly N args (name included), -N at least N. */
+export function arityMatches(arity: number, count: number): boolean {
+  return arity >= 0 ? count === arity : count >= -arity;
+}

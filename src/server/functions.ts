@@ -24,6 +24,7 @@ import { parseNumKeys, pushArray, scriptHost } from './scripting-host.js';
 import type { Session } from './session.js';
 import type { ServerState } from './state.js';
 import type { CommandSpec } from './table.js';
+import { arityMatches } from './command-spec.js';
 import { scriptCommandFlags, scriptStartRefusal } from './admission.js';
 
 /** FUNCTION DUMP payloads start with this and a format version (peerkv's own format). */
@@ -240,7 +241,7 @@ function functionCommand(session: Session, args: Buffer[]): void {
   const sub = argLower(args[1]!);
   const entry = SUBCOMMANDS[sub];
   const arity = entry?.[0] ?? 0;
-  const arityOk = entry !== undefined && (arity >= 0 ? args.length === arity : args.length >= -arity) && !(sub === 'flush' && args.length > 3) && !(sub === 'restore' && args.length > 4);
+  const arityOk = entry !== undefined && arityMatches(arity, args.length) && !(sub === 'flush' && args.length > 3) && !(sub === 'restore' && args.length > 4);
   if (!arityOk) {
     return void appendError(session.out, `ERR unknown subcommand or wrong number of arguments for '${args[1]!.toString('utf8', 0, 64)}'. Try FUNCTION HELP.`);
   }

@@ -6,10 +6,10 @@ import { appendError } from '../wire/resp.js';
 import { aclRefusal } from './acl.js';
 import { discardTransaction, queueCommand, rejectInTransaction } from './transaction-queue.js';
 import type { ReplyMode, Session } from './session.js';
-import { CommandFlag, type CommandSpec as BaseCommandSpec } from './command-spec.js';
+import { arityMatches, CommandFlag, type CommandSpec as BaseCommandSpec } from './command-spec.js';
 import { admissionRefusal, misconfMessage } from './admission.js';
 
-export { CommandFlag };
+export { arityMatches, CommandFlag };
 
 /** Writes its reply to session.out (or defers it); never throws on bad input. */
 export type CommandHandler = (session: Session, args: Buffer[]) => void;
@@ -88,9 +88,6 @@ function unknownCommandMessage(args: Buffer[]): string {
   return `ERR unknown command '${name}', with args beginning with: ${quoted}`;
 }
 
-export function arityMatches(arity: number, count: number): boolean {
-  return arity >= 0 ? count === arity : count >= -arity;
-}
 
 export function wrongArityMessage(name: string): string {
   return `ERR wrong number of arguments for '${name}' command`;
