@@ -23,9 +23,15 @@ export class Clients {
 /** `count` nodes on one discovery port, once every node counts them all alive. */
 export async function startCluster(count: number, discoveryPort = randomDiscoveryPort(), extraArgs: string[] = []): Promise<NodeProcess[]> {
   const nodes = await Promise.all(Array.from({ length: count }, () => spawnNode({ discoveryPort, extraArgs })));
-  await waitFor(() => nodes.every((node) => parseInfo(redisCli(node.port, ['info', 'cluster'])).get('members_alive') === String(count)), {
-    timeoutMs: 10_000,
-    what: `members_alive:${count}`,
-  });
+  try {
+    await waitFor(() => nodes.every((node) => parseInfo(redisCli(node.port, ['info', 'cluster'])).get('members_alive') === String(count)), {
+      timeoutMs: 10_000,
+      what: `members_alive:${count}`,
+    });
+  } catch (error) {
+    // What each node saw, so a formation that failed once on a loaded machine can be explained.
+    const views = nodes.map((node) => `--- node port ${node.port} peer ${node.peerPort}\n${redisCli(node.port, ['info', 'cluster'])}\n${node.output().split('\n').slice(-40).join('\n')}`);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${views.join('\n')}`);
+  }
   return nodes;
 }
