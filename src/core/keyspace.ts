@@ -225,6 +225,23 @@ export class Keyspace {
     if (known.head === undefined && known.tail === undefined && known.headNext === undefined && known.tailNext === undefined) this.knownListEnds.delete(mapKey);
   }
 
+  /**
+   * An item row died (a pop's tombstone, any origin): where it is the first row known to
+   * follow a known end, that end now reaches it, so the next pop does not read it again.
+   */
+  private advanceListEnds(row: Uint8Array): void {
+    const known = this.knownListEnds.get(bytesToMapKey(rowUserKey(row)!));
+    if (known === undefined) return;
+    if (known.headNext !== undefined && known.headNext.length > 0 && compareBytes(row, known.headNext[0]!) === 0) {
+      known.head = known.headNext[0];
+      known.headNext = known.headNext.length > 1 ? known.headNext.slice(1) : undefined;
+    }
+    if (known.tailNext !== undefined && known.tailNext.length > 0 && compareBytes(row, known.tailNext[0]!) === 0) {
+      known.tail = known.tailNext[0];
+      known.tailNext = known.tailNext.length > 1 ? known.tailNext.slice(1) : undefined;
+    }
+  }
+
   /** At least as many as the user key's slot rows (0: it has none). */
   slotRowsAtMost(userKey: Uint8Array): number {
     return this.slotKeys.rowsAtMost(userKey);
@@ -257,7 +274,10 @@ export class Keyspace {
       const wasLive = before !== undefined && before.value !== null;
       const isLive = after !== undefined && after.value !== null;
       if (wasLive !== isLive) this.countField(key, isLive ? 1 : -1);
-      if (isLive && kind === RowKind.Item && this.knownListEnds.size > 0) this.forgetListEnds(key);
+      if (kind === RowKind.Item && this.knownListEnds.size > 0) {
+        if (isLive) this.forgetListEnds(key);
+        else if (wasLive) this.advanceListEnds(key);
+      }
       if (kind === RowKind.Field) this.scoreIndexes.track(kind, key, before, after, this.loading);
     } else if (kind === RowKind.Clear) {
       const bucket = rowBucket(key);
@@ -456,7 +476,7 @@ export class Keyspace {
     let after: Uint8Array | undefined;
     for (;;) {
       const page = this.view.scanRows(prefix, after, SCAN_PAGE_RECORDS);
-      for (const stored of page.records) this.removeIfCleared(rows, stored.key, clear);
+      for (const stored of page.records) this.removeIfCleared(rows, stored, clear);
       if (page.done || page.records.length === 0) break;
       after = page.records[page.records.length - 1]!.key;
     }
@@ -465,16 +485,18 @@ export class Keyspace {
   /** Remove every row of every key at or below the flush row (FLUSHALL), stored or written earlier in this step. */
   private applyFlush(rows: RowWrites, flush: VersionedRecord): void {
     this.forEachPage((records) => {
-      for (const stored of records) if (kindOf(stored.key) >= 0) this.removeIfCleared(rows, stored.key, flush);
+      for (const stored of records) if (kindOf(stored.key) >= 0) this.removeIfCleared(rows, stored, flush);
     });
   }
 
-  private removeIfCleared(rows: RowWrites, key: Uint8Array, clear: VersionedRecord): void {
-    if (equalBytes(key, clear.key)) return;
-    const current = rows.get(key);
+  /** `stored`: the row as a scan of the step view returned it. */
+  private removeIfCleared(rows: RowWrites, stored: VersionedRecord, clear: VersionedRecord): void {
+    if (equalBytes(stored.key, clear.key)) return;
+    const mapKey = bytesToMapKey(stored.key);
+    const current = rows.current(stored, mapKey);
     if (current === undefined || !notAfter(current, clear)) return;
-    rows.remove(current);
-    this.track(current, undefined);
+    rows.remove(current, mapKey);
+    this.track(current, undefined, mapKey);
     this.counters.rows_cleared!++;
   }
 

@@ -35,6 +35,16 @@ export class RowWrites {
     return this.view.get(key, mapKey);
   }
 
+  /**
+   * get() for a row a scan of the step view just returned as `scanned`: the view already
+   * shows this step's changes, so only a row changed since the scan needs the slot; no
+   * read of storage.
+   */
+  current(scanned: VersionedRecord, mapKey: string): VersionedRecord | undefined {
+    const slot = this.slots.get(mapKey);
+    return slot === undefined ? scanned : (slot.record ?? undefined);
+  }
+
   /** Write record; `current` is what get() returned for its key (mapKey: as for get). */
   put(record: VersionedRecord, current: VersionedRecord | undefined, mapKey = bytesToMapKey(record.key)): void {
     const slot = this.slots.get(mapKey);
@@ -42,9 +52,8 @@ export class RowWrites {
     else slot.record = record;
   }
 
-  /** Remove a row physically (it is `current`, as get() returned it). */
-  remove(current: VersionedRecord): void {
-    const mapKey = bytesToMapKey(current.key);
+  /** Remove a row physically (it is `current`, as get() returned it; mapKey: as for get). */
+  remove(current: VersionedRecord, mapKey = bytesToMapKey(current.key)): void {
     const slot = this.slots.get(mapKey);
     if (slot === undefined) this.slots.set(mapKey, { record: null, previous: current });
     else slot.record = null;

@@ -24,6 +24,12 @@ function compareBucketKey(a: VersionedRecord, b: VersionedRecord): number {
 export class StepView implements StoreView {
   private readonly indexed = new Map<string, Changed>();
   /**
+   * The changes of `indexed` that leave a row (not removals): only these can add rows to a
+   * scan, so a scan looks at these alone beside the stored rows it read (a clear that
+   * removes 100,000 rows in one step would otherwise walk every removal on every page).
+   */
+  private readonly written = new Map<string, Changed>();
+  /**
    * Changes noted but not yet indexed: most steps write and never read after (one SET),
    * so the map key of a row is built only when a read of the same step needs it.
    */
@@ -40,12 +46,19 @@ export class StepView implements StoreView {
   settle(): void {
     this.noted.length = 0;
     this.indexed.clear();
+    this.written.clear();
   }
 
   /** Every change of this step, by row (map key). */
   private get changed(): Map<string, Changed> {
     if (this.noted.length > 0) {
-      for (const { key, record, mapKey } of this.noted) this.indexed.set(mapKey ?? bytesToMapKey(key), { key, bucket: rowBucket(key), record });
+      for (const { key, record, mapKey } of this.noted) {
+        const name = mapKey ?? bytesToMapKey(key);
+        const changed: Changed = { key, bucket: rowBucket(key), record };
+        this.indexed.set(name, changed);
+        if (record !== null) this.written.set(name, changed);
+        else this.written.delete(name);
+      }
       this.noted.length = 0;
     }
     return this.indexed;
@@ -101,9 +114,10 @@ export class StepView implements StoreView {
   private overlay(stored: readonly VersionedRecord[], inRange: (changed: Changed) => boolean): VersionedRecord[] {
     const records: VersionedRecord[] = [];
     const seen = new Set<string>();
+    const all = this.changed;
     for (const record of stored) {
       const mapKey = bytesToMapKey(record.key);
-      const changed = this.changed.get(mapKey);
+      const changed = all.get(mapKey);
       if (changed === undefined) {
         records.push(record);
         continue;
@@ -111,8 +125,8 @@ export class StepView implements StoreView {
       seen.add(mapKey);
       if (changed.record !== null) records.push(changed.record);
     }
-    for (const [mapKey, changed] of this.changed) {
-      if (changed.record !== null && !seen.has(mapKey) && inRange(changed)) records.push(changed.record);
+    for (const [mapKey, changed] of this.written) {
+      if (!seen.has(mapKey) && inRange(changed)) records.push(changed.record!);
     }
     return records;
   }

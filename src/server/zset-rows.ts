@@ -8,7 +8,7 @@
 import { Buffer } from 'node:buffer';
 import { parseLongDouble } from '../core/counters.js';
 import { scoreOfBase } from '../core/score-indexes.js';
-import { utf8 } from '../core/bytes.js';
+import { bytesToMapKey, utf8 } from '../core/bytes.js';
 import type { ClientWrite } from '../core/io.js';
 import { encodeHeader, encodeSlotTotal, headerRowKey, KeyType, RowKind, rowKey, slotElement, ZERO_SLOT, type BaseValue, type SlotTotal } from '../core/rows.js';
 import type { NodeId, VersionedRecord } from '../core/types.js';
@@ -70,8 +70,14 @@ export function scoreOf(base: BaseValue, slots: ReadonlyMap<NodeId, SlotTotal>):
   return scoreOfBase(base, slots);
 }
 
-/** The member's score, undefined when it is not in the set (the caller checked the type). */
+/**
+ * The member's score, undefined when it is not in the set (the caller checked the type):
+ * from the score index where the engine has one (it equals what the rows say, without a
+ * read of the member's row), else from its row and slots.
+ */
 export function memberScore(engine: Engine, key: Uint8Array, member: Uint8Array, slots?: FieldSlots): number | undefined {
+  const index = engine.scoreIndex?.(key);
+  if (index !== undefined) return index.scoreOf(bytesToMapKey(member));
   const row = liveFieldRow(engine, key, member);
   if (row === undefined) return undefined;
   return scoreOf(fieldBase(row), (slots ?? new FieldSlots(engine, key, false)).of(member));
