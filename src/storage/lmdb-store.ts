@@ -17,7 +17,7 @@ import { statfsSync } from 'node:fs';
 import { chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { bytesToMapKey, compareBytes, KEY_BUCKET_COUNT } from '../core/bytes.js';
+import { bytesToMapKey, compareBytes, equalBytes, KEY_BUCKET_COUNT } from '../core/bytes.js';
 import type { VersionedRecord } from '../core/types.js';
 import { DATA_FILE_MODE, prepareDataDir } from './data-dir.js';
 import { upgradeStore } from './format-upgrade.js';
@@ -158,6 +158,16 @@ function bucketOfStoredKey(stored: Uint8Array): number {
   return (stored[0]! << 8) | stored[1]!;
 }
 
+/** Rows LmdbStore.get remembers until the next write (recentReads). */
+const RECENT_READS_MAX = 4;
+
+interface RecentRead {
+  readonly key: Uint8Array;
+  readonly storedKey: Buffer;
+  readonly mapKey: string | undefined;
+  readonly record: VersionedRecord | undefined;
+}
+
 export class LmdbStore implements Store {
   private readonly overlay = new Map<string, OverlayEntry>();
   /** The overlay's entries by bucket, so a read of one key's rows looks at that bucket's alone. */
@@ -188,6 +198,13 @@ export class LmdbStore implements Store {
   private lastLookupSource: Uint8Array | undefined;
   /** lastLookupKey as an overlay map key, when the lookup built it (the overlay was not empty). */
   private lastLookupMapKey: string | undefined;
+  /**
+   * The rows the last get() calls returned since the last write (RECENT_READS_MAX, newest
+   * last). A write usually reads again a row its command read just before: the core's
+   * merge reads the header a ZADD or LPUSH checked, the item an LPOP took. Any write
+   * empties it, so it never answers for a row that changed.
+   */
+  private readonly recentReads: RecentRead[] = [];
   private corruptRecords = 0;
   private dirtySinceSync = false;
   private syncError: Error | undefined;
@@ -236,21 +253,34 @@ export class LmdbStore implements Store {
   }
 
   get(key: Uint8Array): VersionedRecord | undefined {
+    const recent = this.recentReads;
+    for (let index = recent.length - 1; index >= 0; index--) {
+      const read = recent[index]!;
+      if (!equalBytes(read.key, key)) continue;
+      this.lastLookupKey = read.storedKey;
+      this.lastLookupSource = key;
+      this.lastLookupMapKey = read.mapKey;
+      return read.record;
+    }
     const storedKey = encodeStoredKey(key);
     let mapKey: string | undefined;
-    if (this.overlay.size > 0) {
-      mapKey = storedKey.toString('latin1');
-      const entry = this.overlay.get(mapKey);
-      if (entry !== undefined) return entry.record ?? undefined;
+    let record: VersionedRecord | undefined;
+    const pending = this.overlay.size > 0 ? this.overlay.get((mapKey = storedKey.toString('latin1'))) : undefined;
+    if (pending !== undefined) {
+      record = pending.record ?? undefined;
+    } else {
+      // getBinaryFast fills a buffer lmdb-js reuses: decode (copying the value) before any other LMDB call.
+      const bytes = this.records.getBinaryFast(storedKey);
+      if (bytes !== undefined) {
+        record = decodeRecordValueCopy(isLongKey(key) ? undefined : key, bytes);
+        if (record === undefined) this.corruptRecords++;
+      }
     }
-    // getBinaryFast fills a buffer lmdb-js reuses: decode (copying the value) before any other LMDB call.
-    const bytes = this.records.getBinaryFast(storedKey);
     this.lastLookupKey = storedKey;
     this.lastLookupSource = key;
     this.lastLookupMapKey = mapKey;
-    if (bytes === undefined) return undefined;
-    const record = decodeRecordValueCopy(isLongKey(key) ? undefined : key, bytes);
-    if (record === undefined) this.corruptRecords++;
+    if (recent.length >= RECENT_READS_MAX) recent.shift();
+    recent.push({ key, storedKey, mapKey, record });
     return record;
   }
 
@@ -618,6 +648,7 @@ export class LmdbStore implements Store {
 
   private setOverlay(storedKey: Buffer, key: Uint8Array, record: VersionedRecord | null, knownMapKey?: string): OverlayEntry {
     const mapKey = knownMapKey ?? storedKey.toString('latin1');
+    this.recentReads.length = 0;
     this.lastLookupKey = undefined;
     this.lastLookupSource = undefined;
     this.lastLookupMapKey = undefined;

@@ -131,3 +131,30 @@ test('scanHeaders returns one header per key and seeks over a big key\'s element
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a row read again after a write or purge of it reads as written, pending or committed (the recent-reads memory)', () =>
+  withTempDir(async (dir) => {
+    const store = await openLmdbStore({ dir, fsync: 'no' });
+    try {
+      const first = makeRecord('row:a', 'one', 1_000);
+      await store.write({ records: [first], purgeKeys: [] });
+      // Read the same bytes through other objects, as the commands and the core do.
+      assert.deepEqual(store.get(utf8('row:a')), first);
+      assert.equal(store.get(utf8('row:b')), undefined);
+      const second = makeRecord('row:a', 'two', 2_000);
+      const committed = store.write({ records: [second], purgeKeys: [] });
+      assert.deepEqual(store.get(utf8('row:a')), second, 'pending write');
+      await committed;
+      assert.deepEqual(store.get(utf8('row:a')), second, 'committed write');
+      const other = makeRecord('row:b', 'new', 3_000);
+      void store.write({ records: [other], purgeKeys: [] });
+      assert.deepEqual(store.get(utf8('row:b')), other, 'a row read as absent, then written');
+      const purged = store.write({ records: [], purgeKeys: [utf8('row:a')] });
+      assert.equal(store.get(utf8('row:a')), undefined, 'pending purge');
+      await purged;
+      assert.equal(store.get(utf8('row:a')), undefined, 'committed purge');
+      assert.deepEqual(store.get(utf8('row:b')), other);
+    } finally {
+      await store.close();
+    }
+  }));
