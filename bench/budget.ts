@@ -19,6 +19,7 @@ import { findCpuProfiles } from './profile.js';
 import { runRedisBenchmark } from './redis-benchmark.js';
 import { REPOSITORY_ROOT, startNodeBaseline, startPeerkv, stopServer, type Server } from './servers.js';
 import type { PartResult } from './summary.js';
+import { threadCpuUs } from './processes.js';
 
 export interface BudgetOptions {
   /** redis-benchmark -n per measured run. */
@@ -78,14 +79,6 @@ const TESTS = [
 
 function monotonicUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
-}
-
-/** utime + stime of a process's main thread, in us (clock ticks of 10 ms). */
-function threadCpuUs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state): utime is field 14, stime 15.
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 function benchmarkArgs(test: string, pipeline: number, requests: number): string[] {

@@ -168,3 +168,11 @@ export function readProcessRss(pid: number): ProcessRss {
   };
   return { rssBytes: field('VmRSS'), anonBytes: field('RssAnon'), fileBytes: field('RssFile') };
 }
+
+/** utime + stime of a process's main thread, in us (clock ticks of 10 ms). */
+export function threadCpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state): utime is field 14, stime 15.
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}

@@ -177,7 +177,9 @@ describe('replication on a loopback cluster', { concurrency: false }, () => {
       console.log(redisCli(back.port, ['info', 'cluster']));
       throw error;
     });
-    assert.match(back.output(), /resyncing from a current peer/);
+    // The node logged it before it served the read above, but this process reads the node's
+    // output only when its event loop turns (waitFor's redis-cli calls block it): wait for it.
+    await waitFor(() => /resyncing from a current peer/.test(back.output()), { timeoutMs: 5_000, what: 'the resync log line' });
     // Give anti-entropy a few rounds: the old value must not come back anywhere.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     for (const node of [a, b, back]) assert.equal(redisCli(node.port, ['exists', 'deleted-while-away']), '0');

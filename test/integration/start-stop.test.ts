@@ -25,7 +25,7 @@ test('SAVE, BGSAVE and LASTSAVE answer as Redis; SHUTDOWN from redis-cli stops t
   assert.ok(Math.abs(lastSave - Date.now() / 1000) < 60, `LASTSAVE ${lastSave}`);
   assert.match(redisCli(node.port, ['SHUTDOWN', 'ABORT']), /No shutdown in progress/);
   assert.match(redisCli(node.port, ['SHUTDOWN', 'BOGUS']), /syntax error/);
-  const exited = once(node.child, 'exit');
+  const exited = once(node.child, 'close');
   redisCli(node.port, ['SHUTDOWN']);
   const [code] = (await Promise.race([exited, sleep(15_000).then(() => ['timeout'])])) as [number | string];
   assert.equal(code, 0, node.output().slice(-2000));

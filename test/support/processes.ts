@@ -106,7 +106,9 @@ async function spawnNodeOnce(options: SpawnOptions & { readonly dataDir: string 
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': it comes once the child's output is read to the end, so a test that
+  // stopped a node sees every line it logged.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   const node: NodeProcess = {
     child,
     pid: child.pid!,
