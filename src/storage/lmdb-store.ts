@@ -190,15 +190,6 @@ export class LmdbStore implements Store {
   private retryBackoffMs = DISK_CHECK_MS;
   private retrying = false;
   /**
-   * The stored form (lastLookupKey) of the key bytes (lastLookupSource) the last get()
-   * looked up in LMDB. Writers usually read a key just before writing it (LWW merge), so
-   * a write of that same key object skips re-encoding it.
-   */
-  private lastLookupKey: Buffer | undefined;
-  private lastLookupSource: Uint8Array | undefined;
-  /** lastLookupKey as an overlay map key, when the lookup built it (the overlay was not empty). */
-  private lastLookupMapKey: string | undefined;
-  /**
    * The rows the last get() calls returned since the last write (RECENT_READS_MAX, newest
    * last). A write usually reads again a row its command read just before: the core's
    * merge reads the header a ZADD or LPUSH checked, the item an LPOP took. Any write
@@ -252,16 +243,20 @@ export class LmdbStore implements Store {
     if (failure !== undefined || wasRefusing) this.options.onFailureChange?.(failure);
   }
 
-  get(key: Uint8Array): VersionedRecord | undefined {
+  /** The remembered read of these key bytes, if any. */
+  private recentReadOf(key: Uint8Array): RecentRead | undefined {
     const recent = this.recentReads;
     for (let index = recent.length - 1; index >= 0; index--) {
       const read = recent[index]!;
-      if (!equalBytes(read.key, key)) continue;
-      this.lastLookupKey = read.storedKey;
-      this.lastLookupSource = key;
-      this.lastLookupMapKey = read.mapKey;
-      return read.record;
+      if (read.key === key || equalBytes(read.key, key)) return read;
     }
+    return undefined;
+  }
+
+  get(key: Uint8Array): VersionedRecord | undefined {
+    const remembered = this.recentReadOf(key);
+    if (remembered !== undefined) return remembered.record;
+    const recent = this.recentReads;
     const storedKey = encodeStoredKey(key);
     let mapKey: string | undefined;
     let record: VersionedRecord | undefined;
@@ -276,9 +271,6 @@ export class LmdbStore implements Store {
         if (record === undefined) this.corruptRecords++;
       }
     }
-    this.lastLookupKey = storedKey;
-    this.lastLookupSource = key;
-    this.lastLookupMapKey = mapKey;
     if (recent.length >= RECENT_READS_MAX) recent.shift();
     recent.push({ key, storedKey, mapKey, record });
     return record;
@@ -303,10 +295,10 @@ export class LmdbStore implements Store {
     this.assertOpen();
     let commit: Promise<boolean> | undefined;
     for (const record of batch.records) {
-      // Writers read a key just before writing it: reuse its stored form (same bytes object).
-      const lookedUp = record.key === this.lastLookupSource && this.lastLookupKey !== undefined;
-      const storedKey = lookedUp ? this.lastLookupKey! : encodeStoredKey(record.key);
-      const entry = this.setOverlay(storedKey, record.key, record, lookedUp ? this.lastLookupMapKey : undefined);
+      // Writers read a row just before writing it (LWW merge): reuse the stored form that read built.
+      const read = this.recentReadOf(record.key);
+      const storedKey = read?.storedKey ?? encodeStoredKey(record.key);
+      const entry = this.setOverlay(storedKey, record.key, record, read?.mapKey);
       commit = this.records.put(storedKey, encodeRecordValue(record));
       this.track(commit).records.push(entry);
     }
@@ -649,9 +641,6 @@ export class LmdbStore implements Store {
   private setOverlay(storedKey: Buffer, key: Uint8Array, record: VersionedRecord | null, knownMapKey?: string): OverlayEntry {
     const mapKey = knownMapKey ?? storedKey.toString('latin1');
     this.recentReads.length = 0;
-    this.lastLookupKey = undefined;
-    this.lastLookupSource = undefined;
-    this.lastLookupMapKey = undefined;
     const bucket = bucketOfStoredKey(storedKey);
     const entry: OverlayEntry = { mapKey, bucket, key, record };
     this.overlay.set(mapKey, entry);
