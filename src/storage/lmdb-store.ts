@@ -158,7 +158,7 @@ function bucketOfStoredKey(stored: Uint8Array): number {
   return (stored[0]! << 8) | stored[1]!;
 }
 
-/** Rows LmdbStore.get remembers until the next write (recentReads). */
+/** Rows LmdbStore remembers as last read or written (recentReads). */
 const RECENT_READS_MAX = 4;
 
 interface RecentRead {
@@ -190,10 +190,12 @@ export class LmdbStore implements Store {
   private retryBackoffMs = DISK_CHECK_MS;
   private retrying = false;
   /**
-   * The rows the last get() calls returned since the last write (RECENT_READS_MAX, newest
-   * last). A write usually reads again a row its command read just before: the core's
-   * merge reads the header a ZADD or LPUSH checked, the item an LPOP took. Any write
-   * empties it, so it never answers for a row that changed.
+   * The rows last read or written (RECENT_READS_MAX, most recently used last). A write
+   * usually reads again a row its command read just before (the core's merge reads the
+   * header a ZADD or LPUSH checked, the item an LPOP took), and the next command on the
+   * same key reads its header again (a queue's LPOPs, a leaderboard's ZADDs). A write or
+   * purge of a row replaces its entry with what was written, so an entry always holds the
+   * row as the store now has it: write() is the only way rows change after open.
    */
   private readonly recentReads: RecentRead[] = [];
   private corruptRecords = 0;
@@ -243,20 +245,32 @@ export class LmdbStore implements Store {
     if (failure !== undefined || wasRefusing) this.options.onFailureChange?.(failure);
   }
 
-  /** The remembered read of these key bytes, if any. */
+  /** The remembered row of these key bytes, if any, made the most recently used. */
   private recentReadOf(key: Uint8Array): RecentRead | undefined {
     const recent = this.recentReads;
-    for (let index = recent.length - 1; index >= 0; index--) {
+    const last = recent.length - 1;
+    for (let index = last; index >= 0; index--) {
       const read = recent[index]!;
-      if (read.key === key || equalBytes(read.key, key)) return read;
+      if (read.key !== key && !equalBytes(read.key, key)) continue;
+      if (index !== last) {
+        recent.splice(index, 1);
+        recent.push(read);
+      }
+      return read;
     }
     return undefined;
+  }
+
+  /** Remember a row as read or written (`known`: its entry, which recentReadOf made the last). */
+  private remember(read: RecentRead, known: RecentRead | undefined): void {
+    const recent = this.recentReads;
+    if (known !== undefined) recent[recent.length - 1] = read;
+    else if (recent.push(read) > RECENT_READS_MAX) recent.shift();
   }
 
   get(key: Uint8Array): VersionedRecord | undefined {
     const remembered = this.recentReadOf(key);
     if (remembered !== undefined) return remembered.record;
-    const recent = this.recentReads;
     const storedKey = encodeStoredKey(key);
     let mapKey: string | undefined;
     let record: VersionedRecord | undefined;
@@ -271,8 +285,7 @@ export class LmdbStore implements Store {
         if (record === undefined) this.corruptRecords++;
       }
     }
-    if (recent.length >= RECENT_READS_MAX) recent.shift();
-    recent.push({ key, storedKey, mapKey, record });
+    this.remember({ key, storedKey, mapKey, record }, undefined);
     return record;
   }
 
@@ -299,12 +312,15 @@ export class LmdbStore implements Store {
       const read = this.recentReadOf(record.key);
       const storedKey = read?.storedKey ?? encodeStoredKey(record.key);
       const entry = this.setOverlay(storedKey, record.key, record, read?.mapKey);
+      this.remember({ key: record.key, storedKey, mapKey: entry.mapKey, record }, read);
       commit = this.records.put(storedKey, encodeRecordValue(record));
       this.track(commit).records.push(entry);
     }
     for (const key of batch.purgeKeys) {
-      const storedKey = encodeStoredKey(key);
-      const entry = this.setOverlay(storedKey, key, null);
+      const read = this.recentReadOf(key);
+      const storedKey = read?.storedKey ?? encodeStoredKey(key);
+      const entry = this.setOverlay(storedKey, key, null, read?.mapKey);
+      if (read !== undefined) this.remember({ key, storedKey, mapKey: entry.mapKey, record: undefined }, read);
       commit = this.records.remove(storedKey);
       this.track(commit).records.push(entry);
     }
@@ -640,7 +656,6 @@ export class LmdbStore implements Store {
 
   private setOverlay(storedKey: Buffer, key: Uint8Array, record: VersionedRecord | null, knownMapKey?: string): OverlayEntry {
     const mapKey = knownMapKey ?? storedKey.toString('latin1');
-    this.recentReads.length = 0;
     const bucket = bucketOfStoredKey(storedKey);
     const entry: OverlayEntry = { mapKey, bucket, key, record };
     this.overlay.set(mapKey, entry);

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { open } from 'lmdb';
 import { KEY_BUCKET_COUNT, utf8 } from '../../src/core/bytes.js';
 import type { VersionedRecord } from '../../src/core/types.js';
@@ -131,6 +132,44 @@ test('scanHeaders returns one header per key and seeks over a big key\'s element
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('any mix of reads, writes, purges and commits over more rows than the store remembers reads as a map of the same operations', () =>
+  withTempDir(async (dir) => {
+    const store = await openLmdbStore({ dir, fsync: 'no' });
+    try {
+      const keys = ['r:0', 'r:1', 'r:2', 'r:3', 'r:4', 'r:5', 'r:6'];
+      const model = new Map<string, VersionedRecord>();
+      let wallMs = 1_000;
+      const operation = fc.oneof(
+        fc.record({ kind: fc.constant('get' as const), key: fc.constantFrom(...keys) }),
+        fc.record({ kind: fc.constant('put' as const), keys: fc.uniqueArray(fc.constantFrom(...keys), { minLength: 1, maxLength: 3 }) }),
+        fc.record({ kind: fc.constant('purge' as const), key: fc.constantFrom(...keys) }),
+        fc.record({ kind: fc.constant('commit' as const) }),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(operation, { maxLength: 60 }), async (operations) => {
+          for (const operation of operations) {
+            if (operation.kind === 'get') {
+              assert.deepEqual(store.get(utf8(operation.key)), model.get(operation.key), `get ${operation.key}`);
+            } else if (operation.kind === 'put') {
+              const records = operation.keys.map((key) => makeRecord(key, `v${++wallMs}`, wallMs));
+              for (const record of records) model.set(Buffer.from(record.key).toString(), record);
+              void store.write({ records, purgeKeys: [] });
+            } else if (operation.kind === 'purge') {
+              model.delete(operation.key);
+              void store.write({ records: [], purgeKeys: [utf8(operation.key)] });
+            } else {
+              await store.flush();
+            }
+          }
+          for (const key of keys) assert.deepEqual(store.get(utf8(key)), model.get(key), `final ${key}`);
+        }),
+        { numRuns: 40 },
+      );
+    } finally {
+      await store.close();
+    }
+  }));
 
 test('a row read again after a write or purge of it reads as written, pending or committed (the recent-reads memory)', () =>
   withTempDir(async (dir) => {
