@@ -207,6 +207,27 @@ function decimalOrder(text: string): number {
   return order + Number(exponent ?? '0');
 }
 
+/** Digits a plain integer text may have for plainIntegerValue: its value is exact in a double. */
+const PLAIN_INTEGER_DIGITS_MAX = 15;
+
+/**
+ * The value of a text of at most PLAIN_INTEGER_DIGITS_MAX decimal digits with an optional
+ * sign (the scores and amounts most clients send, and every integer score's stored text),
+ * read without the regular expressions of the general case; undefined for any other text.
+ */
+function plainIntegerValue(bytes: Uint8Array): number | undefined {
+  const signed = bytes[0] === 0x2d || bytes[0] === 0x2b;
+  const start = signed ? 1 : 0;
+  if (bytes.length === start || bytes.length - start > PLAIN_INTEGER_DIGITS_MAX) return undefined;
+  let value = 0;
+  for (let index = start; index < bytes.length; index++) {
+    const digit = bytes[index]! - 0x30;
+    if (digit < 0 || digit > 9) return undefined;
+    value = value * 10 + digit;
+  }
+  return bytes[0] === 0x2d ? -value : value;
+}
+
 /**
  * A float as Redis's string2ld reads it (strtold into a long double, no spaces, whole
  * text): decimal and hexadecimal (0x1.8p3) forms, "inf"/"infinity" with a sign, never NaN.
@@ -216,6 +237,8 @@ function decimalOrder(text: string): number {
  */
 export function parseLongDouble(bytes: Uint8Array): number | undefined {
   if (bytes.length === 0 || bytes.length >= FLOAT_CHARS_MAX) return undefined;
+  const integer = plainIntegerValue(bytes);
+  if (integer !== undefined) return integer;
   const text = latin1(bytes);
   if (INFINITY_PATTERN.test(text)) return text.startsWith('-') ? -Infinity : Infinity;
   const hex = HEX_FLOAT_PATTERN.exec(text);
