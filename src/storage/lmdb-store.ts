@@ -274,7 +274,9 @@ export class LmdbStore implements Store {
     const storedKey = encodeStoredKey(key);
     let mapKey: string | undefined;
     let record: VersionedRecord | undefined;
-    const pending = this.overlay.size > 0 ? this.overlay.get((mapKey = storedKey.toString('latin1'))) : undefined;
+    // Most reads are of rows with nothing pending: the bucket (the stored key's first two
+    // bytes) says so without the map key string and a lookup in the whole overlay.
+    const pending = this.overlayBuckets.has(bucketOfStoredKey(storedKey)) ? this.overlay.get((mapKey = storedKey.toString('latin1'))) : undefined;
     if (pending !== undefined) {
       record = pending.record ?? undefined;
     } else {
