@@ -144,8 +144,9 @@ function bitposCommand(session: CommandContext, args: Buffer[]): void {
     return void appendError(out, SYNTAX_ERROR);
   }
   if (range.start > range.end) return void appendInteger(out, -1);
-  // Bits outside a BIT range read as the opposite of the one sought.
-  const view = value.subarray(range.start, range.end + 1).slice();
+  // Bits outside a BIT range read as the opposite of the one sought: set in a copy (the
+  // stored value may be a Buffer, whose slice() is a view, not a copy).
+  const view = new Uint8Array(value.subarray(range.start, range.end + 1));
   const last = view.length - 1;
   if (bit === 1) {
     view[0] &= ~range.firstMask;

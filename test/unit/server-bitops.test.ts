@@ -46,6 +46,21 @@ test('BITPOS finds set and clear bits, -1 in a full explicit range', async () =>
   await assert.rejects(redis.call('bitpos', 'p', 2), /The bit argument must be 1 or 0/);
 });
 
+test('BITPOS with a BIT range leaves the value as it was (its masks apply to a copy)', async () => {
+  for (const store of ['set', 'setbit'] as const) {
+    const key = `masked-${store}`;
+    if (store === 'set') await redis.set(key, Buffer.from([0x00, 0x00]));
+    else await redis.setbit(key, 15, 0); // a value the server built (a Buffer) rather than one read back from storage
+    assert.equal(await redis.call('bitpos', key, 0, 3, 10, 'bit'), 3);
+    assert.equal(await redis.call('bitpos', key, 1, 3, 10, 'bit'), -1);
+    assert.deepEqual(await redis.getBuffer(key), Buffer.from([0x00, 0x00]), store);
+    await redis.set(key, Buffer.from([0xff, 0xff]));
+    assert.equal(await redis.call('bitpos', key, 1, 3, 10, 'bit'), 3);
+    assert.equal(await redis.call('bitpos', key, 0, 3, 10, 'bit'), -1);
+    assert.deepEqual(await redis.getBuffer(key), Buffer.from([0xff, 0xff]), store);
+  }
+});
+
 test('BITOP AND OR XOR NOT pad shorter sources with zeros; an empty result deletes the destination', async () => {
   await redis.set('a', Buffer.from([0xf0, 0x0f]));
   await redis.set('b', Buffer.from([0xff]));
