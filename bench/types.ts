@@ -42,6 +42,11 @@ function lpopArgs(requests: number): string[] {
   return ['-c', '50', '-n', String(requests), 'LPOP', LPOP_LIST];
 }
 
+/** One round's redis-benchmark runs, in order: each RUN_ORDER test, then the LPOP drain. */
+function roundRuns(requests: number): { label: string; args: string[] }[] {
+  return [...RUN_ORDER.map((test) => ({ label: test.toUpperCase(), args: typeArgs(test, requests) })), { label: 'LPOP', args: lpopArgs(requests) }];
+}
+
 export async function runTypes(options: TypesOptions): Promise<PartResult> {
   const result: PartResult = { rows: [], notes: [] };
   console.log(`\n## Data types: ${TYPE_TESTS.map((test) => test.toUpperCase()).join(', ')}, LPOP against SET, big-hash reads\n`);
@@ -88,16 +93,12 @@ async function throughput(servers: Server[], options: TypesOptions, result: Part
   // meets an empty database in round 1 (for peerkv a smaller LMDB tree to read and write)
   // and the tests after it a full one: its best figure came from round 1 and every
   // test/SET ratio was taken against an easier SET.
-  for (const server of servers) {
-    for (const test of RUN_ORDER) await runRedisBenchmark(server.port, typeArgs(test, options.requests));
-    await runRedisBenchmark(server.port, lpopArgs(options.requests));
-  }
+  for (const server of servers) for (const run of roundRuns(options.requests)) await runRedisBenchmark(server.port, run.args);
   console.log('warm-up round done (every test once on each server, not counted)');
   for (let round = 1; round <= options.rounds; round++) {
     for (const server of servers) {
       const runs = [];
-      for (const test of RUN_ORDER) runs.push(await measureTest(server, test.toUpperCase(), typeArgs(test, options.requests), options.requests));
-      runs.push(await measureTest(server, 'LPOP', lpopArgs(options.requests), options.requests));
+      for (const run of roundRuns(options.requests)) runs.push(await measureTest(server, run.label, run.args, options.requests));
       console.log(`round ${round} ${server.name.padEnd(7)}: ${runs.map((run) => `${run.label} ${formatCount(run.rps)}/s ${run.cpuUs.toFixed(1)} us`).join(', ')}`);
       for (const run of runs) {
         const entry = best.get(run.label) ?? new Map<string, { rps: number; cpuUs: number }>();

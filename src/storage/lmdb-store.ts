@@ -261,10 +261,11 @@ export class LmdbStore implements Store {
     return undefined;
   }
 
-  /** Remember a row as read or written (`known`: its entry, which recentReadOf made the last). */
+  /** Remember a row as read or written, in place of `known` (its entry until now, if any). */
   private remember(read: RecentRead, known: RecentRead | undefined): void {
     const recent = this.recentReads;
-    if (known !== undefined) recent[recent.length - 1] = read;
+    const at = known === undefined ? -1 : recent.lastIndexOf(known);
+    if (at >= 0) recent[at] = read;
     else if (recent.push(read) > RECENT_READS_MAX) recent.shift();
   }
 
@@ -308,25 +309,20 @@ export class LmdbStore implements Store {
 
   write(batch: WriteBatch): Promise<void> {
     this.assertOpen();
-    let commit: Promise<boolean> | undefined;
-    for (const record of batch.records) {
-      // Writers read a row just before writing it (LWW merge): reuse the stored form that read built.
-      const read = this.recentReadOf(record.key);
-      const storedKey = read?.storedKey ?? encodeStoredKey(record.key);
-      const entry = this.setOverlay(storedKey, record.key, record, read?.mapKey);
-      this.remember({ key: record.key, storedKey, mapKey: entry.mapKey, record }, read);
-      commit = this.records.put(storedKey, encodeRecordValue(record));
-      this.track(commit).records.push(entry);
-    }
-    for (const key of batch.purgeKeys) {
-      const read = this.recentReadOf(key);
-      const storedKey = read?.storedKey ?? encodeStoredKey(key);
-      const entry = this.setOverlay(storedKey, key, null, read?.mapKey);
-      if (read !== undefined) this.remember({ key, storedKey, mapKey: entry.mapKey, record: undefined }, read);
-      commit = this.records.remove(storedKey);
-      this.track(commit).records.push(entry);
-    }
+    for (const record of batch.records) this.stage(record.key, record);
+    for (const key of batch.purgeKeys) this.stage(key, null);
     return this.lastAck;
+  }
+
+  /** Write (or, for null, purge) one row: pending in the overlay, remembered, handed to lmdb-js. */
+  private stage(key: Uint8Array, record: VersionedRecord | null): void {
+    // Writers read a row just before writing it (LWW merge): reuse the stored form that read built.
+    const read = this.recentReadOf(key);
+    const storedKey = read?.storedKey ?? encodeStoredKey(key);
+    const entry = this.setOverlay(storedKey, key, record, read?.mapKey);
+    this.remember({ key, storedKey, mapKey: entry.mapKey, record: record ?? undefined }, read);
+    const commit = record === null ? this.records.remove(storedKey) : this.records.put(storedKey, encodeRecordValue(record));
+    this.track(commit).records.push(entry);
   }
 
   getMeta(name: string): Uint8Array | undefined {
