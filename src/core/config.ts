@@ -32,6 +32,11 @@ export interface CoreConfig {
   readonly sweepIntervalMs: number;
   /** Keys examined per sweep step, so a sweep never stalls the node. */
   readonly sweepKeysMax: number;
+  /**
+   * Rows a clear removes per step from a key with no live element left (a drained list's
+   * tombstones): the first slice in the clearing step, the rest in the steps after it.
+   */
+  readonly clearRowsPerStep: number;
 }
 
 export const DEFAULT_CORE_CONFIG: CoreConfig = {
@@ -50,6 +55,7 @@ export const DEFAULT_CORE_CONFIG: CoreConfig = {
   tombstoneGraceMs: 24 * 60 * 60 * 1000, // DESIGN.md default
   sweepIntervalMs: 1_000, // expired keys read as absent anyway; the sweep only reclaims space
   sweepKeysMax: 1_000,
+  clearRowsPerStep: 512, // ~5 ms of a step: a drained 100,000-element list no longer stalls clients for a second
 };
 
 export function validateCoreConfig(config: CoreConfig): string[] {
@@ -61,5 +67,6 @@ export function validateCoreConfig(config: CoreConfig): string[] {
   if (config.suspicionTimeoutMs < config.probeIntervalMs * 2) problems.push('suspicionTimeoutMs must be at least two probe intervals, or a live node has no time to refute');
   if (config.gossipMembersMax < 1) problems.push('gossipMembersMax must be at least 1');
   if (config.antiEntropyBatchRecordsMax < 1) problems.push('antiEntropyBatchRecordsMax must be at least 1');
+  if (config.clearRowsPerStep < 1) problems.push('clearRowsPerStep must be at least 1');
   return problems;
 }

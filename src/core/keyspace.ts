@@ -21,7 +21,7 @@ import { RowWrites, type Changes } from './row-writes.js';
 import { ScoreIndexes } from './score-indexes.js';
 import { SlotKeyFilter } from './slot-filter.js';
 import { StepView } from './step-view.js';
-import type { StoreView } from './store-view.js';
+import { hasPrefix, type StoreView } from './store-view.js';
 import type { TombstoneTracker } from './tombstones.js';
 import type { Hlc, NodeId, VersionedRecord } from './types.js';
 
@@ -41,6 +41,13 @@ const EMPTY_BYTES = new Uint8Array(0);
 const PLAIN_STAMP_ROWS_MAX = 8;
 /** Lists whose tombstone-only ends are remembered (the oldest remembered is forgotten first). */
 const LIST_ENDS_MAX = 10_000;
+
+/** A clear whose key's remaining rows at or below it (tombstones only) are removed in slices after `after`. */
+interface PendingClear {
+  readonly clear: VersionedRecord;
+  readonly prefix: Uint8Array;
+  after: Uint8Array;
+}
 
 /** The kind of a record's key, FLUSH_KIND for the flush row, -1 for anything else. */
 function kindOf(key: Uint8Array): number {
@@ -149,6 +156,16 @@ export class Keyspace {
   private loading = false;
   /** The score index of every sorted set (score-indexes.ts), kept in step by track(). */
   readonly scoreIndexes: ScoreIndexes;
+  /**
+   * Clears whose remaining rows are dead tombstones, removed a slice per step
+   * (purgeClearedSlice) instead of stalling the step that cleared; oldest first. Lost at
+   * restart, and found again by load().
+   */
+  private readonly pendingClears: PendingClear[] = [];
+  /** A step deferred part of a clear since the last takeNewPendingClears(). */
+  private newPendingClears = false;
+  /** This step's clears that have rows left after their first config.clearRowsPerStep (changesOf decides). */
+  private readonly stepClears: PendingClear[] = [];
 
   constructor(
     private readonly storage: StoreView,
@@ -165,8 +182,24 @@ export class Keyspace {
   /** Build the tree and counts from what is stored (at start). */
   load(): void {
     this.loading = true;
+    // A key's clear row sorts before its other rows: rows at or below it that are still
+    // stored are a deferred clear a stop interrupted (purgeClearedSlice); they go again.
+    let clear: VersionedRecord | undefined;
+    let clearPrefix: Uint8Array | undefined;
+    let resumed = false;
     this.forEachPage((records) => {
-      for (const record of records) this.track(undefined, record);
+      for (const record of records) {
+        this.track(undefined, record);
+        const kind = kindOf(record.key);
+        if (kind === RowKind.Clear) {
+          clear = record;
+          clearPrefix = keyPrefix(rowUserKey(record.key)!);
+          resumed = false;
+        } else if (clear !== undefined && !resumed && kind >= 0 && hasPrefix(record.key, clearPrefix!) && notAfter(record, clear)) {
+          this.pendingClears.push({ clear, prefix: clearPrefix!, after: clear.key });
+          resumed = true;
+        }
+      }
     });
     this.loading = false;
   }
@@ -398,7 +431,7 @@ export class Keyspace {
       const record: VersionedRecord = { key: write.key, value: write.value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs };
       this.store(rows, record, kind);
     }
-    return rows.changes();
+    return this.changesOf(rows);
   }
 
   /**
@@ -469,17 +502,71 @@ export class Keyspace {
   /**
    * Remove the rows of the clear's key stamped at or below it: stored ones, and ones this
    * step wrote before it (a MULTI/EXEC that sets a key and then deletes it), which the step
-   * view (step-view.ts) shows with the stored ones.
+   * view (step-view.ts) shows with the stored ones. A key with no live element row left (a
+   * drained list: its pops left a tombstone each) loses its header and first rows now and
+   * the remaining tombstones in later steps: they read as absent either way, and removing a
+   * hundred thousand of them at once stalled every client for a second.
    */
   private applyClear(rows: RowWrites, clear: VersionedRecord): void {
     const prefix = keyPrefix(rowUserKey(clear.key)!);
-    let after: Uint8Array | undefined;
-    for (;;) {
-      const page = this.view.scanRows(prefix, after, SCAN_PAGE_RECORDS);
-      for (const stored of page.records) this.removeIfCleared(rows, stored, clear);
-      if (page.done || page.records.length === 0) break;
-      after = page.records[page.records.length - 1]!.key;
+    const page = this.view.scanRows(prefix, undefined, this.config.clearRowsPerStep);
+    for (const stored of page.records) this.removeIfCleared(rows, stored, clear);
+    if (page.done || page.records.length === 0) return;
+    // The rest waits for the end of the step (changesOf): a pop's tombstones come after its clear.
+    this.stepClears.push({ clear, prefix, after: page.records[page.records.length - 1]!.key });
+  }
+
+  /**
+   * This step's net changes, once its clears are carried out: a clear whose key has no live
+   * element row left (only tombstones remain at or below it) leaves them for later steps
+   * (pendingClears); any other finishes now.
+   */
+  private changesOf(rows: RowWrites): Changes {
+    for (const pending of this.stepClears) {
+      const userKey = rowUserKey(pending.clear.key)!;
+      if (this.fieldCount(userKey) === 0 && !this.expiredFieldCounts.has(bytesToMapKey(userKey)) && !this.slotKeys.mayHave(userKey)) {
+        this.pendingClears.push(pending);
+        this.newPendingClears = true;
+        this.counters.clears_deferred!++;
+        continue;
+      }
+      let after: Uint8Array | undefined = pending.after;
+      while (after !== undefined) {
+        const page = this.view.scanRows(pending.prefix, after, SCAN_PAGE_RECORDS);
+        for (const stored of page.records) this.removeIfCleared(rows, stored, pending.clear);
+        after = page.done || page.records.length === 0 ? undefined : page.records[page.records.length - 1]!.key;
+      }
     }
+    this.stepClears.length = 0;
+    return rows.changes();
+  }
+
+  /** Whether clears are waiting for purgeClearedSlice. */
+  hasPendingClears(): boolean {
+    return this.pendingClears.length > 0;
+  }
+
+  /** True once after a step deferred part of a clear (the node then wakes to continue it). */
+  takeNewPendingClears(): boolean {
+    const created = this.newPendingClears;
+    this.newPendingClears = false;
+    return created;
+  }
+
+  /**
+   * The next slice of the oldest deferred clear: up to config.clearRowsPerStep of its key's rows,
+   * those at or below it removed (only tombstones are left there: applyClear; a row written
+   * since is newer and stays).
+   */
+  purgeClearedSlice(): Changes {
+    const rows = new RowWrites(this.view);
+    const pending = this.pendingClears[0];
+    if (pending === undefined) return rows.changes();
+    const page = this.view.scanRows(pending.prefix, pending.after, this.config.clearRowsPerStep);
+    for (const stored of page.records) this.removeIfCleared(rows, stored, pending.clear);
+    if (page.done || page.records.length === 0) this.pendingClears.shift();
+    else pending.after = page.records[page.records.length - 1]!.key;
+    return rows.changes();
   }
 
   /** Remove every row of every key at or below the flush row (FLUSHALL), stored or written earlier in this step. */
@@ -567,7 +654,7 @@ export class Keyspace {
         this.store(rows, record, kind, local, mapKey);
       }
     }
-    const changes = rows.changes();
+    const changes = this.changesOf(rows);
     this.counters.records_merged_in! += changes.records.length;
     return { ...changes, refusedPurged };
   }
@@ -663,6 +750,6 @@ export class Keyspace {
     }
     this.counters.expired_swept! += expired;
     this.counters.tombstones_purged! += purged;
-    return rows.changes();
+    return this.changesOf(rows);
   }
 }

@@ -65,6 +65,7 @@ export class NodeCore {
     old_tombstones_refused: 0,
     purged_tombstones_refused: 0,
     rows_cleared: 0,
+    clears_deferred: 0,
     type_conflicts: 0,
     publish_relayed_out: 0,
     publish_relayed_in: 0,
@@ -175,8 +176,9 @@ export class NodeCore {
         this.onPublish(input.channel, input.message, out);
         break;
     }
-    // Writes and publishes move no deadline: no wakeAt on those hot paths.
-    return this.finish(out, input.kind !== 'clientWrite' && input.kind !== 'publish');
+    // Writes and publishes move no deadline (no wakeAt on those hot paths), unless a write
+    // left part of a clear for later steps.
+    return this.finish(out, (input.kind !== 'clientWrite' && input.kind !== 'publish') || this.keyspace.takeNewPendingClears());
   }
 
   private finish(out: Effect[], deadlinesMayHaveMoved: boolean): Effect[] {
@@ -198,6 +200,7 @@ export class NodeCore {
       this.peers.nextWaitDeadlineMs(),
       this.peers.nextHoldDeadlineMs(),
       this.nextSweepMs,
+      this.keyspace.hasPendingClears() ? 0 : Infinity, // continue a deferred clear at the next turn
     );
   }
 
@@ -394,6 +397,13 @@ export class NodeCore {
       this.sweep(nowMs, out);
       this.nextSweepMs = nowMs + this.config.sweepIntervalMs;
     }
+    if (this.keyspace.hasPendingClears()) this.purgeClearedSlice(out);
+  }
+
+  /** The next slice of a deferred clear's tombstones (Keyspace.applyClear). */
+  private purgeClearedSlice(out: Effect[]): void {
+    const slice = this.keyspace.purgeClearedSlice();
+    if (slice.purgeKeys.length > 0) this.persistChanges(slice, { kind: 'none' }, out);
   }
 
   /**

@@ -144,4 +144,26 @@ describe('sets, sorted sets and lists on a three-node loopback cluster', { concu
     }
     await waitFor(() => new Set(nodes.map(merkleRoot)).size === 1, { timeoutMs: 20_000, what: 'equal Merkle roots' });
   });
+  test('a drained list is cleared a slice at a time on every node, serving meanwhile, and the nodes converge', async () => {
+    const [a, b] = redis as [Redis, Redis, Redis];
+    const items = 3_000; // several slices of config.clearRowsPerStep
+    const cluster = () => nodes.map((node) => parseInfo(redisCli(node.port, ['info', 'cluster'])));
+    const before = cluster().map((info) => Number(info.get('rows_cleared') ?? 0));
+    await a.rpush('drained', ...Array.from({ length: items }, (_, index) => `i${index}`));
+    await waitFor(async () => (await Promise.all(redis.map((connection) => connection.llen('drained')))).every((length) => length === items), { timeoutMs: 15_000, what: `${items} items everywhere` });
+    // Pops leave a tombstone per item; the last pop clears the key over all of them.
+    assert.equal((await a.lpop('drained', items - 1))!.length, items - 1);
+    assert.equal(await a.lpop('drained'), `i${items - 1}`);
+    assert.equal(await a.exists('drained'), 0);
+    // A new list under the same key while the old tombstones may still be going.
+    assert.equal(await a.rpush('drained', 'after'), 1);
+    assert.deepEqual(await a.lrange('drained', 0, -1), ['after']);
+    await waitFor(async () => (await Promise.all(redis.map((connection) => connection.lrange('drained', 0, -1)))).every((list) => list.join() === 'after'), { timeoutMs: 15_000, what: 'the new list everywhere' });
+    await waitFor(() => new Set(nodes.map(merkleRoot)).size === 1, { timeoutMs: 20_000, what: 'equal Merkle roots' });
+    const after = cluster();
+    assert.ok(Number(after[0]!.get('clears_deferred')) >= 1, 'node A left the tombstones to later steps');
+    // Node A removed the header and the tombstones of the first items-1 pops (the last pop's is newer than the clear).
+    assert.ok(Number(after[0]!.get('rows_cleared')) - before[0]! >= items, `rows cleared on A: ${Number(after[0]!.get('rows_cleared')) - before[0]!}`);
+    assert.equal(await b.llen('drained'), 1);
+  });
 });

@@ -19,6 +19,7 @@ const COUNTER_NAMES = [
   'old_tombstones_refused',
   'purged_tombstones_refused',
   'rows_cleared',
+  'clears_deferred',
 ];
 
 export class KeyspaceReplica {
