@@ -16,7 +16,7 @@ import type { MerkleTree } from './merkle.js';
 import { compareVersions, isAbsent } from './record.js';
 import { observedSlots, readSlotTotals } from './counters.js';
 import { diesByExpiry, expiryClear, expiryFinal, expiryMarker, isExpired, isExpiredHeader, isExpiryMarker, tombstoneTimeMs } from './expiry.js';
-import { clearRowKey, encodeHeader, FLUSH_ROW_KEY, headerRowKey, headerType, KeyType, keyPrefix, plainStringValue, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
+import { clearRowKey, encodeHeader, FLUSH_ROW_KEY, headerRowKey, headerType, isScoreValue, KeyType, keyPrefix, plainStringValue, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
 import { RowWrites, type Changes } from './row-writes.js';
 import { ScoreIndexes } from './score-indexes.js';
 import { SlotKeyFilter } from './slot-filter.js';
@@ -65,16 +65,19 @@ function notAfter(row: VersionedRecord, clear: { readonly hlc: Hlc; readonly ori
 export { expiryClear } from './expiry.js';
 
 const NO_ORIGIN: NodeId = '00000000000000000000000000000000';
-const HEADERLESS_VALUES = new Map<number, Uint8Array>([KeyType.Hash, KeyType.Set, KeyType.List].map((type) => [type, encodeHeader({ type: type as KeyType, base: undefined })]));
+const HEADERLESS_VALUES = new Map<number, Uint8Array>([KeyType.Hash, KeyType.Set, KeyType.ZSet, KeyType.List].map((type) => [type, encodeHeader({ type: type as KeyType, base: undefined })]));
 
 /**
  * The type a key's element row implies when its header is gone: list items make a list,
- * members with no value a set, fields with a value a hash (a sorted set's members carry a
- * score and read as a hash here: its header is what tells them apart).
+ * members with no value a set, members whose value is flagged a score (rows.ts
+ * encodeScoreValue) a sorted set, other fields a hash (so do sorted-set members written
+ * before the flag existed).
  */
 function typeOfElement(element: VersionedRecord): number {
   if (rowKindOf(element.key) === RowKind.Item) return KeyType.List;
-  return element.value !== null && element.value.length === 0 ? KeyType.Set : KeyType.Hash;
+  if (element.value === null) return KeyType.Hash;
+  if (element.value.length === 0) return KeyType.Set;
+  return isScoreValue(element.value) ? KeyType.ZSet : KeyType.Hash;
 }
 
 /**
@@ -85,6 +88,11 @@ function typeOfElement(element: VersionedRecord): number {
  */
 export function headerlessHeader(userKey: Uint8Array, element: VersionedRecord): VersionedRecord {
   return { key: headerRowKey(userKey), value: HEADERLESS_VALUES.get(typeOfElement(element))!, hlc: { wallMs: 0, logical: 0 }, origin: NO_ORIGIN, expiresAtMs: 0 };
+}
+
+/** True for a header headerlessHeader made (no stored header row stands behind it). */
+export function isHeaderless(header: VersionedRecord): boolean {
+  return header.origin === NO_ORIGIN && header.hlc.wallMs === 0 && header.hlc.logical === 0;
 }
 
 /**

@@ -5,8 +5,12 @@ import { isMembershipMessage, type MembershipMessage } from './membership-messag
 import { isPubSubMessage, type PubSubMessage } from './pubsub-messages.js';
 import { isReplicationMessage, type ReplicationMessage } from './replication.js';
 
-/** 3: records are typed rows (rows.ts); nodes of 2 would misread them, so links refuse. */
-export const PEER_PROTOCOL_VERSION = 3;
+/**
+ * 3: records are typed rows (rows.ts); nodes of 2 would misread them, so links refuse.
+ * 4: sorted-set member values carry a score flag (rows.ts encodeScoreValue) that nodes of 3
+ * would take for a malformed value.
+ */
+export const PEER_PROTOCOL_VERSION = 4;
 
 export type PeerMessage = MembershipMessage | ReplicationMessage | AntiEntropyMessage | PubSubMessage;
 

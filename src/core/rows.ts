@@ -234,6 +234,13 @@ export interface BaseValue {
 const SLOT_VALUE_BYTES = 16;
 const OBSERVED_ENTRY_BYTES = NODE_ID_BYTES + SLOT_VALUE_BYTES;
 const BASE_FLAG_OBSERVED = 1;
+/**
+ * Set in a sorted-set member's value (encodeScoreValue): the row names its type, so a
+ * member that outlives its key's header (a concurrent clear) still reads as a sorted set's
+ * (Keyspace headerlessHeader) and ZADD need not rewrite the header beside every member.
+ * Peer protocol 4 and later; rows written before it have no flag and read as before.
+ */
+const BASE_FLAG_SCORE = 2;
 const EMPTY_OBSERVED: ReadonlyMap<NodeId, SlotTotal> = new Map();
 
 export function encodeSlotTotal(total: SlotTotal): Uint8Array {
@@ -286,7 +293,7 @@ function writeBaseValue(target: Uint8Array, offset: number, base: BaseValue): vo
 
 function readBaseValue(source: Uint8Array, offset: number): BaseValue | undefined {
   if (offset >= source.length) return undefined;
-  const flags = source[offset]!;
+  const flags = source[offset]! & ~BASE_FLAG_SCORE;
   if (flags === 0) return { bytes: source.subarray(offset + 1), observed: EMPTY_OBSERVED };
   if (flags !== BASE_FLAG_OBSERVED || offset + 2 > source.length) return undefined;
   const count = source[offset + 1]!;
@@ -312,6 +319,18 @@ export function encodeFieldValue(base: BaseValue): Uint8Array {
 
 export function decodeFieldValue(bytes: Uint8Array): BaseValue | undefined {
   return readBaseValue(bytes, 0);
+}
+
+/** A sorted-set member row's value: a field value (its score's text) flagged as a score (BASE_FLAG_SCORE). */
+export function encodeScoreValue(base: BaseValue): Uint8Array {
+  const bytes = encodeFieldValue(base);
+  bytes[0] = bytes[0]! | BASE_FLAG_SCORE;
+  return bytes;
+}
+
+/** True for a value encodeScoreValue made (a sorted-set member's, wherever it is read). */
+export function isScoreValue(value: Uint8Array): boolean {
+  return value.length > 0 && (value[0]! & BASE_FLAG_SCORE) !== 0;
 }
 
 /** A decoded header row value. `base` is set for strings only. */

@@ -5,6 +5,7 @@
 // reads stream the Field rows page by page in row order; nothing here loads a hash.
 import type { ClientWrite } from '../core/io.js';
 import { bytesToMapKey } from '../core/bytes.js';
+import { isHeaderless } from '../core/keyspace.js';
 import {
   decodeFieldValue,
   decodeSlotTotal,
@@ -89,11 +90,7 @@ export function hashWriteTarget(engine: Engine, key: Uint8Array, type: KeyType =
   const header = liveHeader(engine, key);
   if (header !== undefined) {
     if (typeOf(header) !== type) return WRONG_TYPE;
-    if (type === KeyType.Hash) return { writes: [], created: false, observeSlots: true };
-    // A set or sorted set rewrites its header (same type and expiry) beside new members:
-    // members written concurrently with a clear and stamped after it keep a header, so
-    // they never read as a headerless hash.
-    return { writes: [{ key: headerRowKey(key), value: header.value, expiresAtMs: header.expiresAtMs }], created: false, observeSlots: true };
+    return existingTarget(key, header, type);
   }
   const headerValue = type === KeyType.Hash ? HASH_HEADER : encodeHeader({ type, base: undefined });
   const headerWrite: ClientWrite = { key: headerRowKey(key), value: headerValue, expiresAtMs: 0 };
@@ -101,6 +98,20 @@ export function hashWriteTarget(engine: Engine, key: Uint8Array, type: KeyType =
   const expired = stored !== undefined && stored.value !== null && stored.expiresAtMs !== 0 && stored.expiresAtMs <= engine.nowMs();
   if (expired) return { writes: [deleteWrite(key), headerWrite], created: true, observeSlots: false };
   return { writes: [headerWrite], created: true, observeSlots: true };
+}
+
+/**
+ * The write target of an existing key of `type` whose live header is `header`. A set
+ * rewrites its header (same type and expiry) beside new members, so members written
+ * concurrently with a clear and stamped after it keep a header. A hash and a sorted set do
+ * not: their elements name their type without one (a field's value; a member's value
+ * flagged a score, rows.ts encodeScoreValue), so a key whose header a clear removed reads
+ * as its type anyway (Keyspace headerlessHeader), and a concurrent EXPIRE or PERSIST is not
+ * undone by a later member. Such a headerless key gets its header back with the next write.
+ */
+export function existingTarget(key: Uint8Array, header: VersionedRecord, type: KeyType): HashWriteTarget {
+  if ((type === KeyType.Hash || type === KeyType.ZSet) && !isHeaderless(header)) return { writes: [], created: false, observeSlots: true };
+  return { writes: [{ key: headerRowKey(key), value: header.value, expiresAtMs: header.expiresAtMs }], created: false, observeSlots: true };
 }
 
 /**

@@ -8,7 +8,7 @@
 import type { Buffer } from 'node:buffer';
 import { equalBytes, utf8 } from '../core/bytes.js';
 import type { ClientWrite } from '../core/io.js';
-import { decodeFieldValue, encodeFieldValue, encodeStringHeader, headerRowKey, keyPrefix, KeyType, parseRow, rowKey, RowKind } from '../core/rows.js';
+import { decodeFieldValue, encodeFieldValue, encodeScoreValue, encodeStringHeader, headerRowKey, isScoreValue, keyPrefix, KeyType, parseRow, rowKey, RowKind } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
 import { appendError, appendInteger, appendOk } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, SYNTAX_ERROR, argIs, checkKeyLength, command, parseIntegerArg } from './common.js';
@@ -67,7 +67,11 @@ function copiedRow(engine: Engine, source: Uint8Array, destination: Uint8Array, 
         const base = decodeFieldValue(row.value);
         const slots = base === undefined ? undefined : readSlots(engine, source, parsed.element);
         // A sorted set's score keeps its full precision (%.17g), not the counter text.
-        if (base !== undefined) value = encodeFieldValue({ bytes: zset ? utf8(scoreText(scoreOf(base, slots!))) : countedValue(base, slots!), observed: new Map() });
+        if (base !== undefined) value = zset ? encodeScoreValue({ bytes: utf8(scoreText(scoreOf(base, slots!))), observed: new Map() }) : encodeFieldValue({ bytes: countedValue(base, slots!), observed: new Map() });
+      } else if (zset && !isScoreValue(value)) {
+        // A member written before scores were flagged: the copy is flagged (rows.ts encodeScoreValue).
+        const base = decodeFieldValue(value);
+        if (base !== undefined) value = encodeScoreValue(base);
       }
       return { key: rowKey(destination, RowKind.Field, parsed.element), value, expiresAtMs: row.expiresAtMs };
     }

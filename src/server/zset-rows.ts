@@ -10,11 +10,11 @@ import { parseLongDouble } from '../core/counters.js';
 import { scoreOfBase } from '../core/score-indexes.js';
 import { bytesToMapKey, utf8 } from '../core/bytes.js';
 import type { ClientWrite } from '../core/io.js';
-import { encodeHeader, encodeSlotTotal, headerRowKey, KeyType, RowKind, rowKey, slotElement, ZERO_SLOT, type BaseValue, type SlotTotal } from '../core/rows.js';
+import { encodeHeader, encodeScoreValue, encodeSlotTotal, headerRowKey, KeyType, RowKind, rowKey, slotElement, ZERO_SLOT, type BaseValue, type SlotTotal } from '../core/rows.js';
 import type { NodeId, VersionedRecord } from '../core/types.js';
 import { appendArrayHeader, appendBulk, appendBulkText, appendInteger, type RespOutput, type RespVersion } from '../wire/resp.js';
 import type { Engine } from './engine.js';
-import { FieldSlots, fieldBase, fieldWrite, headerLast, liveFieldRow, observedSlots, visitFields, type HashWriteTarget } from './hash-rows.js';
+import { FieldSlots, fieldBase, fieldRowKey, headerLast, liveFieldRow, observedSlots, visitFields, type HashWriteTarget } from './hash-rows.js';
 import type { CommandContext } from './context.js';
 import { deleteWrite } from './typed-keys.js';
 
@@ -108,14 +108,19 @@ export function compareEntries(a: ZEntry, b: ZEntry): number {
   return Buffer.compare(a.member, b.member);
 }
 
+/** A member's Field row: base `bytes` (a score's text) flagged a score (rows.ts encodeScoreValue), recording the slots it resets. */
+export function memberWrite(key: Uint8Array, member: Uint8Array, bytes: Uint8Array, observed: ReadonlyMap<NodeId, SlotTotal>): ClientWrite {
+  return { key: fieldRowKey(key, member), value: encodeScoreValue({ bytes, observed }), expiresAtMs: 0 };
+}
+
 /** The Field row giving member the score `score` (a new base, resetting the slots it observed). */
 export function scoreWrite(engine: Engine, key: Uint8Array, member: Uint8Array, score: number, target: HashWriteTarget): ClientWrite {
-  return fieldWrite(key, member, utf8(scoreText(score)), observedSlots(engine, key, member, target));
+  return memberWrite(key, member, utf8(scoreText(score)), observedSlots(engine, key, member, target));
 }
 
 /** A plain score row for a copied or stored sorted set (no slots observed). */
 export function plainScoreWrite(key: Uint8Array, member: Uint8Array, score: number): ClientWrite {
-  return fieldWrite(key, member, utf8(scoreText(score)), new Map());
+  return memberWrite(key, member, utf8(scoreText(score)), new Map());
 }
 
 /**
@@ -141,10 +146,10 @@ export function incrementWrites(
   const next: SlotTotal = { integer: own.integer, float: own.float + increment };
   const score = scoreOf(base, new Map(slots).set(engine.nodeId(), next));
   if (!Number.isFinite(expected) || !Number.isFinite(current) || !Number.isFinite(next.float) || !Number.isFinite(score)) {
-    writes.push(fieldWrite(key, member, utf8(scoreText(expected)), slots));
+    writes.push(memberWrite(key, member, utf8(scoreText(expected)), slots));
     return { writes, score: expected };
   }
-  if (row === undefined) writes.push(fieldWrite(key, member, base.bytes, slots));
+  if (row === undefined) writes.push(memberWrite(key, member, base.bytes, slots));
   writes.push({ key: rowKey(key, RowKind.Slot, slotElement(member, engine.nodeId())), value: encodeSlotTotal(next), expiresAtMs: 0 });
   return { writes, score };
 }

@@ -7,12 +7,11 @@
 import { Buffer } from 'node:buffer';
 import { bytesToMapKey } from '../core/bytes.js';
 import { parseInteger64 } from '../core/counters.js';
-import { headerRowKey, KeyType, rowKindOf, RowKind } from '../core/rows.js';
-import type { VersionedRecord } from '../core/types.js';
+import { KeyType, rowKindOf, RowKind } from '../core/rows.js';
 import { appendArrayHeader, appendBulk, appendError, appendInteger, appendNull } from '../wire/resp.js';
 import { CommandFlag, NOT_INTEGER_ERROR, ONE_KEY, SYNTAX_ERROR, argIs, checkKeyLength, command } from './common.js';
-import { COUNT_RANGE_ERROR, hscanVariant, LONG_MAX, randomWithCount, OUT_OF_RANGE_ERROR, fieldsAt, randomBelow } from './hash-reads.js';
-import { checkFieldLength, FieldSlots, hashForRead, hashForWrite, headerLast, liveFieldRow, type HashWriteTarget } from './hash-rows.js';
+import { COUNT_RANGE_ERROR, hscanVariant, LONG_MAX, randomWithCount, OUT_OF_RANGE_ERROR, randomBelow } from './hash-reads.js';
+import { checkFieldLength, existingTarget, FieldSlots, hashForRead, hashForWrite, headerLast, type HashWriteTarget } from './hash-rows.js';
 import type { CommandContext } from './context.js';
 import { removalWrites, removeMembersCommand } from './sets.js';
 import type { CommandSpec } from './table.js';
@@ -74,7 +73,7 @@ export function zaddCommand(session: CommandContext, args: Buffer[]): void {
   if (existing === WRONG_TYPE) return void appendError(out, WRONGTYPE_ERROR);
   if (existing === undefined && xx) return void (incr ? appendNull(out, session.protocol) : appendInteger(out, 0));
   // The header just read makes the target of an existing key (hashWriteTarget would read it again).
-  const target = existing === undefined ? hashForWrite(session, key, KeyType.ZSet) : checkKeyLength(session, key) ? existingTarget(key, existing) : undefined;
+  const target = existing === undefined ? hashForWrite(session, key, KeyType.ZSet) : checkKeyLength(session, key) ? existingTarget(key, existing, KeyType.ZSet) : undefined;
   if (target === undefined) return;
   for (let pair = index + 1; pair < args.length; pair += 2) if (!checkFieldLength(session, args[pair]!, 'sorted set member')) return;
   if (!incr && scores.length === 1) return void addOne(session, key, args[index + 1]!, scores[0]!, target, { nx, xx, gt, lt, ch });
@@ -120,11 +119,6 @@ export function zaddCommand(session: CommandContext, args: Buffer[]): void {
   if (pending.size > 0) session.deferWrite(engine.write(headerLast(writes)), start);
 }
 
-/** hashWriteTarget of a live sorted set: its header rewritten beside the members. */
-function existingTarget(key: Uint8Array, header: VersionedRecord): HashWriteTarget {
-  return { writes: [{ key: headerRowKey(key), value: header.value, expiresAtMs: header.expiresAtMs }], created: false, observeSlots: true };
-}
-
 /** ZADD of one member (no INCR): the common case, without the duplicate bookkeeping of many. */
 function addOne(
   session: CommandContext,
@@ -144,7 +138,7 @@ function addOne(
   }
   const added = current === undefined ? 1 : 0;
   if (!flags.ch) changed = added;
-  // Members first, header last (headerLast): the header outranks every member it is written with.
+  // Members first, header last (headerLast): a header written (a new or headerless key) outranks every member it is written with.
   const writes = target.writes.filter((write) => rowKindOf(write.key) !== RowKind.Header);
   writes.push(scoreWrite(engine, key, member, score, target));
   for (const write of target.writes) if (rowKindOf(write.key) === RowKind.Header) writes.push(write);

@@ -1,9 +1,10 @@
 // The rows the set, sorted-set and list commands write (src/server/sets.ts, zset-rows.ts,
 // list-rows.ts, list-edits.ts), decided from what a simulated node reads, without
 // importing src/server: SADD SREM ZADD ZINCRBY RPUSH LPUSH LPOP LINSERT. As the server
-// does, a write that creates a key over an expired one clears it first, a collection's
+// does, a write that creates a key over an expired one clears it first, a set's or list's
 // header is rewritten after the elements of its batch (so an element that survives a
-// concurrent clear keeps a header), and removing the last element this node sees writes
+// concurrent clear keeps a header; a sorted set's members are flagged scores and name
+// their type without one, so its header is written only when missing), and removing the last element this node sees writes
 // the key's clear first. List positions come from the node's position clock (sequence =
 // max(last + 1, wall ms x 1024), reset when the process restarts), as list-rows.ts makes them.
 import { parseLongDouble, unobservedIncrements } from '../../src/core/counters.js';
@@ -11,7 +12,8 @@ import { compareBytes, utf8 } from '../../src/core/bytes.js';
 import type { ClientWrite } from '../../src/core/io.js';
 import { encodeSortableInt, positionBetween, POSITION_SUFFIX_BYTES } from '../../src/core/list-positions.js';
 import { writeNodeId } from '../../src/core/node-id-bytes.js';
-import { clearRowKey, decodeFieldValue, encodeFieldValue, encodeHeader, headerRowKey, headerType, KeyType, kindPrefix, rowKey, RowKind } from '../../src/core/rows.js';
+import { clearRowKey, decodeFieldValue, encodeHeader, encodeScoreValue, headerRowKey, headerType, KeyType, kindPrefix, rowKey, RowKind } from '../../src/core/rows.js';
+import { isHeaderless } from '../../src/core/keyspace.js';
 import type { NodeId, VersionedRecord } from '../../src/core/types.js';
 import type { BatchView } from './batch-view.js';
 import { elementCount, expiredHeader, listItems, liveHeader, readSlots, type SlotRead } from './row-reads.js';
@@ -41,8 +43,8 @@ const ZERO_TEXT = utf8('0');
 /** What a write to a collection starts from (hashWriteTarget / listWriteTarget). */
 interface Target {
   readonly before: ClientWrite[];
-  /** Rewritten after the elements: same type and expiry, or the new key's header. */
-  readonly header: ClientWrite;
+  /** Rewritten after the elements: same type and expiry, or the new key's header (none for a sorted set that has one). */
+  readonly header: ClientWrite | undefined;
   readonly created: boolean;
 }
 
@@ -50,6 +52,7 @@ function targetOf(view: BatchView, key: Uint8Array, type: KeyType): Target | und
   const header = liveHeader(view, key);
   if (header !== undefined) {
     if (headerType(header.value!) !== type) return undefined;
+    if (type === KeyType.ZSet && !isHeaderless(header)) return { before: [], header: undefined, created: false };
     return { before: [], header: { key: headerRowKey(key), value: header.value, expiresAtMs: header.expiresAtMs }, created: false };
   }
   const created: ClientWrite = { key: headerRowKey(key), value: encodeHeader({ type, base: undefined }), expiresAtMs: 0 };
@@ -80,7 +83,7 @@ export function sadd(context: BatchContext, key: Uint8Array, member: Uint8Array)
   for (const write of target.before) context.push(write);
   context.push({ key: row, value: EMPTY, expiresAtMs: 0 });
   context.noteMember(row);
-  context.push(target.header);
+  context.push(target.header!); // a set always has one to write
 }
 
 export function srem(context: BatchContext, key: Uint8Array, member: Uint8Array): void {
@@ -111,9 +114,9 @@ export function zadd(context: BatchContext, key: Uint8Array, member: Uint8Array,
   if (current !== undefined && scoreOf(view, key, current, member) === score) return context.skip();
   for (const write of target.before) context.push(write);
   const slots = readSlots(view, key, member);
-  context.pushBase({ key: row, value: encodeFieldValue({ bytes: utf8(String(score)), observed: slots.totals }), expiresAtMs: 0 }, context.observe(slots));
+  context.pushBase({ key: row, value: encodeScoreValue({ bytes: utf8(String(score)), observed: slots.totals }), expiresAtMs: 0 }, context.observe(slots));
   context.noteMember(row);
-  context.push(target.header);
+  if (target.header !== undefined) context.push(target.header);
 }
 
 /** ZINCRBY: a missing member gets base "0" (observing its slots) first, then this node's slot grows. */
@@ -125,11 +128,11 @@ export function zincrby(context: BatchContext, key: Uint8Array, member: Uint8Arr
   const row = rowKey(key, RowKind.Field, member);
   if (target.created || liveRow(view, row) === undefined) {
     const slots = readSlots(view, key, member);
-    context.pushBase({ key: row, value: encodeFieldValue({ bytes: ZERO_TEXT, observed: slots.totals }), expiresAtMs: 0 }, context.observe(slots));
+    context.pushBase({ key: row, value: encodeScoreValue({ bytes: ZERO_TEXT, observed: slots.totals }), expiresAtMs: 0 }, context.observe(slots));
     context.noteMember(row);
   }
   context.incrementSlot(key, member, delta, KeyType.ZSet);
-  context.push(target.header);
+  if (target.header !== undefined) context.push(target.header);
 }
 
 function positionSuffix(self: NodeId, sequence: number): Uint8Array {
@@ -168,7 +171,7 @@ export function push(context: BatchContext, key: Uint8Array, value: Uint8Array, 
   const row = rowKey(key, RowKind.Item, endPosition(context, left));
   context.push({ key: row, value, expiresAtMs: 0 });
   context.notePush(key, row, left);
-  context.push(target.header);
+  context.push(target.header!); // a list always has one to write
 }
 
 export function lpop(context: BatchContext, key: Uint8Array): void {

@@ -5,7 +5,7 @@ import { Buffer } from 'node:buffer';
 import { Redis } from 'ioredis';
 import { MemoryEngine, startMemoryServer } from '../support/memory-engine.js';
 import type { RespServer } from '../../src/net/resp-listener.js';
-import { RowKind, rowKindOf } from '../../src/core/rows.js';
+import { clearRowKey, headerRowKey, isScoreValue, rowKey, RowKind, rowKindOf } from '../../src/core/rows.js';
 import type { KeyspaceEvent } from '../../src/server/engine.js';
 import { scoreText } from '../../src/server/zset-rows.js';
 
@@ -79,7 +79,7 @@ test('ZADD flags, ZSCORE ZMSCORE ZCARD ZREM, TYPE, OBJECT ENCODING', async () =>
 test('ZINCRBY counts on a slot row; ranges by rank, score and lex; ranks and counts', async () => {
   assert.equal(await call('zincrby', 'zi', 2, 'm'), '2');
   assert.equal(await call('zincrby', 'zi', 0.5, 'm'), '2.5');
-  assert.deepEqual(engine.lastWrites.map((write) => rowKindOf(write.key)), [RowKind.Slot, RowKind.Header]); // a slot row and the header again (stamped last), the base untouched
+  assert.deepEqual(engine.lastWrites.map((write) => rowKindOf(write.key)), [RowKind.Slot]); // a slot row, the base and the header untouched
   assert.equal(await call('zincrby', 'zi', '-inf', 'm'), '-inf');
   assert.equal(await call('zincrby', 'zi', '+inf', 'm'), 'ERR resulting score is not a number (NaN)');
   await call('zadd', 'r', 1, 'a', 2, 'b', 3, 'c', 4, 'd');
@@ -150,4 +150,29 @@ test('keyspace events of sets and sorted sets as Redis names them', async () => 
   await call('zrem', 'ez', 'a');
   stop();
   assert.deepEqual(list, ['es:sadd', 'es:srem', 'es:srem', 'es:del', 'ez:zadd', 'ez:zincr', 'ez:zincr', 'ez:zrem']);
+});
+
+test('a member names its type: ZADD on a sorted set writes the member row alone, keeps a concurrent TTL, and a member that outlives its header still reads as a sorted set', async () => {
+  assert.equal(await call('zadd', 'zt', 1, 'a'), 1);
+  assert.deepEqual(engine.lastWrites.map((write) => rowKindOf(write.key)), [RowKind.Field, RowKind.Header]); // created: member, then header
+  assert.equal(isScoreValue(engine.lastWrites[0]!.value!), true);
+  assert.equal(await call('expire', 'zt', 100), 1);
+  assert.equal(await call('zadd', 'zt', 2, 'b', 3, 'a'), 1);
+  assert.deepEqual(engine.lastWrites.map((write) => rowKindOf(write.key)), [RowKind.Field, RowKind.Field]); // no header rewrite
+  assert.ok(engine.lastWrites.every((write) => isScoreValue(write.value!)));
+  assert.ok(Number(await call('ttl', 'zt')) > 90);
+  assert.equal(await call('zadd', 'zt', 'incr', 1, 'b'), '3');
+  assert.deepEqual(engine.lastWrites.map((write) => rowKindOf(write.key)), [RowKind.Slot]);
+  // A clear stamped between the header and a member (as a DEL on another node would be): the member survives, the header does not.
+  await engine.write([{ key: clearRowKey(Buffer.from('zt')), value: null, expiresAtMs: 0 }, { key: rowKey(Buffer.from('zt'), RowKind.Field, Buffer.from('c')), value: Uint8Array.of(2, 0x37), expiresAtMs: 0 }]); // score flag, "7"
+  assert.equal(engine.get(headerRowKey(Buffer.from('zt'))), undefined);
+  assert.equal(await call('type', 'zt'), 'zset');
+  assert.deepEqual(await call('zrange', 'zt', 0, -1, 'withscores'), ['c', '7']);
+  assert.equal(await call('zscore', 'zt', 'c'), '7');
+  assert.equal(await call('ttl', 'zt'), -1);
+  assert.match(String(await call('hget', 'zt', 'c')), WRONGTYPE);
+  // The next write gives the key its header back.
+  assert.equal(await call('zadd', 'zt', 8, 'd'), 1);
+  assert.deepEqual(engine.lastWrites.map((write) => rowKindOf(write.key)), [RowKind.Field, RowKind.Header]);
+  assert.deepEqual(await call('zrange', 'zt', 0, -1), ['c', 'd']);
 });
