@@ -5,6 +5,7 @@ import { Buffer } from 'node:buffer';
 import fc from 'fast-check';
 import { bytesToMapKey } from '../../src/core/bytes.js';
 import { headerRowKey, headerType, KeyType } from '../../src/core/rows.js';
+import { ScoreIndex } from '../../src/core/score-indexes.js';
 import { compareScoreMember, ScoreTree } from '../../src/core/score-tree.js';
 import { loadRowEntries } from '../../src/server/zset-rows.js';
 import { MemoryEngine } from '../support/memory-engine.js';
@@ -158,4 +159,47 @@ test('the order-statistic tree matches a sorted array through thousands of inser
   for (const [member, score] of present) assert.ok(tree.remove(score, member));
   assert.equal(tree.size, 0);
   assert.deepEqual(tree.entries(), []);
+});
+
+test('a score index that holds changes back (up to 1,024) reads like a sorted map after any mix of sets, deletes and reads', () => {
+  type IndexOp = { readonly kind: 'set'; readonly member: number; readonly score: number } | { readonly kind: 'delete'; readonly member: number } | { readonly kind: 'read'; readonly at: number };
+  const indexOp: fc.Arbitrary<IndexOp> = fc.oneof(
+    { weight: 300, arbitrary: fc.record({ kind: fc.constant('set' as const), member: fc.nat(2_999), score: fc.integer({ min: -40, max: 40 }).map((value) => value / 4) }) },
+    { weight: 100, arbitrary: fc.record({ kind: fc.constant('delete' as const), member: fc.nat(2_999) }) },
+    // Reads are rare, so changes pile up past the index's limit between them.
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('read' as const), at: fc.nat() }) },
+  );
+  fc.assert(
+    fc.property(fc.array(indexOp, { minLength: 1, maxLength: 5_000, size: 'max' }), (ops) => {
+      const index = new ScoreIndex();
+      const model = new Map<string, number>();
+      const check = (at: number) => {
+        const sorted = [...model].map(([member, score]) => ({ score, member })).sort((a, b) => compareScoreMember(a.score, a.member, b.score, b.member));
+        assert.equal(index.size, sorted.length);
+        assert.deepEqual(index.entries(), sorted);
+        if (sorted.length === 0) return;
+        const rank = at % sorted.length;
+        assert.equal(index.rankOf(sorted[rank]!.member), rank);
+        const bound = sorted[rank]!.score;
+        assert.equal(index.countBefore((score) => score < bound), sorted.findIndex((entry) => entry.score >= bound));
+      };
+      for (const op of ops) {
+        const member = op.kind === 'read' ? '' : `m${op.member}`;
+        if (op.kind !== 'read' && index.size % 997 === 0) index.rankOf(member); // now and then a read of one member settles too
+        if (op.kind === 'set') {
+          index.set(member, op.score);
+          model.set(member, op.score);
+          assert.equal(index.scoreOf(member), op.score);
+        } else if (op.kind === 'delete') {
+          index.delete(member);
+          model.delete(member);
+          assert.equal(index.scoreOf(member), undefined);
+        } else {
+          check(op.at);
+        }
+      }
+      check(0);
+    }),
+    { numRuns: 40, endOnFailure: true }, // shrinking 5,000 operations takes minutes; the first failure is enough
+  );
 });
