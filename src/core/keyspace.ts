@@ -16,7 +16,7 @@ import type { MerkleTree } from './merkle.js';
 import { compareVersions, isAbsent } from './record.js';
 import { observedSlots, readSlotTotals } from './counters.js';
 import { diesByExpiry, expiryClear, expiryFinal, expiryMarker, isExpired, isExpiredHeader, isExpiryMarker, tombstoneTimeMs } from './expiry.js';
-import { clearRowKey, encodeHeader, FLUSH_ROW_KEY, headerRowKey, headerType, isScoreValue, KeyType, keyPrefix, plainStringValue, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
+import { clearRowKey, encodeHeader, FLUSH_ROW_KEY, fieldValueType, headerRowKey, headerType, KeyType, keyPrefix, plainStringValue, rowBucket, rowKindOf, RowKind, rowUserKey } from './rows.js';
 import { RowWrites, type Changes } from './row-writes.js';
 import { ScoreIndexes } from './score-indexes.js';
 import { SlotKeyFilter } from './slot-filter.js';
@@ -42,11 +42,11 @@ const PLAIN_STAMP_ROWS_MAX = 8;
 /** Lists whose tombstone-only ends are remembered (the oldest remembered is forgotten first). */
 const LIST_ENDS_MAX = 10_000;
 
-/** A clear whose key's remaining rows at or below it (tombstones only) are removed in slices after `after`. */
+/** A clear being carried out over its key's rows (prefix), up to and including `after` so far (undefined: none yet). */
 interface PendingClear {
   readonly clear: VersionedRecord;
   readonly prefix: Uint8Array;
-  after: Uint8Array;
+  after: Uint8Array | undefined;
 }
 
 /** The kind of a record's key, FLUSH_KIND for the flush row, -1 for anything else. */
@@ -67,17 +67,10 @@ export { expiryClear } from './expiry.js';
 const NO_ORIGIN: NodeId = '00000000000000000000000000000000';
 const HEADERLESS_VALUES = new Map<number, Uint8Array>([KeyType.Hash, KeyType.Set, KeyType.ZSet, KeyType.List].map((type) => [type, encodeHeader({ type: type as KeyType, base: undefined })]));
 
-/**
- * The type a key's element row implies when its header is gone: list items make a list,
- * members with no value a set, members whose value is flagged a score (rows.ts
- * encodeScoreValue) a sorted set, other fields a hash (so do sorted-set members written
- * before the flag existed).
- */
+/** The type a key's live element row implies when its header is gone: list items make a list, fields as rows.ts fieldValueType says. */
 function typeOfElement(element: VersionedRecord): number {
   if (rowKindOf(element.key) === RowKind.Item) return KeyType.List;
-  if (element.value === null) return KeyType.Hash;
-  if (element.value.length === 0) return KeyType.Set;
-  return isScoreValue(element.value) ? KeyType.ZSet : KeyType.Hash;
+  return element.value === null ? KeyType.Hash : fieldValueType(element.value);
 }
 
 /**
@@ -170,8 +163,6 @@ export class Keyspace {
    * restart, and found again by load().
    */
   private readonly pendingClears: PendingClear[] = [];
-  /** A step deferred part of a clear since the last takeNewPendingClears(). */
-  private newPendingClears = false;
   /** This step's clears that have rows left after their first config.clearRowsPerStep (changesOf decides). */
   private readonly stepClears: PendingClear[] = [];
 
@@ -204,7 +195,7 @@ export class Keyspace {
           clearPrefix = keyPrefix(rowUserKey(record.key)!);
           resumed = false;
         } else if (clear !== undefined && !resumed && kind >= 0 && hasPrefix(record.key, clearPrefix!) && notAfter(record, clear)) {
-          this.pendingClears.push({ clear, prefix: clearPrefix!, after: clear.key });
+          this.pendingClears.push({ clear, prefix: clearPrefix!, after: undefined });
           resumed = true;
         }
       }
@@ -516,12 +507,18 @@ export class Keyspace {
    * hundred thousand of them at once stalled every client for a second.
    */
   private applyClear(rows: RowWrites, clear: VersionedRecord): void {
-    const prefix = keyPrefix(rowUserKey(clear.key)!);
-    const page = this.view.scanRows(prefix, undefined, this.config.clearRowsPerStep);
-    for (const stored of page.records) this.removeIfCleared(rows, stored, clear);
-    if (page.done || page.records.length === 0) return;
+    const pending: PendingClear = { clear, prefix: keyPrefix(rowUserKey(clear.key)!), after: undefined };
     // The rest waits for the end of the step (changesOf): a pop's tombstones come after its clear.
-    this.stepClears.push({ clear, prefix, after: page.records[page.records.length - 1]!.key });
+    if (!this.clearPage(rows, pending, this.config.clearRowsPerStep)) this.stepClears.push(pending);
+  }
+
+  /** Remove the next rows (up to limit) of a clear's key that it covers; true when none are left. */
+  private clearPage(rows: RowWrites, pending: PendingClear, limit: number): boolean {
+    const page = this.view.scanRows(pending.prefix, pending.after, limit);
+    for (const stored of page.records) this.removeIfCleared(rows, stored, pending.clear);
+    if (page.done || page.records.length === 0) return true;
+    pending.after = page.records[page.records.length - 1]!.key;
+    return false;
   }
 
   /**
@@ -534,31 +531,18 @@ export class Keyspace {
       const userKey = rowUserKey(pending.clear.key)!;
       if (this.fieldCount(userKey) === 0 && !this.expiredFieldCounts.has(bytesToMapKey(userKey)) && !this.slotKeys.mayHave(userKey)) {
         this.pendingClears.push(pending);
-        this.newPendingClears = true;
         this.counters.clears_deferred!++;
-        continue;
-      }
-      let after: Uint8Array | undefined = pending.after;
-      while (after !== undefined) {
-        const page = this.view.scanRows(pending.prefix, after, SCAN_PAGE_RECORDS);
-        for (const stored of page.records) this.removeIfCleared(rows, stored, pending.clear);
-        after = page.done || page.records.length === 0 ? undefined : page.records[page.records.length - 1]!.key;
+      } else {
+        while (!this.clearPage(rows, pending, SCAN_PAGE_RECORDS));
       }
     }
     this.stepClears.length = 0;
     return rows.changes();
   }
 
-  /** Whether clears are waiting for purgeClearedSlice. */
-  hasPendingClears(): boolean {
-    return this.pendingClears.length > 0;
-  }
-
-  /** True once after a step deferred part of a clear (the node then wakes to continue it). */
-  takeNewPendingClears(): boolean {
-    const created = this.newPendingClears;
-    this.newPendingClears = false;
-    return created;
+  /** Clears waiting for purgeClearedSlice (a step that adds one makes the node wake to continue it). */
+  get pendingClearCount(): number {
+    return this.pendingClears.length;
   }
 
   /**
@@ -569,11 +553,7 @@ export class Keyspace {
   purgeClearedSlice(): Changes {
     const rows = new RowWrites(this.view);
     const pending = this.pendingClears[0];
-    if (pending === undefined) return rows.changes();
-    const page = this.view.scanRows(pending.prefix, pending.after, this.config.clearRowsPerStep);
-    for (const stored of page.records) this.removeIfCleared(rows, stored, pending.clear);
-    if (page.done || page.records.length === 0) this.pendingClears.shift();
-    else pending.after = page.records[page.records.length - 1]!.key;
+    if (pending !== undefined && this.clearPage(rows, pending, this.config.clearRowsPerStep)) this.pendingClears.shift();
     return rows.changes();
   }
 

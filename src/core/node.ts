@@ -132,6 +132,7 @@ export class NodeCore {
 
   step(input: Input): Effect[] {
     const out: Effect[] = [];
+    const pendingClears = this.keyspace.pendingClearCount;
     this.keyspace.settle(); // the runtime applied the previous step's persist effects
     switch (input.kind) {
       case 'tick':
@@ -178,7 +179,7 @@ export class NodeCore {
     }
     // Writes and publishes move no deadline (no wakeAt on those hot paths), unless a write
     // left part of a clear for later steps.
-    return this.finish(out, (input.kind !== 'clientWrite' && input.kind !== 'publish') || this.keyspace.takeNewPendingClears());
+    return this.finish(out, (input.kind !== 'clientWrite' && input.kind !== 'publish') || this.keyspace.pendingClearCount > pendingClears);
   }
 
   private finish(out: Effect[], deadlinesMayHaveMoved: boolean): Effect[] {
@@ -200,7 +201,7 @@ export class NodeCore {
       this.peers.nextWaitDeadlineMs(),
       this.peers.nextHoldDeadlineMs(),
       this.nextSweepMs,
-      this.keyspace.hasPendingClears() ? 0 : Infinity, // continue a deferred clear at the next turn
+      this.keyspace.pendingClearCount > 0 ? 0 : Infinity, // continue a deferred clear at the next turn
     );
   }
 
@@ -397,7 +398,7 @@ export class NodeCore {
       this.sweep(nowMs, out);
       this.nextSweepMs = nowMs + this.config.sweepIntervalMs;
     }
-    if (this.keyspace.hasPendingClears()) this.purgeClearedSlice(out);
+    if (this.keyspace.pendingClearCount > 0) this.purgeClearedSlice(out);
   }
 
   /** The next slice of a deferred clear's tombstones (Keyspace.applyClear). */

@@ -333,6 +333,16 @@ export function isScoreValue(value: Uint8Array): boolean {
   return value.length > 0 && (value[0]! & BASE_FLAG_SCORE) !== 0;
 }
 
+/**
+ * The collection type a live Field row's value implies without its header: empty, a set's
+ * member; flagged a score, a sorted set's member; otherwise a hash field (so is a sorted-set
+ * member written before the flag existed).
+ */
+export function fieldValueType(value: Uint8Array): KeyType {
+  if (value.length === 0) return KeyType.Set;
+  return isScoreValue(value) ? KeyType.ZSet : KeyType.Hash;
+}
+
 /** A decoded header row value. `base` is set for strings only. */
 export interface Header {
   readonly type: KeyType;

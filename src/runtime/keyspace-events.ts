@@ -1,6 +1,6 @@
 // Keyspace notifications: names the Redis event of each applied change and hands it to every subscriber.
 import { bytesToMapKey, equalBytes } from '../core/bytes.js';
-import { decodeHeader, decodeSlotTotal, headerRowKey, headerType, isScoreValue, KeyType, parseRow, parseSlotElement, rowKey, rowKindOf, RowKind, rowUserKey, type ParsedRow } from '../core/rows.js';
+import { decodeHeader, decodeSlotTotal, fieldValueType, headerRowKey, headerType, KeyType, parseRow, parseSlotElement, rowKey, rowKindOf, RowKind, rowUserKey, type ParsedRow } from '../core/rows.js';
 import type { VersionedRecord } from '../core/types.js';
 import { isAbsent } from '../core/record.js';
 import type { KeyspaceEvent, KeyspaceEventName } from '../server/engine.js';
@@ -11,8 +11,7 @@ export class KeyspaceEvents {
   /**
    * headerOf reads a stored row (the header of a key whose element rows changed tells
    * whether they are hash fields, set members or sorted-set members); without it, and
-   * when the header is gone, members of empty value read as a set's, members flagged a score
-   * as a sorted set's (rows.ts encodeScoreValue) and others as a hash's.
+   * when the header is gone, members read as their value says (rows.ts fieldValueType).
    */
   constructor(private readonly headerOf?: (row: Uint8Array) => VersionedRecord | undefined) {}
 
@@ -107,9 +106,7 @@ export class KeyspaceEvents {
     const stored = this.headerOf?.(headerKey);
     if (stored !== undefined && stored.value !== null) return headerType(stored.value);
     const value = record.value ?? before?.value;
-    if (rowKindOf(record.key) !== RowKind.Field || value === null || value === undefined) return KeyType.Hash;
-    if (value.length === 0) return KeyType.Set;
-    return isScoreValue(value) ? KeyType.ZSet : KeyType.Hash;
+    return rowKindOf(record.key) === RowKind.Field && value !== null && value !== undefined ? fieldValueType(value) : KeyType.Hash;
   }
 
   private emit(event: KeyspaceEvent): void {

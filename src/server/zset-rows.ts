@@ -109,18 +109,18 @@ export function compareEntries(a: ZEntry, b: ZEntry): number {
 }
 
 /** A member's Field row: base `bytes` (a score's text) flagged a score (rows.ts encodeScoreValue), recording the slots it resets. */
-export function memberWrite(key: Uint8Array, member: Uint8Array, bytes: Uint8Array, observed: ReadonlyMap<NodeId, SlotTotal>): ClientWrite {
+export function scoredMemberWrite(key: Uint8Array, member: Uint8Array, bytes: Uint8Array, observed: ReadonlyMap<NodeId, SlotTotal>): ClientWrite {
   return { key: fieldRowKey(key, member), value: encodeScoreValue({ bytes, observed }), expiresAtMs: 0 };
 }
 
 /** The Field row giving member the score `score` (a new base, resetting the slots it observed). */
 export function scoreWrite(engine: Engine, key: Uint8Array, member: Uint8Array, score: number, target: HashWriteTarget): ClientWrite {
-  return memberWrite(key, member, utf8(scoreText(score)), observedSlots(engine, key, member, target));
+  return scoredMemberWrite(key, member, utf8(scoreText(score)), observedSlots(engine, key, member, target));
 }
 
 /** A plain score row for a copied or stored sorted set (no slots observed). */
 export function plainScoreWrite(key: Uint8Array, member: Uint8Array, score: number): ClientWrite {
-  return memberWrite(key, member, utf8(scoreText(score)), new Map());
+  return scoredMemberWrite(key, member, utf8(scoreText(score)), new Map());
 }
 
 /**
@@ -146,10 +146,10 @@ export function incrementWrites(
   const next: SlotTotal = { integer: own.integer, float: own.float + increment };
   const score = scoreOf(base, new Map(slots).set(engine.nodeId(), next));
   if (!Number.isFinite(expected) || !Number.isFinite(current) || !Number.isFinite(next.float) || !Number.isFinite(score)) {
-    writes.push(memberWrite(key, member, utf8(scoreText(expected)), slots));
+    writes.push(scoredMemberWrite(key, member, utf8(scoreText(expected)), slots));
     return { writes, score: expected };
   }
-  if (row === undefined) writes.push(memberWrite(key, member, base.bytes, slots));
+  if (row === undefined) writes.push(scoredMemberWrite(key, member, base.bytes, slots));
   writes.push({ key: rowKey(key, RowKind.Slot, slotElement(member, engine.nodeId())), value: encodeSlotTotal(next), expiresAtMs: 0 });
   return { writes, score };
 }

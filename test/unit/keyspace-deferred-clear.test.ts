@@ -86,9 +86,8 @@ test('the last removal of a drained set clears its header now and its tombstones
   const last = node.write([clear(KEY), removed(KEY, MEMBERS - 1)]);
   // The step removed the header and at most a few hundred rows, not all 3,000.
   assert.ok(last.purgeKeys.length > 0 && last.purgeKeys.length < 1_000, `purged ${last.purgeKeys.length} rows in the clearing step`);
-  assert.equal(node.keyspace.takeNewPendingClears(), true);
-  assert.equal(node.keyspace.takeNewPendingClears(), false);
-  assert.equal(node.keyspace.hasPendingClears(), true);
+  assert.equal(node.counters.clears_deferred, 1); // deferred once
+  assert.equal(node.keyspace.pendingClearCount, 1);
   assert.equal(node.store.get(headerRowKey(KEY)), undefined);
   assert.deepEqual(liveRows(node, KEY), []);
   assert.equal(node.keyspace.liveKeys, 1); // only OTHER
@@ -96,7 +95,7 @@ test('the last removal of a drained set clears its header now and its tombstones
   // A member added between slices is newer than the clear: it survives them.
   node.write([setHeader(KEY), member(KEY, 7)]);
   let slices = 0;
-  while (node.keyspace.hasPendingClears()) {
+  while (node.keyspace.pendingClearCount > 0) {
     node.slice();
     slices++;
     assertTreeMatchesRows(node);
@@ -116,8 +115,8 @@ test('a clear of a key that still has live rows past its first page removes them
   node.write([setHeader(KEY), ...Array.from({ length: MEMBERS }, (_, index) => member(KEY, index))]);
   const del = node.write([clear(KEY)]);
   assert.equal(del.purgeKeys.length, MEMBERS + 1);
-  assert.equal(node.keyspace.hasPendingClears(), false);
-  assert.equal(node.keyspace.takeNewPendingClears(), false);
+  assert.equal(node.keyspace.pendingClearCount, 0);
+  assert.equal(node.counters.clears_deferred, 0);
   assert.equal(node.rows().length, 1); // the clear
   assert.equal(node.keyspace.liveKeys, 0);
   assertTreeMatchesRows(node);
@@ -131,10 +130,10 @@ test('a replica defers the same clear, and both end with the same rows', () => {
   const lastBatch = origin.write([clear(KEY), removed(KEY, MEMBERS - 1)]).records;
   const merged = other.merge(lastBatch);
   assert.ok(merged.purgeKeys.length < 1_000);
-  assert.equal(other.keyspace.hasPendingClears(), true);
+  assert.equal(other.keyspace.pendingClearCount, 1);
   assert.deepEqual(liveRows(other, KEY), []);
-  while (origin.keyspace.hasPendingClears()) origin.slice();
-  while (other.keyspace.hasPendingClears()) other.slice();
+  while (origin.keyspace.pendingClearCount > 0) origin.slice();
+  while (other.keyspace.pendingClearCount > 0) other.slice();
   assert.ok(other.tree.equals(origin.tree));
   assert.equal(other.rows().length, origin.rows().length);
 });
@@ -147,14 +146,14 @@ test('a restart in the middle of a deferred clear finds its tombstones again and
   const left = node.rows().length;
   assert.ok(left > 100, `${left} rows left`);
   const restarted = replica(A, node.store);
-  assert.equal(restarted.keyspace.hasPendingClears(), false);
+  assert.equal(restarted.keyspace.pendingClearCount, 0);
   restarted.keyspace.load();
-  assert.equal(restarted.keyspace.hasPendingClears(), true);
-  while (restarted.keyspace.hasPendingClears()) restarted.slice();
+  assert.equal(restarted.keyspace.pendingClearCount, 1);
+  while (restarted.keyspace.pendingClearCount > 0) restarted.slice();
   assert.equal(restarted.rows().length, 2); // the clear and the last tombstone
   assertTreeMatchesRows(restarted);
   // A store with nothing left to clear resumes nothing.
   const again = replica(A, node.store);
   again.keyspace.load();
-  assert.equal(again.keyspace.hasPendingClears(), false);
+  assert.equal(again.keyspace.pendingClearCount, 0);
 });
