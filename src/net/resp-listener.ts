@@ -65,6 +65,8 @@ class Connection implements SessionTransport {
   private inputEnded = false;
   private ending = false;
   private outputPaused = false;
+  /** Pushes of this turn are held (socket corked) and go out in one write once it ends. */
+  private pushesCorked = false;
   private closeTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -100,12 +102,26 @@ class Connection implements SessionTransport {
       this.socket.destroy();
       return;
     }
+    // A subscriber gets many messages at once (one replicated batch names a keyspace event
+    // per key): one socket write for all of them instead of one each, as Redis writes a
+    // client's output once per event-loop iteration. Replies written meanwhile join the
+    // same corked write in order.
+    if (!this.pushesCorked) {
+      this.pushesCorked = true;
+      this.listener.state.stats.replyWrites++; // every write until the uncork leaves in this one
+      this.socket.cork();
+      process.nextTick(() => {
+        this.pushesCorked = false;
+        this.socket.uncork();
+      });
+    }
     this.write(data);
   }
 
   private onData(chunk: Buffer): void {
     if (this.ending) return; // discard what arrives after we decided to close
     this.listener.state.stats.netInputBytes += chunk.length;
+    this.listener.state.stats.readsProcessed++;
     this.session.lastActiveMs = Date.now();
     this.decoder.feed(chunk);
     if (this.busy || this.scheduled) {
@@ -193,7 +209,7 @@ class Connection implements SessionTransport {
     if (bytes.length === 0 || !this.socket.writable) return;
     const stats = this.listener.state.stats;
     stats.netOutputBytes += bytes.length;
-    stats.replyWrites++;
+    if (!this.pushesCorked) stats.replyWrites++;
     this.socket.write(bytes);
     if (!this.outputPaused && this.socket.writableLength > OUTPUT_PENDING_BYTES_MAX) {
       this.outputPaused = true;

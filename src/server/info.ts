@@ -111,6 +111,8 @@ function statsSection(server: ServerState, info: EngineInfo): string[] {
     `pubsub_channels:${server.pubsub.channelCount()}`,
     `pubsub_patterns:${server.pubsub.patternCount()}`,
     `total_protocol_errors:${stats.protocolErrors}`,
+    `total_reads_processed:${stats.readsProcessed}`,
+    `total_writes_processed:${stats.replyWrites}`,
     // Keys created as different types on two nodes at once (DESIGN.md 6): the newer header won.
     `type_conflicts:${info.counters.type_conflicts ?? 0}`,
     `total_error_replies:${server.commandStats.totalErrorReplies}`,

@@ -28,7 +28,9 @@ export interface ServerStats {
   internalErrors: number;
   netInputBytes: number;
   netOutputBytes: number;
-  /** Socket writes of replies: with pipelining, far fewer than commands. */
+  /** Socket reads from clients (INFO total_reads_processed). */
+  readsProcessed: number;
+  /** Socket writes to clients, replies and pushes (INFO total_writes_processed): with pipelining, far fewer than commands. */
   replyWrites: number;
   keyspaceHits: number;
   keyspaceMisses: number;
@@ -75,6 +77,7 @@ export class ServerState {
     internalErrors: 0,
     netInputBytes: 0,
     netOutputBytes: 0,
+    readsProcessed: 0,
     replyWrites: 0,
     keyspaceHits: 0,
     keyspaceMisses: 0,

@@ -130,3 +130,42 @@ test('RESET leaves subscribed mode', async () => {
   assert.match(await raw.waitFor((text) => text.endsWith('$-1\r\n')), /\+RESET\r\n\$-1\r\n$/);
   raw.destroy();
 });
+
+test('a burst of messages leaves for a subscriber in one socket write, complete and in order', async () => {
+  const raw = new RawClient(server.port);
+  await raw.connected;
+  raw.send('SUBSCRIBE burst\r\n');
+  await raw.waitFor((text) => text.endsWith(':1\r\n'));
+  const publisher = client();
+  await publisher.ping();
+  const count = 500;
+  const expected = Array.from({ length: count }, (_, index) => `*3\r\n$7\r\nmessage\r\n$5\r\nburst\r\n$${String(index).length + 2}\r\nm-${index}\r\n`).join('');
+  const writesBefore = server.stats().replyWrites!;
+  // One pipelined batch: the 500 PUBLISHes run in one turn of the event loop.
+  const pipeline = publisher.pipeline();
+  for (let index = 0; index < count; index++) pipeline.publish('burst', `m-${index}`);
+  const replies = (await pipeline.exec())!;
+  assert.ok(replies.every(([error, receivers]) => error === null && receivers === 1));
+  const received = await raw.waitFor((text) => text.length >= expected.length + '*3\r\n$9\r\nsubscribe\r\n$5\r\nburst\r\n:1\r\n'.length);
+  assert.equal(received.slice(received.length - expected.length), expected, 'every message, in order');
+  // One write per event-loop turn for the subscriber (as Redis writes a client's output
+  // once per iteration), plus the publisher's replies: a write per message would be 500.
+  const writes = server.stats().replyWrites! - writesBefore;
+  assert.ok(writes <= 8, `${writes} socket writes for ${count} messages`);
+  const stats = await publisher.info('stats');
+  assert.match(stats, /total_writes_processed:\d+/);
+  assert.match(stats, /total_reads_processed:\d+/);
+  raw.destroy();
+});
+
+test('RESP3: a message to the publishing connection itself comes before its PUBLISH reply', async () => {
+  const raw = new RawClient(server.port);
+  await raw.connected;
+  raw.send('HELLO 3\r\nSUBSCRIBE self\r\n');
+  await raw.waitFor((text) => text.includes('>3\r\n$9\r\nsubscribe\r\n$4\r\nself\r\n:1\r\n'));
+  const start = raw.text().length;
+  raw.send('PUBLISH self hi\r\nPING\r\n');
+  const text = await raw.waitFor((received) => received.slice(start).endsWith('+PONG\r\n'));
+  assert.equal(text.slice(start), '>3\r\n$7\r\nmessage\r\n$4\r\nself\r\n$2\r\nhi\r\n:1\r\n+PONG\r\n');
+  raw.destroy();
+});
