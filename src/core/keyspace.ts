@@ -721,7 +721,8 @@ export class Keyspace {
     let expired = 0;
     let purged = 0;
     for (const scanned of page.records) {
-      const record = rows.get(scanned.key);
+      // The scan read the row already: only a change earlier in this slice (a clear of its key) is newer.
+      const record = rows.current(scanned, bytesToMapKey(scanned.key));
       if (record === undefined) continue; // removed by a clear earlier in this slice
       const kind = kindOf(record.key);
       if (isExpired(record, kind, nowMs)) {
