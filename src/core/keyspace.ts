@@ -145,6 +145,13 @@ export class Keyspace {
   private readonly expiredFieldCounts = new Map<string, number>();
   /** Clear rows per bucket: reads and merges skip their lookups where there are none. */
   private readonly clearRows = new Uint32Array(KEY_BUCKET_COUNT);
+  /**
+   * Rows per bucket the sweep may act on (sweepSlice): tombstones of every kind and rows
+   * with an expiry. Buckets without any are skipped, and with none anywhere (no TTL, no
+   * delete: most caches and counters) the sweep reads nothing at all.
+   */
+  private readonly sweepRows = new Uint32Array(KEY_BUCKET_COUNT);
+  private sweepRowsTotal = 0;
   /** Which keys may have slot rows: their reads are skipped for keys that have none. */
   private readonly slotKeys = new SlotKeyFilter();
   /** The stored flush row (FLUSHALL): every row at or below it is dead. */
@@ -289,6 +296,12 @@ export class Keyspace {
     const key = (after ?? before)!.key;
     if (!this.loading) this.view.note(key, after, mapKey);
     this.tree.update(key, before, after);
+    const sweepable = (after !== undefined && (after.value === null || after.expiresAtMs !== 0) ? 1 : 0) - (before !== undefined && (before.value === null || before.expiresAtMs !== 0) ? 1 : 0);
+    if (sweepable !== 0) {
+      const bucket = rowBucket(key);
+      this.sweepRows[bucket] = this.sweepRows[bucket]! + sweepable;
+      this.sweepRowsTotal += sweepable;
+    }
     const kind = kindOf(key);
     if (kind === RowKind.Header) {
       if (before !== undefined && before.value !== null) {
@@ -712,6 +725,16 @@ export class Keyspace {
    * this slice.
    */
   sweepSlice(nowMs: number): Changes {
+    if (this.sweepAfter === undefined) {
+      // Start at the next bucket holding a row the sweep acts on; past the last, the pass is over.
+      let bucket = this.sweepBucket;
+      if (this.sweepRowsTotal > 0) while (bucket < KEY_BUCKET_COUNT && this.sweepRows[bucket] === 0) bucket++;
+      if (this.sweepRowsTotal === 0 || bucket === KEY_BUCKET_COUNT) {
+        this.sweepBucket = 0;
+        return { records: [], previous: [], purgeKeys: NO_PURGES };
+      }
+      this.sweepBucket = bucket;
+    }
     // Pages stop inside a bucket: a hash of a million fields is swept a slice at a time.
     const page = this.view.scanFrom(this.sweepBucket, this.sweepAfter, this.config.sweepKeysMax);
     this.sweepBucket = page.nextBucket >= KEY_BUCKET_COUNT ? 0 : page.nextBucket;
