@@ -171,8 +171,16 @@ export function readProcessRss(pid: number): ProcessRss {
 
 /** utime + stime of a process's main thread, in us (clock ticks of 10 ms). */
 export function threadCpuUs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  return cpuUsOfStat(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
+}
+
+/** CPU time (us) of every thread of a process so far: the main thread, lmdb-js's writer (libuv's pool), V8's GC helpers. */
+export function processCpuUs(pid: number): number {
+  return cpuUsOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+function cpuUsOfStat(stat: string): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state): utime is field 14, stime 15.
+  // fields[0] is field 3 (state): utime is field 14, stime 15 (clock ticks of 10 ms).
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
