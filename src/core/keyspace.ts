@@ -49,6 +49,11 @@ interface PendingClear {
   after: Uint8Array | undefined;
 }
 
+/** Whether the sweep may act on a row (sweepSlice): a tombstone of any kind, or a row with an expiry. */
+function sweepActsOn(record: VersionedRecord): boolean {
+  return record.value === null || record.expiresAtMs !== 0;
+}
+
 /** The kind of a record's key, FLUSH_KIND for the flush row, -1 for anything else. */
 function kindOf(key: Uint8Array): number {
   const kind = rowKindOf(key);
@@ -296,7 +301,7 @@ export class Keyspace {
     const key = (after ?? before)!.key;
     if (!this.loading) this.view.note(key, after, mapKey);
     this.tree.update(key, before, after);
-    const sweepable = (after !== undefined && (after.value === null || after.expiresAtMs !== 0) ? 1 : 0) - (before !== undefined && (before.value === null || before.expiresAtMs !== 0) ? 1 : 0);
+    const sweepable = (after !== undefined && sweepActsOn(after) ? 1 : 0) - (before !== undefined && sweepActsOn(before) ? 1 : 0);
     if (sweepable !== 0) {
       const bucket = rowBucket(key);
       this.sweepRows[bucket] = this.sweepRows[bucket]! + sweepable;
@@ -713,6 +718,13 @@ export class Keyspace {
     return removed;
   }
 
+  /** The first bucket from `from` on that holds a row the sweep acts on (sweepRows), if any. */
+  private nextSweepBucket(from: number): number | undefined {
+    if (this.sweepRowsTotal === 0) return undefined;
+    for (let bucket = from; bucket < KEY_BUCKET_COUNT; bucket++) if (this.sweepRows[bucket]! > 0) return bucket;
+    return undefined;
+  }
+
   /** True when the last sweep slice ended the pass over every bucket (the next starts again at 0). */
   sweepWrapped(): boolean {
     return this.sweepBucket === 0 && this.sweepAfter === undefined;
@@ -727,13 +739,9 @@ export class Keyspace {
   sweepSlice(nowMs: number): Changes {
     if (this.sweepAfter === undefined) {
       // Start at the next bucket holding a row the sweep acts on; past the last, the pass is over.
-      let bucket = this.sweepBucket;
-      if (this.sweepRowsTotal > 0) while (bucket < KEY_BUCKET_COUNT && this.sweepRows[bucket] === 0) bucket++;
-      if (this.sweepRowsTotal === 0 || bucket === KEY_BUCKET_COUNT) {
-        this.sweepBucket = 0;
-        return { records: [], previous: [], purgeKeys: NO_PURGES };
-      }
-      this.sweepBucket = bucket;
+      const bucket = this.nextSweepBucket(this.sweepBucket);
+      this.sweepBucket = bucket ?? 0;
+      if (bucket === undefined) return new RowWrites(this.view).changes();
     }
     // Pages stop inside a bucket: a hash of a million fields is swept a slice at a time.
     const page = this.view.scanFrom(this.sweepBucket, this.sweepAfter, this.config.sweepKeysMax);

@@ -13,6 +13,7 @@ import type { PeerHello } from '../core/io.js';
 import type { PeerMessage } from '../core/messages.js';
 import { PEER_PROTOCOL_VERSION } from '../core/messages.js';
 import type { Hlc } from '../core/types.js';
+import { TickCork } from './tick-cork.js';
 import { isBytes, isNodeId, isObject, isUint } from '../core/validate.js';
 import { decodeEnvelope, decodePayload, encodeEnvelopePayload, encodePayload, FRAME_HEADER_BYTES, FrameSplitter, PEER_FRAME_BYTES_MAX } from '../wire/peer-frame.js';
 import {
@@ -80,7 +81,8 @@ export class PeerConnection {
   private sealer: FrameSealer | null = null;
   private opener: FrameOpener | null = null;
   private handshakeTimer: NodeJS.Timeout | null;
-  private corked = false;
+  /** Frames written in one tick leave in one writev. */
+  private readonly cork: TickCork;
 
   constructor(
     readonly socket: Socket,
@@ -88,6 +90,7 @@ export class PeerConnection {
     private readonly context: ConnectionContext,
     private readonly events: ConnectionEvents,
   ) {
+    this.cork = new TickCork(socket);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, PEER_KEEPALIVE_INITIAL_DELAY_MS);
     this.handshakeTimer = setTimeout(() => this.fail('handshake_failed', 'handshake timeout'), PEER_HANDSHAKE_TIMEOUT_MS);
@@ -306,14 +309,7 @@ export class PeerConnection {
     const body = seal && this.sealer !== null ? this.sealer.seal(payload) : payload;
     const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
     header.writeUInt32BE(body.length, 0);
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
+    this.cork.hold();
     this.socket.write(header);
     this.socket.write(body);
     this.context.count('frames_out');

@@ -15,6 +15,7 @@ import {
   QUEUED_INPUT_BYTES_MAX,
 } from '../server/limits.js';
 import { Session, type SessionTransport } from '../server/session.js';
+import { TickCork } from './tick-cork.js';
 import { buildCommandTable } from '../server/commands.js';
 import { ServerState, type Logger } from '../server/state.js';
 import type { CommandStatsEntry } from '../server/command-stats.js';
@@ -65,8 +66,8 @@ class Connection implements SessionTransport {
   private inputEnded = false;
   private ending = false;
   private outputPaused = false;
-  /** Pushes of this turn are held (socket corked) and go out in one write once it ends. */
-  private pushesCorked = false;
+  /** Pushes of this tick are held and go out in one write once it ends (replies written meanwhile join them). */
+  private readonly pushCork: TickCork;
   private closeTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -77,6 +78,7 @@ class Connection implements SessionTransport {
     this.remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.localAddress = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
     this.session = new Session(state, state.allocateClientId(), this);
+    this.pushCork = new TickCork(socket);
     state.sessions.set(this.session.id, this.session);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
@@ -103,18 +105,8 @@ class Connection implements SessionTransport {
       return;
     }
     // A subscriber gets many messages at once (one replicated batch names a keyspace event
-    // per key): one socket write for all of them instead of one each, as Redis writes a
-    // client's output once per event-loop iteration. Replies written meanwhile join the
-    // same corked write in order.
-    if (!this.pushesCorked) {
-      this.pushesCorked = true;
-      this.listener.state.stats.replyWrites++; // every write until the uncork leaves in this one
-      this.socket.cork();
-      process.nextTick(() => {
-        this.pushesCorked = false;
-        this.socket.uncork();
-      });
-    }
+    // per key): one socket write for all of them, counted once.
+    if (this.pushCork.hold()) this.listener.state.stats.replyWrites++;
     this.write(data);
   }
 
@@ -209,7 +201,7 @@ class Connection implements SessionTransport {
     if (bytes.length === 0 || !this.socket.writable) return;
     const stats = this.listener.state.stats;
     stats.netOutputBytes += bytes.length;
-    if (!this.pushesCorked) stats.replyWrites++;
+    if (!this.pushCork.holding) stats.replyWrites++;
     this.socket.write(bytes);
     if (!this.outputPaused && this.socket.writableLength > OUTPUT_PENDING_BYTES_MAX) {
       this.outputPaused = true;
