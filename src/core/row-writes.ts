@@ -18,21 +18,33 @@ interface Slot {
   readonly previous: VersionedRecord | undefined;
 }
 
-/** Reads of the rows under a step's changes (the step view), by row key and its bytesToMapKey. */
+/** Reads of the rows under a step's changes (the step view: step-view.ts). */
 export interface RowsView {
-  get(key: Uint8Array, mapKey: string): VersionedRecord | undefined;
+  /** How many changes the step noted so far. */
+  mark(): number;
+  /** The row as the changes noted before `mark` left it (key and its bytesToMapKey). */
+  getNotedBefore(key: Uint8Array, mapKey: string, mark: number): VersionedRecord | undefined;
 }
 
+/**
+ * One operation's writes. Invariant: every change noted to the view while it is in use
+ * is of a row it holds (the keyspace tracks each row right after putting or removing it
+ * here), so a read of a row it does not hold needs only the changes noted before it.
+ */
 export class RowWrites {
   private readonly slots = new Map<string, Slot>();
+  /** The view's notes before this operation: the only ones a read here must look at. */
+  private readonly mark: number;
 
-  constructor(private readonly view: RowsView) {}
+  constructor(private readonly view: RowsView) {
+    this.mark = view.mark();
+  }
 
   /** The row as this step leaves it so far (undefined: absent or removed); mapKey: bytesToMapKey(key) if the caller has it. */
   get(key: Uint8Array, mapKey = bytesToMapKey(key)): VersionedRecord | undefined {
     const slot = this.slots.get(mapKey);
     if (slot !== undefined) return slot.record ?? undefined;
-    return this.view.get(key, mapKey);
+    return this.view.getNotedBefore(key, mapKey, this.mark);
   }
 
   /**

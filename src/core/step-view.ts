@@ -30,10 +30,12 @@ export class StepView implements StoreView {
    */
   private readonly written = new Map<string, Changed>();
   /**
-   * Changes noted but not yet indexed: most steps write and never read after (one SET),
-   * so the map key of a row is built only when a read of the same step needs it.
+   * Every change noted since the last settle, in order; those before `indexedUpTo` are in
+   * `indexed`. Most steps write and never read after (one SET), so the map key of a row is
+   * built only when a read of the same step needs it.
    */
   private readonly noted: { readonly key: Uint8Array; readonly record: VersionedRecord | null; readonly mapKey: string | undefined }[] = [];
+  private indexedUpTo = 0;
 
   constructor(private readonly store: StoreView) {}
 
@@ -45,22 +47,31 @@ export class StepView implements StoreView {
   /** The store holds every change noted so far. */
   settle(): void {
     this.noted.length = 0;
+    this.indexedUpTo = 0;
     this.indexed.clear();
     this.written.clear();
   }
 
+  /** How many changes were noted so far in this step: getNotedBefore's bound. */
+  mark(): number {
+    return this.noted.length;
+  }
+
+  /** Index the changes noted before `end`. */
+  private indexUpTo(end: number): void {
+    for (; this.indexedUpTo < end; this.indexedUpTo++) {
+      const { key, record, mapKey } = this.noted[this.indexedUpTo]!;
+      const name = mapKey ?? bytesToMapKey(key);
+      const changed: Changed = { key, bucket: rowBucket(key), record };
+      this.indexed.set(name, changed);
+      if (record !== null) this.written.set(name, changed);
+      else this.written.delete(name);
+    }
+  }
+
   /** Every change of this step, by row (map key). */
   private get changed(): Map<string, Changed> {
-    if (this.noted.length > 0) {
-      for (const { key, record, mapKey } of this.noted) {
-        const name = mapKey ?? bytesToMapKey(key);
-        const changed: Changed = { key, bucket: rowBucket(key), record };
-        this.indexed.set(name, changed);
-        if (record !== null) this.written.set(name, changed);
-        else this.written.delete(name);
-      }
-      this.noted.length = 0;
-    }
+    this.indexUpTo(this.noted.length);
     return this.indexed;
   }
 
@@ -68,6 +79,21 @@ export class StepView implements StoreView {
   get(key: Uint8Array, mapKey?: string): VersionedRecord | undefined {
     if (this.changed.size > 0) {
       const changed = this.changed.get(mapKey ?? bytesToMapKey(key));
+      if (changed !== undefined) return changed.record ?? undefined;
+    }
+    return this.store.get(key);
+  }
+
+  /**
+   * The row as the changes noted before `mark` (an earlier mark()) left it: for a reader
+   * that holds every change noted since (RowWrites), which then needs neither index nor
+   * lookup for them. A merge of 4,096 rows reads each row once, right after noting the
+   * one before: indexing each note for that read cost ~1 us a row.
+   */
+  getNotedBefore(key: Uint8Array, mapKey: string, mark: number): VersionedRecord | undefined {
+    if (this.indexedUpTo < mark) this.indexUpTo(mark);
+    if (this.indexed.size > 0) {
+      const changed = this.indexed.get(mapKey);
       if (changed !== undefined) return changed.record ?? undefined;
     }
     return this.store.get(key);
