@@ -55,10 +55,11 @@ const FILE_RULES: Readonly<Record<string, Rule>> = {
   'src/wire/record-batch-codec': 'replication enqueue',
   'src/net/peer-links': 'replication enqueue',
   'src/storage/lmdb-store': (name) => {
-    if (name === 'get' || name.startsWith('scan') || name === 'readRange' || name === 'appendBucket' || name === 'overlayInRange') return 'LMDB read';
+    if (name === 'get' || name.startsWith('scan') || name === 'readRange' || name === 'appendBucket') return 'LMDB read';
     if (name === 'settle' || name === 'commitFailed' || name === '') return 'commit wait/report'; // '' : the commit's promise reactions
     return 'LMDB encode/put';
   },
+  'src/storage/overlay': (name) => (name === 'inRange' || name === 'ofBucket' || name === 'hasBucket' || name === 'get' ? 'LMDB read' : 'LMDB encode/put'),
   // Shared helpers: their caller's stage.
   'src/storage/record-codec': 'inherit',
   'src/core/bytes': 'inherit',

@@ -24,6 +24,7 @@ import { upgradeStore } from './format-upgrade.js';
 import { assertBucketRange } from './memory-store.js';
 import { decodeRecordValueCopy, decodeStoredKey, decodeStoredRecord, encodeBucketStart, encodeRecordValue, encodeStoredKey, INLINE_KEY_BYTES_MAX, isLongKey } from './record-codec.js';
 import type { RangePage, RowPage, ScanResult, Store, WriteBatch } from './store.js';
+import { Overlay, overlayEntry, type OverlayEntry } from './overlay.js';
 import { hasPrefix, rangePageOf } from '../core/store-view.js';
 import { rowBucket, rowKindOf, RowKind, rowPrefixBucket, rowPrefixLength } from '../core/rows.js';
 
@@ -80,13 +81,6 @@ export const LMDB_MAP_BYTES_MIN = 1024 * 1024 * 1024;
 const RECORDS_DB_NAME = 'records';
 const META_DB_NAME = 'meta';
 
-/** The newest uncommitted state of one key: a record, or null when purged. */
-interface OverlayEntry {
-  readonly mapKey: string;
-  readonly bucket: number;
-  readonly key: Uint8Array;
-  readonly record: VersionedRecord | null;
-}
 
 interface MetaEntry {
   readonly name: string;
@@ -169,9 +163,7 @@ interface RecentRead {
 }
 
 export class LmdbStore implements Store {
-  private readonly overlay = new Map<string, OverlayEntry>();
-  /** The overlay's entries by bucket, so a read of one key's rows looks at that bucket's alone. */
-  private readonly overlayBuckets = new Map<number, Map<string, OverlayEntry>>();
+  private readonly overlay = new Overlay();
   private readonly overlayMeta = new Map<string, MetaEntry>();
   /** lmdb-js returns one promise per transaction; a new one means a new transaction. */
   private transactionCommit: Promise<boolean> | undefined;
@@ -277,7 +269,7 @@ export class LmdbStore implements Store {
     let record: VersionedRecord | undefined;
     // Most reads are of rows with nothing pending: the bucket (the stored key's first two
     // bytes) says so without the map key string and a lookup in the whole overlay.
-    const pending = this.overlayBuckets.has(bucketOfStoredKey(storedKey)) ? this.overlay.get((mapKey = storedKey.toString('latin1'))) : undefined;
+    const pending = this.overlay.hasBucket(bucketOfStoredKey(storedKey)) ? this.overlay.get((mapKey = storedKey.toString('latin1'))) : undefined;
     if (pending !== undefined) {
       record = pending.record ?? undefined;
     } else {
@@ -355,7 +347,7 @@ export class LmdbStore implements Store {
     assertBucketRange(fromBucket, toBucketExclusive, limitRecords);
     const records: VersionedRecord[] = [];
     if (fromBucket >= toBucketExclusive) return { records, nextBucket: KEY_BUCKET_COUNT };
-    const overlay = this.overlayInRange(fromBucket, toBucketExclusive);
+    const overlay = this.overlay.inRange(fromBucket, toBucketExclusive);
     let overlayIndex = 0;
     const range = this.records.getRange({
       start: encodeBucketStart(fromBucket),
@@ -444,7 +436,7 @@ export class LmdbStore implements Store {
   /** Stored headers of [fromBucket, toBucketExclusive) with pending writes applied, in (bucket, key) order. */
   private withPendingHeaders(stored: VersionedRecord[], fromBucket: number, toBucketExclusive: number): VersionedRecord[] {
     const pending = new Map<string, VersionedRecord | null>();
-    for (const entry of this.overlayInRange(fromBucket, toBucketExclusive)) {
+    for (const entry of this.overlay.inRange(fromBucket, toBucketExclusive)) {
       if (rowKindOf(entry.key) === RowKind.Header) pending.set(bytesToMapKey(entry.key), entry.record);
     }
     if (pending.size === 0) return stored;
@@ -485,7 +477,7 @@ export class LmdbStore implements Store {
     if (this.overlay.size === 0) return { records: stored, done: exhausted, resumeAfter: last };
     // Pending writes win over what is stored; beyond the last stored row they belong to a later page.
     const pending = new Map<string, VersionedRecord | null>();
-    for (const entry of this.overlayBuckets.get(bucket)?.values() ?? []) {
+    for (const entry of this.overlay.ofBucket(bucket)) {
       if (!hasPrefix(entry.key, prefix)) continue;
       if (after !== undefined && compareBytes(entry.key, after) <= 0) continue;
       if (last !== undefined && compareBytes(entry.key, last) > 0) continue;
@@ -550,8 +542,8 @@ export class LmdbStore implements Store {
     if (this.overlay.size === 0) return { records: stored, done: exhausted, resumeBefore: last };
     // Pending writes win over what is stored; below the last stored row they belong to a later page.
     const pending = new Map<string, VersionedRecord | null>();
-    for (const entry of this.overlay.values()) {
-      if (entry.bucket !== bucket || !hasPrefix(entry.key, prefix)) continue;
+    for (const entry of this.overlay.ofBucket(bucket)) {
+      if (!hasPrefix(entry.key, prefix)) continue;
       if (before !== undefined && compareBytes(entry.key, before) >= 0) continue;
       if (last !== undefined && compareBytes(entry.key, last) < 0) continue;
       pending.set(bytesToMapKey(entry.key), entry.record);
@@ -644,22 +636,9 @@ export class LmdbStore implements Store {
   }
 
   /** Pending entries whose bucket is in range, by bucket (order within one does not matter). */
-  private overlayInRange(fromBucket: number, toBucketExclusive: number): OverlayEntry[] {
-    const entries: OverlayEntry[] = [];
-    for (const [bucket, ofBucket] of this.overlayBuckets) {
-      if (bucket >= fromBucket && bucket < toBucketExclusive) for (const entry of ofBucket.values()) entries.push(entry);
-    }
-    return entries.sort((a, b) => a.bucket - b.bucket);
-  }
-
   private setOverlay(storedKey: Buffer, key: Uint8Array, record: VersionedRecord | null, knownMapKey?: string): OverlayEntry {
-    const mapKey = knownMapKey ?? storedKey.toString('latin1');
-    const bucket = bucketOfStoredKey(storedKey);
-    const entry: OverlayEntry = { mapKey, bucket, key, record };
-    this.overlay.set(mapKey, entry);
-    let ofBucket = this.overlayBuckets.get(bucket);
-    if (ofBucket === undefined) this.overlayBuckets.set(bucket, (ofBucket = new Map()));
-    ofBucket.set(mapKey, entry);
+    const entry = overlayEntry(knownMapKey ?? storedKey.toString('latin1'), bucketOfStoredKey(storedKey), key, record);
+    this.overlay.set(entry);
     return entry;
   }
 
@@ -723,7 +702,7 @@ export class LmdbStore implements Store {
    */
   private retryFailed(): void {
     const failing = this.failing!;
-    const records = failing.records.filter((entry) => this.overlay.get(entry.mapKey) === entry);
+    const records = failing.records.filter((entry) => this.overlay.isCurrent(entry));
     const meta = failing.meta.filter((entry) => this.overlayMeta.get(entry.name) === entry);
     failing.records = [];
     failing.meta = [];
@@ -763,13 +742,7 @@ export class LmdbStore implements Store {
 
   /** A transaction committed (or failed): its entries leave the overlay unless overwritten since. */
   private settle(transaction: PendingTransaction): void {
-    for (const entry of transaction.records) {
-      if (this.overlay.get(entry.mapKey) !== entry) continue;
-      this.overlay.delete(entry.mapKey);
-      const ofBucket = this.overlayBuckets.get(entry.bucket)!;
-      ofBucket.delete(entry.mapKey);
-      if (ofBucket.size === 0) this.overlayBuckets.delete(entry.bucket);
-    }
+    for (const entry of transaction.records) this.overlay.deleteIfCurrent(entry);
     for (const entry of transaction.meta) if (this.overlayMeta.get(entry.name) === entry) this.overlayMeta.delete(entry.name);
   }
 
