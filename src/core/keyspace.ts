@@ -643,13 +643,13 @@ export class Keyspace {
           this.counters.old_tombstones_refused!++;
           continue;
         }
-        if (this.tombstones.wasPurged(record, nowMs)) {
+        // One map key per row for every lookup and note of this merge.
+        const mapKey = bytesToMapKey(record.key);
+        if (this.tombstones.wasPurged(record, nowMs, mapKey)) {
           this.counters.purged_tombstones_refused!++;
           if (record.value === null) refusedPurged.push(record);
           continue;
         }
-        // One map key per row for every lookup and note of this merge.
-        const mapKey = bytesToMapKey(record.key);
         const local = rows.get(record.key, mapKey);
         const cleared = this.cleared(rows, record, kind, graceStartMs);
         if (!cleared && kind === RowKind.Header && isTypeConflict(record, local, nowMs)) this.counters.type_conflicts!++;
