@@ -224,6 +224,6 @@ export async function runBudget(options: BudgetOptions): Promise<PartResult> {
       met: undefined,
     });
   }
-  result.notes.push(`budget: total = the main thread's CPU time (/proc) per command, all threads = the whole process's (lmdb-js's writer in libuv's pool, V8's GC helpers, and the profiler's sampling thread, in both columns); stages = its shares of a CPU profile sampled every ${PROFILE_INTERVAL_US} us (bench/budget-stages.ts: the innermost frame a stage names decides); the profiler itself costs some of it`);
+  result.notes.push(`budget: total = the main thread's CPU time (/proc) per command, all threads = the whole process's (lmdb-js's writer in libuv's pool, V8's GC helpers, and the profiler's sampling thread, in both columns); stages = its shares of a CPU profile sampled every ${PROFILE_INTERVAL_US} us (bench/budget-stages.ts: the innermost frame a stage names decides); the profiler itself costs some of it. V8's sampler counts wall time, so time the thread was preempted or blocked goes to the native call it was in: on 2 CPUs it overstates native stages (LMDB read: 7.8 us here against ~2 us of B-tree search in 'perf record -t' of the same load, session 12); the totals are CPU time`);
   return result;
 }
