@@ -77,11 +77,8 @@ export class StepView implements StoreView {
 
   /** The row as this step left it; mapKey: bytesToMapKey(key) if the caller has it. */
   get(key: Uint8Array, mapKey?: string): VersionedRecord | undefined {
-    if (this.changed.size > 0) {
-      const changed = this.changed.get(mapKey ?? bytesToMapKey(key));
-      if (changed !== undefined) return changed.record ?? undefined;
-    }
-    return this.store.get(key);
+    if (this.noted.length === 0) return this.store.get(key); // nothing changed in this step
+    return this.getNotedBefore(key, mapKey ?? bytesToMapKey(key), this.noted.length);
   }
 
   /**

@@ -119,10 +119,10 @@ export class TombstoneTracker {
     }
   }
 
-  /** True if a tombstone newer than or equal to this version was purged recently: refuse it (mapKey: bytesToMapKey of its key, if the caller has it). */
-  wasPurged(record: VersionedRecord, nowMs: number, mapKey?: string): boolean {
+  /** True if a tombstone newer than or equal to this version was purged recently: refuse it (mapKey: bytesToMapKey(record.key)). */
+  wasPurged(record: VersionedRecord, nowMs: number, mapKey: string): boolean {
     if (this.purged.size === 0) return false;
-    if (this.refusedBy(mapKey ?? bytesToMapKey(record.key), record, nowMs)) return true;
+    if (this.refusedBy(mapKey, record, nowMs)) return true;
     // A row of a key whose clear row was purged: the clear removed it everywhere, so a
     // late copy stamped at or below that clear must not come back either.
     const userKey = record.value === null && rowKindOf(record.key) === RowKind.Clear ? undefined : rowUserKey(record.key);

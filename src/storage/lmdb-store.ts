@@ -81,7 +81,6 @@ export const LMDB_MAP_BYTES_MIN = 1024 * 1024 * 1024;
 const RECORDS_DB_NAME = 'records';
 const META_DB_NAME = 'meta';
 
-
 interface MetaEntry {
   readonly name: string;
   readonly value: Uint8Array;
@@ -635,7 +634,6 @@ export class LmdbStore implements Store {
     for (const record of merged) output.push(record);
   }
 
-  /** Pending entries whose bucket is in range, by bucket (order within one does not matter). */
   private setOverlay(storedKey: Buffer, key: Uint8Array, record: VersionedRecord | null, knownMapKey?: string): OverlayEntry {
     const entry = overlayEntry(knownMapKey ?? storedKey.toString('latin1'), bucketOfStoredKey(storedKey), key, record);
     this.overlay.set(entry);

@@ -54,7 +54,7 @@ export class Overlay {
 
   /** The entry's row committed: out, unless a newer entry replaced it meanwhile. */
   deleteIfCurrent(entry: OverlayEntry): void {
-    if (this.entries.get(entry.mapKey) !== entry) return;
+    if (!this.isCurrent(entry)) return;
     this.entries.delete(entry.mapKey);
     this.unlink(entry);
   }

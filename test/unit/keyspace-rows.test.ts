@@ -3,7 +3,7 @@
 // counter slots; an expired key is cleared by the version its expiry implies; FLUSHALL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { utf8 } from '../../src/core/bytes.js';
+import { bytesToMapKey, utf8 } from '../../src/core/bytes.js';
 import { DEFAULT_CORE_CONFIG } from '../../src/core/config.js';
 import { counterValue, readSlotTotals } from '../../src/core/counters.js';
 import { createHlcClock, HLC_ZERO } from '../../src/core/hlc.js';
@@ -124,8 +124,8 @@ test('after a clear row is purged, a late copy of a row it removed is still refu
   const field: VersionedRecord = { key: rowKey(KEY, RowKind.Field, utf8('f')), value: utf8('x'), hlc: { wallMs: 100, logical: 0 }, origin: B, expiresAtMs: 0 };
   const cleared: VersionedRecord = { key: clearRowKey(KEY), value: null, hlc: { wallMs: 200, logical: 0 }, origin: A, expiresAtMs: 0 };
   tracker.rememberPurged([cleared], 1_000);
-  assert.equal(tracker.wasPurged(field, 2_000), true);
-  assert.equal(tracker.wasPurged({ ...field, hlc: { wallMs: 300, logical: 0 } }, 2_000), false, 'a row written after the clear is welcome');
+  assert.equal(tracker.wasPurged(field, 2_000, bytesToMapKey(field.key)), true);
+  assert.equal(tracker.wasPurged({ ...field, hlc: { wallMs: 300, logical: 0 } }, 2_000, bytesToMapKey(field.key)), false, 'a row written after the clear is welcome');
 });
 
 test('the server builds header row keys exactly as rows.ts does, short and long keys alike', async () => {
