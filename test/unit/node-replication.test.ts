@@ -45,13 +45,15 @@ function wakeDeadlines(out: Effect[]): number[] {
 test('records held behind unacknowledged frames leave when the hold ends, at a deadline the core asked for', () => {
   const node = harness();
   node.step({ kind: 'linkUp', nowMs: START_MS, peer: PEER });
-  assert.deepEqual(replicatedKeys(node.write('first', START_MS + 1)), ['first'], 'an idle link sends at once');
-  assert.deepEqual(replicatedKeys(node.write('second', START_MS + 1)), ['second'], 'one frame in flight: the next still goes at once');
+  assert.deepEqual(replicatedKeys(node.write('w1', START_MS + 1)), ['w1'], 'an idle link sends at once');
+  for (let index = 2; index <= REPLICATE_FLUSHES_IN_FLIGHT_MAX; index++) {
+    assert.deepEqual(replicatedKeys(node.write(`w${index}`, START_MS + 1)), [`w${index}`], `${index - 1} frames in flight: the next still goes at once`);
+  }
   node.step({ kind: 'tick', nowMs: START_MS + 2 }); // start-up timers (probes, anti-entropy) move past the hold
-  const held = node.write('third', START_MS + 3);
-  assert.deepEqual(replicatedKeys(held), [], `${REPLICATE_FLUSHES_IN_FLIGHT_MAX} frames are not acknowledged: the third record waits`);
+  const held = node.write('held', START_MS + 3);
+  assert.deepEqual(replicatedKeys(held), [], `${REPLICATE_FLUSHES_IN_FLIGHT_MAX} frames are not acknowledged: the next record waits`);
   assert.deepEqual(wakeDeadlines(held), [START_MS + 1 + REPLICATE_HOLD_MAX_MS], 'wake at the end of the hold');
-  assert.deepEqual(replicatedKeys(node.step({ kind: 'tick', nowMs: START_MS + 1 + REPLICATE_HOLD_MAX_MS })), ['third'], 'the hold ended: sent without an ack');
+  assert.deepEqual(replicatedKeys(node.step({ kind: 'tick', nowMs: START_MS + 1 + REPLICATE_HOLD_MAX_MS })), ['held'], 'the hold ended: sent without an ack');
 });
 
 test('a tombstone this node purged, offered again by a peer, is refused and answered with a purge message', () => {

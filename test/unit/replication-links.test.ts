@@ -1,4 +1,4 @@
-// Proves a replication link sends at once while fewer than REPLICATE_FLUSHES_IN_FLIGHT_MAX (2) frames are unacknowledged, holds new records while both are, never holds past a full batch or REPLICATE_HOLD_MAX_MS (a deadline the node wakes for), cuts frames only between client writes (a write too big for one frame goes in frames marked `more` that the receiver merges as one), never acks a write still in a later frame, and tells which rows their origin will push on a live link (anti-entropy leaves those to replication).
+// Proves a replication link sends at once while fewer than REPLICATE_FLUSHES_IN_FLIGHT_MAX frames are unacknowledged, holds new records while that many are, never holds past a full batch or REPLICATE_HOLD_MAX_MS (a deadline the node wakes for), cuts frames only between client writes (a write too big for one frame goes in frames marked `more` that the receiver merges as one), never acks a write still in a later frame, and tells which rows their origin will push on a live link (anti-entropy leaves those to replication).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { utf8 } from '../../src/core/bytes.js';
@@ -28,64 +28,71 @@ function flushAt(links: ReplicationLinks, nowMs: number): [number, number][] {
   return frames(out);
 }
 
+/** The window: sends that may await their ack before a link holds. */
+const WINDOW = REPLICATE_FLUSHES_IN_FLIGHT_MAX;
+/** The record index and seq of the first write after a full window (linkWithFrameInFlight). */
+const NEXT = WINDOW + 1;
+
 /**
- * A link to PEER whose first two frames (records 1 and 2, seqs 1 and 2; the second at nowMs)
- * are in flight: REPLICATE_FLUSHES_IN_FLIGHT_MAX, so it holds what comes next.
+ * A link to PEER whose first WINDOW frames (records 1..WINDOW, seqs 1..WINDOW; the last
+ * at nowMs) are in flight: REPLICATE_FLUSHES_IN_FLIGHT_MAX, so it holds what comes next.
  */
 function linkWithFrameInFlight(nowMs: number): ReplicationLinks {
-  assert.equal(REPLICATE_FLUSHES_IN_FLIGHT_MAX, 2);
+  assert.ok(WINDOW >= 2);
   const links = new ReplicationLinks(BATCH_BYTES_MAX);
   links.open(PEER, 0);
   links.queueLocal([record(1)], 1);
   assert.deepEqual(flushAt(links, nowMs), [[1, 1]], 'an idle link sends at once');
-  links.queueLocal([record(2)], 2);
-  assert.deepEqual(flushAt(links, nowMs), [[2, 1]], 'one frame in flight: the next goes at once too');
+  for (let seq = 2; seq <= WINDOW; seq++) {
+    links.queueLocal([record(seq)], seq);
+    assert.deepEqual(flushAt(links, nowMs), [[seq, 1]], `${seq - 1} frames in flight: the next goes at once too`);
+  }
   return links;
 }
 
-test('a link sends at once until two frames are in flight; later records wait for an ack and then leave together', () => {
+test('a link sends at once until a window of frames is in flight; later records wait for an ack and then leave together', () => {
   const links = linkWithFrameInFlight(0);
-  links.queueLocal([record(3)], 3);
-  assert.deepEqual(flushAt(links, 1), [], 'frames 1 and 2 are in flight');
-  links.queueLocal([record(4), record(5)], 4);
+  links.queueLocal([record(NEXT)], NEXT);
+  assert.deepEqual(flushAt(links, 1), [], `frames 1..${WINDOW} are in flight`);
+  links.queueLocal([record(NEXT + 1), record(NEXT + 2)], NEXT + 1);
   assert.deepEqual(flushAt(links, 2), []);
-  assert.equal(links.acknowledge(PEER, 1, 4), true);
-  assert.deepEqual(flushAt(links, 3), [[4, 3]], 'an ack opens the window: everything held leaves in one frame');
-  links.queueLocal([record(6)], 5);
-  assert.deepEqual(flushAt(links, 3), [], 'frames 2 and 4 are in flight');
-  assert.equal(links.acknowledge(PEER, 4, 5), true);
-  assert.deepEqual(flushAt(links, 4), [[5, 1]], 'a cumulative ack releases it');
-  assert.equal(links.acknowledge(PEER, 5, 5), true);
-  links.queueLocal([record(7)], 6);
-  assert.deepEqual(flushAt(links, 5), [[6, 1]], 'idle again: no wait');
+  assert.equal(links.acknowledge(PEER, 1, NEXT + 1), true);
+  assert.deepEqual(flushAt(links, 3), [[NEXT + 1, 3]], 'an ack opens the window: everything held leaves in one frame');
+  links.queueLocal([record(NEXT + 3)], NEXT + 2);
+  assert.deepEqual(flushAt(links, 3), [], `frames 2..${WINDOW} and ${NEXT + 1} are in flight`);
+  assert.equal(links.acknowledge(PEER, NEXT + 1, NEXT + 2), true);
+  assert.deepEqual(flushAt(links, 4), [[NEXT + 2, 1]], 'a cumulative ack releases it');
+  assert.equal(links.acknowledge(PEER, NEXT + 2, NEXT + 2), true);
+  links.queueLocal([record(NEXT + 4)], NEXT + 3);
+  assert.deepEqual(flushAt(links, 5), [[NEXT + 3, 1]], 'idle again: no wait');
 });
 
 test('a hold ends after REPLICATE_HOLD_MAX_MS without an ack', () => {
   const links = linkWithFrameInFlight(100);
-  links.queueLocal([record(3)], 3);
+  links.queueLocal([record(NEXT)], NEXT);
   assert.deepEqual(flushAt(links, 100 + REPLICATE_HOLD_MAX_MS - 1), []);
-  assert.deepEqual(flushAt(links, 100 + REPLICATE_HOLD_MAX_MS), [[3, 1]]);
+  assert.deepEqual(flushAt(links, 100 + REPLICATE_HOLD_MAX_MS), [[NEXT, 1]]);
 });
 
 test('a held queue has a deadline at the end of its hold, so the node wakes to send it', () => {
   const links = linkWithFrameInFlight(100);
   assert.equal(links.nextHoldDeadlineMs(), Infinity, 'nothing queued: nothing to wake for');
-  links.queueLocal([record(3)], 3);
+  links.queueLocal([record(NEXT)], NEXT);
   assert.equal(links.nextHoldDeadlineMs(), 100 + REPLICATE_HOLD_MAX_MS);
-  assert.equal(links.acknowledge(PEER, 1, 3), true);
+  assert.equal(links.acknowledge(PEER, 1, NEXT), true);
   assert.equal(links.nextHoldDeadlineMs(), Infinity, 'frame 1 acknowledged: the queue goes with the next flush, no hold');
-  assert.deepEqual(flushAt(links, 101), [[3, 1]]);
+  assert.deepEqual(flushAt(links, 101), [[NEXT, 1]]);
 });
 
 test('a full batch goes without waiting for the ack', () => {
   const links = linkWithFrameInFlight(0);
   const big = Array.from({ length: 8 }, (_, index) => record(10 + index, 10_000));
-  links.queueLocal(big, 3);
+  links.queueLocal(big, NEXT);
   const out: Effect[] = [];
   links.flush(1, out);
-  assert.deepEqual(frames(out), [[3, 6], [3, 2]], 'past the batch bound: split, and sent at once');
+  assert.deepEqual(frames(out), [[NEXT, 6], [NEXT, 2]], 'past the batch bound: split, and sent at once');
   assert.deepEqual(moreFlags(out), [true, false], 'one client write: the first frame says more follows');
-  assert.equal(links.recordsSent, 10);
+  assert.equal(links.recordsSent, WINDOW + 8);
 });
 
 function moreFlags(out: Effect[]): boolean[] {
