@@ -151,6 +151,11 @@ export class Keyspace {
   /** Clear rows per bucket: reads and merges skip their lookups where there are none. */
   private readonly clearRows = new Uint32Array(KEY_BUCKET_COUNT);
   /**
+   * Rows per bucket, of every kind, tombstones too: a merge reads no row of a bucket whose
+   * rows are all ones it wrote itself (a new node catching up fills empty buckets).
+   */
+  private readonly bucketRows = new Uint32Array(KEY_BUCKET_COUNT);
+  /**
    * Rows per bucket the sweep may act on (sweepSlice): tombstones of every kind and rows
    * with an expiry. Buckets without any are skipped, and with none anywhere (no TTL, no
    * delete: most caches and counters) the sweep reads nothing at all.
@@ -301,9 +306,11 @@ export class Keyspace {
     const key = (after ?? before)!.key;
     if (!this.loading) this.view.note(key, after, mapKey);
     this.tree.update(key, before, after);
+    const bucket = rowBucket(key);
+    const stored = (after === undefined ? 0 : 1) - (before === undefined ? 0 : 1);
+    if (stored !== 0) this.bucketRows[bucket] = this.bucketRows[bucket]! + stored;
     const sweepable = (after !== undefined && sweepActsOn(after) ? 1 : 0) - (before !== undefined && sweepActsOn(before) ? 1 : 0);
     if (sweepable !== 0) {
-      const bucket = rowBucket(key);
       this.sweepRows[bucket] = this.sweepRows[bucket]! + sweepable;
       this.sweepRowsTotal += sweepable;
     }
@@ -330,7 +337,6 @@ export class Keyspace {
       }
       if (kind === RowKind.Field) this.scoreIndexes.track(kind, key, before, after, this.loading);
     } else if (kind === RowKind.Clear) {
-      const bucket = rowBucket(key);
       this.clearRows[bucket] = this.clearRows[bucket]! + (after === undefined ? 0 : 1) - (before === undefined ? 0 : 1);
     } else if (kind === RowKind.Slot) {
       this.slotKeys.change(key, (after === undefined ? 0 : 1) - (before === undefined ? 0 : 1));
@@ -446,7 +452,7 @@ export class Keyspace {
         continue;
       }
       const record: VersionedRecord = { key: write.key, value: write.value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs };
-      this.store(rows, record, kind);
+      this.store(rows, record, kind, rows.get(record.key));
     }
     return this.changesOf(rows);
   }
@@ -489,8 +495,11 @@ export class Keyspace {
   /** SET semantics (ClientWrite.replacesKey): clear another type first, observe counter slots. */
   private replaceKey(rows: RowWrites, write: ClientWrite, current: VersionedRecord | undefined, clock: HlcClock, origin: NodeId, nowMs: number): void {
     const userKey = rowUserKey(write.key)!;
+    let header = current;
     if (current !== undefined && current.value !== null && headerType(current.value) !== KeyType.String) {
-      this.store(rows, { key: clearRowKey(userKey), value: null, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: 0 }, RowKind.Clear);
+      const clear: VersionedRecord = { key: clearRowKey(userKey), value: null, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: 0 };
+      this.store(rows, clear, RowKind.Clear, rows.get(clear.key));
+      header = rows.get(write.key); // the clear may have removed it
     }
     let value = write.value;
     const plain = value === null ? undefined : plainStringValue(value);
@@ -498,18 +507,18 @@ export class Keyspace {
       const observed = observedSlots(readSlotTotals(this.view, userKey, EMPTY_BYTES));
       if (observed.size > 0) value = encodeHeader({ type: KeyType.String, base: { bytes: plain, observed } });
     }
-    this.store(rows, { key: write.key, value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs }, RowKind.Header);
+    this.store(rows, { key: write.key, value, hlc: nextHlc(clock, nowMs), origin, expiresAtMs: write.expiresAtMs }, RowKind.Header, header);
   }
 
   /** Store the clear a new incarnation of an expired key starts with, unless a newer clear is there already. */
   private storeClearIfNewer(rows: RowWrites, clear: VersionedRecord): void {
     const local = rows.get(clear.key);
-    if (local === undefined || compareVersions(clear, local) > 0) this.store(rows, clear, RowKind.Clear);
+    if (local === undefined || compareVersions(clear, local) > 0) this.store(rows, clear, RowKind.Clear, local);
     else this.applyClear(rows, local);
   }
 
-  /** Store a winning row and carry out what its kind does to other rows (`before`: its row now, when the caller just read it). */
-  private store(rows: RowWrites, record: VersionedRecord, kind: number, before = rows.get(record.key), mapKey?: string): void {
+  /** Store a winning row and carry out what its kind does to other rows (`before`: its row now, as the caller just read it). */
+  private store(rows: RowWrites, record: VersionedRecord, kind: number, before: VersionedRecord | undefined, mapKey?: string): void {
     rows.put(record, before, mapKey);
     this.track(before, record, mapKey);
     if (kind === RowKind.Clear) this.applyClear(rows, record);
@@ -627,7 +636,13 @@ export class Keyspace {
     const rows = new RowWrites(this.view);
     const graceStartMs = nowMs - this.config.tombstoneGraceMs;
     const later: VersionedRecord[] = [];
+    // Rows this merge added (none stored before), by bucket. With no clear or flush in the
+    // batch nothing is removed, so while they are all of a bucket's rows the bucket held
+    // none before: a row of it that `rows` does not hold is absent, with no read.
+    const added = new Map<number, number>();
+    let onlyAdds = false;
     for (let pass = 0; pass < 2; pass++) {
+      if (pass === 1) onlyAdds = later.length === records.length;
       for (const incoming of pass === 0 ? records : later) {
         const kind = kindOf(incoming.key);
         // An expired header is stored as the marker the sweep would make of it (same version).
@@ -650,13 +665,16 @@ export class Keyspace {
           if (record.value === null) refusedPurged.push(record);
           continue;
         }
-        const local = rows.get(record.key, mapKey);
+        const bucket = rowBucket(record.key);
+        const addedToBucket = added.get(bucket) ?? 0;
+        const local = onlyAdds && this.bucketRows[bucket] === addedToBucket ? rows.written(mapKey) : rows.get(record.key, mapKey);
         const cleared = this.cleared(rows, record, kind, graceStartMs);
         if (!cleared && kind === RowKind.Header && isTypeConflict(record, local, nowMs)) this.counters.type_conflicts!++;
         if ((local !== undefined && compareVersions(record, local) <= 0) || cleared) {
           this.counters.records_stale_in!++;
           continue;
         }
+        if (local === undefined) added.set(bucket, addedToBucket + 1);
         this.store(rows, record, kind, local, mapKey);
       }
     }

@@ -47,6 +47,11 @@ export class RowWrites {
     return this.view.getNotedBefore(key, mapKey, this.mark);
   }
 
+  /** get() for a row storage and the step's earlier changes do not hold: only this operation's own write of it, if any. */
+  written(mapKey: string): VersionedRecord | undefined {
+    return this.slots.get(mapKey)?.record ?? undefined;
+  }
+
   /**
    * get() for a row a scan of the step view just returned as `scanned`: the view already
    * shows this step's changes, so only a row changed since the scan needs the slot; no
