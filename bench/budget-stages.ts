@@ -59,7 +59,7 @@ const FILE_RULES: Readonly<Record<string, Rule>> = {
     if (name === 'settle' || name === 'commitFailed' || name === '') return 'commit wait/report'; // '' : the commit's promise reactions
     return 'LMDB encode/put';
   },
-  'src/storage/overlay': (name) => (name === 'inRange' || name === 'ofBucket' || name === 'hasBucket' || name === 'get' ? 'LMDB read' : 'LMDB encode/put'),
+  'src/storage/overlay': (name) => (name === 'inRange' || name === 'ofBucket' || name === 'get' ? 'LMDB read' : 'LMDB encode/put'),
   // Shared helpers: their caller's stage.
   'src/storage/record-codec': 'inherit',
   'src/core/bytes': 'inherit',

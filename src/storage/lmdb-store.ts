@@ -157,7 +157,6 @@ const RECENT_READS_MAX = 4;
 interface RecentRead {
   readonly key: Uint8Array;
   readonly storedKey: Buffer;
-  readonly mapKey: string | undefined;
   readonly record: VersionedRecord | undefined;
 }
 
@@ -264,11 +263,8 @@ export class LmdbStore implements Store {
     const remembered = this.recentReadOf(key);
     if (remembered !== undefined) return remembered.record;
     const storedKey = encodeStoredKey(key);
-    let mapKey: string | undefined;
     let record: VersionedRecord | undefined;
-    // Most reads are of rows with nothing pending: the bucket (the stored key's first two
-    // bytes) says so without the map key string and a lookup in the whole overlay.
-    const pending = this.overlay.hasBucket(bucketOfStoredKey(storedKey)) ? this.overlay.get((mapKey = storedKey.toString('latin1'))) : undefined;
+    const pending = this.overlay.get(storedKey, bucketOfStoredKey(storedKey));
     if (pending !== undefined) {
       record = pending.record ?? undefined;
     } else {
@@ -279,7 +275,7 @@ export class LmdbStore implements Store {
         if (record === undefined) this.corruptRecords++;
       }
     }
-    this.remember({ key, storedKey, mapKey, record }, undefined);
+    this.remember({ key, storedKey, record }, undefined);
     return record;
   }
 
@@ -310,8 +306,9 @@ export class LmdbStore implements Store {
     // Writers read a row just before writing it (LWW merge): reuse the stored form that read built.
     const read = this.recentReadOf(key);
     const storedKey = read?.storedKey ?? encodeStoredKey(key);
-    const entry = this.setOverlay(storedKey, key, record, read?.mapKey);
-    this.remember({ key, storedKey, mapKey: entry.mapKey, record: record ?? undefined }, read);
+    const entry = overlayEntry(storedKey, bucketOfStoredKey(storedKey), key, record);
+    this.overlay.set(entry);
+    this.remember({ key, storedKey, record: record ?? undefined }, read);
     const commit = record === null ? this.records.remove(storedKey) : this.records.put(storedKey, encodeRecordValue(record));
     this.track(commit).records.push(entry);
   }
@@ -607,7 +604,7 @@ export class LmdbStore implements Store {
     const last = exhausted ? undefined : stored[stored.length - 1]!.key;
     const lastBucket = last === undefined ? KEY_BUCKET_COUNT : rowBucket(last);
     const pending = new Map<string, VersionedRecord | null>();
-    for (const entry of this.overlay.values()) {
+    for (const entry of this.overlay.inRange(fromBucket, lastBucket + 1)) {
       if (!beyondStart(entry.bucket, entry.key)) continue;
       if (last !== undefined && (entry.bucket > lastBucket || (entry.bucket === lastBucket && compareBytes(entry.key, last) > 0))) continue;
       pending.set(bytesToMapKey(entry.key), entry.record);
@@ -625,19 +622,13 @@ export class LmdbStore implements Store {
     let merged = stored;
     let needsSort = stored.some((record) => isLongKey(record.key));
     if (pending.length > 0) {
-      const pendingKeys = new Set(pending.map((entry) => entry.mapKey));
-      merged = stored.filter((record) => !pendingKeys.has(encodeStoredKey(record.key).toString('latin1')));
+      const pendingKeys = new Set(pending.map((entry) => bytesToMapKey(entry.key)));
+      merged = stored.filter((record) => !pendingKeys.has(bytesToMapKey(record.key)));
       for (const entry of pending) if (entry.record !== null) merged.push(entry.record);
       needsSort = true;
     }
     if (needsSort) merged.sort(compareRecordKeys);
     for (const record of merged) output.push(record);
-  }
-
-  private setOverlay(storedKey: Buffer, key: Uint8Array, record: VersionedRecord | null, knownMapKey?: string): OverlayEntry {
-    const entry = overlayEntry(knownMapKey ?? storedKey.toString('latin1'), bucketOfStoredKey(storedKey), key, record);
-    this.overlay.set(entry);
-    return entry;
   }
 
   /** The pending transaction `commit` belongs to, starting a new one when lmdb-js did. */
@@ -706,7 +697,7 @@ export class LmdbStore implements Store {
     failing.meta = [];
     const commits = new Set<Promise<boolean>>();
     for (const entry of records) {
-      const storedKey = Buffer.from(entry.mapKey, 'latin1');
+      const storedKey = Buffer.from(entry.storedKey);
       const commit = entry.record === null ? this.records.remove(storedKey) : this.records.put(storedKey, encodeRecordValue(entry.record));
       this.track(commit).records.push(entry);
       commits.add(commit);
