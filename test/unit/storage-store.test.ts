@@ -231,6 +231,49 @@ for (const implementation of implementations) {
       await store.flush();
     }));
 
+  test(`${implementation.name}: hundreds of rows of one bucket pending at once (a big hash written in one batch) read, scan and commit as any`, () =>
+    withOpen(async (store) => {
+      // Every row of a key falls in its key's bucket: past BUCKET_LIST_ROWS_MAX the overlay gives the bucket a map.
+      const userKey = utf8('big-hash');
+      const prefix = kindPrefix(userKey, RowKind.Field);
+      const rows = Array.from({ length: 300 }, (_, index) => rowKey(userKey, RowKind.Field, utf8(`f${index}`)));
+      const expected = new Map(rows.map((row) => [bytesToMapKey(row), makeRecord(row, 'v1')]));
+      const scanned = (): VersionedRecord[] => {
+        const found: VersionedRecord[] = [];
+        for (let after: Uint8Array | undefined; ; ) {
+          const page = store.scanRows(prefix, after, 64);
+          found.push(...page.records);
+          if (page.done || page.records.length === 0) return found;
+          after = page.records[page.records.length - 1]!.key;
+        }
+      };
+      const check = (): void => {
+        for (const row of rows) assert.deepEqual(store.get(row), expected.get(bytesToMapKey(row)));
+        assert.deepEqual(scanned(), [...expected.values()].sort((a, b) => compareBytes(a.key, b.key)));
+        assert.equal(countRecords(store), expected.size);
+      };
+      const first = store.write({ records: [...expected.values()], purgeKeys: [] });
+      check();
+      // A second batch while the first is pending: every other row rewritten, every fifth purged.
+      const rewritten = rows.filter((_, index) => index % 2 === 0).map((row) => makeRecord(row, 'v2', 2_000));
+      for (const record of rewritten) expected.set(bytesToMapKey(record.key), record);
+      const purged = rows.filter((_, index) => index % 5 === 0);
+      for (const row of purged) expected.delete(bytesToMapKey(row));
+      const second = store.write({ records: rewritten, purgeKeys: purged });
+      check();
+      await first;
+      check();
+      await second;
+      check();
+      // The bucket empty of pending rows again: a few rows pending go back to its list.
+      const few = rows.slice(1, 4).map((row) => makeRecord(row, 'v3', 3_000));
+      for (const record of few) expected.set(bytesToMapKey(record.key), record);
+      const third = store.write({ records: few, purgeKeys: [] });
+      check();
+      await third;
+      check();
+    }));
+
   test(`${implementation.name}: meta values read back at once and after commit`, () =>
     withOpen(async (store) => {
       assert.equal(store.getMeta('node-id'), undefined);
