@@ -182,6 +182,8 @@ export class NodeRuntime implements Engine, EffectIo {
         replication: () => ({ writeSeq: this.core.lastWriteSeq(), acks: this.core.replicationAcks() }),
         partition: options.allowPartition ? (on) => this.links.setPartitioned(on) : undefined,
       });
+      // The port it got: --http-port 0 takes any free one.
+      this.logger.info({ host: options.bind, port: this.admin.port }, 'admin HTTP listening');
     }
     for (const seed of options.join) this.links.connectSeed(seed);
     this.input({ kind: 'tick', nowMs: this.nowMs() });

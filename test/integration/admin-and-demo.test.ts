@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { cleanupAll, freePort, PEERKV_BIN, redisCli, spawnNode, waitFor } from '../support/processes.js';
+import { adminHttpPort, cleanupAll, PEERKV_BIN, redisCli, spawnNode, waitFor } from '../support/processes.js';
 
 after(cleanupAll);
 
 test('admin HTTP: /health, /info, /metrics and the dashboard', async () => {
-  const httpPort = await freePort();
-  const node = await spawnNode({ extraArgs: ['--http-port', String(httpPort)] });
+  const node = await spawnNode({ extraArgs: ['--http-port', '0'] });
+  const httpPort = await adminHttpPort(node);
   redisCli(node.port, ['set', 'k', 'v']);
   const base = `http://127.0.0.1:${httpPort}`;
   const health = await fetch(`${base}/health`);

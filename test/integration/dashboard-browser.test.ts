@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { RespClient } from '../../src/cli/client.js';
-import { cleanupAll, freePort, randomDiscoveryPort, redisCli, spawnNode, waitFor } from '../support/processes.js';
+import { adminHttpPort, cleanupAll, randomDiscoveryPort, redisCli, spawnNode, waitFor } from '../support/processes.js';
 
 after(cleanupAll);
 
@@ -16,8 +16,8 @@ if (!HAVE_CHROMIUM) {
 test('dashboard: loads self-contained, draws its charts, shows a killed member dead', { skip: HAVE_CHROMIUM ? false : `${CHROMIUM} absent`, timeout: 120_000 }, async () => {
   const { chromium } = await import('playwright-core');
   const discoveryPort = randomDiscoveryPort();
-  const httpPort = await freePort();
-  const a = await spawnNode({ discoveryPort, extraArgs: ['--name', 'dash-a', '--http-port', String(httpPort)] });
+  const a = await spawnNode({ discoveryPort, extraArgs: ['--name', 'dash-a', '--http-port', '0'] });
+  const httpPort = await adminHttpPort(a);
   const b = await spawnNode({ discoveryPort, extraArgs: ['--name', 'dash-b'] });
   await waitFor(() => /members_alive:2/.test(redisCli(a.port, ['info', 'cluster'])), { timeoutMs: 15_000, what: 'two members alive' });
   for (const type of [['set', 's', 'v'], ['hset', 'h', 'f', 'v'], ['sadd', 'st', 'm'], ['zadd', 'z', '1', 'm'], ['rpush', 'l', 'e']]) redisCli(a.port, type);

@@ -149,6 +149,17 @@ export function canConnect(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** The admin HTTP port of a node started with `--http-port 0` (any free port: no race with other tests), from its log. */
+export function adminHttpPort(node: NodeProcess): Promise<number> {
+  return waitFor(
+    () => {
+      const match = /"port":(\d+),"msg":"admin HTTP listening"/.exec(node.output());
+      return match === null ? undefined : Number(match[1]);
+    },
+    { timeoutMs: 15_000, what: 'the admin HTTP port in the node\'s log' },
+  );
+}
+
 export async function waitFor<T>(
   probe: () => Promise<T | false | undefined | null> | T | false | undefined | null,
   options: { timeoutMs: number; intervalMs?: number; what: string },
