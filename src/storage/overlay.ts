@@ -126,11 +126,6 @@ export class Overlay {
     return found;
   }
 
-  /** Every pending row, by bucket. */
-  values(): OverlayEntry[] {
-    return this.inRange(0, KEY_BUCKET_COUNT);
-  }
-
   /** Take a current entry out of its bucket's list (and map). */
   private remove(entry: OverlayEntry): void {
     const { bucket, previousInBucket: previous, nextInBucket: next } = entry;
