@@ -9,7 +9,7 @@
 // fields of one big hash written at once all fall in their key's bucket) gets a map of its
 // own, kept until nothing of the bucket is pending. Whether an entry is still its row's
 // pending state is a flag on it, so a commit takes its entries out without a lookup.
-import { KEY_BUCKET_COUNT } from '../core/bytes.js';
+import { bytesToMapKey, KEY_BUCKET_COUNT } from '../core/bytes.js';
 import type { VersionedRecord } from '../core/types.js';
 
 /**
@@ -29,29 +29,25 @@ export interface OverlayEntry {
   readonly record: VersionedRecord | null;
   /** True while this entry is its row's pending state (Overlay.isCurrent). */
   current: boolean;
-  /** The stored key as a latin1 string, made once the entry's bucket has a map. */
-  mapKey: string | undefined;
   /** The other pending rows of the bucket (undefined at the ends or once out). */
   previousInBucket: OverlayEntry | undefined;
   nextInBucket: OverlayEntry | undefined;
 }
 
 export function overlayEntry(storedKey: Uint8Array, bucket: number, key: Uint8Array, record: VersionedRecord | null): OverlayEntry {
-  return { storedKey, bucket, key, record, current: false, mapKey: undefined, previousInBucket: undefined, nextInBucket: undefined };
+  return { storedKey, bucket, key, record, current: false, previousInBucket: undefined, nextInBucket: undefined };
 }
 
 /**
  * Equal stored keys, compared from the end: rows of one bucket often share their start
- * (the fields of one key, keys with one prefix) and differ in their last bytes.
+ * (the fields of one key, keys with one prefix) and differ in their last bytes. Catch-up
+ * of 300,000 'key:NNNNNNNNNN' rows by bucket, 3 batches pending: 730-790 ns a row against
+ * 850-950 comparing from the start (equalBytes).
  */
 function sameStoredKey(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let index = a.length - 1; index >= 0; index--) if (a[index] !== b[index]) return false;
   return true;
-}
-
-function mapKeyOf(entry: OverlayEntry): string {
-  return (entry.mapKey ??= Buffer.from(entry.storedKey.buffer, entry.storedKey.byteOffset, entry.storedKey.length).toString('latin1'));
 }
 
 export class Overlay {
@@ -70,7 +66,7 @@ export class Overlay {
   get(storedKey: Uint8Array, bucket: number): OverlayEntry | undefined {
     if (this.rowsOfBucket[bucket] === 0) return undefined;
     const byKey = this.bigBuckets.get(bucket);
-    if (byKey !== undefined) return byKey.get(Buffer.from(storedKey.buffer, storedKey.byteOffset, storedKey.length).toString('latin1'));
+    if (byKey !== undefined) return byKey.get(bytesToMapKey(storedKey));
     for (let entry = this.firstOfBucket[bucket]; entry !== undefined; entry = entry.nextInBucket) {
       if (sameStoredKey(entry.storedKey, storedKey)) return entry;
     }
@@ -92,10 +88,10 @@ export class Overlay {
     let byKey = this.bigBuckets.get(bucket);
     if (byKey === undefined && rows > BUCKET_LIST_ROWS_MAX) {
       byKey = new Map();
-      for (let other = entry.nextInBucket; other !== undefined; other = other.nextInBucket) byKey.set(mapKeyOf(other), other);
+      for (let other = entry.nextInBucket; other !== undefined; other = other.nextInBucket) byKey.set(bytesToMapKey(other.storedKey), other);
       this.bigBuckets.set(bucket, byKey);
     }
-    byKey?.set(mapKeyOf(entry), entry);
+    byKey?.set(bytesToMapKey(entry.storedKey), entry);
   }
 
   /** The entry's row committed: out, unless a newer entry replaced it meanwhile. */
@@ -141,6 +137,6 @@ export class Overlay {
     const byKey = this.bigBuckets.get(bucket);
     if (byKey === undefined) return;
     if (rows === 0) this.bigBuckets.delete(bucket);
-    else byKey.delete(mapKeyOf(entry));
+    else byKey.delete(bytesToMapKey(entry.storedKey));
   }
 }
