@@ -23,7 +23,7 @@ export function upgradeRecord(old: VersionedRecord): VersionedRecord {
  * Rewrite every format-1 record as its row and record the format. Returns how many
  * records were upgraded (0 for a new or current database).
  */
-export function upgradeStore(records: Database<Buffer, Buffer>, meta: Database<Buffer, string>): number {
+export function upgradeStore(records: Database<Uint8Array, Uint8Array>, meta: Database<Buffer, string>): number {
   const recorded = meta.getBinary(STORE_FORMAT_META);
   if (recorded !== undefined && recorded[0] === RECORD_FORMAT_VERSION) return 0;
   let upgraded = 0;

@@ -22,7 +22,7 @@ import type { VersionedRecord } from '../core/types.js';
 import { DATA_FILE_MODE, prepareDataDir } from './data-dir.js';
 import { upgradeStore } from './format-upgrade.js';
 import { assertBucketRange } from './memory-store.js';
-import { decodeRecordValueCopy, decodeStoredKey, decodeStoredRecord, encodeBucketStart, encodeRecordValue, encodeStoredKey, INLINE_KEY_BYTES_MAX, isLongKey } from './record-codec.js';
+import { copyOut, decodeRecordValueCopy, decodeStoredKey, decodeStoredRecord, encodeBucketStart, encodeRecordValue, encodeStoredKey, INLINE_KEY_BYTES_MAX, isLongKey } from './record-codec.js';
 import type { RangePage, RowPage, ScanResult, Store, WriteBatch } from './store.js';
 import { Overlay, overlayEntry, type OverlayEntry } from './overlay.js';
 import { hasPrefix, rangePageOf } from '../core/store-view.js';
@@ -196,7 +196,7 @@ export class LmdbStore implements Store {
 
   constructor(
     private readonly root: RootDatabase,
-    private readonly records: Database<Buffer, Buffer>,
+    private readonly records: Database<Uint8Array, Uint8Array>,
     private readonly meta: Database<Buffer, string>,
     private readonly options: LmdbStoreOptions,
   ) {
@@ -808,6 +808,21 @@ function dropOrphanCommitRejections(): void {
   });
 }
 
+/**
+ * The records database's keys and values are read back as copies in a shared slab
+ * (copyOut), not as lmdb-js's binary encoding gives them: a Buffer sliced with an
+ * ArrayBuffer of its own for every key and every value a cursor passes, which costs more
+ * than the cursor step. A scan of 1M records of 100 B, decoded (microbenchmark, 3 runs):
+ * 3.1-3.9 us a record that way, 2.0-2.3 with values copied out, 1.24-1.29 with keys too.
+ * Written values go to LMDB as they are; getBinaryFast (get's read) is unaffected.
+ */
+const SLAB_COPIED_VALUES = {
+  encode: (value: Uint8Array): Uint8Array => value,
+  // lmdb-js sets the length of the buffer it reuses to the value's size before decoding.
+  decode: (source: Uint8Array): Uint8Array => copyOut(source, 0, source.length),
+};
+const slabCopiedKey = (source: Uint8Array, start: number, end: number): Uint8Array => copyOut(source, start, end);
+
 export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStore> {
   dropOrphanCommitRejections();
   await prepareDataDir(options.dir);
@@ -832,7 +847,12 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStor
     overlappingSync: options.fsync === 'always',
     mapSize,
   });
-  const records = root.openDB<Buffer, Buffer>({ name: RECORDS_DB_NAME, keyEncoding: 'binary', encoding: 'binary' });
+  // A variable, not a literal: lmdb-js's types leave out the encoder that openDB takes.
+  const recordsOptions = { name: RECORDS_DB_NAME, keyEncoding: 'binary' as const, encoder: SLAB_COPIED_VALUES };
+  const records = root.openDB<Uint8Array, Uint8Array>(recordsOptions);
+  // lmdb-js takes a key reader only for keys it encodes itself; binary keys get its slicing
+  // reader, installed per database at open as `readKey`, which cursors call. Replace it.
+  (records as unknown as { readKey: typeof slabCopiedKey }).readKey = slabCopiedKey;
   const meta = root.openDB<Buffer, string>({ name: META_DB_NAME, encoding: 'binary' });
   await chmod(path, DATA_FILE_MODE);
   await chmod(`${path}-lock`, DATA_FILE_MODE);

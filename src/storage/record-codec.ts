@@ -46,8 +46,23 @@ export interface StoredKey {
   readonly key: Uint8Array | undefined;
 }
 
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** Eight bytes to read a float64 through, in the machine's byte order. */
+const float64Scratch = new Float64Array(1);
+const float64ScratchBytes = new Uint8Array(float64Scratch.buffer);
+const MACHINE_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * The little-endian float64 at bytes[offset]. Read byte by byte, not through a Buffer or a
+ * DataView: wrapping a plain Uint8Array (what a scan hands over) in either allocates one
+ * per record.
+ */
+function readFloat64LE(bytes: Uint8Array, offset: number): number {
+  for (let index = 0; index < 8; index++) float64ScratchBytes[MACHINE_LITTLE_ENDIAN ? index : 7 - index] = bytes[offset + index]!;
+  return float64Scratch[0]!;
+}
+
+function readUint32LE(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16)) + bytes[offset + 3]! * 0x1000000;
 }
 
 /** A plain Uint8Array view (not a Buffer), so records compare equal whatever store made them. */
@@ -136,16 +151,15 @@ function decodeWith(key: Uint8Array | undefined, bytes: Uint8Array, takeKey: Tak
   if (bytes.length < RECORD_HEADER_BYTES || bytes[0] !== format) return undefined;
   const flags = bytes[OFFSET_FLAGS]!;
   if ((flags & ~FLAGS_KNOWN) !== 0) return undefined;
-  const buffer = asBuffer(bytes);
-  const wallMs = buffer.readDoubleLE(OFFSET_WALL_MS);
-  const logical = buffer.readUInt32LE(OFFSET_LOGICAL);
-  const expiresAtMs = buffer.readDoubleLE(OFFSET_EXPIRES_AT_MS);
+  const wallMs = readFloat64LE(bytes, OFFSET_WALL_MS);
+  const logical = readUint32LE(bytes, OFFSET_LOGICAL);
+  const expiresAtMs = readFloat64LE(bytes, OFFSET_EXPIRES_AT_MS);
   if (!isStamp(wallMs) || !isStamp(expiresAtMs)) return undefined;
   let offset = RECORD_HEADER_BYTES;
   let recordKey = key;
   if ((flags & FLAG_LONG_KEY) !== 0) {
     if (bytes.length < offset + KEY_LENGTH_BYTES) return undefined;
-    const keyLength = buffer.readUInt32LE(offset);
+    const keyLength = readUint32LE(bytes, offset);
     offset += KEY_LENGTH_BYTES;
     if (keyLength <= INLINE_KEY_BYTES_MAX || bytes.length < offset + keyLength) return undefined;
     recordKey = takeKey(bytes, offset, offset + keyLength);
@@ -158,7 +172,7 @@ function decodeWith(key: Uint8Array | undefined, bytes: Uint8Array, takeKey: Tak
     key: recordKey,
     value: tombstone ? null : takeValue(bytes, offset, bytes.length),
     hlc: { wallMs, logical },
-    origin: readNodeId(buffer, OFFSET_ORIGIN),
+    origin: readNodeId(bytes, OFFSET_ORIGIN),
     expiresAtMs,
   };
 }
@@ -169,12 +183,15 @@ const SLAB_BYTES = 64 * 1024;
 let slab = new ArrayBuffer(SLAB_BYTES);
 let slabUsed = 0;
 
+/** Copies up to this long go byte by byte: a subarray to copy from costs more. */
+const LOOP_COPY_BYTES_MAX = 128;
+
 /**
  * A copy of bytes[start, end) as a plain Uint8Array. Small copies are views into a shared
  * slab: allocating an ArrayBuffer per read costs more than the LMDB lookup itself. A slab
  * stays alive while any record read from it does (as Node's Buffer pool does).
  */
-function copyOut(bytes: Uint8Array, start: number, end: number): Uint8Array {
+export function copyOut(bytes: Uint8Array, start: number, end: number): Uint8Array {
   const length = end - start;
   // Not bytes.slice: on a Buffer that is a view, not a copy.
   if (length > SLAB_COPY_BYTES_MAX) return new Uint8Array(bytes.subarray(start, end));
@@ -183,7 +200,11 @@ function copyOut(bytes: Uint8Array, start: number, end: number): Uint8Array {
     slabUsed = 0;
   }
   const copy = new Uint8Array(slab, slabUsed, length);
-  copy.set(bytes.subarray(start, end));
+  if (length <= LOOP_COPY_BYTES_MAX) {
+    for (let index = 0; index < length; index++) copy[index] = bytes[start + index]!;
+  } else {
+    copy.set(bytes.subarray(start, end));
+  }
   slabUsed = (slabUsed + length + 7) & ~7; // keep views 8-byte aligned
   return copy;
 }

@@ -103,6 +103,33 @@ test('10 MB of records fit the initial map: the data file stays mapped once', ()
     await store.close();
   }));
 
+test('records a scan returns are copies: later reads, scans and writes leave them as they were', async () => {
+  // The records database hands a cursor's keys and values over as slab copies (lmdb-store.ts):
+  // sizes on both sides of the byte-loop limit (128), the slab limit (4 KiB), a long key.
+  const dir = mkdtempSync(join(tmpdir(), 'peerkv-scan-copies-'));
+  const store = await openLmdbStore({ dir, fsync: 'no' });
+  try {
+    const sizes = [0, 1, 100, 128, 129, 4_096, 4_097, 70_000];
+    const records = sizes.map((size, index) => makeRecord(`${'k'.repeat(index === 7 ? 2_000 : index + 1)}:${size}`, String.fromCharCode(97 + index).repeat(size), 1_000 + index));
+    records.push(makeRecord('tombstone', null, 2_000));
+    await store.write({ records, purgeKeys: [] });
+    const scanned = store.scanBuckets(0, KEY_BUCKET_COUNT, 1_000).records;
+    const snapshot = scanned.map((record) => ({ ...record, key: Uint8Array.from(record.key), value: record.value === null ? null : Uint8Array.from(record.value) }));
+    assert.equal(scanned.length, records.length);
+    for (const record of records) store.get(record.key);
+    store.scanBuckets(0, KEY_BUCKET_COUNT, 1_000);
+    await store.write({ records: records.map((record) => ({ ...record, value: utf8('overwritten'), hlc: { wallMs: 5_000, logical: 0 } })), purgeKeys: [] });
+    store.scanBuckets(0, KEY_BUCKET_COUNT, 1_000);
+    assert.deepEqual(scanned, snapshot);
+    const byKey = (list: readonly VersionedRecord[]) => [...list].sort((a, b) => Buffer.compare(a.key, b.key));
+    assert.deepEqual(byKey(snapshot), byKey(records));
+    assert.ok(scanned.every((record) => !Buffer.isBuffer(record.key) && (record.value === null || !Buffer.isBuffer(record.value))));
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('scanHeaders returns one header per key and seeks over a big key\'s element rows', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'peerkv-headers-'));
   const store = await openLmdbStore({ dir, fsync: 'no' });
