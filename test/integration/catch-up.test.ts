@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, test } from 'node:test';
-import { cleanupAll, PEERKV_BIN, randomDiscoveryPort, redisCli, spawnNode } from '../support/processes.js';
+import { cleanupAll, PEERKV_BIN, freeDiscoveryPort, redisCli, spawnNode } from '../support/processes.js';
 
 after(cleanupAll);
 
 test('status --progress follows a joining node until it holds every key of a current one', async () => {
-  const discoveryPort = randomDiscoveryPort();
+  const discoveryPort = await freeDiscoveryPort();
   const a = await spawnNode({ discoveryPort });
   const keys = 3_000;
   for (let start = 0; start < keys; start += 500) {

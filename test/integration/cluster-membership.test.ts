@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { createConnection } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { cleanupAll, parseInfo, randomDiscoveryPort, redisCli, sleep, spawnNode, waitFor, type NodeProcess } from '../support/processes.js';
+import { cleanupAll, parseInfo, freeDiscoveryPort, redisCli, sleep, spawnNode, waitFor, type NodeProcess } from '../support/processes.js';
 
 /** DESIGN/issue goal: a kill -9 is declared dead within 3 s (plus polling slack here). */
 const DEATH_DETECTION_BOUND_MS = 3_000;
@@ -45,7 +45,7 @@ after(cleanupAll);
 
 describe('cluster membership over loopback', { concurrency: false }, () => {
   test('three nodes with no --join see each other alive', async () => {
-    const discoveryPort = randomDiscoveryPort();
+    const discoveryPort = await freeDiscoveryPort();
     const startedAt = Date.now();
     const nodes = await startGroup(3, discoveryPort);
     await waitFor(() => nodes.every((node) => aliveCount(node) === 3), { timeoutMs: 10_000, what: 'members_alive:3 on every node' });
@@ -80,7 +80,7 @@ describe('cluster membership over loopback', { concurrency: false }, () => {
   });
 
   test('a node paused by SIGSTOP for 1 s is never declared dead', async () => {
-    const nodes = await startGroup(3, randomDiscoveryPort());
+    const nodes = await startGroup(3, await freeDiscoveryPort());
     await waitFor(() => nodes.every((node) => aliveCount(node) === 3), { timeoutMs: 10_000, what: 'cluster of 3' });
     const [paused, ...others] = nodes as [NodeProcess, NodeProcess, NodeProcess];
     const pausedId = nodeId(paused);
@@ -103,9 +103,9 @@ describe('cluster membership over loopback', { concurrency: false }, () => {
   });
 
   test('two discovery groups bridged by one --join find each other', async () => {
-    const groupA = await startGroup(2, randomDiscoveryPort());
+    const groupA = await startGroup(2, await freeDiscoveryPort());
     const seed = `127.0.0.1:${groupA[0]!.peerPort}`;
-    const groupB = await startGroup(2, randomDiscoveryPort());
+    const groupB = await startGroup(2, await freeDiscoveryPort());
     const bridge = await spawnNode({ discoveryPort: Number(groupB[0]!.args[groupB[0]!.args.indexOf('--discovery-port') + 1]), extraArgs: ['--join', seed] });
     const all = [...groupA, ...groupB, bridge];
     await waitFor(() => all.every((node) => aliveCount(node) === 5), { timeoutMs: 15_000, what: 'members_alive:5 everywhere' });
@@ -113,7 +113,7 @@ describe('cluster membership over loopback', { concurrency: false }, () => {
   });
 
   test('garbage on the discovery and peer ports is dropped and counted', async () => {
-    const discoveryPort = randomDiscoveryPort();
+    const discoveryPort = await freeDiscoveryPort();
     const nodes = await startGroup(2, discoveryPort);
     await waitFor(() => nodes.every((node) => aliveCount(node) === 2), { timeoutMs: 10_000, what: 'cluster of 2' });
     redisCli(nodes[0]!.port, ['set', 'kept', 'value']);

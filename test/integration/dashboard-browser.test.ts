@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { RespClient } from '../../src/cli/client.js';
-import { adminHttpPort, cleanupAll, randomDiscoveryPort, redisCli, spawnNode, waitFor } from '../support/processes.js';
+import { adminHttpPort, cleanupAll, freeDiscoveryPort, redisCli, spawnNode, waitFor } from '../support/processes.js';
 
 after(cleanupAll);
 
@@ -15,7 +15,7 @@ if (!HAVE_CHROMIUM) {
 
 test('dashboard: loads self-contained, draws its charts, shows a killed member dead', { skip: HAVE_CHROMIUM ? false : `${CHROMIUM} absent`, timeout: 120_000 }, async () => {
   const { chromium } = await import('playwright-core');
-  const discoveryPort = randomDiscoveryPort();
+  const discoveryPort = await freeDiscoveryPort();
   const a = await spawnNode({ discoveryPort, extraArgs: ['--name', 'dash-a', '--http-port', '0'] });
   const httpPort = await adminHttpPort(a);
   const b = await spawnNode({ discoveryPort, extraArgs: ['--name', 'dash-b'] });

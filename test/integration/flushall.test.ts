@@ -1,7 +1,7 @@
 // Proves FLUSHALL on one of two real nodes empties both (one replicated flush row removes every row stamped before it, on disk too, so a restart brings nothing back), while a write made on the other node after the flush survives everywhere and the Merkle roots agree.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { cleanupAll, parseInfo, randomDiscoveryPort, redisCli, spawnNode, waitFor, type NodeProcess } from '../support/processes.js';
+import { cleanupAll, parseInfo, freeDiscoveryPort, redisCli, spawnNode, waitFor, type NodeProcess } from '../support/processes.js';
 import { Clients } from '../support/cluster.js';
 
 after(cleanupAll);
@@ -16,7 +16,7 @@ function info(node: NodeProcess): Map<string, string> {
 const KEYS_BEFORE = 300;
 
 test('FLUSHALL on A empties B; a write on B after it survives on both, also across a restart', async () => {
-  const discoveryPort = randomDiscoveryPort();
+  const discoveryPort = await freeDiscoveryPort();
   let [nodeA, nodeB] = await Promise.all([spawnNode({ discoveryPort }), spawnNode({ discoveryPort })]) as [NodeProcess, NodeProcess];
   await waitFor(() => [nodeA, nodeB].every((node) => info(node).get('members_alive') === '2'), { timeoutMs: 10_000, what: 'members_alive:2' });
   const a = client(nodeA);

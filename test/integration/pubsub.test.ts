@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import type { PeerHello } from '../../src/core/io.js';
 import type { PeerMessage } from '../../src/core/messages.js';
 import { PeerLinks } from '../../src/net/peer-links.js';
-import { cleanupAll, parseInfo, randomDiscoveryPort, redisCli, sleep, spawnNode, waitFor, type NodeProcess } from '../support/processes.js';
+import { cleanupAll, parseInfo, freeDiscoveryPort, redisCli, sleep, spawnNode, waitFor, type NodeProcess } from '../support/processes.js';
 import { Clients } from '../support/cluster.js';
 
 after(cleanupAll);
@@ -31,7 +31,7 @@ function recorder(redis: Redis): string[] {
 
 describe('PUBLISH across a loopback cluster', { concurrency: false }, () => {
   test('a message published on A reaches subscribers on A, B and C exactly once; the reply counts A only', async () => {
-    const discoveryPort = randomDiscoveryPort();
+    const discoveryPort = await freeDiscoveryPort();
     const nodes = await Promise.all([0, 1, 2].map(() => spawnNode({ discoveryPort })));
     const [a, b, c] = nodes as [NodeProcess, NodeProcess, NodeProcess];
     await waitFor(() => nodes.every((node) => clusterInfo(node).get('members_alive') === '3' && counter(node, 'peer_links') === 2), {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { spawnSync } from 'node:child_process';
-import { cleanupAll, PEERKV_BIN, parseInfo, randomDiscoveryPort, redisCli, spawnNode, waitFor, type NodeProcess } from '../support/processes.js';
+import { cleanupAll, PEERKV_BIN, parseInfo, freeDiscoveryPort, redisCli, spawnNode, waitFor, type NodeProcess } from '../support/processes.js';
 import { Clients, startCluster } from '../support/cluster.js';
 
 after(cleanupAll);
@@ -154,7 +154,7 @@ describe('replication on a loopback cluster', { concurrency: false }, () => {
 
   test('a node away longer than the tombstone grace resyncs instead of bringing a deleted key back', async () => {
     const grace = ['--tombstone-grace-ms', '3000'];
-    const discoveryPort = randomDiscoveryPort();
+    const discoveryPort = await freeDiscoveryPort();
     const nodes = await cluster(3, discoveryPort, grace);
     const [a, b, away] = nodes as [NodeProcess, NodeProcess, NodeProcess];
     redisCli(a.port, ['set', 'deleted-while-away', 'old']);
@@ -209,7 +209,7 @@ describe('replication on a loopback cluster', { concurrency: false }, () => {
   });
 
   test('a node whose clock runs beyond the max offset cannot win; the drops show in INFO', async () => {
-    const discoveryPort = randomDiscoveryPort();
+    const discoveryPort = await freeDiscoveryPort();
     const honest = await cluster(2, discoveryPort);
     const skewed = await spawnNode({ discoveryPort, extraArgs: ['--clock-offset-ms', '5000'] });
     const honestClient = client(honest[0]!);

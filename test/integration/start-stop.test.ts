@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { once } from 'node:events';
-import { cleanupAll, randomDiscoveryPort, redisCli, sleep, spawnNode } from '../support/processes.js';
+import { cleanupAll, freeDiscoveryPort, redisCli, sleep, spawnNode } from '../support/processes.js';
 
 after(cleanupAll);
 
@@ -10,7 +10,7 @@ test('a SIGTERM during the last steps of start-up stops the node cleanly', async
   for (let attempt = 0; attempt < 4; attempt++) {
     // Discovery and the admin port start after the client port accepts: the widest window.
     // The admin port is any free one (0): a port picked here could be taken before the node binds it.
-    const node = await spawnNode({ discoveryPort: randomDiscoveryPort(), extraArgs: ['--http-port', '0'] });
+    const node = await spawnNode({ discoveryPort: await freeDiscoveryPort(), extraArgs: ['--http-port', '0'] });
     const code = await node.stop('SIGTERM');
     assert.equal(code, 0, `attempt ${attempt}: exit ${code}\n${node.output().slice(-2000)}`);
     assert.match(node.output(), /"msg":"stopped"/);

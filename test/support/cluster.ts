@@ -2,7 +2,7 @@
 // while clients may still be open), closed together after the file's tests, and a
 // loopback cluster of real nodes that see each other before the test goes on.
 import { Redis } from 'ioredis';
-import { parseInfo, randomDiscoveryPort, redisCli, spawnNode, waitFor, type NodeProcess } from './processes.js';
+import { parseInfo, freeDiscoveryPort, redisCli, spawnNode, waitFor, type NodeProcess } from './processes.js';
 
 export class Clients {
   private readonly open: Redis[] = [];
@@ -21,7 +21,8 @@ export class Clients {
 }
 
 /** `count` nodes on one discovery port, once every node counts them all alive. */
-export async function startCluster(count: number, discoveryPort = randomDiscoveryPort(), extraArgs: string[] = []): Promise<NodeProcess[]> {
+export async function startCluster(count: number, port: number | undefined = undefined, extraArgs: string[] = []): Promise<NodeProcess[]> {
+  const discoveryPort = port ?? (await freeDiscoveryPort());
   const nodes = await Promise.all(Array.from({ length: count }, () => spawnNode({ discoveryPort, extraArgs })));
   try {
     await waitFor(() => nodes.every((node) => parseInfo(redisCli(node.port, ['info', 'cluster'])).get('members_alive') === String(count)), {

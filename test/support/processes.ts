@@ -1,6 +1,7 @@
 // Helpers for tests that run real `bin/peerkv start` processes on loopback: free ports,
 // temp data dirs, readiness, INFO parsing, and killing everything they started by PID.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -49,9 +50,27 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** A UDP port for a test's private discovery group, random in a high range. */
-export function randomDiscoveryPort(): number {
-  return 30_000 + Math.floor(Math.random() * 20_000);
+/** Discovery ports are picked in [20000, 32768): below Linux's ephemeral range (32768-60999), where the nodes' own sending sockets and other programs' ports land. */
+const DISCOVERY_PORT_LOWEST = 20_000;
+const DISCOVERY_PORT_COUNT = 12_768;
+
+/**
+ * A UDP port for a test's private discovery group: random, and not in use by another
+ * group at the moment (two groups on one port would discover each other). Nodes listen on
+ * the loopback broadcast address with SO_REUSEADDR, so a bind there without it fails while
+ * any node listens.
+ */
+export async function freeDiscoveryPort(): Promise<number> {
+  for (;;) {
+    const port = DISCOVERY_PORT_LOWEST + Math.floor(Math.random() * DISCOVERY_PORT_COUNT);
+    const socket = dgram.createSocket({ type: 'udp4' });
+    const bound = await new Promise<boolean>((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.bind(port, '127.255.255.255', () => resolve(true));
+    });
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    if (bound) return port;
+  }
 }
 
 export interface SpawnOptions {
