@@ -46,6 +46,11 @@ export function decodeRecordBatch(bytes: Uint8Array, maxRecords: number): Versio
   const count = view.getUint32(0, true);
   if (count > maxRecords || count * RECORD_HEADER_BYTES > bytes.length) return undefined;
   const records: VersionedRecord[] = new Array(count);
+  // Read once: a typed array's `buffer` getter costs ~50 ns a call, and a view over a known
+  // ArrayBuffer ~45 ns against ~140 through the getter (4,096 records of 100 B: 390 -> 170
+  // ns a record to decode).
+  const arrayBuffer = bytes.buffer;
+  const base = bytes.byteOffset;
   let offset = COUNT_BYTES;
   for (let index = 0; index < count; index++) {
     if (offset + RECORD_HEADER_BYTES > bytes.length) return undefined;
@@ -58,11 +63,11 @@ export function decodeRecordBatch(bytes: Uint8Array, maxRecords: number): Versio
     offset += RECORD_HEADER_BYTES;
     const valueBytes = valueLength === TOMBSTONE_LENGTH ? 0 : valueLength;
     if (offset + keyLength + valueBytes > bytes.length) return undefined;
-    // Plain views, as the store's records are: cheaper than a Buffer's subarray (4,096
-    // records of 100 B: 397 -> 348 ns a record to decode).
-    const key = new Uint8Array(bytes.buffer, bytes.byteOffset + offset, keyLength);
+    // Plain views, as the store's records are: cheaper than a Buffer's subarray (397 -> 348
+    // ns a record, before the getter was hoisted).
+    const key = new Uint8Array(arrayBuffer, base + offset, keyLength);
     offset += keyLength;
-    const value = valueLength === TOMBSTONE_LENGTH ? null : new Uint8Array(bytes.buffer, bytes.byteOffset + offset, valueLength);
+    const value = valueLength === TOMBSTONE_LENGTH ? null : new Uint8Array(arrayBuffer, base + offset, valueLength);
     offset += valueBytes;
     records[index] = { key, value, hlc: { wallMs, logical }, origin, expiresAtMs };
   }
