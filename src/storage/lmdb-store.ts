@@ -156,7 +156,7 @@ const RECENT_READS_MAX = 4;
 
 interface RecentRead {
   readonly key: Uint8Array;
-  readonly storedKey: Buffer;
+  readonly storedKey: Uint8Array;
   readonly record: VersionedRecord | undefined;
 }
 
@@ -558,8 +558,8 @@ export class LmdbStore implements Store {
    * order, not key order: the group a page ends in is taken whole, sorted by `compare`, and cut.
    */
   private readRange(
-    start: Buffer,
-    end: Buffer | undefined,
+    start: Uint8Array,
+    end: Uint8Array | undefined,
     accept: (record: VersionedRecord) => boolean,
     limitRecords: number,
     compare: (a: VersionedRecord, b: VersionedRecord) => number,

@@ -46,7 +46,31 @@ export interface StoredKey {
   readonly key: Uint8Array | undefined;
 }
 
-/** Eight bytes to read a float64 through, in the machine's byte order. */
+/** Records' bytes up to this size live in a shared slab (one ArrayBuffer for many). */
+const SLAB_COPY_BYTES_MAX = 4 * 1024;
+const SLAB_BYTES = 64 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
+/**
+ * `length` bytes of their own as a plain Uint8Array. Small ones are views into a shared
+ * slab: V8 gives a Uint8Array of more than 64 bytes an ArrayBuffer of its own, ~600 ns
+ * against ~45 for a view, and Buffer.allocUnsafe's pool ~150. A slab stays alive while
+ * anything allocated from it does (as Node's Buffer pool does); lmdb-js holds a value it
+ * was given to put until the write is done.
+ */
+function allocate(length: number): Uint8Array {
+  if (length > SLAB_COPY_BYTES_MAX) return new Uint8Array(length);
+  if (slabUsed + length > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const bytes = new Uint8Array(slab, slabUsed, length);
+  slabUsed = (slabUsed + length + 7) & ~7; // keep views 8-byte aligned
+  return bytes;
+}
+
+/** Eight bytes to read or write a float64 through, in the machine's byte order. */
 const float64Scratch = new Float64Array(1);
 const float64ScratchBytes = new Uint8Array(float64Scratch.buffer);
 const MACHINE_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -65,6 +89,18 @@ function readUint32LE(bytes: Uint8Array, offset: number): number {
   return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16)) + bytes[offset + 3]! * 0x1000000;
 }
 
+function writeFloat64LE(bytes: Uint8Array, offset: number, value: number): void {
+  float64Scratch[0] = value;
+  for (let index = 0; index < 8; index++) bytes[offset + index] = float64ScratchBytes[MACHINE_LITTLE_ENDIAN ? index : 7 - index]!;
+}
+
+function writeUint32LE(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value & 0xff;
+  bytes[offset + 1] = (value >>> 8) & 0xff;
+  bytes[offset + 2] = (value >>> 16) & 0xff;
+  bytes[offset + 3] = (value >>> 24) & 0xff;
+}
+
 /** A plain Uint8Array view (not a Buffer), so records compare equal whatever store made them. */
 function view(bytes: Uint8Array, start: number, end: number): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start);
@@ -75,10 +111,10 @@ export function isLongKey(key: Uint8Array): boolean {
 }
 
 /** The LMDB key of a record key: its bucket first, so buckets are contiguous ranges. */
-export function encodeStoredKey(key: Uint8Array): Buffer {
+export function encodeStoredKey(key: Uint8Array): Uint8Array {
   const bucket = rowBucket(key);
   if (!isLongKey(key)) {
-    const stored = Buffer.allocUnsafe(BUCKET_BYTES + key.length);
+    const stored = allocate(BUCKET_BYTES + key.length);
     stored[0] = bucket >>> 8;
     stored[1] = bucket & 0xff;
     stored.set(key, BUCKET_BYTES);
@@ -110,20 +146,20 @@ export function decodeStoredKey(stored: Uint8Array): StoredKey | undefined {
 }
 
 /** The stored value of a record: everything but its key (unless the key is long). */
-export function encodeRecordValue(record: VersionedRecord): Buffer {
+export function encodeRecordValue(record: VersionedRecord): Uint8Array {
   const longKey = isLongKey(record.key);
   const keyBytes = longKey ? KEY_LENGTH_BYTES + record.key.length : 0;
   const value = record.value;
-  const bytes = Buffer.allocUnsafe(RECORD_HEADER_BYTES + keyBytes + (value === null ? 0 : value.length));
+  const bytes = allocate(RECORD_HEADER_BYTES + keyBytes + (value === null ? 0 : value.length));
   bytes[0] = RECORD_FORMAT_VERSION;
   bytes[OFFSET_FLAGS] = (value === null ? FLAG_TOMBSTONE : 0) | (longKey ? FLAG_LONG_KEY : 0);
-  bytes.writeDoubleLE(record.hlc.wallMs, OFFSET_WALL_MS);
-  bytes.writeUInt32LE(record.hlc.logical, OFFSET_LOGICAL);
+  writeFloat64LE(bytes, OFFSET_WALL_MS, record.hlc.wallMs);
+  writeUint32LE(bytes, OFFSET_LOGICAL, record.hlc.logical);
   writeNodeId(bytes, OFFSET_ORIGIN, record.origin);
-  bytes.writeDoubleLE(record.expiresAtMs, OFFSET_EXPIRES_AT_MS);
+  writeFloat64LE(bytes, OFFSET_EXPIRES_AT_MS, record.expiresAtMs);
   let offset = RECORD_HEADER_BYTES;
   if (longKey) {
-    bytes.writeUInt32LE(record.key.length, offset);
+    writeUint32LE(bytes, offset, record.key.length);
     bytes.set(record.key, offset + KEY_LENGTH_BYTES);
     offset += keyBytes;
   }
@@ -177,35 +213,18 @@ function decodeWith(key: Uint8Array | undefined, bytes: Uint8Array, takeKey: Tak
   };
 }
 
-/** Values up to this size are copied into a shared slab (one allocation for many reads). */
-const SLAB_COPY_BYTES_MAX = 4 * 1024;
-const SLAB_BYTES = 64 * 1024;
-let slab = new ArrayBuffer(SLAB_BYTES);
-let slabUsed = 0;
-
 /** Copies up to this long go byte by byte: a subarray to copy from costs more. */
 const LOOP_COPY_BYTES_MAX = 128;
 
-/**
- * A copy of bytes[start, end) as a plain Uint8Array. Small copies are views into a shared
- * slab: allocating an ArrayBuffer per read costs more than the LMDB lookup itself. A slab
- * stays alive while any record read from it does (as Node's Buffer pool does).
- */
+/** A copy of bytes[start, end) as a plain Uint8Array (see allocate). */
 export function copyOut(bytes: Uint8Array, start: number, end: number): Uint8Array {
   const length = end - start;
-  // Not bytes.slice: on a Buffer that is a view, not a copy.
-  if (length > SLAB_COPY_BYTES_MAX) return new Uint8Array(bytes.subarray(start, end));
-  if (slabUsed + length > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const copy = new Uint8Array(slab, slabUsed, length);
+  const copy = allocate(length);
   if (length <= LOOP_COPY_BYTES_MAX) {
     for (let index = 0; index < length; index++) copy[index] = bytes[start + index]!;
   } else {
     copy.set(bytes.subarray(start, end));
   }
-  slabUsed = (slabUsed + length + 7) & ~7; // keep views 8-byte aligned
   return copy;
 }
 

@@ -70,7 +70,7 @@ test('a damaged stored value reads as absent and is counted, never thrown', () =
     await store.write({ records: [makeRecord('good', 'v', 5)], purgeKeys: [] });
     await store.close();
     const raw = open({ path: join(dir, DATA_FILE_NAME) });
-    const records = raw.openDB<Buffer, Buffer>({ name: 'records', keyEncoding: 'binary', encoding: 'binary' });
+    const records = raw.openDB<Buffer, Uint8Array>({ name: 'records', keyEncoding: 'binary', encoding: 'binary' });
     await records.put(encodeStoredKey(utf8('bad')), Buffer.from([99, 1, 2, 3]));
     await raw.close();
 
