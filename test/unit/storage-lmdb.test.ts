@@ -105,11 +105,11 @@ test('10 MB of records fit the initial map: the data file stays mapped once', ()
 
 test('records a scan returns are copies: later reads, scans and writes leave them as they were', async () => {
   // The records database hands a cursor's keys and values over as slab copies (lmdb-store.ts):
-  // sizes on both sides of the byte-loop limit (128), the slab limit (4 KiB), a long key.
+  // sizes on both sides of the byte-loop limit (48), the slab limit (4 KiB), a long key.
   const dir = mkdtempSync(join(tmpdir(), 'peerkv-scan-copies-'));
   const store = await openLmdbStore({ dir, fsync: 'no' });
   try {
-    const sizes = [0, 1, 100, 128, 129, 4_096, 4_097, 70_000];
+    const sizes = [0, 1, 48, 49, 100, 4_096, 4_097, 70_000];
     const records = sizes.map((size, index) => makeRecord(`${'k'.repeat(index === 7 ? 2_000 : index + 1)}:${size}`, String.fromCharCode(97 + index).repeat(size), 1_000 + index));
     records.push(makeRecord('tombstone', null, 2_000));
     await store.write({ records, purgeKeys: [] });
