@@ -252,11 +252,13 @@ export class Keyspace {
   setListEnds(userKey: Uint8Array, ends: Readonly<ListEnds>): void {
     const mapKey = bytesToMapKey(userKey);
     const known = this.knownListEnds.get(mapKey) ?? {};
-    // A new end drops the rows known to follow the old one unless given again.
-    if (ends.head !== undefined) known.head = ends.head;
-    if (ends.head !== undefined || ends.headNext !== undefined) known.headNext = ends.headNext;
-    if (ends.tail !== undefined) known.tail = ends.tail;
-    if (ends.tail !== undefined || ends.tailNext !== undefined) known.tailNext = ends.tailNext;
+    // A new end drops the rows known to follow the old one unless given again. The row keys
+    // are copied: read from a store they may be views into a buffer shared with many other
+    // rows (the LMDB store's slab), which an entry kept for long would hold in memory.
+    if (ends.head !== undefined) known.head = new Uint8Array(ends.head);
+    if (ends.head !== undefined || ends.headNext !== undefined) known.headNext = ends.headNext?.map((row) => new Uint8Array(row));
+    if (ends.tail !== undefined) known.tail = new Uint8Array(ends.tail);
+    if (ends.tail !== undefined || ends.tailNext !== undefined) known.tailNext = ends.tailNext?.map((row) => new Uint8Array(row));
     this.knownListEnds.delete(mapKey); // re-inserted last: the map drops its oldest entries first
     this.knownListEnds.set(mapKey, known);
     if (this.knownListEnds.size > LIST_ENDS_MAX) this.knownListEnds.delete(this.knownListEnds.keys().next().value!);

@@ -1,6 +1,7 @@
 // The core's typed-row semantics (DESIGN.md 6): clears remove the rows of their key stamped
 // at or below them, in any arrival order; SET replaces a key of another type and observes
-// counter slots; an expired key is cleared by the version its expiry implies; FLUSHALL.
+// counter slots; an expired key is cleared by the version its expiry implies; FLUSHALL; the
+// list ends it remembers hold copies of their row keys.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bytesToMapKey, utf8 } from '../../src/core/bytes.js';
@@ -134,4 +135,19 @@ test('the server builds header row keys exactly as rows.ts does, short and long 
     const key = new Uint8Array(length).fill(7);
     assert.deepEqual(new Uint8Array(headerRow(key)), headerRowKey(key));
   }
+});
+
+test('known list ends keep copies of the row keys they are given, not views into the reader\'s buffer', () => {
+  const { keyspace } = replica('a'.repeat(32));
+  const shared = new ArrayBuffer(64 * 1024);
+  const viewOf = (text: string, at: number) => {
+    const bytes = utf8(text);
+    const view = new Uint8Array(shared, at, bytes.length);
+    view.set(bytes);
+    return view;
+  };
+  keyspace.setListEnds(utf8('queue'), { head: viewOf('head-row', 0), headNext: [viewOf('next-row', 64)] });
+  const known = keyspace.listEnds(utf8('queue'))!;
+  assert.deepEqual([known.head, ...known.headNext!], [utf8('head-row'), utf8('next-row')]);
+  assert.ok([known.head!, ...known.headNext!].every((row) => row.buffer !== shared));
 });
