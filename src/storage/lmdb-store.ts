@@ -821,7 +821,6 @@ const SLAB_COPIED_VALUES = {
   // lmdb-js sets the length of the buffer it reuses to the value's size before decoding.
   decode: (source: Uint8Array): Uint8Array => copyOut(source, 0, source.length),
 };
-const slabCopiedKey = (source: Uint8Array, start: number, end: number): Uint8Array => copyOut(source, start, end);
 
 export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStore> {
   dropOrphanCommitRejections();
@@ -852,7 +851,7 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<LmdbStor
   const records = root.openDB<Uint8Array, Uint8Array>(recordsOptions);
   // lmdb-js takes a key reader only for keys it encodes itself; binary keys get its slicing
   // reader, installed per database at open as `readKey`, which cursors call. Replace it.
-  (records as unknown as { readKey: typeof slabCopiedKey }).readKey = slabCopiedKey;
+  (records as unknown as { readKey: typeof copyOut }).readKey = copyOut;
   const meta = root.openDB<Buffer, string>({ name: META_DB_NAME, encoding: 'binary' });
   await chmod(path, DATA_FILE_MODE);
   await chmod(`${path}-lock`, DATA_FILE_MODE);

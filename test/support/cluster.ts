@@ -21,7 +21,7 @@ export class Clients {
 }
 
 /** `count` nodes on one discovery port, once every node counts them all alive. */
-export async function startCluster(count: number, port: number | undefined = undefined, extraArgs: string[] = []): Promise<NodeProcess[]> {
+export async function startCluster(count: number, port?: number, extraArgs: string[] = []): Promise<NodeProcess[]> {
   const discoveryPort = port ?? (await freeDiscoveryPort());
   const nodes = await Promise.all(Array.from({ length: count }, () => spawnNode({ discoveryPort, extraArgs })));
   try {
