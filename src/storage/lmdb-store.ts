@@ -4,7 +4,9 @@
 //
 // Uncommitted puts are invisible to lmdb-js reads, but the Store contract makes writes
 // visible at once; an overlay of pending records (newest per key) covers the gap and each
-// entry leaves it when its transaction commits.
+// entry leaves it when its transaction commits. A big batch (a catch-up's, a big
+// collection's) with nothing pending skips both: it commits at once, in place
+// (writeInPlace).
 //
 // A full disk is refused before LMDB meets it: below a free-space reserve failure() says
 // so and the node refuses client writes (MISCONF), keeps serving reads, and accepts them
@@ -151,6 +153,18 @@ function bucketOfStoredKey(stored: Uint8Array): number {
   return (stored[0]! << 8) | stored[1]!;
 }
 
+/**
+ * A write of at least this many rows, with nothing pending, commits at once in a
+ * transaction of its own on the event loop (writeInPlace) instead of through lmdb-js's
+ * writer thread: a new node catching up spent 7.6 us of CPU a key that way, 5.4 in place
+ * (all threads, 500k keys; its main thread 4.5 both ways), 150k -> 176k keys/s. Single
+ * rows stay on the writer thread, which commits while the event loop serves clients:
+ * in place, lone-node SET -c 50 fell from 18.6-19.6k to 9.2-9.4k/s.
+ */
+export const IN_PLACE_ROWS_MIN = 256;
+/** ... and at most this many bytes of keys and values, so the event loop is held a few ms at most. */
+const IN_PLACE_BYTES_MAX = 4 * 1024 * 1024;
+
 /** Rows LmdbStore remembers as last read or written (recentReads). */
 const RECENT_READS_MAX = 4;
 
@@ -296,9 +310,43 @@ export class LmdbStore implements Store {
 
   write(batch: WriteBatch): Promise<void> {
     this.assertOpen();
+    if (this.mayWriteInPlace(batch) && this.writeInPlace(batch)) return this.lastAck;
     for (const record of batch.records) this.stage(record.key, record);
     for (const key of batch.purgeKeys) this.stage(key, null);
     return this.lastAck;
+  }
+
+  /**
+   * A big batch with no row write pending (one would land after it) and commits working,
+   * unless every commit must be flushed: a synchronous one would wait for fsync on the
+   * event loop.
+   */
+  private mayWriteInPlace(batch: WriteBatch): boolean {
+    const rows = batch.records.length + batch.purgeKeys.length;
+    if (rows < IN_PLACE_ROWS_MIN || this.options.fsync === 'always' || this.overlay.size > 0 || this.failure() !== undefined) return false;
+    let bytes = 0;
+    for (const record of batch.records) bytes += record.key.length + (record.value?.length ?? 0);
+    for (const key of batch.purgeKeys) bytes += key.length;
+    return bytes <= IN_PLACE_BYTES_MAX;
+  }
+
+  /**
+   * Commit the batch now, in a transaction of its own (no overlay entries: it is visible
+   * when this returns). False if it did not commit (lmdb-js aborted it: a full disk): the
+   * caller stages it as any other write, whose failure the store knows how to handle.
+   */
+  private writeInPlace(batch: WriteBatch): boolean {
+    try {
+      this.root.transactionSync(() => {
+        for (const record of batch.records) this.records.putSync(encodeStoredKey(record.key), encodeRecordValue(record));
+        for (const key of batch.purgeKeys) this.records.removeSync(encodeStoredKey(key));
+      });
+    } catch {
+      return false;
+    }
+    this.recentReads.length = 0; // they may hold rows the batch replaced
+    this.dirtySinceSync = true;
+    return true;
   }
 
   /** Write (or, for null, purge) one row: pending in the overlay, remembered, handed to lmdb-js. */

@@ -37,25 +37,27 @@ function mountTmpfs(sizeMiB: number): { dir: string; unmount: () => void } {
 
 const SKIP = canMountTmpfs() ? false : 'needs to mount a small tmpfs (root, and mounts allowed)';
 
-test('LMDB store: writes whose commit failed on a full disk stay readable and commit once space returns', { skip: SKIP, timeout: 60_000 }, () => {
-  const disk = mountTmpfs(16);
-  try {
-    const output = execFileSync(NODE_RUNTIME, [WRITER_SCRIPT, disk.dir], { encoding: 'utf8', timeout: 50_000, stdio: ['ignore', 'pipe', 'pipe'] });
-    const seen = JSON.parse(output.trim().split('\n').pop()!) as {
-      failure: string | null; issued: number; readableWhileFailing: number; acknowledgedWhileFailing: number;
-      allSettled: boolean; failureAfter: string | null; committed: number; changes: (string | null)[];
-    };
-    assert.ok(seen.failure !== null, 'the disk filled up and a commit failed');
-    assert.ok(seen.acknowledgedWhileFailing < seen.issued, 'some writes waited for their commit');
-    assert.equal(seen.readableWhileFailing, seen.issued, 'every write stayed readable while its commit waited');
-    assert.equal(seen.allSettled, true, 'every waiting write resolved once space returned');
-    assert.equal(seen.failureAfter, null);
-    assert.equal(seen.changes[seen.changes.length - 1], null, 'the recovery was reported');
-    assert.equal(seen.committed, seen.issued, 'after reopening, every write is there');
-  } finally {
-    disk.unmount();
-  }
-});
+for (const rowsPerWrite of [1, 300]) {
+  test(`LMDB store: writes of ${rowsPerWrite} row(s) whose commit failed on a full disk stay readable and commit once space returns`, { skip: SKIP, timeout: 60_000 }, () => {
+    const disk = mountTmpfs(16);
+    try {
+      const output = execFileSync(NODE_RUNTIME, [WRITER_SCRIPT, disk.dir, String(rowsPerWrite)], { encoding: 'utf8', timeout: 50_000, stdio: ['ignore', 'pipe', 'pipe'] });
+      const seen = JSON.parse(output.trim().split('\n').pop()!) as {
+        failure: string | null; issued: number; readableWhileFailing: number; acknowledgedWhileFailing: number;
+        allSettled: boolean; failureAfter: string | null; committed: number; changes: (string | null)[];
+      };
+      assert.ok(seen.failure !== null, 'the disk filled up and a commit failed');
+      assert.ok(seen.acknowledgedWhileFailing < seen.issued, 'some writes waited for their commit');
+      assert.equal(seen.readableWhileFailing, seen.issued, 'every write stayed readable while its commit waited');
+      assert.equal(seen.allSettled, true, 'every waiting write resolved once space returned');
+      assert.equal(seen.failureAfter, null);
+      assert.equal(seen.changes[seen.changes.length - 1], null, 'the recovery was reported');
+      assert.equal(seen.committed, seen.issued, 'after reopening, every write is there');
+    } finally {
+      disk.unmount();
+    }
+  });
+}
 
 test('a node below its disk reserve answers writes with MISCONF, serves reads, still takes a peer\'s writes, and takes client writes again when space returns', { skip: SKIP, timeout: 90_000 }, async () => {
   const disk = mountTmpfs(64);

@@ -2,7 +2,8 @@
 // lmdb-js leaves a promise of its own unhandled when a commit fails, which the store's
 // filter drops in a node but a test runner would count). Fills the disk under an LMDB store
 // until a commit fails, frees the space, and prints what it saw as one JSON line.
-// Usage: node disk-full-writer.js DISK_DIR
+// Rows go ROWS_PER_WRITE a write (default 1; a big batch is committed in place when nothing is pending).
+// Usage: node disk-full-writer.js DISK_DIR [ROWS_PER_WRITE]
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { utf8 } from '../../src/core/bytes.js';
@@ -16,7 +17,7 @@ function record(index: number, value: Uint8Array): VersionedRecord {
   return { key: utf8(`key:${index}`), value, hlc: { wallMs: 1_700_000_000_000 + index, logical: 0 }, origin: ORIGIN, expiresAtMs: 0 };
 }
 
-async function main(diskDir: string): Promise<void> {
+async function main(diskDir: string, rowsPerWrite: number): Promise<void> {
   const dataDir = join(diskDir, 'data');
   const changes: (string | null)[] = [];
   // No reserve: the disk really fills, so LMDB's own commit fails (ENOSPC).
@@ -25,12 +26,14 @@ async function main(diskDir: string): Promise<void> {
   const value = new Uint8Array(1000).fill(120);
   const writes: Promise<void>[] = [];
   let acknowledged = 0;
-  for (let index = 0; index < 20_000 && store.failure() === undefined; index++) {
-    writes.push(store.write({ records: [record(index, value)], purgeKeys: [] }).then(() => void acknowledged++));
-    if (index % 20 === 19) await Promise.race([writes[writes.length - 1], new Promise((resolve) => setTimeout(resolve, 20))]);
+  let issued = 0;
+  for (let index = 0; issued < 20_000 && store.failure() === undefined; index++) {
+    const records = Array.from({ length: rowsPerWrite }, (_, offset) => record(issued + offset, value));
+    issued += rowsPerWrite;
+    writes.push(store.write({ records, purgeKeys: [] }).then(() => void (acknowledged += rowsPerWrite)));
+    if (index % 20 === 19 || rowsPerWrite > 1) await Promise.race([writes[writes.length - 1], new Promise((resolve) => setTimeout(resolve, 20))]);
   }
   const failure = store.failure()?.message ?? null;
-  const issued = writes.length;
   let readableWhileFailing = 0;
   for (let index = 0; index < issued; index++) if (store.get(utf8(`key:${index}`)) !== undefined) readableWhileFailing++;
   const acknowledgedWhileFailing = acknowledged;
@@ -45,7 +48,7 @@ async function main(diskDir: string): Promise<void> {
   console.log(JSON.stringify({ failure, issued, readableWhileFailing, acknowledgedWhileFailing, allSettled, failureAfter, committed, changes }));
 }
 
-main(process.argv[2]!).catch((error: unknown) => {
+main(process.argv[2]!, Number(process.argv[3] ?? 1)).catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

@@ -3,15 +3,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { open } from 'lmdb';
 import { KEY_BUCKET_COUNT, utf8 } from '../../src/core/bytes.js';
 import type { VersionedRecord } from '../../src/core/types.js';
-import { DATA_FILE_NAME, openLmdbStore, type FsyncMode } from '../../src/storage/lmdb-store.js';
+import { DATA_FILE_NAME, IN_PLACE_ROWS_MIN, openLmdbStore, type FsyncMode } from '../../src/storage/lmdb-store.js';
 import { encodeStoredKey } from '../../src/storage/record-codec.js';
 import { countRecords } from '../support/records.js';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { NODE_RUNTIME } from '../support/processes.js';
 import { clearRowKey, encodeStringHeader, headerRowKey, KeyType, rowKey, rowKindOf, RowKind, rowUserKey } from '../../src/core/rows.js';
 
 const ORIGIN = 'ffeeddccbbaa99887766554433221100';
@@ -172,7 +175,14 @@ test('any mix of reads, writes, purges and commits over more rows than the store
         fc.record({ kind: fc.constant('put' as const), keys: fc.uniqueArray(fc.constantFrom(...keys), { minLength: 1, maxLength: 3 }) }),
         fc.record({ kind: fc.constant('purge' as const), key: fc.constantFrom(...keys) }),
         fc.record({ kind: fc.constant('commit' as const) }),
+        // Big enough to commit in place when nothing is pending, staged like the others when something is.
+        fc.record({
+          kind: fc.constant('bulk' as const),
+          keys: fc.uniqueArray(fc.constantFrom(...keys), { maxLength: 7 }),
+          purges: fc.uniqueArray(fc.constantFrom(...keys), { maxLength: 3 }),
+        }),
       );
+      let fillers = 0;
       await fc.assert(
         fc.asyncProperty(fc.array(operation, { maxLength: 60 }), async (operations) => {
           for (const operation of operations) {
@@ -185,6 +195,14 @@ test('any mix of reads, writes, purges and commits over more rows than the store
             } else if (operation.kind === 'purge') {
               model.delete(operation.key);
               void store.write({ records: [], purgeKeys: [utf8(operation.key)] });
+            } else if (operation.kind === 'bulk') {
+              const records = operation.keys.map((key) => makeRecord(key, `v${++wallMs}`, wallMs));
+              for (let index = 0; index < IN_PLACE_ROWS_MIN; index++) records.push(makeRecord(`filler:${fillers++}`, 'f', wallMs));
+              for (const record of records) model.set(Buffer.from(record.key).toString(), record);
+              for (const key of operation.purges) model.delete(key);
+              void store.write({ records, purgeKeys: operation.purges.map(utf8) });
+              const filler = `filler:${fillers - 1}`;
+              assert.deepEqual(store.get(utf8(filler)), model.get(filler), `get ${filler} after the bulk write`);
             } else {
               await store.flush();
             }
@@ -193,6 +211,21 @@ test('any mix of reads, writes, purges and commits over more rows than the store
         }),
         { numRuns: 40 },
       );
+    } finally {
+      await store.close();
+    }
+  }));
+
+test('a big batch written with nothing pending is in the data file when write returns: a SIGKILL in the same turn loses none of it', () =>
+  withTempDir(async (dir) => {
+    const writer = join(dirname(fileURLToPath(import.meta.url)), '..', 'support', 'in-place-writer.js');
+    const rows = IN_PLACE_ROWS_MIN + 44;
+    const child = spawnSync(NODE_RUNTIME, [writer, dir, String(rows)], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(child.signal, 'SIGKILL', `the writer killed itself (stderr: ${child.stderr})`);
+    const store = await openLmdbStore({ dir, fsync: 'no' });
+    try {
+      assert.equal(countRecords(store), rows);
+      assert.deepEqual(store.get(utf8('bulk:7'))?.value, utf8('value:7'));
     } finally {
       await store.close();
     }
