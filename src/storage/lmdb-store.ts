@@ -165,6 +165,14 @@ export const IN_PLACE_ROWS_MIN = 256;
 /** ... and at most this many bytes of keys and values, so the event loop is held a few ms at most. */
 const IN_PLACE_BYTES_MAX = 4 * 1024 * 1024;
 
+/**
+ * How writeInPlace puts a batch that ascends after every stored key (a new node catching
+ * up receives buckets in order): LMDB then skips the search and fills pages whole. 1M
+ * keys in order, 4,096 a transaction (microbenchmark): 1.6-1.8 us a put, 1.2-1.3 appended.
+ */
+const APPEND = { append: true } as const;
+const PUT = {} as const;
+
 /** Rows LmdbStore remembers as last read or written (recentReads). */
 const RECENT_READS_MAX = 4;
 
@@ -336,9 +344,16 @@ export class LmdbStore implements Store {
    * caller stages it as any other write, whose failure the store knows how to handle.
    */
   private writeInPlace(batch: WriteBatch): boolean {
+    const storedKeys = batch.records.map((record) => encodeStoredKey(record.key));
     try {
       this.root.transactionSync(() => {
-        for (const record of batch.records) this.records.putSync(encodeStoredKey(record.key), encodeRecordValue(record));
+        const options = batch.purgeKeys.length === 0 && this.appendable(storedKeys) ? APPEND : PUT;
+        for (let index = 0; index < storedKeys.length; index++) {
+          // An append LMDB refuses (a key not after the last) writes nothing and answers false
+          // (lmdb-js's types say void): abort, and the batch is staged instead.
+          const written = this.records.putSync(storedKeys[index]!, encodeRecordValue(batch.records[index]!), options) as unknown as boolean;
+          if (!written) throw new Error('append refused');
+        }
         for (const key of batch.purgeKeys) this.records.removeSync(encodeStoredKey(key));
       });
     } catch {
@@ -346,6 +361,13 @@ export class LmdbStore implements Store {
     }
     this.recentReads.length = 0; // they may hold rows the batch replaced
     this.dirtySinceSync = true;
+    return true;
+  }
+
+  /** True if the stored keys ascend, all after the last stored one (inside a write transaction: its view). */
+  private appendable(storedKeys: readonly Uint8Array[]): boolean {
+    for (let index = 1; index < storedKeys.length; index++) if (compareBytes(storedKeys[index - 1]!, storedKeys[index]!) >= 0) return false;
+    for (const last of this.records.getKeys({ reverse: true, limit: 1 })) return compareBytes(last, storedKeys[0]!) < 0;
     return true;
   }
 

@@ -231,6 +231,36 @@ test('a big batch written with nothing pending is in the data file when write re
     }
   }));
 
+test('big batches in stored-key order, before, between and after what is stored, all read back as written (appended where they follow every stored key)', () =>
+  withTempDir(async (dir) => {
+    const rows = IN_PLACE_ROWS_MIN + 44;
+    const records = Array.from({ length: 4 * rows }, (_, index) => makeRecord(`ordered:${index}`, `v${index}`, 1_000 + index));
+    records.sort((a, b) => Buffer.compare(encodeStoredKey(a.key), encodeStoredKey(b.key)));
+    const group = (at: number) => records.slice(at * rows, (at + 1) * rows);
+    const store = await openLmdbStore({ dir, fsync: 'no' });
+    try {
+      for (const at of [1, 3, 0, 2]) {
+        void store.write({ records: group(at), purgeKeys: [] });
+        await store.flush();
+      }
+      const rewritten = group(3).map((record) => ({ ...record, value: utf8('again'), hlc: { wallMs: record.hlc.wallMs + 10_000, logical: 0 } }));
+      void store.write({ records: rewritten, purgeKeys: [] });
+      const expected = new Map([...records, ...rewritten].map((record) => [Buffer.from(record.key).toString(), record]));
+      assert.equal(countRecords(store), records.length);
+      for (const [key, record] of expected) assert.deepEqual(store.get(utf8(key)), record, key);
+      await store.close();
+      const reopened = await openLmdbStore({ dir, fsync: 'no' });
+      try {
+        assert.equal(countRecords(reopened), records.length);
+        for (const [key, record] of expected) assert.deepEqual(reopened.get(utf8(key)), record, key);
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      await store.close();
+    }
+  }));
+
 test('a row read again after a write or purge of it reads as written, pending or committed (the recent-reads memory)', () =>
   withTempDir(async (dir) => {
     const store = await openLmdbStore({ dir, fsync: 'no' });
