@@ -175,7 +175,7 @@ test('any mix of reads, writes, purges and commits over more rows than the store
         fc.record({ kind: fc.constant('put' as const), keys: fc.uniqueArray(fc.constantFrom(...keys), { minLength: 1, maxLength: 3 }) }),
         fc.record({ kind: fc.constant('purge' as const), key: fc.constantFrom(...keys) }),
         fc.record({ kind: fc.constant('commit' as const) }),
-        // Big enough to commit in place when nothing is pending, staged like the others when something is.
+        // Big enough to commit in place, staged like the others when one of its rows has a write pending.
         fc.record({
           kind: fc.constant('bulk' as const),
           keys: fc.uniqueArray(fc.constantFrom(...keys), { maxLength: 7 }),
@@ -216,7 +216,7 @@ test('any mix of reads, writes, purges and commits over more rows than the store
     }
   }));
 
-test('a big batch written with nothing pending is in the data file when write returns: a SIGKILL in the same turn loses none of it', () =>
+test('a big batch is in the data file when write returns: a SIGKILL in the same turn loses none of it', () =>
   withTempDir(async (dir) => {
     const writer = join(dirname(fileURLToPath(import.meta.url)), '..', 'support', 'in-place-writer.js');
     const rows = IN_PLACE_ROWS_MIN + 44;
