@@ -2,7 +2,7 @@
 // lmdb-js leaves a promise of its own unhandled when a commit fails, which the store's
 // filter drops in a node but a test runner would count). Fills the disk under an LMDB store
 // until a commit fails, frees the space, and prints what it saw as one JSON line.
-// Rows go ROWS_PER_WRITE a write (default 1; a big batch is committed in place when nothing is pending).
+// Rows go ROWS_PER_WRITE a write (default 1; a batch of IN_PLACE_ROWS_MIN or more commits in place).
 // Usage: node disk-full-writer.js DISK_DIR [ROWS_PER_WRITE]
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
