@@ -2,7 +2,7 @@
 import { KEY_BUCKET_COUNT } from './bytes.js';
 import { BUCKET_DIGEST_BYTES, MERKLE_FANOUT, MERKLE_HASH_BYTES, MERKLE_LEAF_LEVEL, merkleNodeCount } from './merkle.js';
 import type { VersionedRecord } from './types.js';
-import { isArrayOf, isObject, isUint, isVersionedRecord } from './validate.js';
+import { isArrayOf, isObject, isRecordArray, isUint } from './validate.js';
 
 /** Parents per aeNodes message: 256 x 16 children = 4,096 hashes, 32 KiB. */
 export const AE_NODES_PARENTS_PER_MESSAGE_MAX = 256;
@@ -77,7 +77,7 @@ export function isAntiEntropyMessage(value: unknown): value is AntiEntropyMessag
     case 'aeDiff':
       return isDiffRanges(value.ranges);
     case 'aeRecords':
-      return isUint(value.seq) && typeof value.done === 'boolean' && isArrayOf(value.records, isVersionedRecord, AE_RECORDS_PER_MESSAGE_MAX);
+      return isUint(value.seq) && typeof value.done === 'boolean' && isRecordArray(value.records, AE_RECORDS_PER_MESSAGE_MAX);
     case 'aeAck':
       return isUint(value.seq);
     case 'aeBucketDigest':

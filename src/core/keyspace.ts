@@ -303,12 +303,14 @@ export class Keyspace {
     return this.slotKeys.mayHave(userKey);
   }
 
-  /** Keep the Merkle tree and counts in step with one stored change of one row. */
-  track(before: VersionedRecord | undefined, after: VersionedRecord | undefined, mapKey?: string): void {
+  /**
+   * Keep the Merkle tree and counts in step with one stored change of one row (mapKey:
+   * bytesToMapKey of its key, bucket: rowBucket of it, each if the caller has it).
+   */
+  track(before: VersionedRecord | undefined, after: VersionedRecord | undefined, mapKey?: string, bucket = rowBucket((after ?? before)!.key)): void {
     const key = (after ?? before)!.key;
     if (!this.loading) this.view.note(key, after, mapKey);
-    this.tree.update(key, before, after);
-    const bucket = rowBucket(key);
+    this.tree.update(key, before, after, bucket);
     const stored = (after === undefined ? 0 : 1) - (before === undefined ? 0 : 1);
     if (stored !== 0) this.bucketRows[bucket] = this.bucketRows[bucket]! + stored;
     const sweepable = (after !== undefined && sweepActsOn(after) ? 1 : 0) - (before !== undefined && sweepActsOn(before) ? 1 : 0);
@@ -519,10 +521,10 @@ export class Keyspace {
     else this.applyClear(rows, local);
   }
 
-  /** Store a winning row and carry out what its kind does to other rows (`before`: its row now, as the caller just read it). */
-  private store(rows: RowWrites, record: VersionedRecord, kind: number, before: VersionedRecord | undefined, mapKey?: string): void {
+  /** Store a winning row and carry out what its kind does to other rows (`before`: its row now, as the caller just read it; mapKey, bucket: as for track). */
+  private store(rows: RowWrites, record: VersionedRecord, kind: number, before: VersionedRecord | undefined, mapKey?: string, bucket?: number): void {
     rows.put(record, before, mapKey);
-    this.track(before, record, mapKey);
+    this.track(before, record, mapKey, bucket);
     if (kind === RowKind.Clear) this.applyClear(rows, record);
     else if (kind === FLUSH_KIND) this.applyFlush(rows, record);
   }
@@ -604,22 +606,22 @@ export class Keyspace {
     this.counters.rows_cleared!++;
   }
 
-  /** The clear row governing a row's key, if any (pending changes first). */
-  private clearOf(rows: RowWrites, key: Uint8Array): VersionedRecord | undefined {
-    if (this.clearRows[rowBucket(key)] === 0) return undefined;
+  /** The clear row governing a row's key (in `bucket`), if any (pending changes first). */
+  private clearOf(rows: RowWrites, key: Uint8Array, bucket: number): VersionedRecord | undefined {
+    if (this.clearRows[bucket] === 0) return undefined;
     const userKey = rowUserKey(key);
     return userKey === undefined ? undefined : rows.get(clearRowKey(userKey));
   }
 
-  /** True if a row is dead on arrival: at or below its key's clear or the flush, or a final expiry (expiry.ts). */
-  private cleared(rows: RowWrites, record: VersionedRecord, kind: number, graceStartMs: number): boolean {
+  /** True if a row (of `bucket`) is dead on arrival: at or below its key's clear or the flush, or a final expiry (expiry.ts). */
+  private cleared(rows: RowWrites, record: VersionedRecord, kind: number, bucket: number, graceStartMs: number): boolean {
     // Only user rows die by the flush (not the flush row, nor the functions row: rows.ts).
     if (this.flush !== undefined && kind >= 0 && notAfter(record, this.flush)) return true;
     if (kind === RowKind.Clear || kind === FLUSH_KIND) return false;
-    const clear = this.clearOf(rows, record.key);
+    const clear = this.clearOf(rows, record.key, bucket);
     if (clear !== undefined && notAfter(record, clear)) return true;
     // Only a row older than the grace can be at or below a final expiry.
-    return kind !== RowKind.Header && record.hlc.wallMs < graceStartMs && this.markerRows[rowBucket(record.key)]! > 0 && this.finallyExpired(rows, record, graceStartMs);
+    return kind !== RowKind.Header && record.hlc.wallMs < graceStartMs && this.markerRows[bucket]! > 0 && this.finallyExpired(rows, record, graceStartMs);
   }
 
   /** True if the row's key is marked expired, finally (nothing can undo it), at or after the row. */
@@ -670,14 +672,14 @@ export class Keyspace {
         const bucket = rowBucket(record.key);
         const addedToBucket = added.get(bucket) ?? 0;
         const local = onlyAdds && this.bucketRows[bucket] === addedToBucket ? rows.written(mapKey) : rows.get(record.key, mapKey);
-        const cleared = this.cleared(rows, record, kind, graceStartMs);
+        const cleared = this.cleared(rows, record, kind, bucket, graceStartMs);
         if (!cleared && kind === RowKind.Header && isTypeConflict(record, local, nowMs)) this.counters.type_conflicts!++;
         if ((local !== undefined && compareVersions(record, local) <= 0) || cleared) {
           this.counters.records_stale_in!++;
           continue;
         }
         if (local === undefined) added.set(bucket, addedToBucket + 1);
-        this.store(rows, record, kind, local, mapKey);
+        this.store(rows, record, kind, local, mapKey, bucket);
       }
     }
     const changes = this.changesOf(rows);

@@ -182,10 +182,11 @@ export class MerkleTree {
   }
 
   /**
-   * The stored version of key changed from `before` to `after` (undefined = no record).
-   * Called on every write, so it is O(depth) and allocation-free.
+   * The stored version of key changed from `before` to `after` (undefined = no record);
+   * bucket: rowBucket(key), if the caller has it. Called on every write, so it is O(depth)
+   * and allocation-free.
    */
-  update(key: Uint8Array, before: VersionedRecord | undefined, after: VersionedRecord | undefined): void {
+  update(key: Uint8Array, before: VersionedRecord | undefined, after: VersionedRecord | undefined, bucket = rowBucket(key)): void {
     if (before === undefined && after === undefined) return;
     // before and after are versions of `key`: its hashes are computed once for both.
     const keyHashHigh = murmur3(key, VERSION_SEED_HIGH);
@@ -202,7 +203,7 @@ export class MerkleTree {
       deltaHigh ^= scratch[0]!;
       deltaLow ^= scratch[1]!;
     }
-    let index = rowBucket(key);
+    let index = bucket;
     this.leafRows[index] = this.leafRows[index]! + (after === undefined ? 0 : 1) - (before === undefined ? 0 : 1);
     if (deltaHigh === 0 && deltaLow === 0) return; // same version: nothing to do
     const digests = this.subDigests.get(index);

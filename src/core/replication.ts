@@ -1,7 +1,7 @@
 // Replication messages: a node pushes its committed local writes to every linked peer;
 // the peer merges, commits, then acknowledges the sequence number.
 import type { Hlc, VersionedRecord } from './types.js';
-import { isArrayOf, isBytes, isHlc, isObject, isUint, isVersionedRecord, ROW_KEY_BYTES_MAX } from './validate.js';
+import { isBytes, isHlc, isObject, isRecordArray, isUint, isVersionedRecord, ROW_KEY_BYTES_MAX } from './validate.js';
 
 /** Records per replicate frame, bounded so one frame never nears PEER_FRAME_BYTES_MAX. */
 export const REPLICATE_RECORDS_MAX = 10_000;
@@ -32,7 +32,7 @@ export function isReplicationMessage(value: unknown): value is ReplicationMessag
   if (!isObject(value)) return false;
   switch (value.type) {
     case 'replicate':
-      return isUint(value.seq) && isArrayOf(value.records, isVersionedRecord, REPLICATE_RECORDS_MAX) && (value.more === undefined || value.more === true);
+      return isUint(value.seq) && isRecordArray(value.records, REPLICATE_RECORDS_MAX) && (value.more === undefined || value.more === true);
     case 'replicateAck':
       return isUint(value.seq);
     case 'readRequest':
@@ -43,7 +43,7 @@ export function isReplicationMessage(value: unknown): value is ReplicationMessag
       return typeof value.current === 'boolean' && (value.pushedAfter === undefined || isHlc(value.pushedAfter));
     case 'repair':
     case 'purge':
-      return isArrayOf(value.records, isVersionedRecord, REPLICATE_RECORDS_MAX);
+      return isRecordArray(value.records, REPLICATE_RECORDS_MAX);
     default:
       return false;
   }

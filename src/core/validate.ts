@@ -50,6 +50,25 @@ export function isVersionedRecord(value: unknown): value is VersionedRecord {
   );
 }
 
+/**
+ * Record arrays a decoder built and checked, record by record, against isVersionedRecord's
+ * rules as it read them (wire/record-batch-codec.ts): isRecordArray does not walk them
+ * again. Only such a decoder adds to it, right after building the array.
+ */
+const checkedRecordArrays = new WeakSet<readonly VersionedRecord[]>();
+
+/** Marks records, built by a decoder whose every record passes isVersionedRecord, as checked. */
+export function vouchForRecords(records: VersionedRecord[]): VersionedRecord[] {
+  checkedRecordArrays.add(records);
+  return records;
+}
+
+/** An array of at most maxLength records, each a valid VersionedRecord. */
+export function isRecordArray(value: unknown, maxLength: number): value is VersionedRecord[] {
+  if (!Array.isArray(value) || value.length > maxLength) return false;
+  return checkedRecordArrays.has(value) || isArrayOf(value, isVersionedRecord, maxLength);
+}
+
 export function isArrayOf<T>(value: unknown, check: (item: unknown) => item is T, maxLength: number): value is T[] {
   if (!Array.isArray(value) || value.length > maxLength) return false;
   for (const item of value) if (!check(item)) return false;

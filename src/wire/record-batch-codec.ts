@@ -5,10 +5,13 @@
 // Layout: [count u32] then per record
 //   [key length u32][value length u32, 0xFFFFFFFF = tombstone][wallMs f64][logical f64]
 //   [expiresAtMs f64][origin 16 bytes][key][value]
-// All little-endian. Decoding checks every length against the bytes left and never throws;
-// the decoded records still go through isVersionedRecord like any other message field.
+// All little-endian. Decoding checks every length against the bytes left and never throws.
+// It also checks each record as isVersionedRecord does (lengths within their limits, clock
+// and expiry plain unsigned integers; an origin read from 16 bytes is always a node id) and
+// vouches for the array, so the message validators do not walk its records again.
 import { NODE_ID_BYTES, readNodeId, writeNodeId } from '../core/node-id-bytes.js';
 import type { VersionedRecord } from '../core/types.js';
+import { isUint, ROW_KEY_BYTES_MAX, VALUE_BYTES_MAX, vouchForRecords } from '../core/validate.js';
 
 const COUNT_BYTES = 4;
 const RECORD_HEADER_BYTES = 4 + 4 + 8 + 8 + 8 + NODE_ID_BYTES;
@@ -59,10 +62,11 @@ export function decodeRecordBatch(bytes: Uint8Array, maxRecords: number): Versio
     const wallMs = view.getFloat64(offset + 8, true);
     const logical = view.getFloat64(offset + 16, true);
     const expiresAtMs = view.getFloat64(offset + 24, true);
+    if (!isUint(wallMs) || !isUint(logical) || !isUint(expiresAtMs)) return undefined;
     const origin = readNodeId(bytes, offset + 32);
     offset += RECORD_HEADER_BYTES;
     const valueBytes = valueLength === TOMBSTONE_LENGTH ? 0 : valueLength;
-    if (offset + keyLength + valueBytes > bytes.length) return undefined;
+    if (keyLength > ROW_KEY_BYTES_MAX || valueBytes > VALUE_BYTES_MAX || offset + keyLength + valueBytes > bytes.length) return undefined;
     // Plain views, as the store's records are: cheaper than a Buffer's subarray (397 -> 348
     // ns a record, before the getter was hoisted).
     const key = new Uint8Array(arrayBuffer, base + offset, keyLength);
@@ -71,5 +75,5 @@ export function decodeRecordBatch(bytes: Uint8Array, maxRecords: number): Versio
     offset += valueBytes;
     records[index] = { key, value, hlc: { wallMs, logical }, origin, expiresAtMs };
   }
-  return offset === bytes.length ? records : undefined;
+  return offset === bytes.length ? vouchForRecords(records) : undefined;
 }

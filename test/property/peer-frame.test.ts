@@ -6,6 +6,7 @@ import { splitAtPoints } from '../support/chunks.js';
 import { PEER_PROTOCOL_VERSION, type PeerMessage } from '../../src/core/messages.js';
 import { encodeFrame, FrameDecoder, isFrameError, type PeerEnvelope } from '../../src/wire/peer-frame.js';
 import { decodeRecordBatch, encodeRecordBatch } from '../../src/wire/record-batch-codec.js';
+import { isRecordArray, isVersionedRecord, ROW_KEY_BYTES_MAX, VALUE_BYTES_MAX } from '../../src/core/validate.js';
 
 const hlcArbitrary = fc.record({ wallMs: fc.nat({ max: Number.MAX_SAFE_INTEGER }), logical: fc.nat({ max: 2 ** 32 }) });
 const recordArbitrary = fc.record({
@@ -103,10 +104,39 @@ test('a record batch decodes to what was encoded; damaged batches are refused, n
       assert.equal(decodeRecordBatch(extended, 100), undefined, 'trailing bytes');
       const flipped = Uint8Array.from(bytes);
       flipped[at % flipped.length] = byte;
-      decodeRecordBatch(flipped, 100); // any outcome but an exception
+      // Any outcome but an exception, and what decodes is valid: the decoder vouches for it.
+      const decoded = decodeRecordBatch(flipped, 100);
+      if (decoded !== undefined) for (const record of decoded) assert.ok(isVersionedRecord(record), 'a decoded record passes isVersionedRecord');
       if (records.length > 0) assert.equal(decodeRecordBatch(bytes, records.length - 1), undefined, 'over the record bound');
     }),
     { numRuns: 500 },
   );
   fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => void decodeRecordBatch(bytes, 1_000)), { numRuns: 2000 });
+});
+
+test('a record batch with a clock, expiry or length isVersionedRecord refuses is refused whole; others are not checked again', () => {
+  const record = { key: Uint8Array.of(1, 2, 3), value: Uint8Array.of(4), hlc: { wallMs: 5, logical: 6 }, origin: 'ab'.repeat(16), expiresAtMs: 0 };
+  const good = encodeRecordBatch([record, record]);
+  const decoded = decodeRecordBatch(good, 10);
+  assert.ok(decoded !== undefined && isRecordArray(decoded, 10));
+  assert.equal(isRecordArray(decoded, 1), false, 'the length bound still applies');
+  // A look-alike array nobody decoded is checked record by record.
+  assert.equal(isRecordArray([{ ...record, hlc: { wallMs: -1, logical: 0 } }], 10), false);
+  const recordStart = 4;
+  for (const [offset, number] of [[8, -1], [8, 1.5], [8, Number.NaN], [16, 2 ** 53], [24, -0.5], [24, Number.POSITIVE_INFINITY]] as const) {
+    const bad = Uint8Array.from(good);
+    // The second record's field: the first one decodes fine before it.
+    new DataView(bad.buffer).setFloat64(recordStart + 48 + 3 + 1 + offset, number, true);
+    assert.equal(decodeRecordBatch(bad, 10), undefined, `field at ${offset} = ${number}`);
+  }
+  const longKey = encodeRecordBatch([{ ...record, key: new Uint8Array(ROW_KEY_BYTES_MAX + 1) }]);
+  assert.equal(decodeRecordBatch(longKey, 10), undefined, 'key over ROW_KEY_BYTES_MAX');
+  // Every byte there, so only the limit refuses it.
+  const longValue = new Uint8Array(4 + 48 + VALUE_BYTES_MAX + 1);
+  const view = new DataView(longValue.buffer);
+  view.setUint32(0, 1, true);
+  view.setUint32(4 + 4, VALUE_BYTES_MAX + 1, true);
+  assert.equal(decodeRecordBatch(longValue, 10), undefined, 'value over VALUE_BYTES_MAX');
+  view.setUint32(4 + 4, VALUE_BYTES_MAX, true);
+  assert.equal(decodeRecordBatch(longValue.subarray(0, longValue.length - 1), 10)?.length, 1, 'a value of VALUE_BYTES_MAX decodes');
 });
