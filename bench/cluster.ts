@@ -6,6 +6,7 @@ import { errorMessage, formatCount, formatMs, formatRatio, markdownTable, percen
 import { loadKeys } from './loader.js';
 import { freeUdpPort, sleep } from './processes.js';
 import { runRedisBenchmark } from './redis-benchmark.js';
+import { formatWakeupCosts, measureWakeupCost, WAKEUP_RATES_PER_SECOND } from './wakeup-cost.js';
 import { measureReplicationDelay, measureVisibilityByPolling, summarizeDelays } from './replication-delay.js';
 import { readDbSize, readInfo } from './resp-client.js';
 import { diagnose, startPeerkv, stopServer, type Server } from './servers.js';
@@ -54,7 +55,23 @@ export async function runCluster(options: ClusterOptions): Promise<PartResult> {
   await withCluster(2, options, 'anti-entropy', result, (cluster) => antiEntropy(cluster, options, result), [
     ['anti-entropy round between 2 in-sync idle nodes', `1 round trip <= ${ANTI_ENTROPY_GOAL_BYTES} B`],
   ]);
+  if (!options.stub) await wakeupCost(result);
   return result;
+}
+
+/** The runtime's cost per wake-up (bench/wakeup-cost.ts), beside the figures it bounds. */
+async function wakeupCost(result: PartResult): Promise<void> {
+  const benchmark = 'main-thread CPU per paced SET, lone peerkv / Node baseline';
+  try {
+    const costs = await measureWakeupCost();
+    console.log(`
+main-thread CPU per paced SET (one connection, ${WAKEUP_RATES_PER_SECOND.map(formatCount).join(' / ')} SETs/s), peerkv / Node baseline: ${formatWakeupCosts(costs)}`);
+    result.rows.push({ benchmark, result: formatWakeupCosts(costs), goal: 'report', met: undefined });
+    result.notes.push('wake-up cost: SETs paced on one connection (a 1-ms timer writes those due), to the Node baseline server and to a lone peerkv node, each warmed 1 s at the highest rate; main-thread CPU (/proc, 10-ms ticks) over 4 s per rate. At low rates each request wakes an idle process: what that costs a bare Node.js process bounds what a replica pays per replicate frame');
+  } catch (error) {
+    console.log(`skipped: wake-up cost: ${errorMessage(error)}`);
+    result.rows.push(skippedRow(benchmark, 'report', errorMessage(error)));
+  }
 }
 
 /** Starts `size` nodes that find each other, runs body, stops them; skips body's rows if they never form. */
