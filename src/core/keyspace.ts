@@ -195,9 +195,10 @@ export class Keyspace {
     this.scoreIndexes = new ScoreIndexes(this.view, (userKey) => this.mayHaveSlots(userKey));
   }
 
-  /** Build the tree and counts from what is stored (at start). */
-  load(): void {
+  /** Build the tree and counts from what is stored (at start); the newest stamp stored. */
+  load(): Hlc {
     this.loading = true;
+    let newest: Hlc = { wallMs: 0, logical: 0 };
     // A key's clear row sorts before its other rows: rows at or below it that are still
     // stored are a deferred clear a stop interrupted (purgeClearedSlice); they go again.
     let clear: VersionedRecord | undefined;
@@ -206,6 +207,7 @@ export class Keyspace {
     this.forEachPage((records) => {
       for (const record of records) {
         this.track(undefined, record);
+        if (compareHlc(record.hlc, newest) > 0) newest = record.hlc;
         const kind = kindOf(record.key);
         if (kind === RowKind.Clear) {
           clear = record;
@@ -218,6 +220,7 @@ export class Keyspace {
       }
     });
     this.loading = false;
+    return newest;
   }
 
   /** A new step: the store holds every change made before it (the runtime applied their persist effects). */

@@ -4,7 +4,7 @@
 import { AntiEntropy, isAntiEntropyMessage } from './antientropy.js';
 import { Keyspace, type Changes } from './keyspace.js';
 import type { CoreConfig } from './config.js';
-import { createHlcClock, observeHlc, type HlcClock } from './hlc.js';
+import { compareHlc, createHlcClock, observeHlc, type HlcClock } from './hlc.js';
 import type { ClientWrite, Effect, Input, PeerHello } from './io.js';
 import { isMembershipMessage, Membership } from './membership.js';
 import { MerkleTree } from './merkle.js';
@@ -94,7 +94,12 @@ export class NodeCore {
     this.tree = new MerkleTree();
     this.tombstones = new TombstoneTracker(options.self.id, options.config.tombstoneGraceMs);
     this.keyspace = new Keyspace(options.view, this.tree, this.tombstones, options.config, this.counters);
-    this.keyspace.load();
+    const newestStored = this.keyspace.load();
+    // The clock restarts above every stored stamp, not only above the saved bound: a big
+    // batch commits in place in a transaction of its own (storage), apart from the bound
+    // saved for it, so a crash between the two leaves rows stamped above the bound. A stamp
+    // further ahead than a peer's message may be is left out: our frames would be refused.
+    if (compareHlc(newestStored, this.clock.last) > 0 && newestStored.wallMs <= options.nowMs + options.config.hlcMaxOffsetMs) this.clock.last = { wallMs: newestStored.wallMs, logical: newestStored.logical };
     this.antiEntropy = new AntiEntropy(options.self.id, this.tree, options.view, options.config, options.nowMs);
     this.quorumReads = new QuorumReads(options.self.id);
     const knownPeers = this.tombstones.loadWatchers(options.savedWatchers, options.nowMs);
