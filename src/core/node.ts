@@ -98,7 +98,8 @@ export class NodeCore {
     // The clock restarts above every stored stamp, not only above the saved bound: a big
     // batch commits in place in a transaction of its own (storage), apart from the bound
     // saved for it, so a crash between the two leaves rows stamped above the bound. A stamp
-    // further ahead than a peer's message may be is left out: our frames would be refused.
+    // more than the max offset ahead of the wall clock is left out: peers would refuse every
+    // frame stamped after it.
     if (compareHlc(newestStored, this.clock.last) > 0 && newestStored.wallMs <= options.nowMs + options.config.hlcMaxOffsetMs) this.clock.last = { wallMs: newestStored.wallMs, logical: newestStored.logical };
     this.antiEntropy = new AntiEntropy(options.self.id, this.tree, options.view, options.config, options.nowMs);
     this.quorumReads = new QuorumReads(options.self.id);

@@ -1,7 +1,8 @@
-// Proves SIGTERM right after the client port opens still gives a clean shutdown (exit 0), with discovery and the admin port starting in that window, and that SHUTDOWN from a client is the same clean stop.
+// Proves SIGTERM right after the client port opens still gives a clean shutdown (exit 0), with discovery and the admin port starting in that window, that SHUTDOWN from a client is the same clean stop, and that a node that cannot bind its client port is never taken for whatever holds it.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { cleanupAll, freeDiscoveryPort, redisCli, sleep, spawnNode } from '../support/processes.js';
 
 after(cleanupAll);
@@ -35,4 +36,16 @@ test('SAVE, BGSAVE and LASTSAVE answer as Redis; SHUTDOWN from redis-cli stops t
   const again = await spawnNode({ dataDir: node.dataDir });
   assert.equal(redisCli(again.port, ['GET', 'saved']), 'yes');
   assert.equal(await again.stop(), 0);
+});
+
+test('a node whose client port another process holds is reported as failing to start, not taken for that process', async () => {
+  // What two tests picking one free port at once look like: the port answers, but not as this node.
+  const squatter = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+  const port = (squatter.address() as AddressInfo).port;
+  try {
+    await assert.rejects(spawnNode({ port }), /node exited early[\s\S]*EADDRINUSE/);
+  } finally {
+    squatter.close();
+  }
 });

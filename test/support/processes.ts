@@ -149,12 +149,42 @@ async function spawnNodeOnce(options: SpawnOptions & { readonly dataDir: string 
   started.add(node);
   const host = options.prefix !== undefined ? undefined : '127.0.0.1';
   if (host !== undefined) {
-    await waitFor(async () => (child.exitCode === null ? await canConnect(host, port) : Promise.reject(new Error(`node exited early:\n${output}`))), {
-      timeoutMs: options.readyTimeoutMs ?? 15_000,
-      what: `node on port ${port} to accept clients`,
-    });
+    // The port must be this node's: another test's process may hold it (two picks of one free
+    // port), and then answers while this node fails to bind it. The node says so in its log,
+    // or, logging less, in INFO's process_id.
+    const listening = `"port":${port},"msg":"client port listening"`;
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`node exited early:\n${output}`);
+        return output.includes(listening) || (await infoProcessId(host, port)) === child.pid;
+      },
+      { timeoutMs: options.readyTimeoutMs ?? 15_000, what: `node on port ${port} to accept clients` },
+    );
   }
   return node;
+}
+
+/** process_id from INFO server of whatever answers on host:port; undefined if nothing answers so (closed, refused, NOAUTH, not RESP). */
+function infoProcessId(host: string, port: number, timeoutMs = 1_000): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port });
+    let text = '';
+    const done = (pid: number | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(pid);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    socket.once('connect', () => socket.write('INFO server\r\n'));
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      const match = /\r\nprocess_id:(\d+)\r\n/.exec(text);
+      if (match !== null) done(Number(match[1]));
+      else if (text.startsWith('-')) done(undefined);
+    });
+    socket.once('error', () => done(undefined));
+    socket.once('close', () => done(undefined));
+  });
 }
 
 export function canConnect(host: string, port: number): Promise<boolean> {
