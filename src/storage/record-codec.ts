@@ -228,6 +228,9 @@ export function copyOut(bytes: Uint8Array, start: number, end: number): Uint8Arr
   if (length <= LOOP_COPY_BYTES_MAX) {
     for (let index = 0; index < length; index++) copy[index] = bytes[start + index]!;
   } else {
+    // Through subarray even for the whole of `bytes`: lmdb-js hands values over in a shared
+    // buffer whose `length` property it sets to the value's size, while set() copies by the
+    // typed array's real length (a RangeError, tried in session 18).
     copy.set(bytes.subarray(start, end));
   }
   return copy;
