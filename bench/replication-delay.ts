@@ -107,12 +107,13 @@ async function probe(writer: RespConnection, key: string, arrived: Promise<void>
   }
 }
 
-interface Progress {
+export interface Progress {
   acked: number;
   done: boolean;
 }
 
-async function paceWrites(writer: RespConnection, keyPrefix: string, total: number, ratePerSecond: number, ackAt: Float64Array, progress: Progress): Promise<{ elapsedMs: number; errors: number }> {
+/** SETs of keyPrefix + index paced at ratePerSecond on writer; resolves once every one is answered (ackAt: when). */
+export async function paceWrites(writer: RespConnection, keyPrefix: string, total: number, ratePerSecond: number, ackAt: Float64Array, progress: Progress): Promise<{ elapsedMs: number; errors: number }> {
   const value = Buffer.alloc(VALUE_BYTES, 'v');
   const started = performance.now();
   let sent = 0;

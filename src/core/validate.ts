@@ -65,8 +65,8 @@ export function vouchForRecords(records: VersionedRecord[]): VersionedRecord[] {
 
 /** An array of at most maxLength records, each a valid VersionedRecord. */
 export function isRecordArray(value: unknown, maxLength: number): value is VersionedRecord[] {
-  if (!Array.isArray(value) || value.length > maxLength) return false;
-  return checkedRecordArrays.has(value) || isArrayOf(value, isVersionedRecord, maxLength);
+  if (checkedRecordArrays.has(value as VersionedRecord[])) return (value as VersionedRecord[]).length <= maxLength;
+  return isArrayOf(value, isVersionedRecord, maxLength);
 }
 
 export function isArrayOf<T>(value: unknown, check: (item: unknown) => item is T, maxLength: number): value is T[] {

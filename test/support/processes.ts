@@ -4,6 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { Redis } from 'ioredis';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reservePort } from '../../src/runtime/ports.js';
@@ -165,26 +166,18 @@ async function spawnNodeOnce(options: SpawnOptions & { readonly dataDir: string 
 }
 
 /** process_id from INFO server of whatever answers on host:port; undefined if nothing answers so (closed, refused, NOAUTH, not RESP). */
-function infoProcessId(host: string, port: number, timeoutMs = 1_000): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host, port });
-    let text = '';
-    const done = (pid: number | undefined) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(pid);
-    };
-    const timer = setTimeout(() => done(undefined), timeoutMs);
-    socket.once('connect', () => socket.write('INFO server\r\n'));
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString('latin1');
-      const match = /\r\nprocess_id:(\d+)\r\n/.exec(text);
-      if (match !== null) done(Number(match[1]));
-      else if (text.startsWith('-')) done(undefined);
-    });
-    socket.once('error', () => done(undefined));
-    socket.once('close', () => done(undefined));
-  });
+async function infoProcessId(host: string, port: number): Promise<number | undefined> {
+  const redis = new Redis({ host, port, lazyConnect: true, enableReadyCheck: false, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000, commandTimeout: 1_000 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    const pid = Number(parseInfo(await redis.info('server')).get('process_id'));
+    return Number.isInteger(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export function canConnect(host: string, port: number): Promise<boolean> {
